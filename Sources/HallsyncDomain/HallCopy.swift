@@ -1,0 +1,26 @@
+/// What hallsync knows about one reservation's copy in one hall inbox.
+public struct HallCopy: Hashable, Sendable {
+    public var target: HallTarget
+    /// The hall's item number, once a create has been answered (or found by `externalId`).
+    public var itemNo: String?
+    /// The portal version the item reflects.
+    public var revision: Int
+    /// What the item says, as last created or updated.
+    public var content: HallItemContent?
+    /// A send to this copy is in the outbox and not yet settled.
+    public var hasPendingSend: Bool
+    /// A send was refused for good; the copy waits on the attention list.
+    public var isBlocked: Bool
+
+    public init(target: HallTarget, itemNo: String? = nil, revision: Int = 0, content: HallItemContent? = nil,
+                hasPendingSend: Bool = false, isBlocked: Bool = false) {
+        self.target = target
+        self.itemNo = itemNo
+        self.revision = revision
+        self.content = content
+        self.hasPendingSend = hasPendingSend
+        self.isBlocked = isBlocked
+    }
+
+    public var exists: Bool { itemNo != nil }
+}

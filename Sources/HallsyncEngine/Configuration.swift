@@ -1,0 +1,258 @@
+import Foundation
+import HallsyncDomain
+import HallsyncTransport
+import Yams
+
+/// Everything an operator can set, read from a YAML file. Every key has a default except
+/// the URLs and credentials; see `Config/hallsync.yaml` for the commented example.
+///
+///     let configuration = try Configuration.load(path: "/etc/hallsync/hallsync.yaml")
+///     configuration.sync.interval   // 10
+public struct Configuration: Sendable {
+    public struct Portal: Sendable {
+        public var baseURL: String
+        public var appId: String
+        /// File holding the app secret (a systemd credential or a 0600 file).
+        public var appSecretFile: String
+        public var regionCode: String
+        /// Seconds after which a record is guaranteed visible in the list (contract §2.5).
+        public var visibilityLag: Int = 60
+        /// Extra seconds kept below the lag horizon for clock reading and rounding.
+        public var lagMargin: Int = 2
+        public var pageSize: Int = 100
+        /// Where a fresh database starts reading (`yyyy-MM-dd HH:mm:ss`); default 24 h before the first start.
+        public var startFrom: String?
+    }
+
+    public struct Hall: Sendable {
+        public var baseURL: String
+        public var tokenFile: String
+    }
+
+    public struct Sync: Sendable {
+        /// Seconds between the starts of two cycles.
+        public var interval: Double = 10
+        /// Portal pages read per cycle at most (settled windows and the recent scan together).
+        public var maxPagesPerCycle: Int = 50
+        /// Sends attempted per cycle at most.
+        public var maxSendsPerCycle: Int = 2000
+        /// Requests in flight per hall at once.
+        public var concurrencyPerTarget: Int = 8
+        public var unknownMatter: Route.UnknownMatterPolicy = .licensing
+        /// How long the halls remember an idempotency key, seconds (contract §3.3: 24 h).
+        public var idempotencyKeyRetention: Double = 86_400
+        /// Before that retention ends, a retry of an uncertain create looks the item up first.
+        public var idempotencyKeySafetyMargin: Double = 3_600
+        public var retryBase: Double = 1
+        public var retryCap: Double = 300
+    }
+
+    public struct Site: Sendable {
+        public var areaCode: String = "0631"
+        public var morningStart: String = "09:00"
+        public var afternoonStart: String = "13:30"
+    }
+
+    public struct HTTP: Sendable {
+        public var connectTimeout: Double = 5
+        public var requestTimeout: Double = 30
+        public var maxResponseBytes: Int = 16 << 20
+        public var verifyTLS: Bool = true
+        public var caFile: String?
+    }
+
+    public var portal: Portal
+    public var intake: Hall
+    public var licensing: Hall
+    public var sync = Sync()
+    public var site = Site()
+    public var http = HTTP()
+    /// The SQLite state file.
+    public var database: String
+    /// The matter catalogue CSV.
+    public var catalogue: String
+    /// Where the file was read from; relative paths are relative to its directory.
+    public var sourcePath: String?
+
+    public init(portal: Portal, intake: Hall, licensing: Hall, database: String, catalogue: String) {
+        self.portal = portal
+        self.intake = intake
+        self.licensing = licensing
+        self.database = database
+        self.catalogue = catalogue
+    }
+
+    public func hall(_ target: HallTarget) -> Hall { target == .intake ? intake : licensing }
+
+    public var retryPolicy: RetryPolicy { RetryPolicy(base: sync.retryBase, cap: sync.retryCap) }
+
+    public var httpOptions: CurlHTTPClient.Options {
+        CurlHTTPClient.Options(connectTimeout: http.connectTimeout, totalTimeout: http.requestTimeout,
+                               maxResponseBytes: http.maxResponseBytes, verifyTLS: http.verifyTLS, caFile: http.caFile)
+    }
+
+    public func normalizerSettings() throws(ConfigurationError) -> ReservationNormalizer.Settings {
+        ReservationNormalizer.Settings(
+            areaCode: site.areaCode,
+            sessions: Appointment.Sessions(morningStart: try Self.clock(site.morningStart, key: "site.morningStart"),
+                                           afternoonStart: try Self.clock(site.afternoonStart, key: "site.afternoonStart")),
+            unknownMatter: sync.unknownMatter)
+    }
+
+    static func clock(_ text: String, key: String) throws(ConfigurationError) -> Int {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let h = Int(parts[0]), let m = Int(parts[1]), (0..<24).contains(h), (0..<60).contains(m) else {
+            throw ConfigurationError("\(key) must be a time of day like 09:00, found \(text)")
+        }
+        return h * 3600 + m * 60
+    }
+}
+
+/// A configuration that cannot be used, with the key at fault.
+public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+extension Configuration {
+    /// Reads and checks a YAML configuration file.
+    public static func load(path: String) throws(ConfigurationError) -> Configuration {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError("cannot read the configuration file \(path); check the path and its permissions")
+        }
+        return try parse(yaml: text, sourcePath: path)
+    }
+
+    public static func parse(yaml text: String, sourcePath: String?) throws(ConfigurationError) -> Configuration {
+        let node: Any?
+        do { node = try Yams.load(yaml: text) } catch {
+            throw ConfigurationError("the configuration \(sourcePath ?? "") is not valid YAML: \(error)")
+        }
+        let root = Section(node as? [String: Any] ?? [:], path: "")
+        let portalSection = try root.section("portal")
+        var portal = Portal(baseURL: try portalSection.url("baseURL"), appId: try portalSection.string("appId"),
+                            appSecretFile: try portalSection.string("appSecretFile"),
+                            regionCode: try portalSection.string("regionCode"))
+        portal.visibilityLag = try portalSection.int("visibilityLag", default: portal.visibilityLag, range: 0...3600)
+        portal.lagMargin = try portalSection.int("lagMargin", default: portal.lagMargin, range: 0...600)
+        portal.pageSize = try portalSection.int("pageSize", default: portal.pageSize, range: 1...200)
+        portal.startFrom = try portalSection.optionalString("startFrom")
+        if let start = portal.startFrom, BeijingTime(parsing: start) == nil {
+            throw ConfigurationError("portal.startFrom must look like 2021-09-08 09:00:00 (Beijing time), found \(start)")
+        }
+        func hall(_ name: String) throws(ConfigurationError) -> Hall {
+            let s = try root.section(name)
+            return Hall(baseURL: try s.url("baseURL"), tokenFile: try s.string("tokenFile"))
+        }
+        var configuration = Configuration(portal: portal, intake: try hall("intake"), licensing: try hall("licensing"),
+                                          database: try root.string("database"), catalogue: try root.string("catalogue"))
+        let sync = root.optionalSection("sync")
+        configuration.sync.interval = try sync.double("interval", default: 10, range: 0.05...86_400)
+        configuration.sync.maxPagesPerCycle = try sync.int("maxPagesPerCycle", default: 50, range: 1...100_000)
+        configuration.sync.maxSendsPerCycle = try sync.int("maxSendsPerCycle", default: 2000, range: 1...1_000_000)
+        configuration.sync.concurrencyPerTarget = try sync.int("concurrencyPerTarget", default: 8, range: 1...64)
+        let policy = try sync.optionalString("unknownMatter") ?? "licensing"
+        guard let unknown = Route.UnknownMatterPolicy(rawValue: policy) else {
+            throw ConfigurationError("sync.unknownMatter must be licensing or hold, found \(policy)")
+        }
+        configuration.sync.unknownMatter = unknown
+        configuration.sync.idempotencyKeyRetention = try sync.double("idempotencyKeyRetention", default: 86_400, range: 1...(30 * 86_400))
+        configuration.sync.idempotencyKeySafetyMargin = try sync.double("idempotencyKeySafetyMargin", default: 3_600, range: 0...86_400)
+        configuration.sync.retryBase = try sync.double("retryBase", default: 1, range: 0.001...3600)
+        configuration.sync.retryCap = try sync.double("retryCap", default: 300, range: 0.001...86_400)
+        let site = root.optionalSection("site")
+        configuration.site.areaCode = try site.optionalString("areaCode") ?? "0631"
+        configuration.site.morningStart = try site.optionalString("morningStart") ?? "09:00"
+        configuration.site.afternoonStart = try site.optionalString("afternoonStart") ?? "13:30"
+        _ = try configuration.normalizerSettings()
+        let http = root.optionalSection("http")
+        configuration.http.connectTimeout = try http.double("connectTimeout", default: 5, range: 0.1...600)
+        configuration.http.requestTimeout = try http.double("requestTimeout", default: 30, range: 0.1...3600)
+        configuration.http.maxResponseBytes = try http.int("maxResponseBytes", default: 16 << 20, range: 1024...(1 << 30))
+        configuration.http.verifyTLS = try http.bool("verifyTLS", default: true)
+        configuration.http.caFile = try http.optionalString("caFile")
+        configuration.sourcePath = sourcePath
+        return configuration.resolvingPaths()
+    }
+
+    /// Relative file paths made absolute against the configuration file's directory.
+    func resolvingPaths() -> Configuration {
+        guard let sourcePath else { return self }
+        let base = URL(fileURLWithPath: sourcePath).deletingLastPathComponent().path
+        func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : base + "/" + p }
+        var c = self
+        c.portal.appSecretFile = resolve(c.portal.appSecretFile)
+        c.intake.tokenFile = resolve(c.intake.tokenFile)
+        c.licensing.tokenFile = resolve(c.licensing.tokenFile)
+        c.database = resolve(c.database)
+        c.catalogue = resolve(c.catalogue)
+        c.http.caFile = c.http.caFile.map(resolve)
+        return c
+    }
+}
+
+/// Typed access to one YAML mapping, with the key path in every error.
+struct Section {
+    let values: [String: Any]
+    let path: String
+
+    init(_ values: [String: Any], path: String) {
+        self.values = values
+        self.path = path
+    }
+
+    func key(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
+
+    func section(_ name: String) throws(ConfigurationError) -> Section {
+        guard let v = values[name] as? [String: Any] else { throw ConfigurationError("the configuration needs a section \(key(name))") }
+        return Section(v, path: key(name))
+    }
+
+    func optionalSection(_ name: String) -> Section {
+        Section(values[name] as? [String: Any] ?? [:], path: key(name))
+    }
+
+    func optionalString(_ name: String) throws(ConfigurationError) -> String? {
+        guard let v = values[name], !(v is NSNull) else { return nil }
+        if let s = v as? String { return s }
+        if let i = v as? Int { return String(i) }
+        throw ConfigurationError("\(key(name)) must be text")
+    }
+
+    func string(_ name: String) throws(ConfigurationError) -> String {
+        guard let s = try optionalString(name), !s.isEmpty else { throw ConfigurationError("\(key(name)) is required") }
+        return s
+    }
+
+    func url(_ name: String) throws(ConfigurationError) -> String {
+        let s = try string(name)
+        guard let url = URL(string: s), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw ConfigurationError("\(key(name)) must be an http(s) URL, found \(s)")
+        }
+        return s
+    }
+
+    func double(_ name: String, default value: Double, range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
+        guard let v = values[name] else { return value }
+        let d: Double
+        if let x = v as? Double { d = x } else if let x = v as? Int { d = Double(x) } else {
+            throw ConfigurationError("\(key(name)) must be a number")
+        }
+        guard range.contains(d) else { throw ConfigurationError("\(key(name)) must lie in \(range.lowerBound)…\(range.upperBound), found \(d)") }
+        return d
+    }
+
+    func int(_ name: String, default value: Int, range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        guard let v = values[name] else { return value }
+        guard let i = v as? Int else { throw ConfigurationError("\(key(name)) must be a whole number") }
+        guard range.contains(i) else { throw ConfigurationError("\(key(name)) must lie in \(range.lowerBound)…\(range.upperBound), found \(i)") }
+        return i
+    }
+
+    func bool(_ name: String, default value: Bool) throws(ConfigurationError) -> Bool {
+        guard let v = values[name] else { return value }
+        guard let b = v as? Bool else { throw ConfigurationError("\(key(name)) must be true or false") }
+        return b
+    }
+}

@@ -1,0 +1,156 @@
+import Dispatch
+import Foundation
+import HallsyncDomain
+import HallsyncStore
+import HallsyncTransport
+import Logging
+import Synchronization
+
+/// The delivery phase: due outbox sends go to the halls, at most `concurrencyPerTarget`
+/// in flight per hall, each answer committed as soon as it arrives.
+///
+/// A create whose first attempt is older than the hall's key retention (less a safety
+/// margin) is looked up by `externalId` before it is sent again (contract §3.4): the key
+/// may be forgotten, and the hall does not deduplicate by `externalId`.
+final class Delivery: @unchecked Sendable {
+    let configuration: Configuration
+    let store: Store
+    let logger: Logger
+    /// One client per worker slot and hall, each with its own curl handle, kept for keep-alive.
+    private let workers: [HallTarget: [HallClient]]
+
+    init(configuration: Configuration, store: Store, logger: Logger) throws(TransportError) {
+        self.configuration = configuration
+        self.store = store
+        self.logger = logger
+        var workers: [HallTarget: [HallClient]] = [:]
+        for target in HallTarget.allCases {
+            let hall = configuration.hall(target)
+            let token = TokenSource(path: hall.tokenFile)
+            var clients: [HallClient] = []
+            for _ in 0..<configuration.sync.concurrencyPerTarget {
+                clients.append(HallClient(target: target, baseURL: hall.baseURL, token: token,
+                                          http: try CurlHTTPClient(options: configuration.httpOptions)))
+            }
+            workers[target] = clients
+        }
+        self.workers = workers
+    }
+
+    struct Report {
+        var attempted = 0
+        var delivered = 0
+        var retried = 0
+        var refused = 0
+        var lastError: [HallTarget: String] = [:]
+        var lastSuccess: [HallTarget: Double] = [:]
+    }
+
+    func run(normalizer: ReservationNormalizer, stop: StopSignal) throws(StoreError) -> Report {
+        let now = Date().timeIntervalSince1970
+        let due = try store.read { tx in try tx.dueSends(now: now, limit: configuration.sync.maxSendsPerCycle) }
+        guard !due.isEmpty else { return Report() }
+        try store.write { tx in try tx.markAttempted(ids: due.compactMap(\.id), now: now) }
+
+        // One queue of work per hall; every worker slot of that hall takes from it.
+        let queues = Dictionary(grouping: due, by: \.target).mapValues { WorkQueue($0) }
+        var slots: [(HallTarget, HallClient)] = []
+        for (target, pending) in queues {
+            let count = min(pending.count, configuration.sync.concurrencyPerTarget)
+            for client in workers[target]!.prefix(count) { slots.append((target, client)) }
+        }
+        let workSlots = slots
+        let report = Mutex(Report())
+        let storeFailure = Mutex<StoreError?>(nil)
+        DispatchQueue.concurrentPerform(iterations: workSlots.count) { index in
+            let (target, client) = workSlots[index]
+            while !stop.isSet, storeFailure.withLock({ $0 == nil }) {
+                guard let entry = queues[target]!.next() else { break }
+                let outcome = attempt(entry, with: client)
+                do throws(StoreError) {
+                    let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
+                    try store.write { tx in try ledger.apply(outcome, to: entry, in: tx) }
+                } catch {
+                    storeFailure.withLock { $0 = error }
+                    return
+                }
+                report.withLock { r in
+                    r.attempted += 1
+                    switch outcome {
+                    case .itemPresent, .updated, .superseded:
+                        r.delivered += 1
+                        r.lastSuccess[target] = Date().timeIntervalSince1970
+                    case .retry(let error, _):
+                        r.retried += 1
+                        r.lastError[target] = error.description
+                    case .refused(let error):
+                        r.refused += 1
+                        r.lastError[target] = error.description
+                        r.lastSuccess[target] = Date().timeIntervalSince1970  // the hall answered
+                    }
+                }
+            }
+        }
+        if let error = storeFailure.withLock({ $0 }) { throw error }
+        // Sends taken from the queue but not attempted because of a stop keep their
+        // attempt mark: harmless, the same key is used next time.
+        return report.withLock { $0 }
+    }
+
+    /// One attempt of one send; no store access here.
+    func attempt(_ entry: OutboxEntry, with hall: HallClient) -> Ledger.SendOutcome {
+        do {
+            switch entry.kind {
+            case .create:
+                if let first = entry.firstAttemptAt, entry.attempts > 1,
+                   Date().timeIntervalSince1970 - first > configuration.sync.idempotencyKeyRetention - configuration.sync.idempotencyKeySafetyMargin {
+                    let found = try hall.findItems(externalId: entry.reservationId)
+                    if let item = found.sorted(by: { $0.itemNo < $1.itemNo }).first {
+                        logger.notice("adopted an item found by externalId after the key's retention",
+                                      metadata: ["reservation": "\(entry.reservationId)", "target": "\(entry.target)", "itemNo": "\(item.itemNo)", "found": "\(found.count)"])
+                        return .itemPresent(itemNo: item.itemNo)
+                    }
+                }
+                return .itemPresent(itemNo: try hall.createItem(body: entry.body, idempotencyKey: entry.idempotencyKey))
+            case .update:
+                guard let itemNo = entry.itemNo else {
+                    return .refused(TransportError(code: "NO_ITEM", message: "an update without an item number; this is a bug", isRetryable: false))
+                }
+                try hall.updateItem(itemNo: itemNo, body: entry.body)
+                return .updated
+            }
+        } catch where error.code == "STALE_REVISION" {
+            return .superseded
+        } catch where error.isRetryable {
+            let delay = configuration.retryPolicy.delay(afterAttempt: entry.attempts, retryAfter: error.retryAfter,
+                                                        jitter: Double.random(in: 0...1))
+            logger.info("send will be retried", metadata: ["reservation": "\(entry.reservationId)", "target": "\(entry.target)",
+                                                           "kind": "\(entry.kind.rawValue)", "attempt": "\(entry.attempts)",
+                                                           "in": "\(String(format: "%.1f", delay))s", "error": "\(error.code)"])
+            return .retry(error, delay: delay)
+        } catch {
+            logger.warning("send refused; reservation put on the attention list",
+                           metadata: ["reservation": "\(entry.reservationId)", "target": "\(entry.target)", "error": "\(error.code)"])
+            return .refused(error)
+        }
+    }
+}
+
+/// Items shared by several workers, each taken once.
+final class WorkQueue<Item: Sendable>: Sendable {
+    private let items: Mutex<(list: [Item], next: Int)>
+    let count: Int
+
+    init(_ items: [Item]) {
+        self.items = Mutex((items, 0))
+        self.count = items.count
+    }
+
+    func next() -> Item? {
+        items.withLock { state in
+            guard state.next < state.list.count else { return nil }
+            defer { state.next += 1 }
+            return state.list[state.next]
+        }
+    }
+}

@@ -1,0 +1,292 @@
+import Crypto
+import Foundation
+import HallsyncDomain
+import Synchronization
+
+/// A hall inbox (intake or licensing) that behaves as the contract says (§3, §4): bearer
+/// tokens that expire and are renewed in a file; validation with 422; idempotency keys
+/// remembered for a limited time and *no* deduplication by `externalId`; creates whose
+/// answer is lost after the commit; 429/5xx, resets and half answers.
+public final class HallStandIn: @unchecked Sendable {
+    public let target: HallTarget
+    public let server: LoopbackServer
+    /// The file the daemon reads its token from; renewed when the token expires.
+    public let tokenFile: String
+    private let state: Mutex<State>
+
+    public struct Item: Codable, Hashable, Sendable {
+        public var itemNo: String
+        public var externalId: String
+        public var revision: Int
+        public var status: String
+        public var itemName: String
+        public var registerTime: String
+        public var deadline: String
+        public var applicantType: String
+        public var applicantName: String
+        public var idType: String
+        public var idNumber: String
+        public var orgName: String?
+        public var orgCode: String?
+        public var phone: String?
+        public var regionCode: String
+        public var deptCode: String
+        public var itemCode: String
+        public var source: String
+        public var linkedItemNo: String?
+        public var remark: String?
+        public var createdBy: String?
+    }
+
+    struct State: Sendable {
+        var items: [String: Item] = [:]
+        var order: [String] = []
+        var keys: [String: (bodyDigest: String, itemNo: String, at: Double)] = [:]
+        var sequence = 0
+        var token: String
+        var faults: Faults
+        var keyRetention: Double
+        var requestCount = 0
+        var createCount = 0
+        var lostAnswers = 0
+    }
+
+    /// - Parameter keyRetention: how long an idempotency key is remembered (24 h; shorter in tests).
+    public init(target: HallTarget, tokenFile: String, faults: Faults = .none, keyRetention: Double = 86_400, port: Int = 0) throws {
+        self.target = target
+        self.tokenFile = tokenFile
+        let token = Self.newToken()
+        try Data((token + "\n").utf8).write(to: URL(fileURLWithPath: tokenFile), options: .atomic)
+        state = Mutex(State(token: token, faults: faults, keyRetention: keyRetention))
+        let box = HandlerBox()
+        server = try LoopbackServer(port: port) { request in box.handle?(request) ?? .reset }
+        box.handle = { [unowned self] in self.handle($0) }
+    }
+
+    public var baseURL: String { server.baseURL + "/" + target.rawValue }
+
+    public func stop() { server.stop() }
+
+    public var faults: Faults {
+        get { state.withLock { $0.faults } }
+        set { state.withLock { $0.faults = newValue } }
+    }
+
+    public var requestCount: Int { state.withLock { $0.requestCount } }
+    /// Creates answered with a lost answer after the commit.
+    public var lostAnswerCount: Int { state.withLock { $0.lostAnswers } }
+
+    public func allItems() -> [Item] {
+        state.withLock { s in s.order.compactMap { s.items[$0] } }
+    }
+
+    public func items(externalId: String) -> [Item] {
+        allItems().filter { $0.externalId == externalId }
+    }
+
+    /// Renews the token: the old one answers `TOKEN_EXPIRED`, the file holds the new one.
+    public func expireToken() {
+        let token = Self.newToken()
+        try? Data((token + "\n").utf8).write(to: URL(fileURLWithPath: tokenFile), options: .atomic)
+        state.withLock { $0.token = token }
+    }
+
+    static func newToken() -> String { "tok-" + UUID().uuidString.lowercased() }
+
+    // MARK: Handling
+
+    func handle(_ request: LoopbackServer.Request) -> LoopbackServer.Reply {
+        let faults = state.withLock { s -> Faults in s.requestCount += 1; return s.faults }
+        faults.sleepLatency()
+        if Double.random(in: 0..<1) < faults.tokenExpiry { expireToken() }
+        let token = state.withLock { $0.token }
+        guard let auth = request.header("authorization"), auth.hasPrefix("Bearer ") else {
+            return .respond(error(401, "UNAUTHORIZED", "missing bearer token"))
+        }
+        if auth.dropFirst("Bearer ".count) != token {
+            return .respond(auth.hasPrefix("Bearer tok-") ? error(401, "TOKEN_EXPIRED", "token expired") : error(401, "UNAUTHORIZED", "unknown token"))
+        }
+        switch faults.drawBefore(portal: false) {
+        case .tooMany: return .respond(error(429, "TOO_MANY_REQUESTS", "slow down", headers: [("Retry-After", "1")]))
+        case .serverError: return .respond(error([500, 502, 503, 504].randomElement()!, "UNAVAILABLE", "try again"))
+        case .reset: return .reset
+        case .truncate:
+            // Half an answer to a read; for a write, a truncation is a lost answer (below).
+            if request.method == "GET", case .respond(let r) = route(request, faults: .none) { return .truncate(r) }
+            return .reset
+        case .busy, .none: break
+        }
+        return route(request, faults: faults)
+    }
+
+    func route(_ request: LoopbackServer.Request, faults: Faults) -> LoopbackServer.Reply {
+        let base = "/" + target.rawValue
+        let path = request.path
+        if request.method == "POST", path == base + "/inbox/items" { return create(request, faults: faults) }
+        if request.method == "GET", path == base + "/inbox/items" {
+            let id = request.query["externalId"] ?? ""
+            return .respond(.json(200, ["items": items(externalId: id)]))
+        }
+        if request.method == "PATCH", path.hasPrefix(base + "/inbox/items/") {
+            return .respond(update(String(path.dropFirst((base + "/inbox/items/").count)).removingPercentEncoding ?? "", request))
+        }
+        return .respond(error(404, "NOT_FOUND", "no such endpoint \(request.method) \(path)"))
+    }
+
+    func create(_ request: LoopbackServer.Request, faults: Faults) -> LoopbackServer.Reply {
+        guard let key = request.header("idempotency-key"), !key.isEmpty, key.count <= 64 else {
+            return .respond(error(422, "INVALID_FIELD", "Idempotency-Key is required (at most 64 characters)"))
+        }
+        let digest = SHA256.hash(data: request.body).map { String(format: "%02x", $0) }.joined()
+        let now = Date().timeIntervalSince1970
+        enum Outcome { case replay(String), mismatch, invalid(String), created(String) }
+        let outcome: Outcome = state.withLock { s in
+            s.keys = s.keys.filter { now - $0.value.at < s.keyRetention }
+            if let known = s.keys[key] { return known.bodyDigest == digest ? .replay(known.itemNo) : .mismatch }
+            let item: Item
+            switch HallValidation.validate(request.body) {
+            case .failure(let failure): return .invalid(failure.message)
+            case .success(let valid): item = valid
+            }
+            s.sequence += 1
+            let day = BeijingTime.now().date.description.replacingOccurrences(of: "-", with: "")
+            var stored = item
+            stored.itemNo = (target == .intake ? "ZH" : "XK") + day + String(format: "%05d", s.sequence)
+            stored.status = "PENDING"
+            s.items[stored.itemNo] = stored
+            s.order.append(stored.itemNo)
+            s.keys[key] = (digest, stored.itemNo, now)
+            s.createCount += 1
+            return .created(stored.itemNo)
+        }
+        switch outcome {
+        case .replay(let itemNo): return .respond(.json(200, ["itemNo": itemNo]))
+        case .mismatch: return .respond(error(422, "IDEMPOTENCY_MISMATCH", "this Idempotency-Key was used with another body"))
+        case .invalid(let field): return .respond(error(422, "INVALID_FIELD", field))
+        case .created(let itemNo):
+            if Double.random(in: 0..<1) < faults.lostAnswerAfterCommit {
+                state.withLock { $0.lostAnswers += 1 }
+                switch Int.random(in: 0..<3) {
+                case 0: return .respond(error(503, "UNAVAILABLE", "gateway lost the answer"))
+                case 1: return .reset
+                default: return .hang(faults.hangSeconds)
+                }
+            }
+            return .respond(.json(201, ["itemNo": itemNo]))
+        }
+    }
+
+    func update(_ itemNo: String, _ request: LoopbackServer.Request) -> LoopbackServer.Response {
+        guard let patch = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any],
+              let revision = patch["revision"] as? Int else {
+            return error(422, "INVALID_FIELD", "revision is required")
+        }
+        return state.withLock { s in
+            guard var item = s.items[itemNo] else { return error(404, "NOT_FOUND", "no item \(itemNo)") }
+            if item.status != "PENDING" { return error(409, "ITEM_CLOSED", "item is \(item.status)", extra: ["status": item.status]) }
+            if revision < item.revision { return error(409, "STALE_REVISION", "stored revision is \(item.revision)") }
+            if revision == item.revision { return .json(200, ["itemNo": itemNo]) }
+            var merged = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(item)) as? [String: Any]) ?? [:]
+            for (k, v) in patch where k != "externalId" && k != "itemNo" && k != "status" { merged[k] = v }
+            guard let data = try? JSONSerialization.data(withJSONObject: merged),
+                  case .success(var next) = HallValidation.validate(data) else {
+                return error(422, "INVALID_FIELD", "the update makes the item invalid")
+            }
+            next.itemNo = itemNo
+            next.status = item.status
+            next.externalId = item.externalId
+            item = next
+            s.items[itemNo] = item
+            return .json(200, ["itemNo": itemNo])
+        }
+    }
+
+    func error(_ status: Int, _ code: String, _ message: String, headers: [(String, String)] = [], extra: [String: String] = [:]) -> LoopbackServer.Response {
+        var body = ["error": code, "message": message]
+        body.merge(extra) { a, _ in a }
+        return .json(status, body, headers: headers)
+    }
+}
+
+/// The hall's validation of a create body (contract §3.3), written independently of the
+/// daemon's normaliser so that the stand-in checks the daemon rather than agreeing with it.
+enum HallValidation {
+    static func validate(_ body: Data) -> Result<HallStandIn.Item, ValidationFailure> {
+        guard let o = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else { return .failure("body is not a JSON object") }
+        func text(_ k: String, required: Bool = true) -> String?? {
+            guard let v = o[k], !(v is NSNull) else { return required ? .none : .some(nil) }
+            guard let s = v as? String, !(required && s.isEmpty) else { return .none }
+            return .some(s)
+        }
+        for k in ["externalId", "itemName", "registerTime", "deadline", "applicantType", "applicantName", "idType", "idNumber", "regionCode", "deptCode", "itemCode", "source"] {
+            if text(k) == nil { return .failure("\(k) is required") }
+        }
+        guard let revision = o["revision"] as? Int, revision >= 1 else { return .failure("revision is required") }
+        let s = { (k: String) -> String in (o[k] as? String) ?? "" }
+        guard s("itemName").hasPrefix("（预约）"), !s("itemName").dropFirst(4).hasPrefix("（预约）") else { return .failure("itemName must start with （预约） exactly once") }
+        guard let register = parseTime(s("registerTime")) else { return .failure("registerTime must be yyyy-MM-dd HH:mm:ss") }
+        guard let deadline = parseTime(s("deadline")) else { return .failure("deadline must be yyyy-MM-dd HH:mm:ss") }
+        guard deadline > register else { return .failure("deadline must be later than registerTime") }
+        let type = s("applicantType")
+        guard type == "PERSON" || type == "ORG" else { return .failure("applicantType must be PERSON or ORG") }
+        if s("idType") == "ID_CARD" && !validResidentId(s("idNumber")) { return .failure("idNumber is not a valid resident ID number") }
+        if type == "ORG" {
+            guard !s("orgName").isEmpty else { return .failure("orgName is required for ORG") }
+            guard validCreditCode(s("orgCode")) else { return .failure("orgCode is not a valid unified social credit code") }
+        }
+        let item = HallStandIn.Item(
+            itemNo: "", externalId: s("externalId"), revision: revision, status: "PENDING", itemName: s("itemName"),
+            registerTime: s("registerTime"), deadline: s("deadline"), applicantType: type, applicantName: s("applicantName"),
+            idType: s("idType"), idNumber: s("idNumber"), orgName: o["orgName"] as? String, orgCode: o["orgCode"] as? String,
+            phone: o["phone"] as? String, regionCode: s("regionCode"), deptCode: s("deptCode"), itemCode: s("itemCode"),
+            source: s("source"), linkedItemNo: o["linkedItemNo"] as? String, remark: o["remark"] as? String, createdBy: nil)
+        return .success(item)
+    }
+
+    static func parseTime(_ t: String) -> Int? {
+        let chars = Array(t.utf8)
+        guard chars.count == 19 else { return nil }
+        for (i, c) in chars.enumerated() {
+            switch i {
+            case 4, 7: if c != UInt8(ascii: "-") { return nil }
+            case 10: if c != UInt8(ascii: " ") { return nil }
+            case 13, 16: if c != UInt8(ascii: ":") { return nil }
+            default: if !(48...57).contains(c) { return nil }
+            }
+        }
+        let n = { (a: Int, b: Int) in Int(String(decoding: chars[a..<b], as: UTF8.self))! }
+        let (y, mo, d, h, mi, se) = (n(0, 4), n(5, 7), n(8, 10), n(11, 13), n(14, 16), n(17, 19))
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard (1...12).contains(mo), (1...days[mo - 1]).contains(d), h < 24, mi < 60, se < 60 else { return nil }
+        return ((y * 12 + mo) * 31 + d) * 86_400 + h * 3600 + mi * 60 + se
+    }
+
+    static func validResidentId(_ id: String) -> Bool {
+        let c = Array(id)
+        guard c.count == 18, c[0..<17].allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
+        guard parseTime("\(String(c[6..<10]))-\(String(c[10..<12]))-\(String(c[12..<14])) 00:00:00") != nil else { return false }
+        let w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+        let sum = (0..<17).reduce(0) { $0 + Int(String(c[$1]))! * w[$1] }
+        return Array("10X98765432")[sum % 11] == c[17]
+    }
+
+    static func validCreditCode(_ code: String) -> Bool {
+        let alphabet = Array("0123456789ABCDEFGHJKLMNPQRTUWXY")
+        let c = Array(code)
+        guard c.count == 18 else { return false }
+        let w = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+        var sum = 0
+        for i in 0..<17 {
+            guard let v = alphabet.firstIndex(of: c[i]) else { return false }
+            sum += v * w[i]
+        }
+        return alphabet[(31 - sum % 31) % 31] == c[17]
+    }
+}
+
+struct ValidationFailure: Error, ExpressibleByStringLiteral, ExpressibleByStringInterpolation {
+    let message: String
+    init(stringLiteral value: String) { message = value }
+    init(stringInterpolation: DefaultStringInterpolation) { message = String(stringInterpolation: stringInterpolation) }
+}

@@ -1,0 +1,237 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A small HTTP/1.1 server on 127.0.0.1, one thread per connection, keep-alive, able to
+/// misbehave on purpose: reset a connection, stop an answer half-way, or never answer.
+///
+///     let server = try LoopbackServer { request in .respond(.json(200, ["ok": true])) }
+///     print(server.port)       // an ephemeral port
+///     server.stop()
+public final class LoopbackServer: @unchecked Sendable {
+    public struct Request: Sendable {
+        public var method: String
+        /// Path and query exactly as received.
+        public var target: String
+        public var headers: [String: String]
+        public var body: Data
+
+        public var path: String { String(target.split(separator: "?", maxSplits: 1).first ?? "") }
+
+        public var query: [String: String] {
+            guard let q = target.split(separator: "?", maxSplits: 1).dropFirst().first else { return [:] }
+            var out: [String: String] = [:]
+            for pair in q.split(separator: "&") {
+                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let key = String(kv[0]).removingPercentEncoding ?? String(kv[0])
+                let value = kv.count > 1 ? (String(kv[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(kv[1])) : ""
+                out[key] = value
+            }
+            return out
+        }
+
+        public func header(_ name: String) -> String? { headers[name.lowercased()] }
+    }
+
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: [(String, String)]
+        public var body: Data
+
+        public init(status: Int, headers: [(String, String)] = [], body: Data = Data()) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+        }
+
+        public static func json(_ status: Int, _ object: some Encodable, headers: [(String, String)] = []) -> Response {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+            let body = (try? encoder.encode(object)) ?? Data()
+            return Response(status: status, headers: headers + [("Content-Type", "application/json; charset=utf-8")], body: body)
+        }
+    }
+
+    /// What the server does with a request.
+    public enum Reply: Sendable {
+        case respond(Response)
+        /// Close with a TCP reset, no answer.
+        case reset
+        /// Send the head and half the body, then close.
+        case truncate(Response)
+        /// Keep the connection silent for this many seconds, then close it.
+        case hang(Double)
+    }
+
+    public let port: Int
+    private let listener: Int32
+    private let handler: @Sendable (Request) -> Reply
+    private let connections = Mutex<Set<Int32>>([])
+    private let stopped = Atomic<Bool>(false)
+    private let maxBody = 8 << 20
+
+    public init(port: Int = 0, handler: @escaping @Sendable (Request) -> Reply) throws {
+        self.handler = handler
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ServerError("socket() failed: \(errno)") }
+        var yes: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 128) == 0 else { close(fd); throw ServerError("cannot listen on 127.0.0.1:\(port): errno \(errno)") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        self.listener = fd
+        self.port = Int(UInt16(bigEndian: address.sin_port))
+        let thread = Thread { [self] in acceptLoop() }
+        thread.name = "stand-in accept \(self.port)"
+        thread.start()
+    }
+
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    public func stop() {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+        for fd in connections.withLock({ $0 }) { shutdown(fd, Int32(SHUT_RDWR)) }
+    }
+
+    deinit { stop() }
+
+    private func acceptLoop() {
+        while !stopped.load(ordering: .acquiring) {
+            let fd = accept(listener, nil, nil)
+            if fd < 0 {
+                if stopped.load(ordering: .acquiring) { return }
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                usleep(10_000)
+                continue
+            }
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            connections.withLock { _ = $0.insert(fd) }
+            let thread = Thread { [self] in
+                serve(fd)
+                connections.withLock { _ = $0.remove(fd) }
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    private func serve(_ fd: Int32) {
+        var buffer = Data()
+        defer { close(fd) }
+        while !stopped.load(ordering: .acquiring) {
+            guard let request = readRequest(fd, &buffer) else { return }
+            switch handler(request) {
+            case .respond(let response):
+                guard write(fd, head(response) + response.body) else { return }
+                if request.header("connection")?.lowercased() == "close" { return }
+            case .truncate(let response):
+                _ = write(fd, head(response) + response.body.prefix(max(1, response.body.count / 2)))
+                return
+            case .reset:
+                var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+                setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+                return
+            case .hang(let seconds):
+                let until = Date().addingTimeInterval(seconds)
+                while Date() < until, !stopped.load(ordering: .acquiring) { usleep(20_000) }
+                return
+            }
+        }
+    }
+
+    private func head(_ response: Response) -> Data {
+        var text = "HTTP/1.1 \(response.status) \(Self.reason(response.status))\r\n"
+        for (name, value) in response.headers { text += "\(name): \(value)\r\n" }
+        text += "Content-Length: \(response.body.count)\r\n\r\n"
+        return Data(text.utf8)
+    }
+
+    private func write(_ fd: Int32, _ data: Data) -> Bool {
+        data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                if n <= 0 { if errno == EINTR { continue }; return false }
+                offset += n
+            }
+            return true
+        }
+    }
+
+    private func readRequest(_ fd: Int32, _ buffer: inout Data) -> Request? {
+        let separator = Data("\r\n\r\n".utf8)
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while buffer.range(of: separator) == nil {
+            guard buffer.count < 65_536, let n = receive(fd, &chunk) else { return nil }
+            buffer.append(contentsOf: chunk[0..<n])
+        }
+        let headEnd = buffer.range(of: separator)!
+        let headText = String(decoding: buffer[buffer.startIndex..<headEnd.lowerBound], as: UTF8.self)
+        var lines = headText.components(separatedBy: "\r\n")
+        let requestLine = lines.removeFirst().split(separator: " ")
+        guard requestLine.count >= 2 else { return nil }
+        var headers: [String: String] = [:]
+        for line in lines {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        let length = Int(headers["content-length"] ?? "0") ?? 0
+        guard length <= maxBody else { return nil }
+        buffer.removeSubrange(buffer.startIndex..<headEnd.upperBound)
+        while buffer.count < length {
+            guard let n = receive(fd, &chunk) else { return nil }
+            buffer.append(contentsOf: chunk[0..<n])
+        }
+        let body = Data(buffer.prefix(length))
+        buffer.removeSubrange(buffer.startIndex..<(buffer.startIndex + length))
+        buffer = Data(buffer)  // re-base indices
+        return Request(method: String(requestLine[0]), target: String(requestLine[1]), headers: headers, body: body)
+    }
+
+    private func receive(_ fd: Int32, _ chunk: inout [UInt8]) -> Int? {
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n > 0 { return n }
+            if n < 0 && errno == EINTR { continue }
+            return nil
+        }
+    }
+
+    static func reason(_ status: Int) -> String {
+        switch status {
+        case 200: return "OK"
+        case 201: return "Created"
+        case 400: return "Bad Request"
+        case 401: return "Unauthorized"
+        case 404: return "Not Found"
+        case 409: return "Conflict"
+        case 410: return "Gone"
+        case 422: return "Unprocessable Entity"
+        case 429: return "Too Many Requests"
+        case 500: return "Internal Server Error"
+        case 502: return "Bad Gateway"
+        case 503: return "Service Unavailable"
+        case 504: return "Gateway Timeout"
+        default: return "Status"
+        }
+    }
+}
+
+public struct ServerError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

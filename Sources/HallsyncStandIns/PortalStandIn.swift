@@ -1,0 +1,256 @@
+import Crypto
+import Foundation
+import HallsyncDomain
+import Synchronization
+
+/// A portal that behaves as the contract says, unpleasant parts included (§2, §4):
+/// signatures, clock window and nonce replay enforced; a lagging replica that shows records
+/// late and out of order, so offset pages shift; HTTP 200 business errors; 429/5xx, resets
+/// and half answers; status pushes that bump `version` and `updateTime`.
+public final class PortalStandIn: @unchecked Sendable {
+    public let appId: String
+    public let appSecret: String
+    public let regionCode: String
+    public let server: LoopbackServer
+    private let state: Mutex<State>
+
+    struct Version: Sendable {
+        var reservation: PortalReservation
+        var updateTime: BeijingTime
+        /// Server time (unix seconds) from which the replica shows this version.
+        var visibleAt: Double
+    }
+
+    struct Record: Sendable {
+        var versions: [Version]
+        var latest: PortalReservation { versions.last!.reservation }
+    }
+
+    struct State: Sendable {
+        var records: [String: Record] = [:]
+        var nonces: [String: Double] = [:]
+        var requestIds: [String: (answer: Data, at: Double)] = [:]
+        var faults: Faults
+        var lag: Double
+        var requestCount = 0
+        var listCount = 0
+        var pushCount = 0
+        var requestIdRetention: Double
+    }
+
+    /// - Parameters:
+    ///   - lag: the visibility lag, seconds; a version appears at a random moment within it.
+    ///   - requestIdRetention: how long an `X-Request-Id` is remembered (24 h; shorter in tests).
+    public init(appId: String = "hallsync", appSecret: String, regionCode: String = "371002", lag: Double = 60,
+                faults: Faults = .none, requestIdRetention: Double = 86_400, port: Int = 0) throws {
+        self.appId = appId
+        self.appSecret = appSecret
+        self.regionCode = regionCode
+        let state = Mutex(State(faults: faults, lag: lag, requestIdRetention: requestIdRetention))
+        self.state = state
+        let box = HandlerBox()
+        server = try LoopbackServer(port: port) { request in box.handle?(request) ?? .reset }
+        box.handle = { [unowned self] in self.handle($0) }
+    }
+
+    public var baseURL: String { server.baseURL + "/gateway" }
+
+    public func stop() { server.stop() }
+
+    public var faults: Faults {
+        get { state.withLock { $0.faults } }
+        set { state.withLock { $0.faults = newValue } }
+    }
+
+    public var requestCount: Int { state.withLock { $0.requestCount } }
+    public var listRequestCount: Int { state.withLock { $0.listCount } }
+
+    /// Adds a reservation or a new version of one: `version` + 1, `updateTime` = now.
+    @discardableResult
+    public func publish(_ reservation: PortalReservation) -> PortalReservation {
+        state.withLock { s in
+            let now = Date().timeIntervalSince1970
+            var r = reservation
+            let time = BeijingTime(unixSeconds: Int(now))
+            r.updateTime = time.description
+            r.version = (s.records[r.reservationId]?.latest.version ?? 0) + 1
+            if r.createTime == nil { r.createTime = time.description }
+            let guaranteed = Double(time.unixSeconds) + s.lag
+            let visibleAt = now + Double.random(in: 0...max(0, guaranteed - now))
+            s.records[r.reservationId, default: Record(versions: [])].versions.append(Version(reservation: r, updateTime: time, visibleAt: visibleAt))
+            return r
+        }
+    }
+
+    /// The newest version of every reservation, as the portal's primary database holds it.
+    public func allReservations() -> [PortalReservation] {
+        state.withLock { $0.records.values.map(\.latest) }.sorted { $0.reservationId < $1.reservationId }
+    }
+
+    public func reservation(id: String) -> PortalReservation? {
+        state.withLock { $0.records[id]?.latest }
+    }
+
+    // MARK: Handling
+
+    func handle(_ request: LoopbackServer.Request) -> LoopbackServer.Reply {
+        let (faults, _) = state.withLock { s -> (Faults, Int) in s.requestCount += 1; return (s.faults, s.requestCount) }
+        faults.sleepLatency()
+        let serverTime = BeijingTime.now()
+        let timeHeader = [("X-Server-Time", serverTime.description)]
+        if let refusal = authenticate(request) {
+            return .respond(.json(401, Envelope(code: refusal.0, msg: refusal.1, data: nil as Int?), headers: timeHeader))
+        }
+        switch faults.drawBefore(portal: true) {
+        case .busy:
+            let code = Bool.random() ? "5001" : "5002"
+            return .respond(.json(200, Envelope(code: code, msg: code == "5001" ? "系统繁忙" : "数据库超时", data: nil as Int?), headers: timeHeader))
+        case .tooMany:
+            return .respond(.json(429, Envelope(code: "429", msg: "too many requests", data: nil as Int?), headers: timeHeader + [("Retry-After", "1")]))
+        case .serverError:
+            return .respond(LoopbackServer.Response(status: [502, 503, 504].randomElement()!, headers: timeHeader, body: Data("<html>bad gateway</html>".utf8)))
+        case .reset:
+            return .reset
+        case .truncate:
+            if case .respond(let response) = route(request, serverTime: serverTime, headers: timeHeader, sideEffects: false) {
+                return .truncate(response)
+            }
+            return .reset
+        case .none:
+            return route(request, serverTime: serverTime, headers: timeHeader, sideEffects: true)
+        }
+    }
+
+    func route(_ request: LoopbackServer.Request, serverTime: BeijingTime, headers: [(String, String)], sideEffects: Bool) -> LoopbackServer.Reply {
+        let path = request.path
+        if request.method == "GET", path == "/gateway/api/v1/reservations" {
+            return .respond(list(request.query, headers: headers))
+        }
+        let prefix = "/gateway/api/v1/reservations/"
+        if request.method == "POST", path.hasPrefix(prefix), path.hasSuffix("/status") {
+            let id = String(path.dropFirst(prefix.count).dropLast("/status".count)).removingPercentEncoding ?? ""
+            guard sideEffects else { return .reset }
+            return .respond(push(id: id, request: request, headers: headers))
+        }
+        return .respond(.json(404, Envelope(code: "404", msg: "no such endpoint \(request.method) \(path)", data: nil as Int?), headers: headers))
+    }
+
+    func list(_ query: [String: String], headers: [(String, String)]) -> LoopbackServer.Response {
+        func bad(_ message: String) -> LoopbackServer.Response {
+            .json(200, Envelope(code: "4001", msg: message, data: nil as Int?), headers: headers)
+        }
+        guard let start = query["startTime"].flatMap({ BeijingTime(parsing: $0) }) else { return bad("startTime 格式错误") }
+        guard let end = query["endTime"].flatMap({ BeijingTime(parsing: $0) }) else { return bad("endTime 格式错误") }
+        guard end.unixSeconds - start.unixSeconds <= 86_400, end >= start else { return bad("时间窗口不能超过24小时") }
+        guard let pageNo = query["pageNo"].flatMap(Int.init), pageNo >= 1 else { return bad("pageNo 错误") }
+        guard let pageSize = query["pageSize"].flatMap(Int.init), (1...200).contains(pageSize) else { return bad("pageSize 应为1-200") }
+        let region = query["regionCode"] ?? ""
+        let now = Date().timeIntervalSince1970
+        let visible: [PortalReservation] = state.withLock { s in
+            s.listCount += 1
+            return s.records.values.compactMap { (record: Record) -> PortalReservation? in
+                guard let version = record.versions.last(where: { $0.visibleAt <= now }),
+                      version.updateTime >= start, version.updateTime < end,
+                      version.reservation.regionCode == region else { return nil }
+                return version.reservation
+            }
+        }.sorted { ($0.updateTime, $0.reservationId) < ($1.updateTime, $1.reservationId) }
+        let from = min((pageNo - 1) * pageSize, visible.count)
+        let slice = Array(visible[from..<min(from + pageSize, visible.count)])
+        return .json(200, Envelope(code: "0", msg: "成功", data: ListData(total: visible.count, pageNo: pageNo, pageSize: pageSize, list: slice)), headers: headers)
+    }
+
+    func push(id: String, request: LoopbackServer.Request, headers: [(String, String)]) -> LoopbackServer.Response {
+        struct Push: Decodable { var processStatus: String; var hallItemNo: String? }
+        guard let requestId = request.header("x-request-id"), !requestId.isEmpty, requestId.count <= 64 else {
+            return .json(200, Envelope(code: "4001", msg: "缺少 X-Request-Id", data: nil as Int?), headers: headers)
+        }
+        guard let body = try? JSONDecoder().decode(Push.self, from: request.body) else {
+            return .json(200, Envelope(code: "4001", msg: "请求体格式错误", data: nil as Int?), headers: headers)
+        }
+        let now = Date().timeIntervalSince1970
+        enum Outcome { case replay(Data), answer(Envelope<Int>), publish(PortalReservation) }
+        let outcome: Outcome = state.withLock { s in
+            s.requestIds = s.requestIds.filter { now - $0.value.at < s.requestIdRetention }
+            if let remembered = s.requestIds[requestId] { return .replay(remembered.answer) }
+            guard let record = s.records[id] else { return .answer(Envelope(code: "4040", msg: "预约不存在", data: nil)) }
+            let current = record.latest.processStatus
+            let cancelled = record.latest.isCancelled
+            let allowed: Bool
+            switch (current, body.processStatus) {
+            case (nil, "RECEIVED"): allowed = !cancelled
+            case ("RECEIVED", "HANDLED"), ("RECEIVED", "CONSULTED"): allowed = true
+            case (nil, "CANCEL_ACKNOWLEDGED"), ("RECEIVED", "CANCEL_ACKNOWLEDGED"): allowed = cancelled
+            default: allowed = false
+            }
+            guard allowed else {
+                return .answer(Envelope(code: "4090", msg: "状态不允许从 \(current ?? "null") 变为 \(body.processStatus)", data: nil))
+            }
+            var next = record.latest
+            next.processStatus = body.processStatus
+            s.pushCount += 1
+            return .publish(next)
+        }
+        switch outcome {
+        case .replay(let data):
+            return LoopbackServer.Response(status: 200, headers: headers + [("Content-Type", "application/json")], body: data)
+        case .answer(let envelope):
+            return .json(200, envelope, headers: headers)
+        case .publish(let next):
+            publish(next)
+            let response = LoopbackServer.Response.json(200, Envelope(code: "0", msg: "成功", data: nil as Int?), headers: headers)
+            state.withLock { $0.requestIds[requestId] = (response.body, now) }
+            return response
+        }
+    }
+
+    /// Checks §2.1; returns the refusal code and message, nil when the request is authentic.
+    func authenticate(_ request: LoopbackServer.Request) -> (String, String)? {
+        guard request.header("x-app-id") == appId else { return ("4013", "unknown app id") }
+        guard let stamp = request.header("x-timestamp").flatMap(Int64.init) else { return ("4013", "malformed timestamp") }
+        let nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
+        guard abs(nowMillis - stamp) <= 300_000 else { return ("4011", "timestamp more than 300 s from the portal's clock") }
+        guard let nonce = request.header("x-nonce"), (16...64).contains(nonce.count),
+              nonce.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else { return ("4013", "malformed nonce") }
+        let canonical = [request.method.uppercased(), request.target, String(stamp), nonce,
+                         SHA256.hash(data: request.body).map { String(format: "%02x", $0) }.joined()].joined(separator: "\n")
+        let expected = HMAC<SHA256>.authenticationCode(for: Data(canonical.utf8), using: SymmetricKey(data: Data(appSecret.utf8)))
+            .map { String(format: "%02x", $0) }.joined()
+        guard request.header("x-signature") == expected else { return ("4013", "bad signature") }
+        let now = Date().timeIntervalSince1970
+        let replayed: Bool = state.withLock { s in
+            if s.nonces.count > 50_000 { s.nonces = s.nonces.filter { now - $0.value < 600 } }
+            if let seen = s.nonces[nonce], now - seen < 600 { return true }
+            s.nonces[nonce] = now
+            return false
+        }
+        return replayed ? ("4012", "nonce already used") : nil
+    }
+}
+
+struct Envelope<T: Encodable>: Encodable {
+    var code: String
+    var msg: String
+    var data: T?
+
+    enum CodingKeys: String, CodingKey { case code, msg, data }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(code, forKey: .code)
+        try c.encode(msg, forKey: .msg)
+        try c.encode(data, forKey: .data)
+    }
+}
+
+struct ListData: Encodable {
+    var total: Int
+    var pageNo: Int
+    var pageSize: Int
+    var list: [PortalReservation]
+}
+
+/// Lets a server's handler reach its owner once the owner exists.
+final class HandlerBox: @unchecked Sendable {
+    var handle: (@Sendable (LoopbackServer.Request) -> LoopbackServer.Reply)?
+}

@@ -1,0 +1,85 @@
+import GRDB
+
+/// The versioned migrations of the state database. Append; never edit a shipped one.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: reservations, hall copies, outbox, cursors, attention") { db in
+            // The latest portal version of every reservation seen, and its normalised form.
+            try db.execute(sql: """
+                CREATE TABLE reservation (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    version INTEGER NOT NULL,
+                    updateTime TEXT NOT NULL,
+                    portalJSON TEXT NOT NULL,
+                    disposition TEXT NOT NULL,      -- DELIVERABLE | PHONE | UNDELIVERABLE
+                    route TEXT,                     -- INTAKE_LICENSING | LICENSING
+                    contentJSON TEXT,               -- HallItemContent, when deliverable
+                    isCancelled INTEGER NOT NULL DEFAULT 0,
+                    regionCode TEXT,
+                    deptCode TEXT,
+                    firstSeenAt REAL NOT NULL,
+                    changedAt REAL NOT NULL
+                );
+                CREATE INDEX reservation_disposition ON reservation(disposition);
+
+                -- One row per reservation and hall: the item hallsync created there.
+                CREATE TABLE hallCopy (
+                    reservationId TEXT NOT NULL REFERENCES reservation(id),
+                    target TEXT NOT NULL,           -- intake | licensing
+                    itemNo TEXT,
+                    revision INTEGER NOT NULL DEFAULT 0,
+                    contentJSON TEXT,
+                    isBlocked INTEGER NOT NULL DEFAULT 0,
+                    createdAt REAL,
+                    changedAt REAL NOT NULL,
+                    PRIMARY KEY (reservationId, target)
+                );
+
+                -- Sends to make, each with its idempotency key fixed before the first attempt.
+                CREATE TABLE outbox (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    reservationId TEXT NOT NULL REFERENCES reservation(id),
+                    target TEXT NOT NULL,           -- intake | licensing | portal
+                    kind TEXT NOT NULL,             -- CREATE | UPDATE
+                    itemNo TEXT,
+                    idempotencyKey TEXT NOT NULL UNIQUE,
+                    body BLOB NOT NULL,
+                    revision INTEGER NOT NULL,
+                    state TEXT NOT NULL DEFAULT 'PENDING',   -- PENDING | DONE | FAILED
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    firstAttemptAt REAL,
+                    nextAttemptAt REAL NOT NULL,
+                    lastError TEXT,
+                    createdAt REAL NOT NULL,
+                    settledAt REAL
+                );
+                CREATE INDEX outbox_due ON outbox(state, nextAttemptAt) WHERE state = 'PENDING';
+                CREATE INDEX outbox_reservation ON outbox(reservationId);
+
+                -- Durable positions: the portal's settled position, later the hall feeds.
+                CREATE TABLE cursor (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    value TEXT NOT NULL,
+                    changedAt REAL NOT NULL
+                );
+
+                -- What cannot be delivered, with a reason a clerk can act on.
+                CREATE TABLE attention (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    reservationId TEXT NOT NULL,
+                    code TEXT NOT NULL,
+                    field TEXT NOT NULL DEFAULT '',
+                    target TEXT NOT NULL DEFAULT '',
+                    messageZh TEXT NOT NULL,
+                    messageEn TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    raisedAt REAL NOT NULL,
+                    resolvedAt REAL
+                );
+                CREATE UNIQUE INDEX attention_open ON attention(reservationId, code, field, target) WHERE resolvedAt IS NULL;
+                """)
+        }
+        return migrator
+    }
+}

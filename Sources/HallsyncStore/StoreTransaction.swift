@@ -1,0 +1,218 @@
+import Foundation
+import GRDB
+import HallsyncDomain
+
+/// The typed operations on the state, inside one transaction of ``Store``.
+public struct StoreTransaction {
+    let db: Database
+
+    /// Sorted keys, so equal values encode to equal bytes.
+    public static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }()
+
+    // MARK: Reservations
+
+    public func reservation(id: String) throws -> StoredReservation? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE id = ?", arguments: [id]) else { return nil }
+        return try Self.reservation(from: row)
+    }
+
+    /// The stored version of a reservation, nil when never seen.
+    public func storedVersion(of id: String) throws -> Int? {
+        try Int.fetchOne(db, sql: "SELECT version FROM reservation WHERE id = ?", arguments: [id])
+    }
+
+    public func save(_ r: StoredReservation, now: Double) throws {
+        let portalJSON = String(decoding: try Self.encoder.encode(r.portal), as: UTF8.self)
+        let contentJSON = try r.content.map { String(decoding: try Self.encoder.encode($0), as: UTF8.self) }
+        try db.execute(sql: """
+            INSERT INTO reservation (id, version, updateTime, portalJSON, disposition, route, contentJSON, isCancelled, regionCode, deptCode, firstSeenAt, changedAt)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET version = excluded.version, updateTime = excluded.updateTime,
+                portalJSON = excluded.portalJSON, disposition = excluded.disposition, route = excluded.route,
+                contentJSON = excluded.contentJSON, isCancelled = excluded.isCancelled,
+                regionCode = excluded.regionCode, deptCode = excluded.deptCode, changedAt = excluded.changedAt
+            """, arguments: [r.id, r.version, r.portal.updateTime, portalJSON, r.disposition.rawValue, r.route?.rawValue,
+                             contentJSON, r.portal.isCancelled, r.portal.regionCode, r.portal.deptCode, now, now])
+    }
+
+    static func reservation(from row: Row) throws -> StoredReservation {
+        let portal = try JSONDecoder().decode(PortalReservation.self, from: Data((row["portalJSON"] as String).utf8))
+        let content = try (row["contentJSON"] as String?).map { try JSONDecoder().decode(HallItemContent.self, from: Data($0.utf8)) }
+        return StoredReservation(portal: portal, disposition: StoredReservation.Disposition(rawValue: row["disposition"]) ?? .undeliverable,
+                                 route: (row["route"] as String?).flatMap(Route.init(rawValue:)), content: content)
+    }
+
+    public struct Counts: Hashable, Sendable {
+        public var reservations = 0
+        public var deliverable = 0
+        public var phoneVerifiedOnly = 0
+        public var undeliverable = 0
+        public var copiesCreated = 0
+        public var pendingSends: [String: Int] = [:]
+        public var oldestPendingCreatedAt: Double?
+        public var failedSends = 0
+        public var openAttention = 0
+        public var attentionByCode: [String: Int] = [:]
+
+        public init() {}
+    }
+
+    public func counts() throws -> Counts {
+        var c = Counts()
+        for row in try Row.fetchAll(db, sql: "SELECT disposition, COUNT(*) AS n FROM reservation GROUP BY disposition") {
+            let n: Int = row["n"]
+            c.reservations += n
+            switch StoredReservation.Disposition(rawValue: row["disposition"]) {
+            case .deliverable: c.deliverable = n
+            case .phoneVerifiedOnly: c.phoneVerifiedOnly = n
+            case .undeliverable: c.undeliverable = n
+            case nil: break
+            }
+        }
+        c.copiesCreated = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hallCopy WHERE itemNo IS NOT NULL") ?? 0
+        for row in try Row.fetchAll(db, sql: "SELECT target, COUNT(*) AS n FROM outbox WHERE state = 'PENDING' GROUP BY target") {
+            c.pendingSends[row["target"]] = row["n"]
+        }
+        c.oldestPendingCreatedAt = try Double.fetchOne(db, sql: "SELECT MIN(createdAt) FROM outbox WHERE state = 'PENDING'")
+        c.failedSends = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE state = 'FAILED'") ?? 0
+        for row in try Row.fetchAll(db, sql: "SELECT code, COUNT(DISTINCT reservationId) AS n FROM attention WHERE resolvedAt IS NULL GROUP BY code") {
+            c.attentionByCode[row["code"]] = row["n"]
+        }
+        c.openAttention = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT reservationId) FROM attention WHERE resolvedAt IS NULL") ?? 0
+        return c
+    }
+
+    // MARK: Hall copies
+
+    public func copies(of reservationId: String) throws -> [HallTarget: HallCopy] {
+        var copies: [HallTarget: HallCopy] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT * FROM hallCopy WHERE reservationId = ?", arguments: [reservationId]) {
+            guard let target = HallTarget(rawValue: row["target"]) else { continue }
+            let content = try (row["contentJSON"] as String?).map { try JSONDecoder().decode(HallItemContent.self, from: Data($0.utf8)) }
+            copies[target] = HallCopy(target: target, itemNo: row["itemNo"], revision: row["revision"], content: content,
+                                      hasPendingSend: false, isBlocked: row["isBlocked"])
+        }
+        for target in try String.fetchAll(db, sql: "SELECT DISTINCT target FROM outbox WHERE reservationId = ? AND state = 'PENDING'", arguments: [reservationId]) {
+            guard let t = HallTarget(rawValue: target) else { continue }
+            copies[t, default: HallCopy(target: t)].hasPendingSend = true
+        }
+        return copies
+    }
+
+    /// Records what a hall item says after a create or update was answered.
+    public func recordCopy(reservationId: String, target: HallTarget, itemNo: String, revision: Int,
+                           content: HallItemContent?, now: Double) throws {
+        let contentJSON = try content.map { String(decoding: try Self.encoder.encode($0), as: UTF8.self) }
+        try db.execute(sql: """
+            INSERT INTO hallCopy (reservationId, target, itemNo, revision, contentJSON, isBlocked, createdAt, changedAt)
+            VALUES (?, ?, ?, ?, ?, 0, ?, ?)
+            ON CONFLICT(reservationId, target) DO UPDATE SET itemNo = excluded.itemNo,
+                revision = MAX(hallCopy.revision, excluded.revision),
+                contentJSON = CASE WHEN excluded.revision >= hallCopy.revision THEN excluded.contentJSON ELSE hallCopy.contentJSON END,
+                createdAt = COALESCE(hallCopy.createdAt, excluded.createdAt), changedAt = excluded.changedAt
+            """, arguments: [reservationId, target.rawValue, itemNo, revision, contentJSON, now, now])
+    }
+
+    /// Marks a copy as waiting for a person: no further send is planned for it.
+    public func blockCopy(reservationId: String, target: HallTarget, now: Double) throws {
+        try db.execute(sql: """
+            INSERT INTO hallCopy (reservationId, target, isBlocked, changedAt) VALUES (?, ?, 1, ?)
+            ON CONFLICT(reservationId, target) DO UPDATE SET isBlocked = 1, changedAt = excluded.changedAt
+            """, arguments: [reservationId, target.rawValue, now])
+    }
+
+    /// Lets a blocked copy be planned again (a newer portal version may fix what the hall refused).
+    public func unblockCopies(reservationId: String, now: Double) throws {
+        try db.execute(sql: "UPDATE hallCopy SET isBlocked = 0, changedAt = ? WHERE reservationId = ? AND isBlocked = 1",
+                       arguments: [now, reservationId])
+    }
+
+    // MARK: Outbox
+
+    /// Adds a send unless one with the same key exists (the key fixes the send).
+    @discardableResult
+    public func enqueue(_ entry: OutboxEntry, now: Double) throws -> Bool {
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO outbox (reservationId, target, kind, itemNo, idempotencyKey, body, revision, state, attempts, nextAttemptAt, createdAt)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?)
+            """, arguments: [entry.reservationId, entry.target.rawValue, entry.kind.rawValue, entry.itemNo,
+                             entry.idempotencyKey, entry.body, entry.revision, entry.nextAttemptAt, now])
+        return db.changesCount > 0
+    }
+
+    /// Pending sends due now, oldest first.
+    public func dueSends(now: Double, limit: Int) throws -> [OutboxEntry] {
+        try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE state = 'PENDING' AND nextAttemptAt <= ? ORDER BY nextAttemptAt, id LIMIT ?",
+                         arguments: [now, limit]).map(Self.outbox(from:))
+    }
+
+    public func outbox(reservationId: String) throws -> [OutboxEntry] {
+        try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE reservationId = ? ORDER BY id", arguments: [reservationId]).map(Self.outbox(from:))
+    }
+
+    /// Notes that an attempt is about to be made, before the request leaves.
+    public func markAttempted(ids: [Int64], now: Double) throws {
+        guard !ids.isEmpty else { return }
+        try db.execute(sql: "UPDATE outbox SET attempts = attempts + 1, firstAttemptAt = COALESCE(firstAttemptAt, ?) WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
+                       arguments: StatementArguments([now] + ids.map { $0 as (any DatabaseValueConvertible) }))
+    }
+
+    public func settle(outboxId: Int64, state: OutboxEntry.State, error: String?, now: Double) throws {
+        try db.execute(sql: "UPDATE outbox SET state = ?, lastError = ?, settledAt = ? WHERE id = ?",
+                       arguments: [state.rawValue, error, now, outboxId])
+    }
+
+    public func reschedule(outboxId: Int64, at next: Double, error: String) throws {
+        try db.execute(sql: "UPDATE outbox SET nextAttemptAt = ?, lastError = ? WHERE id = ?", arguments: [next, error, outboxId])
+    }
+
+    static func outbox(from row: Row) -> OutboxEntry {
+        OutboxEntry(id: row["id"], reservationId: row["reservationId"], target: HallTarget(rawValue: row["target"]) ?? .licensing,
+                    kind: OutboxEntry.Kind(rawValue: row["kind"]) ?? .create, itemNo: row["itemNo"],
+                    idempotencyKey: row["idempotencyKey"], body: row["body"], revision: row["revision"],
+                    state: OutboxEntry.State(rawValue: row["state"]) ?? .pending, attempts: row["attempts"],
+                    firstAttemptAt: row["firstAttemptAt"], nextAttemptAt: row["nextAttemptAt"], lastError: row["lastError"])
+    }
+
+    // MARK: Cursors
+
+    public func cursor(_ name: CursorName) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT value FROM cursor WHERE name = ?", arguments: [name.rawValue])
+    }
+
+    public func setCursor(_ name: CursorName, to value: String, now: Double) throws {
+        try db.execute(sql: "INSERT INTO cursor (name, value, changedAt) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value, changedAt = excluded.changedAt",
+                       arguments: [name.rawValue, value, now])
+    }
+
+    // MARK: Attention
+
+    /// Opens an entry, or refreshes the open one with the same reservation, code, field and target.
+    public func raiseAttention(_ entry: AttentionEntry) throws {
+        try db.execute(sql: """
+            INSERT INTO attention (reservationId, code, field, target, messageZh, messageEn, version, raisedAt)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(reservationId, code, field, target) WHERE resolvedAt IS NULL
+            DO UPDATE SET messageZh = excluded.messageZh, messageEn = excluded.messageEn, version = excluded.version
+            """, arguments: [entry.reservationId, entry.code, entry.field, entry.target, entry.messageZh, entry.messageEn, entry.version, entry.raisedAt])
+    }
+
+    /// Closes the open entries of a reservation, except those whose code is in `keeping`.
+    public func resolveAttention(reservationId: String, keeping codes: Set<String>, now: Double) throws {
+        let open = try Row.fetchAll(db, sql: "SELECT id, code FROM attention WHERE reservationId = ? AND resolvedAt IS NULL", arguments: [reservationId])
+        for row in open where !codes.contains(row["code"]) {
+            try db.execute(sql: "UPDATE attention SET resolvedAt = ? WHERE id = ?", arguments: [now, row["id"] as Int64])
+        }
+    }
+
+    public func openAttention(limit: Int = 1000) throws -> [AttentionEntry] {
+        try Row.fetchAll(db, sql: "SELECT * FROM attention WHERE resolvedAt IS NULL ORDER BY raisedAt, id LIMIT ?", arguments: [limit]).map { row in
+            AttentionEntry(reservationId: row["reservationId"], code: row["code"], field: row["field"], target: row["target"],
+                           messageZh: row["messageZh"], messageEn: row["messageEn"], version: row["version"], raisedAt: row["raisedAt"])
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import HallsyncDomain
+
+/// A reservation as the store keeps it: the latest portal version and its normalised form.
+public struct StoredReservation: Hashable, Sendable {
+    public enum Disposition: String, Sendable, Codable {
+        case deliverable = "DELIVERABLE"
+        case phoneVerifiedOnly = "PHONE"
+        case undeliverable = "UNDELIVERABLE"
+    }
+
+    public var portal: PortalReservation
+    public var disposition: Disposition
+    public var route: Route?
+    public var content: HallItemContent?
+
+    public init(portal: PortalReservation, disposition: Disposition, route: Route?, content: HallItemContent?) {
+        self.portal = portal
+        self.disposition = disposition
+        self.route = route
+        self.content = content
+    }
+
+    public var id: String { portal.reservationId }
+    public var version: Int { portal.version }
+
+    /// The normalised reservation the planner works on, when it is deliverable.
+    public var normalized: NormalizedReservation? {
+        guard disposition == .deliverable, let route, let content else { return nil }
+        return NormalizedReservation(reservationId: id, version: version, isCancelled: portal.isCancelled,
+                                     content: content, route: route, notices: [], phone: .missing,
+                                     deadlineUsedFallback: false)
+    }
+}
+
+/// One pending or settled send.
+public struct OutboxEntry: Hashable, Sendable {
+    public enum Kind: String, Sendable { case create = "CREATE", update = "UPDATE" }
+    public enum State: String, Sendable { case pending = "PENDING", done = "DONE", failed = "FAILED" }
+
+    public var id: Int64?
+    public var reservationId: String
+    public var target: HallTarget
+    public var kind: Kind
+    public var itemNo: String?
+    public var idempotencyKey: String
+    public var body: Data
+    public var revision: Int
+    public var state: State
+    public var attempts: Int
+    /// Unix seconds of the first attempt: after the hall's key retention, a retry looks up first.
+    public var firstAttemptAt: Double?
+    public var nextAttemptAt: Double
+    public var lastError: String?
+
+    public init(id: Int64? = nil, reservationId: String, target: HallTarget, kind: Kind, itemNo: String? = nil,
+                idempotencyKey: String, body: Data, revision: Int, state: State = .pending, attempts: Int = 0,
+                firstAttemptAt: Double? = nil, nextAttemptAt: Double, lastError: String? = nil) {
+        self.id = id
+        self.reservationId = reservationId
+        self.target = target
+        self.kind = kind
+        self.itemNo = itemNo
+        self.idempotencyKey = idempotencyKey
+        self.body = body
+        self.revision = revision
+        self.state = state
+        self.attempts = attempts
+        self.firstAttemptAt = firstAttemptAt
+        self.nextAttemptAt = nextAttemptAt
+        self.lastError = lastError
+    }
+}
+
+/// An open entry of the attention list.
+public struct AttentionEntry: Hashable, Sendable {
+    public var reservationId: String
+    public var code: String
+    public var field: String
+    public var target: String
+    public var messageZh: String
+    public var messageEn: String
+    public var version: Int
+    public var raisedAt: Double
+
+    public init(reservationId: String, code: String, field: String, target: String = "", messageZh: String,
+                messageEn: String, version: Int, raisedAt: Double) {
+        self.reservationId = reservationId
+        self.code = code
+        self.field = field
+        self.target = target
+        self.messageZh = messageZh
+        self.messageEn = messageEn
+        self.version = version
+        self.raisedAt = raisedAt
+    }
+}
+
+/// Names of the durable cursors.
+public enum CursorName: String, Sendable {
+    /// `updateTime|reservationId`: every record at or below it, under the lag horizon, was read.
+    case portalPosition = "portal.position"
+}

@@ -1,0 +1,174 @@
+import CCurl
+import Foundation
+
+/// A small blocking HTTP client over one libcurl easy handle.
+///
+///     let client = try CurlHTTPClient(options: .init(connectTimeout: 5, totalTimeout: 30))
+///     let response = try client.perform(HTTPRequest(method: .get, url: "http://127.0.0.1:8080/ping"))
+///
+/// The handle is reused from request to request, so the connection stays alive. One client
+/// belongs to one thread at a time: hallsync gives every sending worker its own.
+/// Every `CURLcode` becomes a ``TransportError``.
+public final class CurlHTTPClient: @unchecked Sendable {
+    public struct Options: Hashable, Sendable {
+        public var connectTimeout: Double
+        public var totalTimeout: Double
+        /// A larger answer, announced or streamed, is abandoned with `RESPONSE_TOO_LARGE`.
+        public var maxResponseBytes: Int
+        public var verifyTLS: Bool
+        /// A CA bundle to trust instead of the system's.
+        public var caFile: String?
+
+        public init(connectTimeout: Double = 5, totalTimeout: Double = 30, maxResponseBytes: Int = 16 << 20,
+                    verifyTLS: Bool = true, caFile: String? = nil) {
+            self.connectTimeout = connectTimeout
+            self.totalTimeout = totalTimeout
+            self.maxResponseBytes = maxResponseBytes
+            self.verifyTLS = verifyTLS
+            self.caFile = caFile
+        }
+    }
+
+    public let options: Options
+    private let handle: UnsafeMutableRawPointer
+
+    /// `curl_global_init` runs exactly once per process, before the first handle.
+    private static let globalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+
+    public init(options: Options = Options()) throws(TransportError) {
+        guard Self.globalInit == CURLE_OK else {
+            throw TransportError(code: "CURL_INIT", message: "libcurl could not initialise (\(Self.globalInit.rawValue)); check the libcurl installation", isRetryable: false)
+        }
+        guard let handle = curl_easy_init() else {
+            throw TransportError(code: "CURL_INIT", message: "libcurl could not create a handle; the process may be out of memory", isRetryable: false)
+        }
+        self.handle = handle
+        self.options = options
+    }
+
+    deinit { curl_easy_cleanup(handle) }
+
+    public func perform(_ request: HTTPRequest) throws(TransportError) -> HTTPResponse {
+        curl_easy_reset(handle)  // keeps the live connection, drops the previous request's options
+        let sink = ResponseSink(limit: options.maxResponseBytes)
+        let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
+        var headerList: UnsafeMutablePointer<curl_slist>? = nil
+        defer { curl_slist_free_all(headerList) }
+        for header in request.headers {
+            headerList = curl_slist_append(headerList, "\(header.name): \(header.value)")
+        }
+        // No `Expect: 100-continue` round trip; the peers answer the whole request at once.
+        headerList = curl_slist_append(headerList, "Expect:")
+        if request.body != nil { headerList = curl_slist_append(headerList, "Content-Type: application/json; charset=utf-8") }
+
+        var code = CURLE_OK
+        func set(_ result: CURLcode) { if code == CURLE_OK { code = result } }
+        set(hallsync_curl_setopt_string(handle, CURLOPT_URL, request.url))
+        set(hallsync_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
+        set(hallsync_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000)))
+        set(hallsync_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(options.totalTimeout * 1000)))
+        set(hallsync_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, options.verifyTLS ? 1 : 0))
+        set(hallsync_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, options.verifyTLS ? 2 : 0))
+        if let caFile = options.caFile { set(hallsync_curl_setopt_string(handle, CURLOPT_CAINFO, caFile)) }
+        set(hallsync_curl_setopt_off_t(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(options.maxResponseBytes)))
+        set(hallsync_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
+        set(hallsync_curl_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1))
+        set(hallsync_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList))
+        set(hallsync_curl_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION, curlWriteBody))
+        set(hallsync_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, sinkPointer))
+        set(hallsync_curl_setopt_write_callback(handle, CURLOPT_HEADERFUNCTION, curlWriteHeader))
+        set(hallsync_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, sinkPointer))
+        switch request.method {
+        case .get:
+            set(hallsync_curl_setopt_long(handle, CURLOPT_HTTPGET, 1))
+        case .post, .patch:
+            let body = request.body ?? Data()
+            set(hallsync_curl_setopt_long(handle, CURLOPT_POST, 1))
+            if request.method == .patch { set(hallsync_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, "PATCH")) }
+            set(hallsync_curl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)))
+            body.withUnsafeBytes { bytes in
+                // COPYPOSTFIELDS copies the bytes, so nothing must outlive this closure.
+                let base = bytes.baseAddress ?? UnsafeRawPointer(("" as StaticString).utf8Start)
+                set(hallsync_curl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: base)))
+            }
+        }
+        guard code == CURLE_OK else {
+            throw TransportError(code: "CURL_OPTION", message: "libcurl refused an option for \(request.url): \(String(cString: curl_easy_strerror(code))); this is a bug or an unsupported libcurl", isRetryable: false)
+        }
+
+        let result = withExtendedLifetime(sink) { curl_easy_perform(handle) }
+        if sink.exceeded { throw .responseTooLarge(limit: options.maxResponseBytes, url: request.url) }
+        guard result == CURLE_OK else { throw Self.error(for: result, url: request.url) }
+        var status = 0
+        _ = hallsync_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        return HTTPResponse(status: status, headers: sink.headers, body: sink.body)
+    }
+
+    /// The taxonomy of libcurl failures: what may be retried and what needs a person.
+    static func error(for code: CURLcode, url: String) -> TransportError {
+        let detail = String(cString: curl_easy_strerror(code))
+        switch code {
+        case CURLE_OPERATION_TIMEDOUT:
+            return TransportError(code: "TIMEOUT", message: "no complete answer from \(url) in time (\(detail))", isRetryable: true)
+        case CURLE_COULDNT_CONNECT:
+            return TransportError(code: "CONNECT_FAILED", message: "could not connect to \(url) (\(detail)); is the service up and the URL right?", isRetryable: true)
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
+            return TransportError(code: "DNS_FAILED", message: "could not resolve the host of \(url) (\(detail)); check DNS and the configured URL", isRetryable: true)
+        case CURLE_RECV_ERROR, CURLE_SEND_ERROR:
+            return TransportError(code: "CONNECTION_RESET", message: "the connection to \(url) broke (\(detail))", isRetryable: true)
+        case CURLE_GOT_NOTHING:
+            return TransportError(code: "EMPTY_REPLY", message: "\(url) closed the connection without answering", isRetryable: true)
+        case CURLE_PARTIAL_FILE:
+            return TransportError(code: "PARTIAL_RESPONSE", message: "the answer from \(url) stopped half-way (\(detail))", isRetryable: true)
+        case CURLE_FILESIZE_EXCEEDED, CURLE_WRITE_ERROR:
+            return TransportError(code: "RESPONSE_TOO_LARGE", message: "the answer from \(url) was too large and was abandoned; raise http.maxResponseBytes if the peer is right to send that much", isRetryable: false)
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS:
+            return TransportError(code: "TLS_FAILED", message: "TLS with \(url) failed (\(detail)); check the server certificate and http.caFile", isRetryable: false)
+        case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL:
+            return TransportError(code: "BAD_URL", message: "\(url) is not a usable http(s) URL (\(detail)); fix it in the configuration", isRetryable: false)
+        case CURLE_OUT_OF_MEMORY:
+            return TransportError(code: "OUT_OF_MEMORY", message: "libcurl ran out of memory talking to \(url)", isRetryable: true)
+        default:
+            return TransportError(code: "CURL_\(code.rawValue)", message: "request to \(url) failed: \(detail)", isRetryable: true)
+        }
+    }
+}
+
+/// Collects one response; refuses to grow past its limit.
+final class ResponseSink {
+    let limit: Int
+    var body = Data()
+    var headers: [String: String] = [:]
+    var exceeded = false
+
+    init(limit: Int) { self.limit = limit }
+
+    func appendHeaderLine(_ line: String) {
+        if line.hasPrefix("HTTP/") { headers = [:]; return }  // a new response (e.g. after 100 Continue)
+        guard let colon = line.firstIndex(of: ":") else { return }
+        let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
+        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+        headers[name] = value
+    }
+}
+
+private let curlWriteBody: hallsync_curl_write_callback = { pointer, size, count, userData in
+    guard let pointer, let userData else { return 0 }
+    let sink = Unmanaged<ResponseSink>.fromOpaque(userData).takeUnretainedValue()
+    let length = size * count
+    if sink.body.count + length > sink.limit {
+        sink.exceeded = true
+        return 0  // makes libcurl stop with CURLE_WRITE_ERROR
+    }
+    sink.body.append(UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: length)
+    return length
+}
+
+private let curlWriteHeader: hallsync_curl_write_callback = { pointer, size, count, userData in
+    guard let pointer, let userData else { return 0 }
+    let sink = Unmanaged<ResponseSink>.fromOpaque(userData).takeUnretainedValue()
+    let length = size * count
+    let line = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
+    sink.appendHeaderLine(line)
+    return length
+}

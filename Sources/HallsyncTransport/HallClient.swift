@@ -1,0 +1,88 @@
+import Foundation
+import HallsyncDomain
+
+/// One hall system's inbox API (contract §3), the same for intake and licensing.
+///
+///     let hall = HallClient(target: .intake, baseURL: "https://hall.example/intake", token: token, http: http)
+///     let itemNo = try hall.createItem(body: bodyBytes, idempotencyKey: "hs-YY…-intake")
+///
+/// A `TOKEN_EXPIRED` answer re-reads the token file and repeats the request once, with the
+/// same idempotency key. Other failures become ``TransportError``s carrying the hall's code
+/// and message; 4xx other than 408/429 are not retryable.
+public final class HallClient: @unchecked Sendable {
+    public let target: HallTarget
+    public let baseURL: String
+    private let token: TokenSource
+    private let http: CurlHTTPClient
+
+    public init(target: HallTarget, baseURL: String, token: TokenSource, http: CurlHTTPClient) {
+        self.target = target
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.token = token
+        self.http = http
+    }
+
+    /// An item as the hall lists it (contract §3.4).
+    public struct Item: Decodable, Hashable, Sendable {
+        public var itemNo: String
+        public var externalId: String
+        public var status: String
+        public var revision: Int
+        public var source: String?
+    }
+
+    /// Creates an item; returns its `itemNo` (the same one again for a repeated key).
+    public func createItem(body: Data, idempotencyKey: String) throws(TransportError) -> String {
+        let response = try send(.post, "/inbox/items", body: body, headers: [("Idempotency-Key", idempotencyKey)])
+        struct Created: Decodable { var itemNo: String }
+        guard let created = try? JSONDecoder().decode(Created.self, from: response.body) else {
+            throw .malformed("the create answer has no itemNo", url: baseURL)
+        }
+        return created.itemNo
+    }
+
+    /// Items whose `externalId` is the reservation's id, zero or more.
+    public func findItems(externalId: String) throws(TransportError) -> [Item] {
+        let response = try send(.get, "/inbox/items?externalId=\(QueryEncoding.encode(externalId))", body: nil, headers: [])
+        struct Found: Decodable { var items: [Item] }
+        guard let found = try? JSONDecoder().decode(Found.self, from: response.body) else {
+            throw .malformed("the lookup answer is not {items: [...]}", url: baseURL)
+        }
+        return found.items
+    }
+
+    /// Updates an open item (contract §3.5).
+    public func updateItem(itemNo: String, body: Data) throws(TransportError) {
+        _ = try send(.patch, "/inbox/items/\(QueryEncoding.encode(itemNo))", body: body, headers: [])
+    }
+
+    func send(_ method: HTTPRequest.Method, _ path: String, body: Data?, headers: [(name: String, value: String)]) throws(TransportError) -> HTTPResponse {
+        var response = try perform(method, path, body: body, headers: headers, token: token.current())
+        if response.status == 401, Self.errorBody(response)?.error == "TOKEN_EXPIRED" {
+            response = try perform(method, path, body: body, headers: headers, token: token.reload())
+        }
+        guard (200..<300).contains(response.status) else {
+            let body = Self.errorBody(response)
+            let code = body?.error ?? "HTTP_\(response.status)"
+            var message = "the \(target) hall answered HTTP \(response.status) \(code)"
+            if let text = body?.message, !text.isEmpty { message += ": \(text)" }
+            if response.status == 401 { message += "; check the token file \(token.path)" }
+            throw TransportError(code: code, message: message, isRetryable: response.isRetryableStatus,
+                                 retryAfter: response.retryAfter, status: response.status)
+        }
+        return response
+    }
+
+    private func perform(_ method: HTTPRequest.Method, _ path: String, body: Data?, headers: [(name: String, value: String)], token: String) throws(TransportError) -> HTTPResponse {
+        var all = headers
+        all.append(("Authorization", "Bearer \(token)"))
+        all.append(("Accept", "application/json"))
+        return try http.perform(HTTPRequest(method: method, url: baseURL + path, headers: all, body: body))
+    }
+
+    struct ErrorBody: Decodable { var error: String?; var message: String?; var status: String? }
+
+    static func errorBody(_ response: HTTPResponse) -> ErrorBody? {
+        try? JSONDecoder().decode(ErrorBody.self, from: response.body)
+    }
+}

@@ -1,0 +1,127 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import HallsyncEngine
+import HallsyncStandIns
+import HallsyncStore
+import Logging
+
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the daemon against built-in stand-ins of the portal and both halls, faults on, then verify.",
+        discussion: """
+        Starts the stand-ins on loopback, generates reservations with the dirty values real sites \
+        send, runs the daemon against them with a temporary state directory, shows progress, and \
+        ends with a verification: every routed reservation in each inbox exactly once. Exits 1 on \
+        any loss or duplicate.
+        """)
+
+    @Option(help: "Seconds of generated traffic.") var duration: Double = 30
+    @Option(help: "New reservations per second.") var rate: Double = 20
+    @Option(help: "The portal's visibility lag in seconds (60 in production; shorter so the demo is brief).") var lag: Double = 5
+    @Option(help: "Seconds the halls remember idempotency keys (24 h in production; short here so lookups happen).") var keyRetention: Double = 15
+    @Flag(help: "Turn the stand-ins' faults off.") var noFaults = false
+    @Option(help: "Seconds allowed after the traffic for the daemon to catch up.") var drainTimeout: Double = 90
+    @Option(help: "Lowest log level of the daemon.") var logLevel: String = "warning"
+
+    func run() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-demo-\(UUID().uuidString.prefix(8))").path
+        let site = try StandInSite(directory: directory, options: .init(lag: lag, faults: noFaults ? .none : .unkind, keyRetention: keyRetention))
+        defer { site.stop() }
+        let configPath = try site.writeConfiguration(to: directory + "/hallsync.yaml", database: directory + "/hallsync.sqlite",
+                                                     interval: 1, keyRetention: keyRetention)
+        let logger = Logger(label: "hallsync") { JournalLogHandler(label: $0, level: Logger.Level(rawValue: logLevel) ?? .warning) }
+        let engine = try SyncEngine(configuration: try Configuration.load(path: configPath), logger: logger)
+        print("""
+        hallsync demo — state in \(directory)
+          portal    \(site.portal.baseURL)   (lag \(Int(lag)) s, faults \(noFaults ? "off" : "on"))
+          intake    \(site.intake.baseURL)
+          licensing \(site.licensing.baseURL)
+          traffic   \(rate)/s for \(Int(duration)) s, then up to \(Int(drainTimeout)) s to catch up; Ctrl-C ends the traffic early
+        """)
+
+        let daemon = Daemon(engine: engine, logger: logger)
+        let trafficStop = StopSignal()
+        signal(SIGINT, SIG_IGN)
+        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        interrupt.setEventHandler { print("\ninterrupted: ending the traffic, then verifying"); trafficStop.set() }
+        interrupt.resume()
+
+        let latest = LatestReport()
+        daemon.onCycle = { latest.set($0) }
+        let daemonThread = Thread { daemon.run(handleSignals: false) }
+        daemonThread.start()
+
+        let started = Date()
+        var lastPrint = Date.distantPast
+        var generated = 0
+        while Date().timeIntervalSince(started) < duration, !trafficStop.isSet {
+            let due = Int(Date().timeIntervalSince(started) * rate)
+            while generated < due { site.generator.step(rescheduleRate: 0.1); generated += 1 }
+            if Date().timeIntervalSince(lastPrint) >= 1 {
+                lastPrint = Date()
+                printProgress(latest.get(), elapsed: Date().timeIntervalSince(started), generated: site.generator.generatedCount)
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let trafficEnded = Date()
+        // Catch up: everything published is below the lag horizon and nothing is pending.
+        let horizonNeeded = Date().addingTimeInterval(lag + 3)
+        while Date().timeIntervalSince(trafficEnded) < drainTimeout {
+            if let r = latest.get(), r.startedAt > horizonNeeded, r.counts.pendingSends.values.reduce(0, +) == 0, r.caughtUp { break }
+            if Date().timeIntervalSince(lastPrint) >= 1 {
+                lastPrint = Date()
+                printProgress(latest.get(), elapsed: Date().timeIntervalSince(started), generated: site.generator.generatedCount)
+            }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        daemon.requestStop()
+        while !daemonThread.isFinished { Thread.sleep(forTimeInterval: 0.05) }
+        let elapsed = Date().timeIntervalSince(started)
+
+        let attention = try engine.store.read { tx in try tx.openAttention(limit: 1_000_000) }
+        let verdict = site.verify(attentionIds: Set(attention.map(\.reservationId)))
+        let counts = try engine.store.read { tx in try tx.counts() }
+        print("""
+
+        verification
+          reservations generated   \(verdict.reservations) (\(verdict.phoneOnly) phone-verified only, never sent)
+          copies expected          \(verdict.expectedCopies)
+          delivered exactly once   \(verdict.delivered)
+          lost                     \(verdict.lost)
+          duplicated               \(verdict.duplicated)
+          unexpected               \(verdict.unexpected)
+          wrong content            \(verdict.wrongContent)
+          undeliverable, reported  \(counts.undeliverable) on the attention list (\(verdict.notReported) missing)
+          attention by reason      \(counts.attentionByCode.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+          hall answers lost after commit  intake=\(site.intake.lostAnswerCount) licensing=\(site.licensing.lostAnswerCount)
+          requests                 portal=\(site.portal.requestCount) intake=\(site.intake.requestCount) licensing=\(site.licensing.requestCount)
+          throughput               \(String(format: "%.1f", Double(verdict.delivered) / elapsed)) copies/s over \(String(format: "%.0f", elapsed)) s
+          peak memory              \(peakMemoryMiB()) MiB
+        """)
+        for problem in verdict.problems.prefix(20) { print("  ! \(problem)") }
+        print(verdict.passed ? "PASS: 0 lost, 0 duplicated" : "FAIL: \(verdict.lost) lost, \(verdict.duplicated) duplicated")
+        if !verdict.passed { throw ExitCode(1) }
+    }
+
+    func printProgress(_ report: SyncEngine.CycleReport?, elapsed: Double, generated: Int) {
+        guard let r = report else { print(String(format: "[%5.1fs] generated=%d (first cycle running)", elapsed, generated)); return }
+        let pending = r.counts.pendingSends.values.reduce(0, +)
+        print(String(format: "[%5.1fs] generated=%d stored=%d in-halls=%d pending=%d attention=%d caught-up=%@", elapsed, generated,
+                     r.counts.reservations, r.counts.copiesCreated, pending, r.counts.openAttention, r.caughtUp ? "yes" : "no"))
+    }
+
+    func peakMemoryMiB() -> String {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return "?" }
+        return String(format: "%.0f", kb / 1024)
+    }
+}
+
+final class LatestReport: @unchecked Sendable {
+    private let lock = NSLock()
+    private var report: SyncEngine.CycleReport?
+    func set(_ r: SyncEngine.CycleReport) { lock.lock(); report = r; lock.unlock() }
+    func get() -> SyncEngine.CycleReport? { lock.lock(); defer { lock.unlock() }; return report }
+}

@@ -1,0 +1,6 @@
+import ArgumentParser
+import Foundation
+import HallsyncEngine
+import Logging
+
+HallsyncCommand.main()
