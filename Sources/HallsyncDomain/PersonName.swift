@@ -9,7 +9,10 @@ public enum PersonName {
     public static func normalize(_ raw: String?, field: String = "applicant.name") throws(DomainError) -> String {
         var view = String.UnicodeScalarView()
         var pendingSpace = false
-        for scalar in TextCleaning.trimmed(TextCleaning.halfWidth(raw ?? "")).unicodeScalars {
+        // Middle dots first: U+FF0E is a full-width full stop that half-width conversion would turn into ".".
+        var dotted = String.UnicodeScalarView()
+        for scalar in (raw ?? "").unicodeScalars { dotted.append(middleDots.contains(scalar) ? "\u{00B7}" : scalar) }
+        for scalar in TextCleaning.trimmed(TextCleaning.halfWidth(String(dotted))).unicodeScalars {
             if TextCleaning.isSpace(scalar) {
                 pendingSpace = true
                 continue

@@ -102,7 +102,9 @@ final class Delivery: @unchecked Sendable {
         do {
             switch entry.kind {
             case .create:
-                if let first = entry.firstAttemptAt, entry.attempts > 1,
+                // `entry` was read before this attempt was marked: a first-attempt time means an earlier
+                // attempt may have been committed by the hall.
+                if let first = entry.firstAttemptAt,
                    Date().timeIntervalSince1970 - first > configuration.sync.idempotencyKeyRetention - configuration.sync.idempotencyKeySafetyMargin {
                     let found = try hall.findItems(externalId: entry.reservationId)
                     if let item = found.sorted(by: { $0.itemNo < $1.itemNo }).first {

@@ -70,6 +70,10 @@ public final class LoopbackServer: @unchecked Sendable {
     private let handler: @Sendable (Request) -> Reply
     private let connections = Mutex<Set<Int32>>([])
     private let stopped = Atomic<Bool>(false)
+    private let accepted = Atomic<Int>(0)
+
+    /// Connections accepted so far (a keep-alive client makes one).
+    public var acceptedConnections: Int { accepted.load(ordering: .relaxed) }
     private let maxBody = 8 << 20
 
     public init(port: Int = 0, handler: @escaping @Sendable (Request) -> Reply) throws {
@@ -117,6 +121,7 @@ public final class LoopbackServer: @unchecked Sendable {
                 usleep(10_000)
                 continue
             }
+            accepted.add(1, ordering: .relaxed)
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             connections.withLock { _ = $0.insert(fd) }

@@ -1,0 +1,59 @@
+import Foundation
+import HallsyncEngine
+import HallsyncStandIns
+import HallsyncStore
+import Testing
+
+/// The real `hallsync` binary, killed with SIGKILL at random moments while traffic flows.
+@Suite(.serialized) struct CrashTests {
+    func launch(_ binary: String, config: String, log: FileHandle) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["run", "--config", config, "--log-level", "warning"]
+        process.standardError = log
+        process.standardOutput = log
+        try process.run()
+        return process
+    }
+
+    @Test func survivesRepeatedKillNineWithEveryReservationInEachInboxExactlyOnce() throws {
+        let binary = Support.hallsyncBinary
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the hallsync executable first (swift build): \(binary)")
+        let directory = try Support.temporaryDirectory("crash")
+        let site = try StandInSite(directory: directory, options: .init(lag: 2, faults: .unkind, seed: 99))
+        defer { site.stop() }
+        let config = try site.writeConfiguration(to: directory + "/hallsync.yaml", database: directory + "/state.sqlite", interval: 0.3)
+        FileManager.default.createFile(atPath: directory + "/daemon.log", contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/daemon.log"))
+
+        let traffic = Thread { Support.generate(site, count: 400, over: 8) }
+        traffic.start()
+        var process = try launch(binary, config: config, log: log)
+        var kills = 0
+        while !traffic.isFinished || kills < 6 {
+            Thread.sleep(forTimeInterval: Double.random(in: 0.4...1.6))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            #expect(process.terminationReason == .uncaughtSignal)
+            kills += 1
+            process = try launch(binary, config: config, log: log)
+        }
+        // Let the last process catch up, then stop it politely.
+        let store = try Store(path: directory + "/state.sqlite")
+        let deadline = Date().addingTimeInterval(90)
+        var verdict = site.verify(attentionIds: try Support.attentionIds(store))
+        while !verdict.passed, Date() < deadline {
+            Thread.sleep(forTimeInterval: 1)
+            verdict = site.verify(attentionIds: try Support.attentionIds(store))
+        }
+        Thread.sleep(forTimeInterval: 4)  // anything late (a duplicate) would show now
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        verdict = site.verify(attentionIds: try Support.attentionIds(store))
+        #expect(process.terminationStatus == 0)
+        #expect(kills >= 6)
+        #expect(verdict.passed, "\(verdict) \(verdict.problems.prefix(5))")
+        #expect(verdict.expectedCopies > 400)
+        print("crash test: \(kills) kills, \(verdict)")
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import HallsyncEngine
+import HallsyncStandIns
+import HallsyncStore
+import Logging
+
+enum Support {
+    static func temporaryDirectory(_ name: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-\(name)-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static let logger = Logger(label: "hallsync-test") { JournalLogHandler(label: $0, level: .error) }
+
+    /// Publishes `count` reservations over about `seconds`, some of them reschedules.
+    static func generate(_ site: StandInSite, count: Int, over seconds: Double, rescheduleRate: Double = 0.1) {
+        for i in 0..<count {
+            site.generator.step(rescheduleRate: rescheduleRate)
+            if i % 10 == 9 { Thread.sleep(forTimeInterval: seconds / Double(count) * 10) }
+        }
+    }
+
+    /// Runs cycles until everything published is past the lag and nothing is pending.
+    @discardableResult
+    static func drain(_ engine: SyncEngine, lag: Double, timeout: Double = 90) -> SyncEngine.CycleReport? {
+        let mustStartAfter = Date().addingTimeInterval(lag + 2)
+        let deadline = Date().addingTimeInterval(timeout)
+        var last: SyncEngine.CycleReport?
+        while Date() < deadline {
+            let report = engine.runCycle(stop: StopSignal())
+            last = report
+            if report.startedAt > mustStartAfter, report.caughtUp, report.counts.pendingSends.values.reduce(0, +) == 0 { break }
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+        return last
+    }
+
+    static func attentionIds(_ store: Store) throws -> Set<String> {
+        Set(try store.read { tx in try tx.openAttention(limit: 1_000_000) }.map(\.reservationId))
+    }
+
+    /// The `hallsync` executable built next to the test bundle.
+    static var hallsyncBinary: String {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("hallsync").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug/hallsync").path
+    }
+}

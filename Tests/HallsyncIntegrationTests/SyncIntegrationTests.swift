@@ -1,0 +1,102 @@
+import Foundation
+import HallsyncDomain
+import HallsyncEngine
+import HallsyncStandIns
+import HallsyncStore
+import Testing
+
+/// The engine against the stand-ins over real loopback HTTP, every fault on.
+@Suite(.serialized) struct SyncIntegrationTests {
+    @Test func losesNothingAndDuplicatesNothingUnderLagPageShiftsAndFaults() throws {
+        let directory = try Support.temporaryDirectory("sync")
+        let site = try StandInSite(directory: directory, options: .init(lag: 2, faults: .unkind, seed: 7))
+        defer { site.stop() }
+        let path = try site.writeConfiguration(to: directory + "/hallsync.yaml", database: directory + "/state.sqlite", interval: 0.3)
+        let engine = try SyncEngine(configuration: try Configuration.load(path: path), logger: Support.logger)
+
+        // Traffic and cycles interleave, so records become visible while the daemon pages.
+        let traffic = Thread { Support.generate(site, count: 300, over: 4) }
+        traffic.start()
+        while !traffic.isFinished { _ = engine.runCycle(stop: StopSignal()); Thread.sleep(forTimeInterval: 0.2) }
+        Support.drain(engine, lag: 2)
+
+        let verdict = site.verify(attentionIds: try Support.attentionIds(engine.store))
+        #expect(verdict.passed, "\(verdict) \(verdict.problems.prefix(5))")
+        #expect(verdict.expectedCopies > 300)
+        #expect(site.intake.lostAnswerCount + site.licensing.lostAnswerCount > 0, "the fault that matters most did not happen")
+    }
+
+    @Test func looksItemsUpInsteadOfCreatingTwiceAfterTheKeyIsForgotten() throws {
+        let directory = try Support.temporaryDirectory("retention")
+        var faults = Faults()
+        faults.lostAnswerAfterCommit = 0.5
+        faults.hangSeconds = 0.5
+        // The halls forget keys after 1.5 s; the daemon is told 1.5 s, so every retry of an uncertain create looks first.
+        let site = try StandInSite(directory: directory, options: .init(lag: 1, faults: faults, keyRetention: 1.5, seed: 11))
+        defer { site.stop() }
+        var yaml = site.configurationYAML(database: directory + "/state.sqlite", interval: 0.3, keyRetention: 1.5)
+        yaml = yaml.replacingOccurrences(of: "retryBase: 0.2", with: "retryBase: 2")  // retries come after the key is gone
+        try Data(yaml.utf8).write(to: URL(fileURLWithPath: directory + "/hallsync.yaml"))
+        let engine = try SyncEngine(configuration: try Configuration.load(path: directory + "/hallsync.yaml"), logger: Support.logger)
+        Support.generate(site, count: 40, over: 0.5, rescheduleRate: 0)
+        Support.drain(engine, lag: 1)
+        let verdict = site.verify(attentionIds: try Support.attentionIds(engine.store))
+        #expect(verdict.passed, "\(verdict) \(verdict.problems.prefix(5))")
+        #expect(site.intake.lostAnswerCount > 0)
+    }
+
+    @Test func keepsAnUndeliverableRecordWithAReasonAndDeliversTheOthers() throws {
+        let directory = try Support.temporaryDirectory("attention")
+        let site = try StandInSite(directory: directory, options: .init(lag: 0, faults: .none))
+        defer { site.stop() }
+        let path = try site.writeConfiguration(to: directory + "/hallsync.yaml", database: directory + "/state.sqlite")
+        let engine = try SyncEngine(configuration: try Configuration.load(path: path), logger: Support.logger)
+        let good = PortalReservation(reservationId: "YY-GOOD", version: 0, updateTime: "",
+                                     applicant: .init(name: "王某", idNumber: "37100219800101015X", phone: "13806310000"),
+                                     regionCode: "371002", deptCode: "D", itemCode: "371002-XK-0012", itemName: "公司设立登记",
+                                     appointmentDate: "2021-09-11", appointmentSlot: "10:00-10:30")
+        var bad = good
+        bad.reservationId = "YY-BAD"
+        bad.applicant.idNumber = "371002198001010151"
+        site.portal.publish(bad)
+        site.portal.publish(good)
+        Support.drain(engine, lag: 0, timeout: 20)
+        #expect(site.intake.items(externalId: "YY-GOOD").count == 1)
+        #expect(site.licensing.items(externalId: "YY-GOOD").first?.linkedItemNo == site.intake.items(externalId: "YY-GOOD").first?.itemNo)
+        #expect(site.intake.items(externalId: "YY-BAD").isEmpty)
+        let attention = try engine.store.read { tx in try tx.openAttention() }
+        #expect(attention.map(\.reservationId) == ["YY-BAD"])
+        #expect(attention.first?.code == "ID_NUMBER_CHECK_DIGIT")
+        #expect(attention.first?.messageZh.contains("身份证") == true)
+    }
+
+    @Test func aRescheduleBecomesAPatchWithTheNewTimesAndAnEchoSendsNothing() throws {
+        let directory = try Support.temporaryDirectory("reschedule")
+        let site = try StandInSite(directory: directory, options: .init(lag: 0, faults: .none))
+        defer { site.stop() }
+        let path = try site.writeConfiguration(to: directory + "/hallsync.yaml", database: directory + "/state.sqlite")
+        let engine = try SyncEngine(configuration: try Configuration.load(path: path), logger: Support.logger)
+        var r = PortalReservation(reservationId: "YY-R", version: 0, updateTime: "",
+                                  applicant: .init(name: "王某", idNumber: "37100219800101015X", phone: "13806310000"),
+                                  regionCode: "371002", deptCode: "D", itemCode: "371002-XK-0107", itemName: "建筑工程施工许可证核发",
+                                  appointmentDate: "2021-09-10", appointmentSlot: "下午")
+        r = site.portal.publish(r)
+        Support.drain(engine, lag: 0, timeout: 20)
+        #expect(site.licensing.items(externalId: "YY-R").first?.deadline == "2021-09-13 13:30:00")
+        r.appointmentDate = "2021-09-13"
+        r.appointmentSlot = "10:00~10:30"
+        r = site.portal.publish(r)
+        Support.drain(engine, lag: 0, timeout: 20)
+        let item = site.licensing.items(externalId: "YY-R")
+        #expect(item.count == 1)
+        #expect(item.first?.registerTime == "2021-09-13 10:00:00")
+        #expect(item.first?.deadline == "2021-09-14 10:00:00")
+        #expect(item.first?.revision == 2)
+        // A new version with the same content (as a status push makes) sends nothing to the halls.
+        let before = site.licensing.requestCount + site.intake.requestCount
+        r.processStatus = "RECEIVED"
+        site.portal.publish(r)
+        Support.drain(engine, lag: 0, timeout: 20)
+        #expect(site.licensing.requestCount + site.intake.requestCount == before)
+    }
+}
