@@ -11,6 +11,14 @@ enum Support {
         return path
     }
 
+    /// A site with no faults and no lag, and an engine configured against it.
+    static func quietSite(_ name: String) throws -> (StandInSite, SyncEngine) {
+        let directory = try temporaryDirectory(name)
+        let site = try StandInSite(directory: directory, options: .init(lag: 0, faults: .none))
+        let path = try site.writeConfiguration(to: directory + "/hallsync.yaml", database: directory + "/state.sqlite")
+        return (site, try SyncEngine(configuration: try Configuration.load(path: path), logger: logger))
+    }
+
     static let logger = Logger(label: "hallsync-test") { JournalLogHandler(label: $0, level: .error) }
 
     /// Publishes `count` reservations over about `seconds`, some of them reschedules.

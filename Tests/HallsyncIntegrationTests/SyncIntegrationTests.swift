@@ -46,11 +46,8 @@ import Testing
     }
 
     @Test func keepsAnUndeliverableRecordWithAReasonAndDeliversTheOthers() throws {
-        let directory = try Support.temporaryDirectory("attention")
-        let site = try StandInSite(directory: directory, options: .init(lag: 0, faults: .none))
+        let (site, engine) = try Support.quietSite("attention")
         defer { site.stop() }
-        let path = try site.writeConfiguration(to: directory + "/hallsync.yaml", database: directory + "/state.sqlite")
-        let engine = try SyncEngine(configuration: try Configuration.load(path: path), logger: Support.logger)
         let good = PortalReservation(reservationId: "YY-GOOD", version: 0, updateTime: "",
                                      applicant: .init(name: "王某", idNumber: "37100219800101015X", phone: "13806310000"),
                                      regionCode: "371002", deptCode: "D", itemCode: "371002-XK-0012", itemName: "公司设立登记",
@@ -71,11 +68,8 @@ import Testing
     }
 
     @Test func aRescheduleBecomesAPatchWithTheNewTimesAndAnEchoSendsNothing() throws {
-        let directory = try Support.temporaryDirectory("reschedule")
-        let site = try StandInSite(directory: directory, options: .init(lag: 0, faults: .none))
+        let (site, engine) = try Support.quietSite("reschedule")
         defer { site.stop() }
-        let path = try site.writeConfiguration(to: directory + "/hallsync.yaml", database: directory + "/state.sqlite")
-        let engine = try SyncEngine(configuration: try Configuration.load(path: path), logger: Support.logger)
         var r = PortalReservation(reservationId: "YY-R", version: 0, updateTime: "",
                                   applicant: .init(name: "王某", idNumber: "37100219800101015X", phone: "13806310000"),
                                   regionCode: "371002", deptCode: "D", itemCode: "371002-XK-0107", itemName: "建筑工程施工许可证核发",

@@ -152,6 +152,13 @@ import Testing
 
     static let bodies = Mutex<[String: Data]>([:])
 
+    func hallAndClient(_ target: HallTarget) throws -> (HallStandIn, HallClient) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-hall-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let hall = try HallStandIn(target: target, tokenFile: directory + "/token")
+        return (hall, HallClient(target: target, baseURL: hall.baseURL, token: TokenSource(path: hall.tokenFile), http: try CurlHTTPClient()))
+    }
+
     func makeBody(_ id: String) -> Data {
         let content = HallItemContent(itemName: "（预约）公司设立登记", registerTime: "2021-09-11 10:00:00", deadline: "2021-09-13 10:00:00",
                                       applicantType: "PERSON", applicantName: "王某", idType: "ID_CARD", idNumber: "37100219800101015X",
@@ -160,11 +167,8 @@ import Testing
     }
 
     @Test func aRepeatedKeyReturnsTheSameItemAndTheHallDoesNotDedupeByExternalId() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-hall-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let hall = try HallStandIn(target: .intake, tokenFile: directory + "/token")
+        let (hall, client) = try hallAndClient(.intake)
         defer { hall.stop() }
-        let client = HallClient(target: .intake, baseURL: hall.baseURL, token: TokenSource(path: hall.tokenFile), http: try CurlHTTPClient())
         let first = try client.createItem(body: body("YY1"), idempotencyKey: "k1")
         #expect(try client.createItem(body: body("YY1"), idempotencyKey: "k1") == first)
         #expect(first.hasPrefix("ZH"))
@@ -177,22 +181,16 @@ import Testing
     }
 
     @Test func rereadsTheTokenFileAfterTokenExpired() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-hall-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let hall = try HallStandIn(target: .licensing, tokenFile: directory + "/token")
+        let (hall, client) = try hallAndClient(.licensing)
         defer { hall.stop() }
-        let client = HallClient(target: .licensing, baseURL: hall.baseURL, token: TokenSource(path: hall.tokenFile), http: try CurlHTTPClient())
         _ = try client.findItems(externalId: "YY1")
         hall.expireToken()
         #expect(try client.createItem(body: body("YY1"), idempotencyKey: "k").hasPrefix("XK"))
     }
 
     @Test func aValidationFailureNamesTheField() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-hall-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let hall = try HallStandIn(target: .intake, tokenFile: directory + "/token")
+        let (hall, client) = try hallAndClient(.intake)
         defer { hall.stop() }
-        let client = HallClient(target: .intake, baseURL: hall.baseURL, token: TokenSource(path: hall.tokenFile), http: try CurlHTTPClient())
         let bad = Data(String(decoding: body("YY1"), as: UTF8.self).replacingOccurrences(of: "37100219800101015X", with: "371002198001010151").utf8)
         do { _ = try client.createItem(body: bad, idempotencyKey: "k"); Issue.record("accepted") } catch {
             #expect(error.code == "INVALID_FIELD")
