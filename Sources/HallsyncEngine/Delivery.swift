@@ -60,21 +60,25 @@ final class Delivery: @unchecked Sendable {
             for client in workers[target]!.prefix(count) { slots.append((target, client)) }
         }
         let workSlots = slots
-        let report = Mutex(Report())
-        let storeFailure = Mutex<StoreError?>(nil)
-        DispatchQueue.concurrentPerform(iterations: workSlots.count) { index in
-            let (target, client) = workSlots[index]
-            while !stop.isSet, storeFailure.withLock({ $0 == nil }) {
+        let tally = Tally()
+        // One thread per slot: Dispatch's concurrentPerform would cap the parallelism at the
+        // core count, and these workers mostly wait on the network.
+        let group = DispatchGroup()
+        for (target, client) in workSlots {
+            group.enter()
+            let thread = Thread {
+                defer { group.leave() }
+            while !stop.isSet, tally.storeFailure.withLock({ $0 == nil }) {
                 guard let entry = queues[target]!.next() else { break }
-                let outcome = attempt(entry, with: client)
+                let outcome = self.attempt(entry, with: client)
                 do throws(StoreError) {
                     let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
-                    try store.write { tx in try ledger.apply(outcome, to: entry, in: tx) }
+                    try self.store.write { tx in try ledger.apply(outcome, to: entry, in: tx) }
                 } catch {
-                    storeFailure.withLock { $0 = error }
+                    tally.storeFailure.withLock { $0 = error }
                     return
                 }
-                report.withLock { r in
+                tally.report.withLock { r in
                     r.attempted += 1
                     switch outcome {
                     case .itemPresent, .updated, .superseded:
@@ -90,11 +94,15 @@ final class Delivery: @unchecked Sendable {
                     }
                 }
             }
+            }
+            thread.name = "hallsync send \(target)"
+            thread.start()
         }
-        if let error = storeFailure.withLock({ $0 }) { throw error }
+        group.wait()
+        if let error = tally.storeFailure.withLock({ $0 }) { throw error }
         // Sends taken from the queue but not attempted because of a stop keep their
         // attempt mark: harmless, the same key is used next time.
-        return report.withLock { $0 }
+        return tally.report.withLock { $0 }
     }
 
     /// One attempt of one send; no store access here.
@@ -136,6 +144,12 @@ final class Delivery: @unchecked Sendable {
             return .refused(error)
         }
     }
+}
+
+/// What the sending threads of one delivery run report, shared among them.
+final class Tally: Sendable {
+    let report = Mutex(Delivery.Report())
+    let storeFailure = Mutex<StoreError?>(nil)
 }
 
 /// Items shared by several workers, each taken once.
