@@ -66,8 +66,10 @@ public final class HallClient: @unchecked Sendable {
             let code = body?.error ?? "HTTP_\(response.status)"
             var message = "the \(target) hall answered HTTP \(response.status) \(code)"
             if let text = body?.message, !text.isEmpty { message += ": \(text)" }
-            if response.status == 401 { message += "; check the token file \(token.path)" }
-            throw TransportError(code: code, message: message, isRetryable: response.isRetryableStatus,
+            if response.status == 401 && code != "TOKEN_EXPIRED" { message += "; check the token file \(token.path)" }
+            // A token that expired again right after the re-read (renewed twice in a row) is worth
+            // another try later; every other 401 needs a person.
+            throw TransportError(code: code, message: message, isRetryable: response.isRetryableStatus || code == "TOKEN_EXPIRED",
                                  retryAfter: response.retryAfter, status: response.status)
         }
         return response

@@ -186,6 +186,14 @@ import Testing
         _ = try client.findItems(externalId: "YY1")
         hall.expireToken()
         #expect(try client.createItem(body: body("YY1"), idempotencyKey: "k").hasPrefix("XK"))
+        // Renewed again on every request: still TOKEN_EXPIRED after the re-read, which is retryable.
+        var faults = Faults()
+        faults.tokenExpiry = 1
+        hall.faults = faults
+        do { _ = try client.findItems(externalId: "YY1"); Issue.record("accepted an expired token") } catch {
+            #expect(error.code == "TOKEN_EXPIRED")
+            #expect(error.isRetryable)
+        }
     }
 
     @Test func aValidationFailureNamesTheField() throws {
