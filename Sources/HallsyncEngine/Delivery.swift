@@ -43,66 +43,69 @@ final class Delivery: @unchecked Sendable {
         var retried = 0
         var refused = 0
         var lastError: [HallTarget: String] = [:]
-        var lastSuccess: [HallTarget: Double] = [:]
     }
 
     func run(normalizer: ReservationNormalizer, stop: StopSignal) throws(StoreError) -> Report {
-        let now = Date().timeIntervalSince1970
-        let due = try store.read { tx in try tx.dueSends(now: now, limit: configuration.sync.maxSendsPerCycle) }
-        guard !due.isEmpty else { return Report() }
-        try store.write { tx in try tx.markAttempted(ids: due.compactMap(\.id), now: now) }
-
-        // One queue of work per hall; every worker slot of that hall takes from it.
-        let queues = Dictionary(grouping: due, by: \.target).mapValues { WorkQueue($0) }
-        var slots: [(HallTarget, HallClient)] = []
-        for (target, pending) in queues {
-            let count = min(pending.count, configuration.sync.concurrencyPerTarget)
-            for client in workers[target]!.prefix(count) { slots.append((target, client)) }
+        // Taking the due sends and marking them attempted is one transaction: the mark is durable
+        // before any request leaves.
+        let due = try store.write { tx in
+            let now = Date().timeIntervalSince1970
+            let due = try tx.dueSends(now: now, limit: configuration.sync.maxSendsPerCycle)
+            try tx.markAttempted(ids: due.compactMap(\.id), now: now)
+            return due
         }
-        let workSlots = slots
+        guard !due.isEmpty else { return Report() }
+
+        // One queue of work per hall; every worker slot of that hall takes from it. One thread
+        // per slot: Dispatch's concurrentPerform would cap the parallelism at the core count,
+        // and these workers mostly wait on the network.
         let tally = Tally()
-        // One thread per slot: Dispatch's concurrentPerform would cap the parallelism at the
-        // core count, and these workers mostly wait on the network.
         let group = DispatchGroup()
-        for (target, client) in workSlots {
-            group.enter()
-            let thread = Thread {
-                defer { group.leave() }
-            while !stop.isSet, tally.storeFailure.withLock({ $0 == nil }) {
-                guard let entry = queues[target]!.next() else { break }
-                let outcome = self.attempt(entry, with: client)
-                do throws(StoreError) {
-                    let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
-                    try self.store.write { tx in try ledger.apply(outcome, to: entry, in: tx) }
-                } catch {
-                    tally.storeFailure.withLock { $0 = error }
-                    return
+        for (target, entries) in Dictionary(grouping: due, by: \.target) {
+            let queue = WorkQueue(entries)
+            for client in workers[target]!.prefix(min(entries.count, configuration.sync.concurrencyPerTarget)) {
+                group.enter()
+                let thread = Thread {
+                    self.send(from: queue, with: client, normalizer: normalizer, tally: tally, stop: stop)
+                    group.leave()
                 }
-                tally.report.withLock { r in
-                    r.attempted += 1
-                    switch outcome {
-                    case .itemPresent, .updated, .superseded:
-                        r.delivered += 1
-                        r.lastSuccess[target] = Date().timeIntervalSince1970
-                    case .retry(let error, _):
-                        r.retried += 1
-                        r.lastError[target] = error.description
-                    case .refused(let error):
-                        r.refused += 1
-                        r.lastError[target] = error.description
-                        r.lastSuccess[target] = Date().timeIntervalSince1970  // the hall answered
-                    }
-                }
+                thread.name = "hallsync send \(target)"
+                thread.start()
             }
-            }
-            thread.name = "hallsync send \(target)"
-            thread.start()
         }
         group.wait()
         if let error = tally.storeFailure.withLock({ $0 }) { throw error }
         // Sends taken from the queue but not attempted because of a stop keep their
         // attempt mark: harmless, the same key is used next time.
         return tally.report.withLock { $0 }
+    }
+
+    /// One worker: takes sends until the queue is empty, committing each answer as it comes.
+    private func send(from queue: WorkQueue<OutboxEntry>, with client: HallClient, normalizer: ReservationNormalizer,
+                      tally: Tally, stop: StopSignal) {
+        while !stop.isSet, tally.storeFailure.withLock({ $0 == nil }), let entry = queue.next() {
+            let outcome = attempt(entry, with: client)
+            do throws(StoreError) {
+                let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
+                try store.write { tx in try ledger.apply(outcome, to: entry, in: tx) }
+            } catch {
+                tally.storeFailure.withLock { $0 = error }
+                return
+            }
+            tally.report.withLock { r in
+                r.attempted += 1
+                switch outcome {
+                case .itemPresent, .updated, .superseded:
+                    r.delivered += 1
+                case .retry(let error, _):
+                    r.retried += 1
+                    r.lastError[entry.target] = error.description
+                case .refused(let error):
+                    r.refused += 1
+                    r.lastError[entry.target] = error.description
+                }
+            }
+        }
     }
 
     /// One attempt of one send; no store access here.
@@ -131,6 +134,12 @@ final class Delivery: @unchecked Sendable {
             }
         } catch where error.code == "STALE_REVISION" {
             return .superseded
+        } catch where error.needsOperator {
+            // Not the reservation's fault: it stays in the outbox and goes out once fixed.
+            let delay = configuration.retryPolicy.delay(afterAttempt: entry.attempts, retryAfter: nil, jitter: Double.random(in: 0...1))
+            logger.error("the \(entry.target) hall cannot be used until an operator acts: \(error.message)",
+                         metadata: ["target": "\(entry.target)", "error": "\(error.code)"])
+            return .retry(error, delay: delay)
         } catch where error.isRetryable {
             let delay = configuration.retryPolicy.delay(afterAttempt: entry.attempts, retryAfter: error.retryAfter,
                                                         jitter: Double.random(in: 0...1))

@@ -37,10 +37,10 @@ public final class CurlHTTPClient: @unchecked Sendable {
 
     public init(options: Options = Options()) throws(TransportError) {
         guard Self.globalInit == CURLE_OK else {
-            throw TransportError(code: "CURL_INIT", message: "libcurl could not initialise (\(Self.globalInit.rawValue)); check the libcurl installation", isRetryable: false)
+            throw TransportError(code: "CURL_INIT", message: "libcurl could not initialise (\(Self.globalInit.rawValue)); check the libcurl installation", isRetryable: false, needsOperator: true)
         }
         guard let handle = curl_easy_init() else {
-            throw TransportError(code: "CURL_INIT", message: "libcurl could not create a handle; the process may be out of memory", isRetryable: false)
+            throw TransportError(code: "CURL_INIT", message: "libcurl could not create a handle; the process may be out of memory", isRetryable: false, needsOperator: true)
         }
         self.handle = handle
         self.options = options
@@ -93,7 +93,7 @@ public final class CurlHTTPClient: @unchecked Sendable {
             }
         }
         guard code == CURLE_OK else {
-            throw TransportError(code: "CURL_OPTION", message: "libcurl refused an option for \(request.url): \(String(cString: curl_easy_strerror(code))); this is a bug or an unsupported libcurl", isRetryable: false)
+            throw TransportError(code: "CURL_OPTION", message: "libcurl refused an option for \(request.url): \(String(cString: curl_easy_strerror(code))); this is a bug or an unsupported libcurl", isRetryable: false, needsOperator: true)
         }
 
         let result = withExtendedLifetime(sink) { curl_easy_perform(handle) }
@@ -123,9 +123,9 @@ public final class CurlHTTPClient: @unchecked Sendable {
         case CURLE_FILESIZE_EXCEEDED, CURLE_WRITE_ERROR:
             return TransportError(code: "RESPONSE_TOO_LARGE", message: "the answer from \(url) was too large and was abandoned; raise http.maxResponseBytes if the peer is right to send that much", isRetryable: false)
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS:
-            return TransportError(code: "TLS_FAILED", message: "TLS with \(url) failed (\(detail)); check the server certificate and http.caFile", isRetryable: false)
+            return TransportError(code: "TLS_FAILED", message: "TLS with \(url) failed (\(detail)); check the server certificate and http.caFile", isRetryable: false, needsOperator: true)
         case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL:
-            return TransportError(code: "BAD_URL", message: "\(url) is not a usable http(s) URL (\(detail)); fix it in the configuration", isRetryable: false)
+            return TransportError(code: "BAD_URL", message: "\(url) is not a usable http(s) URL (\(detail)); fix it in the configuration", isRetryable: false, needsOperator: true)
         case CURLE_OUT_OF_MEMORY:
             return TransportError(code: "OUT_OF_MEMORY", message: "libcurl ran out of memory talking to \(url)", isRetryable: true)
         default:

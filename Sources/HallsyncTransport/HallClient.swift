@@ -8,7 +8,7 @@ import HallsyncDomain
 ///
 /// A `TOKEN_EXPIRED` answer re-reads the token file and repeats the request once, with the
 /// same idempotency key. Other failures become ``TransportError``s carrying the hall's code
-/// and message; 4xx other than 408/429 are not retryable.
+/// and message; 4xx other than 408/429 are not retryable, and 401/403 need an operator.
 public final class HallClient: @unchecked Sendable {
     public let target: HallTarget
     public let baseURL: String
@@ -66,11 +66,17 @@ public final class HallClient: @unchecked Sendable {
             let code = body?.error ?? "HTTP_\(response.status)"
             var message = "the \(target) hall answered HTTP \(response.status) \(code)"
             if let text = body?.message, !text.isEmpty { message += ": \(text)" }
-            if response.status == 401 && code != "TOKEN_EXPIRED" { message += "; check the token file \(token.path)" }
-            // A token that expired again right after the re-read (renewed twice in a row) is worth
-            // another try later; every other 401 needs a person.
-            throw TransportError(code: code, message: message, isRetryable: response.isRetryableStatus || code == "TOKEN_EXPIRED",
-                                 retryAfter: response.retryAfter, status: response.status)
+            // TOKEN_EXPIRED again right after the re-read means the token was renewed twice in a
+            // row: §3.1 makes it the one retryable 401. Any other 401/403 is about our credentials,
+            // not the reservation; the file is read afresh on the next attempt.
+            let expired = code == "TOKEN_EXPIRED"
+            let credentials = (response.status == 401 || response.status == 403) && !expired
+            if credentials {
+                token.invalidate()
+                message += "; check that the token file \(token.path) holds the token the \(target) hall issued"
+            }
+            throw TransportError(code: code, message: message, isRetryable: response.isRetryableStatus || expired,
+                                 retryAfter: response.retryAfter, status: response.status, needsOperator: credentials)
         }
         return response
     }

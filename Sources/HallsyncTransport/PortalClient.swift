@@ -124,7 +124,7 @@ public final class PortalClient: @unchecked Sendable {
             case "4012": hint = "the portal saw this nonce before; this should not happen, report it"
             default: hint = "the signature or app id was refused; check portal.appId and the app secret"
             }
-            throw TransportError(code: "PORTAL_\(code)", message: "\(hint) (\(envelope?.msg ?? "401"))", isRetryable: false, status: 401)
+            throw TransportError(code: "PORTAL_\(code)", message: "\(hint) (\(envelope?.msg ?? "401"))", isRetryable: false, status: 401, needsOperator: true)
         default:
             throw TransportError(code: "HTTP_\(response.status)",
                                  message: "the portal answered HTTP \(response.status)\(envelope?.msg.map { ": \($0)" } ?? "")",

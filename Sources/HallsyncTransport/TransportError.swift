@@ -1,8 +1,12 @@
-/// Why a request to the portal or a hall failed, and whether to try again.
+/// Why a request to the portal or a hall failed, whether the same request may simply be
+/// tried again, and whether an operator must fix something first.
 ///
-///     do { … } catch let error as TransportError where error.isRetryable {
-///         // back off, honouring error.retryAfter
+///     do { … } catch let error as TransportError where error.isRetryable || error.needsOperator {
+///         // back off, honouring error.retryAfter; the reservation itself is not at fault
 ///     }
+///
+/// A failure that is neither retryable nor the operator's is about the record: the peer
+/// refused *this* request (422 …), and a person must look at the reservation.
 ///
 /// `code` is stable: a curl condition (`TIMEOUT`, `CONNECTION_RESET`, …), an HTTP status
 /// (`HTTP_503`), or the peer's own code (`INVALID_FIELD`, `PORTAL_5001`, …).
@@ -15,17 +19,22 @@ public struct TransportError: Error, Hashable, Sendable, CustomStringConvertible
     public let retryAfter: Double?
     /// The HTTP status, when an answer arrived.
     public let status: Int?
+    /// The configuration, a credential or the installation is wrong (bad token, bad URL, TLS):
+    /// no request would succeed until an operator acts, and no record is to blame.
+    public let needsOperator: Bool
 
-    public init(code: String, message: String, isRetryable: Bool, retryAfter: Double? = nil, status: Int? = nil) {
+    public init(code: String, message: String, isRetryable: Bool, retryAfter: Double? = nil, status: Int? = nil,
+                needsOperator: Bool = false) {
         self.code = code
         self.message = message
         self.isRetryable = isRetryable
         self.retryAfter = retryAfter
         self.status = status
+        self.needsOperator = needsOperator
     }
 
     public var description: String {
-        "\(code)\(status.map { " (HTTP \($0))" } ?? ""): \(message)\(isRetryable ? " [will retry]" : "")"
+        "\(code)\(status.map { " (HTTP \($0))" } ?? ""): \(message)\(isRetryable ? " [will retry]" : needsOperator ? " [operator action needed]" : "")"
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HallsyncDomain
 import HallsyncEngine
 import HallsyncStandIns
 import HallsyncStore
@@ -17,6 +18,15 @@ enum Support {
         let site = try StandInSite(directory: directory, options: .init(lag: 0, faults: .none))
         let path = try site.writeConfiguration(to: directory + "/hallsync.yaml", database: directory + "/state.sqlite")
         return (site, try SyncEngine(configuration: try Configuration.load(path: path), logger: logger))
+    }
+
+    /// A clean reservation of the stand-in site's region, to publish as it is or to spoil.
+    static func reservation(_ id: String, itemCode: String = "371002-XK-0012", itemName: String = "公司设立登记",
+                            date: String = "2021-09-11", slot: String = "10:00-10:30") -> PortalReservation {
+        PortalReservation(reservationId: id, version: 0, updateTime: "",
+                          applicant: .init(name: "王某", idNumber: "37100219800101015X", phone: "13806310000"),
+                          regionCode: "371002", deptCode: "D", itemCode: itemCode, itemName: itemName,
+                          appointmentDate: date, appointmentSlot: slot)
     }
 
     static let logger = Logger(label: "hallsync-test") { JournalLogHandler(label: $0, level: .error) }

@@ -48,10 +48,7 @@ import Testing
     @Test func keepsAnUndeliverableRecordWithAReasonAndDeliversTheOthers() throws {
         let (site, engine) = try Support.quietSite("attention")
         defer { site.stop() }
-        let good = PortalReservation(reservationId: "YY-GOOD", version: 0, updateTime: "",
-                                     applicant: .init(name: "王某", idNumber: "37100219800101015X", phone: "13806310000"),
-                                     regionCode: "371002", deptCode: "D", itemCode: "371002-XK-0012", itemName: "公司设立登记",
-                                     appointmentDate: "2021-09-11", appointmentSlot: "10:00-10:30")
+        let good = Support.reservation("YY-GOOD")
         var bad = good
         bad.reservationId = "YY-BAD"
         bad.applicant.idNumber = "371002198001010151"
@@ -70,10 +67,7 @@ import Testing
     @Test func aRescheduleBecomesAPatchWithTheNewTimesAndAnEchoSendsNothing() throws {
         let (site, engine) = try Support.quietSite("reschedule")
         defer { site.stop() }
-        var r = PortalReservation(reservationId: "YY-R", version: 0, updateTime: "",
-                                  applicant: .init(name: "王某", idNumber: "37100219800101015X", phone: "13806310000"),
-                                  regionCode: "371002", deptCode: "D", itemCode: "371002-XK-0107", itemName: "建筑工程施工许可证核发",
-                                  appointmentDate: "2021-09-10", appointmentSlot: "下午")
+        var r = Support.reservation("YY-R", itemCode: "371002-XK-0107", itemName: "建筑工程施工许可证核发", date: "2021-09-10", slot: "下午")
         r = site.portal.publish(r)
         Support.drain(engine, lag: 0, timeout: 20)
         #expect(site.licensing.items(externalId: "YY-R").first?.deadline == "2021-09-13 13:30:00")
@@ -92,5 +86,24 @@ import Testing
         site.portal.publish(r)
         Support.drain(engine, lag: 0, timeout: 20)
         #expect(site.licensing.requestCount + site.intake.requestCount == before)
+    }
+
+    @Test func aWrongTokenKeepsReservationsPendingOffTheAttentionListUntilTheFileIsFixed() throws {
+        let (site, engine) = try Support.quietSite("token")
+        defer { site.stop() }
+        let issued = try String(contentsOfFile: site.intake.tokenFile, encoding: .utf8)
+        try Data("not-the-issued-token\n".utf8).write(to: URL(fileURLWithPath: site.intake.tokenFile))
+        site.portal.publish(Support.reservation("YY-T"))
+        var reports: [SyncEngine.CycleReport] = []
+        for _ in 0..<5 { reports.append(engine.runCycle(stop: StopSignal())); Thread.sleep(forTimeInterval: 0.3) }
+        #expect(site.intake.items(externalId: "YY-T").isEmpty)
+        #expect(try engine.store.read { tx in try tx.openAttention() }.isEmpty, "a credential problem is not the clerks' to fix")
+        #expect(reports.last?.counts.pendingSends["intake"] == 1)
+        #expect(reports.flatMap(\.errors).contains { $0.contains("UNAUTHORIZED") && $0.contains(site.intake.tokenFile) })
+        // The operator puts the right token back; the same send goes out, once.
+        try Data(issued.utf8).write(to: URL(fileURLWithPath: site.intake.tokenFile))
+        Support.drain(engine, lag: 0, timeout: 20)
+        #expect(site.intake.items(externalId: "YY-T").count == 1)
+        #expect(site.licensing.items(externalId: "YY-T").count == 1)
     }
 }
