@@ -117,7 +117,7 @@ public struct ReservationNormalizer: Sendable {
             deptCode: deptCode, itemCode: itemCode, remark: remark)
         return .deliverable(NormalizedReservation(
             reservationId: r.reservationId, version: r.version, isCancelled: r.isCancelled,
-            content: content, route: route, notices: notices, phone: phone,
+            content: content, route: route, notices: notices,
             deadlineUsedFallback: deadline.usedFallback))
     }
 }
@@ -137,20 +137,20 @@ public struct NormalizedReservation: Hashable, Sendable {
     public let isCancelled: Bool
     public let content: HallItemContent
     public let route: Route
-    /// Delivered anyway, but worth a clerk's look (e.g. an unknown matter sent to licensing).
+    /// The normaliser's findings: delivered anyway, but worth a clerk's look (e.g. an unknown
+    /// matter sent to licensing). Not stored; empty when rebuilt from the store.
     public let notices: [DomainError]
-    public let phone: PhoneNumber
+    /// The deadline used the weekends-only rule (a year the calendar does not cover). Not stored.
     public let deadlineUsedFallback: Bool
 
     public init(reservationId: String, version: Int, isCancelled: Bool, content: HallItemContent, route: Route,
-                notices: [DomainError] = [], phone: PhoneNumber = .missing, deadlineUsedFallback: Bool = false) {
+                notices: [DomainError] = [], deadlineUsedFallback: Bool = false) {
         self.reservationId = reservationId
         self.version = version
         self.isCancelled = isCancelled
         self.content = content
         self.route = route
         self.notices = notices
-        self.phone = phone
         self.deadlineUsedFallback = deadlineUsedFallback
     }
 }

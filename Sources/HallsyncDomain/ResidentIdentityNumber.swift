@@ -26,13 +26,12 @@ public enum ResidentIdentityNumber {
         let formatError = DomainError(code: .idFormat, field: field,
                                       zh: "身份证号应为18位（或旧版15位）数字，末位可为X，请联系申请人核对",
                                       en: "An ID number has 18 characters (or 15 on old cards), digits with a final X allowed; ask the applicant to check it.")
-        let eighteen: String
         if text.count == 15 {
+            // First generation: insert the century after the area code, append the check character.
             guard TextCleaning.isASCIIDigits(text) else { throw formatError }
-            let seventeen = text.prefix(6) + "19" + text.dropFirst(6)
-            try checkBirthDate(String(seventeen))
-            eighteen = String(seventeen) + String(checkCharacter(for: seventeen)!)
-            return eighteen
+            let seventeen = String(text.prefix(6) + "19" + text.dropFirst(6))
+            try checkBirthDate(seventeen)
+            return seventeen + String(checkCharacter(for: seventeen)!)
         }
         guard text.count == 18, TextCleaning.isASCIIDigits(text.prefix(17)),
               let last = text.last, last.isASCII, last.isNumber || last == "X" else { throw formatError }

@@ -16,16 +16,9 @@ public struct RetryPolicy: Hashable, Sendable {
     /// The delay before the next attempt. `jitter` in 0...1 picks a point in the upper half
     /// of the backoff interval ("equal jitter"), so retries of many sends spread out.
     public func delay(afterAttempt attempt: Int, retryAfter: Double?, jitter: Double) -> Double {
-        let exponent = Double(max(0, min(attempt - 1, 30)))
-        let ceiling = min(cap, base * pow2(exponent))
+        let ceiling = min(cap, base * Double(1 << max(0, min(attempt - 1, 30))))
         let backoff = ceiling / 2 + ceiling / 2 * min(max(jitter, 0), 1)
-        if let retryAfter, retryAfter > 0 { return max(backoff, min(retryAfter, max(cap, retryAfter))) }
-        return backoff
-    }
-
-    private func pow2(_ e: Double) -> Double {
-        var v = 1.0
-        for _ in 0..<Int(e) { v *= 2 }
-        return v
+        // The server's wish wins when it asks for longer, even beyond the cap.
+        return max(backoff, retryAfter ?? 0)
     }
 }

@@ -9,11 +9,10 @@ import Synchronization
 public struct JournalLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
-    let label: String
     static let lock = Mutex(())
 
-    public init(label: String, level: Logger.Level = .info) {
-        self.label = label
+    /// journald already tags each line with the unit, so the logger's label is not repeated.
+    public init(label _: String, level: Logger.Level = .info) {
         self.logLevel = level
     }
 

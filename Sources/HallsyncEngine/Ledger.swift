@@ -19,7 +19,6 @@ struct Ledger {
     func ingest(_ portal: PortalReservation, in tx: StoreTransaction) throws -> IngestOutcome {
         if let stored = try tx.storedVersion(of: portal.reservationId), stored >= portal.version { return .stale }
         let stored: StoredReservation
-        var keep: Set<String> = []
         var raise: [DomainError] = []
         switch normalizer.normalize(portal) {
         case .deliverable(let n):
@@ -33,8 +32,7 @@ struct Ledger {
         }
         try tx.save(stored, now: now)
         // A new version may fix what was wrong: close what no longer applies, let refused copies try again.
-        keep = Set(raise.map(\.code.rawValue))
-        try tx.resolveAttention(reservationId: portal.reservationId, keeping: keep, now: now)
+        try tx.resolveAttention(reservationId: portal.reservationId, keeping: Set(raise.map(\.code.rawValue)), now: now)
         try tx.unblockCopies(reservationId: portal.reservationId, now: now)
         for error in raise {
             try tx.raiseAttention(AttentionEntry(reservationId: portal.reservationId, code: error.code.rawValue, field: error.field,

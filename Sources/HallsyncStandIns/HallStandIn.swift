@@ -35,7 +35,6 @@ public final class HallStandIn: @unchecked Sendable {
         public var source: String
         public var linkedItemNo: String?
         public var remark: String?
-        public var createdBy: String?
     }
 
     struct State: Sendable {
@@ -47,7 +46,6 @@ public final class HallStandIn: @unchecked Sendable {
         var faults: Faults
         var keyRetention: Double
         var requestCount = 0
-        var createCount = 0
         var lostAnswers = 0
     }
 
@@ -156,7 +154,6 @@ public final class HallStandIn: @unchecked Sendable {
             s.items[stored.itemNo] = stored
             s.order.append(stored.itemNo)
             s.keys[key] = (digest, stored.itemNo, now)
-            s.createCount += 1
             return .created(stored.itemNo)
         }
         switch outcome {
@@ -239,7 +236,7 @@ enum HallValidation {
             registerTime: s("registerTime"), deadline: s("deadline"), applicantType: type, applicantName: s("applicantName"),
             idType: s("idType"), idNumber: s("idNumber"), orgName: o["orgName"] as? String, orgCode: o["orgCode"] as? String,
             phone: o["phone"] as? String, regionCode: s("regionCode"), deptCode: s("deptCode"), itemCode: s("itemCode"),
-            source: s("source"), linkedItemNo: o["linkedItemNo"] as? String, remark: o["remark"] as? String, createdBy: nil)
+            source: s("source"), linkedItemNo: o["linkedItemNo"] as? String, remark: o["remark"] as? String)
         return .success(item)
     }
 

@@ -34,7 +34,6 @@ public final class PortalStandIn: @unchecked Sendable {
         var lag: Double
         var requestCount = 0
         var listCount = 0
-        var pushCount = 0
         var requestIdRetention: Double
     }
 
@@ -94,7 +93,7 @@ public final class PortalStandIn: @unchecked Sendable {
     // MARK: Handling
 
     func handle(_ request: LoopbackServer.Request) -> LoopbackServer.Reply {
-        let (faults, _) = state.withLock { s -> (Faults, Int) in s.requestCount += 1; return (s.faults, s.requestCount) }
+        let faults = state.withLock { s -> Faults in s.requestCount += 1; return s.faults }
         faults.sleepLatency()
         let serverTime = BeijingTime.now()
         let timeHeader = [("X-Server-Time", serverTime.description)]
@@ -188,7 +187,6 @@ public final class PortalStandIn: @unchecked Sendable {
             }
             var next = record.latest
             next.processStatus = body.processStatus
-            s.pushCount += 1
             return .publish(next)
         }
         switch outcome {

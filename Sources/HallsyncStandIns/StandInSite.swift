@@ -54,7 +54,7 @@ public final class StandInSite: @unchecked Sendable {
         licensing.stop()
     }
 
-    /// A daemon configuration pointing at this site. `extra` is appended under `sync:`.
+    /// A daemon configuration pointing at this site, with short retry delays and time-outs.
     public func configurationYAML(database: String, interval: Double = 1, keyRetention: Double? = nil,
                                   requestTimeout: Double = 2) -> String {
         """

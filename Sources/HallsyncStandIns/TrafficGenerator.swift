@@ -65,7 +65,7 @@ public final class TrafficGenerator: @unchecked Sendable {
     /// Publishes one new reservation; with `rescheduleRate`, sometimes reschedules an earlier one instead.
     @discardableResult
     public func step(rescheduleRate: Double = 0.1) -> String {
-        let (reservation, expectation) = state.withLock { s -> (PortalReservation, Expectation) in
+        let reservation = state.withLock { s -> PortalReservation in
             if !s.reschedulable.isEmpty, Double(s.rng.next() % 1000) / 1000 < rescheduleRate {
                 let id = s.reschedulable[Int(s.rng.next() % UInt64(s.reschedulable.count))]
                 if var current = portal.reservation(id: id), var e = s.expectations[id] {
@@ -74,16 +74,15 @@ public final class TrafficGenerator: @unchecked Sendable {
                     current.appointmentSlot = slot
                     e.registerTime = start
                     s.expectations[id] = e
-                    return (current, e)
+                    return current
                 }
             }
             s.counter += 1
             let (r, e) = Self.make(number: s.counter, region: regionCode, rng: &s.rng)
             s.expectations[r.reservationId] = e
             if e.deliverable && !e.phoneOnly { s.reschedulable.append(r.reservationId) }
-            return (r, e)
+            return r
         }
-        _ = expectation
         portal.publish(reservation)
         return reservation.reservationId
     }

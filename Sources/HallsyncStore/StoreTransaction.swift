@@ -203,10 +203,9 @@ public struct StoreTransaction {
 
     /// Closes the open entries of a reservation, except those whose code is in `keeping`.
     public func resolveAttention(reservationId: String, keeping codes: Set<String>, now: Double) throws {
-        let open = try Row.fetchAll(db, sql: "SELECT id, code FROM attention WHERE reservationId = ? AND resolvedAt IS NULL", arguments: [reservationId])
-        for row in open where !codes.contains(row["code"]) {
-            try db.execute(sql: "UPDATE attention SET resolvedAt = ? WHERE id = ?", arguments: [now, row["id"] as Int64])
-        }
+        let kept = codes.sorted()
+        try db.execute(sql: "UPDATE attention SET resolvedAt = ? WHERE reservationId = ? AND resolvedAt IS NULL AND code NOT IN (\(kept.map { _ in "?" }.joined(separator: ",")))",
+                       arguments: StatementArguments([now, reservationId] + kept.map { $0 as (any DatabaseValueConvertible) }))
     }
 
     public func openAttention(limit: Int = 1000) throws -> [AttentionEntry] {

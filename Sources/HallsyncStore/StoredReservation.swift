@@ -28,8 +28,7 @@ public struct StoredReservation: Hashable, Sendable {
     public var normalized: NormalizedReservation? {
         guard disposition == .deliverable, let route, let content else { return nil }
         return NormalizedReservation(reservationId: id, version: version, isCancelled: portal.isCancelled,
-                                     content: content, route: route, notices: [], phone: .missing,
-                                     deadlineUsedFallback: false)
+                                     content: content, route: route)
     }
 }
 

@@ -56,15 +56,9 @@ public final class PortalClient: @unchecked Sendable {
             ("regionCode", regionCode), ("startTime", start.description), ("endTime", end.description),
             ("pageNo", String(pageNo)), ("pageSize", String(pageSize)),
         ])
-        let data = try send(method: .get, path: "/api/v1/reservations?\(query)", body: nil, extraHeaders: [])
-        struct Body: Decodable {
-            var total: Int
-            var pageNo: Int?
-            var pageSize: Int?
-            var list: [LenientEntry]
-        }
-        guard let body = try? JSONDecoder().decode(Body.self, from: data) else {
-            throw .malformed("the reservation page is not {total, list}", url: baseURL)
+        guard let body = try send(method: .get, path: "/api/v1/reservations?\(query)", body: nil, extraHeaders: [],
+                                  answer: ReservationPage.self) else {
+            throw .malformed("the reservation page is null", url: baseURL)
         }
         return Page(total: body.total, pageNo: body.pageNo ?? pageNo, pageSize: body.pageSize ?? pageSize,
                     entries: body.list.map(\.entry))
@@ -93,11 +87,12 @@ public final class PortalClient: @unchecked Sendable {
 
     public func pushStatus(reservationId: String, body: Data, requestId: String) throws(TransportError) {
         _ = try send(method: .post, path: "/api/v1/reservations/\(QueryEncoding.encode(reservationId))/status",
-                     body: body, extraHeaders: [("X-Request-Id", requestId)])
+                     body: body, extraHeaders: [("X-Request-Id", requestId)], answer: Ignored.self)
     }
 
-    /// Sends one signed request; returns the envelope's `data` as JSON bytes.
-    func send(method: HTTPRequest.Method, path: String, body: Data?, extraHeaders: [(name: String, value: String)]) throws(TransportError) -> Data {
+    /// Sends one signed request; returns the envelope's `data`, decoded once, nil when null.
+    func send<Answer: Decodable>(method: HTTPRequest.Method, path: String, body: Data?, extraHeaders: [(name: String, value: String)],
+                                 answer: Answer.Type) throws(TransportError) -> Answer? {
         let target = basePath + path
         let millis = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
         var headers = signer.headers(method: method.rawValue, target: target, body: body ?? Data(),
@@ -108,11 +103,17 @@ public final class PortalClient: @unchecked Sendable {
         if let serverTime = response.header("x-server-time").flatMap({ BeijingTime(parsing: $0) }) {
             lastServerTime = (serverTime, ContinuousClock.now)
         }
-        let envelope = try? JSONDecoder().decode(Envelope.self, from: response.body)
+        let decoder = JSONDecoder()
+        let typed = try? decoder.decode(Envelope<Answer>.self, from: response.body)
+        // Only a failure's envelope, or a `data` of the wrong shape, is read a second time, without `data`.
+        let envelope = typed?.withoutData ?? (try? decoder.decode(Envelope<Ignored>.self, from: response.body))
         switch response.status {
         case 200:
             guard let envelope else { throw .malformed("not a {code, msg, data} envelope", url: baseURL) }
-            if envelope.code == "0" { return envelope.data ?? Data("null".utf8) }
+            if envelope.code == "0" {
+                guard let typed else { throw .malformed("`data` is not what \(path.split(separator: "?")[0]) answers", url: baseURL) }
+                return typed.data
+            }
             let retryable = envelope.code == "5001" || envelope.code == "5002"
             throw TransportError(code: "PORTAL_\(envelope.code)", message: "the portal answered \(envelope.code): \(envelope.msg ?? "")",
                                  isRetryable: retryable, status: 200)
@@ -134,23 +135,41 @@ public final class PortalClient: @unchecked Sendable {
 }
 
 /// `{"code": "0", "msg": "成功", "data": …}`; `code` may come as a number from some sites.
-struct Envelope: Decodable {
+struct Envelope<Answer: Decodable>: Decodable {
     var code: String
     var msg: String?
-    var data: Data?
+    var data: Answer?
 
     enum CodingKeys: String, CodingKey { case code, msg, data }
+
+    init(code: String, msg: String?, data: Answer?) {
+        self.code = code
+        self.msg = msg
+        self.data = data
+    }
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let text = try? c.decode(String.self, forKey: .code) { code = text } else { code = String(try c.decode(Int.self, forKey: .code)) }
         msg = try? c.decode(String.self, forKey: .msg)
-        if let value = try? c.decode(JSONValue.self, forKey: .data), value != .null {
-            data = try JSONEncoder().encode(value)
-        } else {
-            data = nil
-        }
+        data = try c.decodeIfPresent(Answer.self, forKey: .data)
     }
+
+    var withoutData: Envelope<Ignored> { Envelope<Ignored>(code: code, msg: msg, data: nil) }
+}
+
+/// A `data` whose content does not matter.
+struct Ignored: Decodable {
+    init() {}
+    init(from decoder: any Decoder) throws {}
+}
+
+/// `data` of the reservation list (contract §2.3).
+struct ReservationPage: Decodable {
+    var total: Int
+    var pageNo: Int?
+    var pageSize: Int?
+    var list: [LenientEntry]
 }
 
 /// Decodes one list element without failing the page.
@@ -174,34 +193,6 @@ struct LenientEntry: Decodable {
         case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
             return "field \(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type"
         default: return "malformed JSON"
-        }
-    }
-}
-
-/// Any JSON value, to carry `data` through untouched.
-enum JSONValue: Codable, Hashable {
-    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let n = try? c.decode(Double.self) { self = .number(n) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .null: try c.encodeNil()
-        case .bool(let b): try c.encode(b)
-        case .number(let n):
-            if n == n.rounded(), abs(n) < 1e15 { try c.encode(Int64(n)) } else { try c.encode(n) }
-        case .string(let s): try c.encode(s)
-        case .array(let a): try c.encode(a)
-        case .object(let o): try c.encode(o)
         }
     }
 }

@@ -5,6 +5,7 @@ import HallsyncEngine
 import HallsyncStandIns
 import HallsyncStore
 import Logging
+import Synchronization
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -119,9 +120,9 @@ struct Demo: ParsableCommand {
     }
 }
 
-final class LatestReport: @unchecked Sendable {
-    private let lock = NSLock()
-    private var report: SyncEngine.CycleReport?
-    func set(_ r: SyncEngine.CycleReport) { lock.lock(); report = r; lock.unlock() }
-    func get() -> SyncEngine.CycleReport? { lock.lock(); defer { lock.unlock() }; return report }
+/// The last cycle's report, written by the cycle queue and read by the progress loop.
+final class LatestReport: Sendable {
+    private let report = Mutex<SyncEngine.CycleReport?>(nil)
+    func set(_ r: SyncEngine.CycleReport) { report.withLock { $0 = r } }
+    func get() -> SyncEngine.CycleReport? { report.withLock { $0 } }
 }
