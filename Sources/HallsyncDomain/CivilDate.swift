@@ -89,8 +89,12 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 }
 
-public enum Weekday: Int, Sendable, CaseIterable {
+public enum Weekday: Int, Sendable, CaseIterable, CustomStringConvertible {
     case monday = 1, tuesday, wednesday, thursday, friday, saturday, sunday
+
+    public var description: String {
+        ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"][rawValue - 1]
+    }
 
     public var isWeekend: Bool { self == .saturday || self == .sunday }
 }

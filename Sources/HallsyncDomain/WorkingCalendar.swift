@@ -11,11 +11,15 @@ public struct WorkingCalendar: Hashable, Sendable {
     public var holidays: Set<CivilDate>
     public var makeUpWorkdays: Set<CivilDate>
     public var coveredYears: Set<Int>
+    /// What the notice calls a listed day (`中秋节`, `中秋节（调休上班）`), for people reading a deadline.
+    public var dayNames: [CivilDate: String]
 
-    public init(holidays: Set<CivilDate> = [], makeUpWorkdays: Set<CivilDate> = [], coveredYears: Set<Int> = []) {
+    public init(holidays: Set<CivilDate> = [], makeUpWorkdays: Set<CivilDate> = [], coveredYears: Set<Int> = [],
+                dayNames: [CivilDate: String] = [:]) {
         self.holidays = holidays
         self.makeUpWorkdays = makeUpWorkdays
         self.coveredYears = coveredYears
+        self.dayNames = dayNames
     }
 
     /// Weekends off, nothing else known.

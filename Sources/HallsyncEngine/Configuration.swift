@@ -71,15 +71,18 @@ public struct Configuration: Sendable {
     public var database: String
     /// The matter catalogue CSV.
     public var catalogue: String
+    /// The working-day calendar (`Config/working-calendar.txt`).
+    public var calendar: String
     /// Where the file was read from; relative paths are relative to its directory.
     public var sourcePath: String?
 
-    public init(portal: Portal, intake: Hall, licensing: Hall, database: String, catalogue: String) {
+    public init(portal: Portal, intake: Hall, licensing: Hall, database: String, catalogue: String, calendar: String) {
         self.portal = portal
         self.intake = intake
         self.licensing = licensing
         self.database = database
         self.catalogue = catalogue
+        self.calendar = calendar
     }
 
     public func hall(_ target: HallTarget) -> Hall { target == .intake ? intake : licensing }
@@ -146,7 +149,8 @@ extension Configuration {
             return Hall(baseURL: try s.url("baseURL"), tokenFile: try s.string("tokenFile"))
         }
         var configuration = Configuration(portal: portal, intake: try hall("intake"), licensing: try hall("licensing"),
-                                          database: try root.string("database"), catalogue: try root.string("catalogue"))
+                                          database: try root.string("database"), catalogue: try root.string("catalogue"),
+                                          calendar: try root.string("calendar"))
         let sync = root.optionalSection("sync")
         configuration.sync.interval = try sync.double("interval", default: 10, range: 0.05...86_400)
         configuration.sync.maxPagesPerCycle = try sync.int("maxPagesPerCycle", default: 50, range: 1...100_000)
@@ -187,6 +191,7 @@ extension Configuration {
         c.licensing.tokenFile = resolve(c.licensing.tokenFile)
         c.database = resolve(c.database)
         c.catalogue = resolve(c.catalogue)
+        c.calendar = resolve(c.calendar)
         c.http.caFile = c.http.caFile.map(resolve)
         return c
     }

@@ -13,17 +13,19 @@ struct Ledger {
     enum IngestOutcome: Equatable {
         /// The same or an older version was already stored.
         case stale
-        case stored(disposition: StoredReservation.Disposition, sendsEnqueued: Int)
+        case stored(disposition: StoredReservation.Disposition, sendsEnqueued: Int, deadlineUsedFallback: Bool)
     }
 
     func ingest(_ portal: PortalReservation, in tx: StoreTransaction) throws -> IngestOutcome {
         if let stored = try tx.storedVersion(of: portal.reservationId), stored >= portal.version { return .stale }
         let stored: StoredReservation
         var raise: [DomainError] = []
+        var fallback = false
         switch normalizer.normalize(portal) {
         case .deliverable(let n):
             stored = StoredReservation(portal: portal, disposition: .deliverable, route: n.route, content: n.content)
             raise = n.notices
+            fallback = n.deadlineUsedFallback
         case .phoneVerifiedOnly:
             stored = StoredReservation(portal: portal, disposition: .phoneVerifiedOnly, route: nil, content: nil)
         case .undeliverable(let errors):
@@ -38,7 +40,8 @@ struct Ledger {
             try tx.raiseAttention(AttentionEntry(reservationId: portal.reservationId, code: error.code.rawValue, field: error.field,
                                                  messageZh: error.zh, messageEn: error.en, version: portal.version, raisedAt: now))
         }
-        return .stored(disposition: stored.disposition, sendsEnqueued: try plan(portal.reservationId, in: tx))
+        return .stored(disposition: stored.disposition, sendsEnqueued: try plan(portal.reservationId, in: tx),
+                       deadlineUsedFallback: fallback)
     }
 
     /// A record of a page that could not be decoded at all.

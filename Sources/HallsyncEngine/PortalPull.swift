@@ -38,6 +38,8 @@ final class PortalPull: @unchecked Sendable {
         var pages = 0
         var received = 0
         var stored = 0
+        /// Stored versions whose deadline counted weekends only (a year the calendar lacks).
+        var deadlineFallbacks = 0
         var settledPosition: Position?
         var caughtUp = false
         var error: TransportError?
@@ -143,7 +145,8 @@ final class PortalPull: @unchecked Sendable {
             return n
         }
         report.received += toStore.count
-        report.stored += stored
+        report.stored += stored.stored
+        report.deadlineFallbacks += stored.fallbacks
         return next
     }
 
@@ -175,7 +178,9 @@ final class PortalPull: @unchecked Sendable {
             let entries = page.entries.filter { key(of: $0).map { $0 > cursor } ?? true }
             let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
             report.received += entries.count
-            report.stored += try store.write { tx in try ingest(entries, ledger: ledger, tx: tx) }
+            let stored = try store.write { tx in try ingest(entries, ledger: ledger, tx: tx) }
+            report.stored += stored.stored
+            report.deadlineFallbacks += stored.fallbacks
             guard page.entries.count == configuration.portal.pageSize,
                   let last = page.entries.last.flatMap(key(of:)), last.time > cursor.time else { return }
             cursor = last
@@ -209,16 +214,24 @@ final class PortalPull: @unchecked Sendable {
         }
     }
 
-    func ingest(_ entries: [PortalClient.Entry], ledger: Ledger, tx: StoreTransaction) throws -> Int {
+    func ingest(_ entries: [PortalClient.Entry], ledger: Ledger, tx: StoreTransaction) throws -> (stored: Int, fallbacks: Int) {
         var stored = 0
+        var fallbacks = 0
         for entry in entries {
             switch entry {
             case .reservation(let r):
-                if case .stored = try ledger.ingest(r, in: tx) { stored += 1 }
+                if case .stored(_, _, let fallback) = try ledger.ingest(r, in: tx) {
+                    stored += 1
+                    if fallback {
+                        fallbacks += 1
+                        logger.warning("deadline counted weekends only: the working calendar does not cover the appointment's year; add it to the calendar file and reload",
+                                       metadata: ["reservation": "\(r.reservationId)", "appointmentDate": "\(r.appointmentDate ?? "")"])
+                    }
+                }
             case .unreadable(let id, _, let reason):
                 try ledger.recordUnreadable(reservationId: id, reason: reason, in: tx)
             }
         }
-        return stored
+        return (stored, fallbacks)
     }
 }

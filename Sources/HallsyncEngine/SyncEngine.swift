@@ -3,6 +3,7 @@ import HallsyncDomain
 import HallsyncStore
 import HallsyncTransport
 import Logging
+import Synchronization
 
 /// One sync cycle: pull from the portal, then deliver to the halls. Each phase does bounded
 /// work, so a large backlog drains over consecutive cycles while each cycle stays short.
@@ -13,7 +14,7 @@ import Logging
 public final class SyncEngine: @unchecked Sendable {
     public let configuration: Configuration
     public let store: Store
-    let normalizer: ReservationNormalizer
+    let rulesBox: Mutex<SiteRules>
     let pull: PortalPull
     let delivery: Delivery
     let logger: Logger
@@ -21,11 +22,9 @@ public final class SyncEngine: @unchecked Sendable {
     public init(configuration: Configuration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        guard let catalogueText = FileManager.default.contents(atPath: configuration.catalogue).flatMap({ String(data: $0, encoding: .utf8) }) else {
-            throw ConfigurationError("cannot read the matter catalogue \(configuration.catalogue); check catalogue in the configuration")
-        }
-        let catalogue = try MatterCatalogue(csv: catalogueText)
-        normalizer = ReservationNormalizer(catalogue: catalogue, calendar: .weekendsOnly, settings: try configuration.normalizerSettings())
+        let rules = try SiteRules.load(configuration)
+        rulesBox = Mutex(rules)
+        for warning in rules.coverageWarnings(today: BeijingTime.now().date) { logger.warning("\(warning)") }
         guard let secret = FileManager.default.contents(atPath: configuration.portal.appSecretFile)
             .flatMap({ String(data: $0, encoding: .utf8) })?.trimmingCharacters(in: .whitespacesAndNewlines), !secret.isEmpty else {
             throw ConfigurationError("cannot read the portal app secret from \(configuration.portal.appSecretFile); check portal.appSecretFile")
@@ -38,6 +37,19 @@ public final class SyncEngine: @unchecked Sendable {
         delivery = try Delivery(configuration: configuration, store: store, logger: logger)
     }
 
+    /// The catalogue, calendar and site settings in use.
+    public var rules: SiteRules { rulesBox.withLock { $0 } }
+
+    /// Reads the catalogue and the calendar again (after an operator edited them). A file
+    /// with errors is refused as a whole and the rules in use stay; the error lists every problem.
+    public func reloadRules() throws(ConfigurationError) {
+        let rules = try SiteRules.load(configuration)
+        rulesBox.withLock { $0 = rules }
+        logger.info("rules reloaded", metadata: ["matters": "\(rules.catalogue.matters.count)",
+                                                 "calendarYears": "\(rules.calendar.coveredYears.sorted().map(String.init).joined(separator: ","))"])
+        for warning in rules.coverageWarnings(today: BeijingTime.now().date) { logger.warning("\(warning)") }
+    }
+
     public struct CycleReport: Sendable {
         public var startedAt: Date
         public var duration: Double
@@ -46,6 +58,8 @@ public final class SyncEngine: @unchecked Sendable {
         public var pulled: Int
         /// New versions stored.
         public var stored: Int
+        /// Stored versions whose deadline counted weekends only (the calendar lacks the year).
+        public var deadlineFallbacks: Int
         /// Sends the halls accepted.
         public var delivered: Int
         public var retried: Int
@@ -63,13 +77,15 @@ public final class SyncEngine: @unchecked Sendable {
     /// Runs one cycle. Never throws: a failing phase is reported and the next cycle tries again.
     public func runCycle(stop: StopSignal) -> CycleReport {
         let started = Date()
-        var report = CycleReport(startedAt: started, duration: 0, pages: 0, pulled: 0, stored: 0, delivered: 0, retried: 0,
+        var report = CycleReport(startedAt: started, duration: 0, pages: 0, pulled: 0, stored: 0, deadlineFallbacks: 0, delivered: 0, retried: 0,
                                  refused: 0, caughtUp: false, portalPosition: nil, errors: [], counts: .init())
+        let normalizer = rules.normalizer
         do {
             let pulled = try pull.run(normalizer: normalizer, stop: stop)
             report.pages = pulled.pages
             report.pulled = pulled.received
             report.stored = pulled.stored
+            report.deadlineFallbacks = pulled.deadlineFallbacks
             report.caughtUp = pulled.caughtUp
             report.portalPosition = pulled.settledPosition?.description
             if let error = pulled.error { report.errors.append("portal: \(error)") }

@@ -2,7 +2,7 @@ import Foundation
 import HallsyncDomain
 
 /// A whole fake site on loopback: the portal, both halls, a traffic generator, and the files
-/// a daemon needs (app secret, hall token files, matter catalogue, configuration).
+/// a daemon needs (app secret, hall token files, matter catalogue, working calendar, configuration).
 ///
 ///     let site = try StandInSite(directory: tmp, options: .init(lag: 3, faults: .unkind))
 ///     try site.writeConfiguration(to: tmp + "/hallsync.yaml", interval: 0.5)
@@ -39,6 +39,9 @@ public final class StandInSite: @unchecked Sendable {
         let secret = "s3cr3t-" + UUID().uuidString
         try Data((secret + "\n").utf8).write(to: URL(fileURLWithPath: directory + "/portal-secret"))
         try Data(TrafficGenerator.catalogueCSV.utf8).write(to: URL(fileURLWithPath: directory + "/matters.csv"))
+        let calendar = ProjectFiles.workingCalendar
+            ?? "# Config/working-calendar.txt was not found: deadlines count weekends only.\n"
+        try Data(calendar.utf8).write(to: URL(fileURLWithPath: directory + "/working-calendar.txt"))
         startedAt = BeijingTime.now().adding(seconds: -5)
         portal = try PortalStandIn(appSecret: secret, lag: options.lag, faults: options.faults)
         intake = try HallStandIn(target: .intake, tokenFile: directory + "/intake-token", faults: options.faults, keyRetention: options.keyRetention)
@@ -75,6 +78,7 @@ public final class StandInSite: @unchecked Sendable {
           tokenFile: \(licensing.tokenFile)
         database: \(database)
         catalogue: \(directory)/matters.csv
+        calendar: \(directory)/working-calendar.txt
         sync:
           interval: \(interval)
           maxPagesPerCycle: 40

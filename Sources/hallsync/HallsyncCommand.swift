@@ -7,7 +7,7 @@ struct HallsyncCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hallsync",
         abstract: "Carries online reservations from the portal into the intake and licensing hall inboxes.",
-        subcommands: [Run.self, Once.self, Demo.self],
+        subcommands: [Run.self, Once.self, Demo.self, Normalize.self, DeadlineCommand.self],
         defaultSubcommand: nil)
 }
 
