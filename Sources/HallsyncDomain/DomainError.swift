@@ -23,8 +23,19 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let appointmentDate = Code(rawValue: "APPOINTMENT_DATE_INVALID")
         public static let appointmentSlot = Code(rawValue: "APPOINTMENT_SLOT_INVALID")
         public static let unknownMatter = Code(rawValue: "UNKNOWN_MATTER")
+        public static let handleModeUnknown = Code(rawValue: "HANDLE_MODE_UNKNOWN")
+        public static let statusUnknown = Code(rawValue: "STATUS_UNKNOWN")
         public static let hallRejected = Code(rawValue: "HALL_REJECTED")
         public static let itemClosed = Code(rawValue: "ITEM_CLOSED")
+        /// A portal record that could not be decoded at all.
+        public static let unreadableRecord = Code(rawValue: "UNREADABLE_RECORD")
+
+        /// Every code the normaliser and the engine raise, for documentation and checks.
+        public static let all: [Code] = [
+            .missingField, .idFormat, .idBirthDate, .idCheckDigit, .idTypeUnknown, .orgCodeFormat, .orgCodeCheck,
+            .applicantType, .nameInvalid, .appointmentDate, .appointmentSlot, .unknownMatter, .handleModeUnknown, .statusUnknown, .hallRejected,
+            .itemClosed, .unreadableRecord,
+        ]
     }
 
     public let code: Code

@@ -32,12 +32,18 @@ public struct MatterCatalogue: Hashable, Sendable {
     public private(set) var matters: [String: Matter]
 
     public init(matters: [Matter]) {
-        self.matters = Dictionary(matters.map { ($0.itemCode, $0) }, uniquingKeysWith: { first, _ in first })
+        self.matters = Dictionary(matters.map { (Self.key($0.itemCode), $0) }, uniquingKeysWith: { first, _ in first })
     }
 
+    /// The matter for a portal item code, however the site spelt it (`371002-xk- 0107`, full-width).
     public func matter(forItemCode code: String?) -> Matter? {
         guard let code else { return nil }
-        return matters[TextCleaning.trimmed(code)]
+        return matters[Self.key(code)]
+    }
+
+    /// An item code in the form codes are compared in: half-width, no spaces, upper case.
+    public static func key(_ code: String) -> String {
+        TextCleaning.removing([], from: TextCleaning.halfWidth(code)).uppercased()
     }
 
     public static let header = ["itemCode", "matterName", "deptCode", "throughIntake"]
@@ -77,12 +83,12 @@ public struct MatterCatalogue: Hashable, Sendable {
                 bad = true
                 intake = false
             }
-            if let first = seen[fields[0]] {
+            if let first = seen[Self.key(fields[0])] {
                 errors.append(LoadError(line: row.line, message: "item code \(fields[0]) already appears on line \(first)"))
                 bad = true
             }
             if bad { continue }
-            seen[fields[0]] = row.line
+            seen[Self.key(fields[0])] = row.line
             matters.append(Matter(itemCode: fields[0], name: MatterName.strippingReservationPrefix(fields[1]), deptCode: fields[2], throughIntake: intake))
         }
         if !errors.isEmpty { throw CatalogueErrors(errors: errors) }

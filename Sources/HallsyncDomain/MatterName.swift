@@ -8,7 +8,7 @@ public enum MatterName {
     /// The name with every leading reservation-prefix variant removed: `（预约）`, `(预约)`,
     /// `【预约】`, `[预约]`, mixed brackets, and the spaces around them.
     public static func strippingReservationPrefix(_ raw: String) -> String {
-        var text = TextCleaning.trimmed(raw)
+        var text = TextCleaning.visible(raw)
         let openers: Set<Character> = ["（", "(", "【", "[", "〔", "［", "〖"]
         let closers: Set<Character> = ["）", ")", "】", "]", "〕", "］", "〗"]
         while true {
@@ -17,7 +17,7 @@ public enum MatterName {
             guard rest.hasPrefix("预约") else { break }
             let afterWord = TextCleaning.trimmed(String(rest.dropFirst(2)))
             guard let close = afterWord.first, closers.contains(close) else { break }
-            text = TextCleaning.trimmed(String(afterWord.dropFirst()))
+            text = TextCleaning.visible(String(afterWord.dropFirst()))
         }
         return text
     }

@@ -17,14 +17,10 @@ public enum PersonName {
                 pendingSpace = true
                 continue
             }
+            // Invisible characters (zero-width space, BOM, controls) are dropped without ending a run of spaces.
+            if TextCleaning.isInvisible(scalar) { continue }
             if pendingSpace { view.append(" "); pendingSpace = false }
-            if middleDots.contains(scalar) {
-                view.append("\u{00B7}")
-            } else if scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .format {
-                continue
-            } else {
-                view.append(scalar)
-            }
+            view.append(middleDots.contains(scalar) ? "\u{00B7}" : scalar)
         }
         let name = String(view)
         guard !name.isEmpty else {

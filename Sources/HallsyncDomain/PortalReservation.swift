@@ -66,11 +66,17 @@ public struct PortalReservation: Codable, Hashable, Sendable {
         self.channel = channel
     }
 
+    /// `status` trimmed and upper-cased: `SUBMITTED` or `CANCELLED` on a clean record.
+    public var normalizedStatus: String { TextCleaning.trimmed(TextCleaning.halfWidth(status ?? "")).uppercased() }
+
+    /// `handleMode` trimmed and upper-cased: `HALL` or `PHONE` on a clean record.
+    public var normalizedHandleMode: String { TextCleaning.trimmed(TextCleaning.halfWidth(handleMode ?? "")).uppercased() }
+
     /// Whether the applicant cancelled online.
-    public var isCancelled: Bool { status == "CANCELLED" }
+    public var isCancelled: Bool { normalizedStatus == "CANCELLED" }
 
     /// Whether this is a pre-upgrade reservation, verified by phone and never mirrored.
-    public var isPhoneVerifiedOnly: Bool { handleMode == "PHONE" }
+    public var isPhoneVerifiedOnly: Bool { normalizedHandleMode == "PHONE" }
 }
 
 extension PortalReservation: Identifiable {

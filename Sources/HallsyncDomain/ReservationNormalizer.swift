@@ -50,6 +50,17 @@ public struct ReservationNormalizer: Sendable {
             return text
         }
 
+        // Only HALL reservations enter an inbox: a mode that is neither is held, never guessed.
+        if r.normalizedHandleMode != "HALL" {
+            errors.append(DomainError(code: .handleModeUnknown, field: "handleMode",
+                                      zh: "预约办理方式无法识别（应为大厅办理或电话核实），请与门户核实该预约",
+                                      en: "The handle mode is neither HALL nor PHONE; check with the portal whether this reservation belongs in the hall."))
+        }
+        if r.normalizedStatus != "SUBMITTED" && r.normalizedStatus != "CANCELLED" {
+            errors.append(DomainError(code: .statusUnknown, field: "status",
+                                      zh: "预约状态无法识别（应为已提交或已取消），请与门户核实该预约",
+                                      en: "The reservation status is neither SUBMITTED nor CANCELLED; check the reservation with the portal."))
+        }
         let applicantType = TextCleaning.trimmed(r.applicant.type ?? "").uppercased()
         if applicantType != "PERSON" && applicantType != "ORG" {
             errors.append(DomainError(code: .applicantType, field: "applicant.type",
@@ -86,8 +97,9 @@ public struct ReservationNormalizer: Sendable {
             try Appointment.parse(date: r.appointmentDate, slot: r.appointmentSlot, sessions: settings.sessions)
         }
         let regionCode = required(r.regionCode, "regionCode", "区划代码", "region code")
-        let itemCode = required(r.itemCode, "itemCode", "事项编码", "matter code")
-        let matter = catalogue.matter(forItemCode: itemCode)
+        let portalItemCode = required(r.itemCode, "itemCode", "事项编码", "matter code")
+        let matter = catalogue.matter(forItemCode: portalItemCode)
+        let itemCode = matter?.itemCode ?? portalItemCode.map(MatterCatalogue.key)
         let deptCode = TextCleaning.trimmed(r.deptCode ?? "").isEmpty ? matter?.deptCode : TextCleaning.trimmed(r.deptCode!)
         if deptCode == nil {
             errors.append(DomainError(code: .missingField, field: "deptCode", zh: "缺少部门编码，请核实后补充", en: "The department code is missing; check the reservation on the portal."))

@@ -21,6 +21,29 @@ enum TextCleaning {
         scalar.properties.isWhitespace || scalar.value == 0x3000 || scalar.value == 0xA0 || scalar.value == 0xFEFF
     }
 
+    /// Control and format characters (zero-width space, BOM, direction marks): never meant to be seen.
+    static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
+        let category = scalar.properties.generalCategory
+        return category == .control || category == .format
+    }
+
+    /// Whether a scalar combines with the one before it (accents, vowel signs).
+    static func isCombiningMark(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: return true
+        default: return false
+        }
+    }
+
+    /// The text without invisible characters, trimmed, and without combining marks at its start
+    /// (which would otherwise fuse with whatever is put before it).
+    static func visible(_ text: String) -> String {
+        var view = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars where !isInvisible(scalar) || isSpace(scalar) { view.append(scalar) }
+        let scalars = String(view).unicodeScalars.drop(while: { isSpace($0) || isCombiningMark($0) })
+        return trimmed(String(String.UnicodeScalarView(scalars)))
+    }
+
     /// Trims every kind of space at both ends.
     static func trimmed(_ text: String) -> String {
         let scalars = Array(text.unicodeScalars)

@@ -46,7 +46,7 @@ struct Ledger {
 
     /// A record of a page that could not be decoded at all.
     func recordUnreadable(reservationId: String?, reason: String, in tx: StoreTransaction) throws {
-        try tx.raiseAttention(AttentionEntry(reservationId: reservationId ?? "(unknown)", code: "UNREADABLE_RECORD", field: "",
+        try tx.raiseAttention(AttentionEntry(reservationId: reservationId ?? "(unknown)", code: DomainError.Code.unreadableRecord.rawValue, field: "",
                                              messageZh: "门户记录无法解析，请联系门户运维核查该预约：\(reason)",
                                              messageEn: "\(reason); ask the portal's operators to check this reservation.",
                                              version: 0, raisedAt: now))

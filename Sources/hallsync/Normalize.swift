@@ -75,7 +75,7 @@ struct Normalize: ParsableCommand {
                 }
             } catch {
                 failures += 1
-                output.errors = [Problem(DomainError(code: .init(rawValue: "UNREADABLE_RECORD"), field: "",
+                output.errors = [Problem(DomainError(code: .unreadableRecord, field: "",
                                                      zh: "不是可解析的门户预约记录：\(error)",
                                                      en: "Not a portal reservation object: \(error)"))]
             }

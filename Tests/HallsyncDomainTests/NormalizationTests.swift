@@ -58,6 +58,14 @@ import Testing
         ("0631-5201234", .landline("0631-5201234")),
         ("5201234", .landline("0631-5201234")),
         ("010-12345678", .landline("010-12345678")),
+        ("86 13806310000", .mobile("13806310000")),
+        ("（０６３１）５２０１２３４", .landline("0631-5201234")),
+        ("0631 5201234", .landline("0631-5201234")),
+        ("52012345", .landline("0631-52012345")),
+        ("１３８－０６３１－００００", .mobile("13806310000")),
+        ("  ", .missing),
+        ("1380631000", .unreadable),
+        ("0631-0201234", .unreadable),
         ("", .missing),
         ("abc", .unreadable),
         ("12", .unreadable),
@@ -77,6 +85,10 @@ import Testing
         ("阿依古丽・买买提", "阿依古丽·买买提"),
         ("阿依古丽．买买提", "阿依古丽·买买提"),
         ("阿依古丽‧买买提", "阿依古丽·买买提"),
+        ("阿依古丽·买买提", "阿依古丽·买买提"),
+        ("王\u{3000}\u{3000}某", "王 某"),
+        ("王 \u{200B} 某", "王 某"),
+        ("\u{FEFF}Ｍａｒｙ－Ａｎｎ", "Mary-Ann"),
     ])
     func cleansNames(_ raw: String, _ expected: String) throws {
         #expect(try PersonName.normalize(raw) == expected)
@@ -85,6 +97,11 @@ import Testing
     @Test(arguments: ["公司设立登记", "（预约）公司设立登记", "(预约)公司设立登记", "【预约】公司设立登记", "(预约) 公司设立登记", "（预约）（预约）公司设立登记"])
     func prefixesTheItemNameExactlyOnce(_ raw: String) {
         #expect(MatterName.hallItemName(portalName: raw, catalogueName: nil) == "（预约）公司设立登记")
+    }
+
+    @Test func neverLetsAStrayMarkFuseWithThePrefix() {
+        #expect(MatterName.hallItemName(portalName: "\u{0301}\u{200B} 公司设立登记", catalogueName: nil) == "（预约）公司设立登记")
+        #expect(MatterName.hallItemName(portalName: "【 预约 】", catalogueName: nil) == nil)
     }
 
     @Test func prefersTheCatalogueName() {
@@ -102,6 +119,12 @@ import Testing
                       ("10:00", "10:00:00"), ("上午", "09:00:00"), ("下午", "13:30:00"), ("9:30-10:00", "09:30:00")])
     func readsEverySlotForm(_ slot: String, _ start: String) throws {
         #expect(try Appointment.parse(date: "2021-09-11", slot: slot, sessions: .weihai).start.description == "2021-09-11 \(start)")
+    }
+
+    @Test func takesTheSessionStartsFromTheSite() throws {
+        let sessions = Appointment.Sessions(morningStart: 8 * 3600 + 1800, afternoonStart: 14 * 3600)
+        #expect(try Appointment.parse(date: "2021-09-11", slot: "上午", sessions: sessions).start.description == "2021-09-11 08:30:00")
+        #expect(try Appointment.parse(date: "２０２１－０９－１１", slot: "下午 14:00-17:00", sessions: sessions).start.description == "2021-09-11 14:00:00")
     }
 
     @Test(arguments: [("2021-02-30", "10:00"), ("2021-09-11", "25:00"), ("", "10:00"), ("2021-09-11", ""), ("tomorrow", "10:00")])

@@ -65,6 +65,52 @@ func portalReservation(item: String = "371002-XK-0012", version: Int = 1, date: 
 
     @Test func neverMirrorsPhoneVerifiedReservations() {
         #expect(normalizer.normalize(portalReservation(mode: "PHONE")) == .phoneVerifiedOnly)
+        #expect(normalizer.normalize(portalReservation(mode: " phone ")) == .phoneVerifiedOnly)
+    }
+
+    @Test(arguments: [("", "SUBMITTED", DomainError.Code.handleModeUnknown), ("ONLINE", "SUBMITTED", .handleModeUnknown),
+                      ("HALL", "DONE", .statusUnknown), ("HALL", "", .statusUnknown)])
+    func holdsAnUnknownModeOrStatusInsteadOfGuessing(_ mode: String, _ status: String, _ code: DomainError.Code) {
+        guard case .undeliverable(let errors) = normalizer.normalize(portalReservation(mode: mode, status: status)) else {
+            Issue.record("delivered a reservation whose mode or status is unknown"); return
+        }
+        #expect(errors.map(\.code) == [code])
+    }
+
+    @Test func matchesTheCatalogueHoweverTheCodeIsSpeltAndSendsItsSpelling() {
+        guard case .deliverable(let r) = normalizer.normalize(portalReservation(item: " ３７１００２-xk- 0107")) else { Issue.record("not deliverable"); return }
+        #expect(r.route == .licensingOnly)
+        #expect(r.content.itemCode == "371002-XK-0107")
+        #expect(r.notices.isEmpty)
+    }
+
+    @Test func checksAnOrganisationsCreditCodeAndCleansOtherDocuments() {
+        var org = portalReservation()
+        org.applicant.type = "ORG"
+        org.applicant.orgName = " 威海某某有限公司 "
+        org.applicant.orgCode = "91371002ma3c12345" + String(SocialCreditCode.checkCharacter(for: "91371002MA3C12345")!).lowercased()
+        org.applicant.idType = " passport "
+        org.applicant.idNumber = "e 1234-5678"
+        guard case .deliverable(let r) = normalizer.normalize(org) else { Issue.record("not deliverable"); return }
+        #expect(r.content.applicantType == "ORG")
+        #expect(r.content.orgName == "威海某某有限公司")
+        #expect(r.content.orgCode?.hasPrefix("91371002MA3C12345") == true)
+        #expect(r.content.idType == "PASSPORT")
+        #expect(r.content.idNumber == "E12345678")
+        org.applicant.orgCode = "91371002MA3C12345" + (SocialCreditCode.checkCharacter(for: "91371002MA3C12345") == "0" ? "1" : "0")
+        guard case .undeliverable(let errors) = normalizer.normalize(org) else { Issue.record("accepted a wrong check character"); return }
+        #expect(errors.map(\.code) == [.orgCodeCheck])
+        #expect(errors.first?.field == "applicant.orgCode")
+    }
+
+    @Test func deliversWithARemarkWhenThePhoneIsMissingOrUnreadable() {
+        for phone in ["", "unknown"] {
+            var r = portalReservation()
+            r.applicant.phone = phone
+            guard case .deliverable(let n) = normalizer.normalize(r) else { Issue.record("not deliverable"); return }
+            #expect(n.content.phone == "")
+            #expect(n.content.remark.contains("电话"))
+        }
     }
 
     @Test func collectsEveryErrorOfABadRecord() {
