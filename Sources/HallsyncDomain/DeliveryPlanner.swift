@@ -1,55 +1,119 @@
-/// The per-reservation state machine: from what the portal says now and what the halls
-/// already hold, the sends that must happen next.
+/// The per-reservation state machine: from what the portal says now, what the halls hold
+/// and what the portal has been told, the sends that must happen next.
 ///
-///     let sends = DeliveryPlanner.nextSends(for: reservation, copies: [:])
-///     // [.create(.intake, HallItemCreate(externalId: …, linkedItemNo: nil))]
+///     let plan = DeliveryPlanner.plan(for: reservation, copies: [:], lifecycle: Lifecycle())
+///     plan.sends      // [.create(.intake, HallItemCreate(externalId: …, linkedItemNo: nil))]
+///     plan.findings   // what a person must look at
 ///
-/// States of one copy and the transitions the planner drives:
+/// One copy, in one hall:
 ///
-///     absent ──create──▶ creating ──answer──▶ present(rev, content)
-///     present ──content changed, newer version──▶ updating ──answer──▶ present(rev', content')
-///     creating/updating ──refused for good──▶ blocked (attention list)
+///     absent ──create──▶ open ──update (newer content)──▶ open
+///     open ──STAFF HANDLE/CONSULT (feed)──▶ closed: the reservation's outcome (the first one wins)
+///     open ──SYNC HANDLE/CONSULT (the other copy's outcome)──▶ closed
+///     open ──PORTAL CANCEL (cancelled online, no outcome)──▶ closed
+///     closed ──newer content──▶ closed, and the attention list (ITEM_CLOSED)
+///     refused for good ──▶ blocked until a newer portal version
+///
+/// The reservation, towards the portal (one push outstanding at a time, in this order):
+///
+///     nothing ──every routed copy open or closed──▶ RECEIVED ──outcome──▶ HANDLED | CONSULTED
+///     cancelled, every copy closed (or none made) ──▶ CANCEL_ACKNOWLEDGED
+///     cancelled after an outcome ──▶ the outcome is reported if RECEIVED was, and the attention list
+///                                    (CANCELLED_AFTER_OUTCOME); never CANCEL_ACKNOWLEDGED
 ///
 /// The licensing copy of an intake-routed reservation waits until the intake copy has an
 /// item number, which it carries as `linkedItemNo`. A copy with a send in flight gets no
-/// second one: at most one send per copy is outstanding, so ordering is preserved.
+/// second one: at most one send per copy, and one push, is outstanding, so order is kept.
 /// Pure: it reads its arguments and nothing else.
 public enum DeliveryPlanner {
     public enum Send: Hashable, Sendable {
         case create(HallTarget, HallItemCreate)
         case update(HallTarget, itemNo: String, HallItemUpdate)
+        case act(HallTarget, itemNo: String, HallAction, ActionOrigin, operator: String)
+        /// A status for the portal; `hallItemNo` is the intake copy's item when there is one.
+        case push(PortalProcessStatus, hallItemNo: String?, operator: String, changedAt: String?)
 
-        public var target: HallTarget {
+        public var target: HallTarget? {
             switch self {
-            case .create(let target, _), .update(let target, _, _): return target
+            case .create(let target, _), .update(let target, _, _), .act(let target, _, _, _, _): return target
+            case .push: return nil
             }
         }
     }
 
-    public static func nextSends(for reservation: NormalizedReservation, copies: [HallTarget: HallCopy]) -> [Send] {
-        var sends: [Send] = []
+    public struct Plan: Hashable, Sendable {
+        public var sends: [Send] = []
+        public var findings: [LifecycleFinding] = []
+    }
+
+    /// The name hallsync acts and reports under when no person did.
+    public static let systemOperator = "hallsync"
+
+    public static func plan(for reservation: NormalizedReservation, copies: [HallTarget: HallCopy],
+                            lifecycle: Lifecycle = Lifecycle(), pushPending: Bool = false) -> Plan {
+        var plan = Plan()
+        let outcome = lifecycle.outcome
         for target in reservation.route.targets {
             let copy = copies[target] ?? HallCopy(target: target)
             if copy.hasPendingSend || copy.isBlocked { continue }
             if let itemNo = copy.itemNo {
-                // Present: bring it up to date when the content changed in a newer version.
-                // A version that only echoes a status push has equal content: nothing to send.
-                if copy.content != reservation.content && reservation.version > copy.revision {
-                    sends.append(.update(target, itemNo: itemNo, HallItemUpdate(revision: reservation.version, content: reservation.content)))
+                let changed = copy.content != reservation.content && reservation.version > copy.revision
+                if copy.status.isClosed {
+                    // A version that only echoes a status push or a cancellation has equal content.
+                    if changed && !reservation.isCancelled { plan.findings.append(.changeOnClosedCopy(target, copy.status)) }
+                } else if let outcome, outcome.target != target, let action = outcome.status.action {
+                    plan.sends.append(.act(target, itemNo: itemNo, action, .sync, operator: outcome.operator))
+                } else if reservation.isCancelled && outcome == nil {
+                    plan.sends.append(.act(target, itemNo: itemNo, .cancel, .portal, operator: systemOperator))
+                } else if changed && !reservation.isCancelled {
+                    plan.sends.append(.update(target, itemNo: itemNo, HallItemUpdate(revision: reservation.version, content: reservation.content)))
                 }
                 continue
             }
-            // Absent. A reservation cancelled before any copy exists gets no item.
+            // Absent. A reservation cancelled before a copy exists gets no item there.
             if reservation.isCancelled { continue }
             var linked: String? = nil
             if target == .licensing && reservation.route == .intakeThenLicensing {
                 guard let intakeItem = copies[.intake]?.itemNo else { continue }
                 linked = intakeItem
             }
-            sends.append(.create(target, HallItemCreate(
+            plan.sends.append(.create(target, HallItemCreate(
                 externalId: reservation.reservationId, revision: reservation.version,
                 content: reservation.content, linkedItemNo: linked)))
         }
-        return sends
+        if reservation.isCancelled, let outcome { plan.findings.append(.cancelledAfterOutcome(outcome)) }
+        if !pushPending, let push = nextPush(for: reservation, copies: copies, lifecycle: lifecycle) { plan.sends.append(push) }
+        return plan
+    }
+
+    static func nextPush(for reservation: NormalizedReservation, copies: [HallTarget: HallCopy], lifecycle: Lifecycle) -> Send? {
+        let reported = lifecycle.portalStatus
+        let hallItemNo = copies[.intake]?.itemNo ?? copies[.licensing]?.itemNo
+        let everyCopyExists = reservation.route.targets.allSatisfy { copies[$0]?.itemNo != nil }
+        if let outcome = lifecycle.outcome, let status = PortalProcessStatus(outcome: outcome.status) {
+            // A record cancelled online takes no RECEIVED: an outcome it never received cannot be
+            // reported, and the attention list says so (cancelled after the outcome).
+            if reported == nil && everyCopyExists && !reservation.isCancelled {
+                return .push(.received, hallItemNo: hallItemNo, operator: systemOperator, changedAt: nil)
+            }
+            if reported == .received {
+                return .push(status, hallItemNo: hallItemNo, operator: outcome.operator, changedAt: outcome.at)
+            }
+            return nil
+        }
+        if reservation.isCancelled {
+            let settled = copies.values.allSatisfy { !$0.isOpen && !$0.hasPendingSend }
+            guard settled, reported == nil || reported == .received else { return nil }
+            return .push(.cancelAcknowledged, hallItemNo: hallItemNo, operator: systemOperator, changedAt: nil)
+        }
+        if reported == nil && everyCopyExists {
+            return .push(.received, hallItemNo: hallItemNo, operator: systemOperator, changedAt: nil)
+        }
+        return nil
+    }
+
+    /// The sends alone, for callers that hold no lifecycle yet.
+    public static func nextSends(for reservation: NormalizedReservation, copies: [HallTarget: HallCopy]) -> [Send] {
+        plan(for: reservation, copies: copies, lifecycle: Lifecycle(), pushPending: true).sends
     }
 }

@@ -27,6 +27,9 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let statusUnknown = Code(rawValue: "STATUS_UNKNOWN")
         public static let hallRejected = Code(rawValue: "HALL_REJECTED")
         public static let itemClosed = Code(rawValue: "ITEM_CLOSED")
+        public static let outcomeConflict = Code(rawValue: "OUTCOME_CONFLICT")
+        public static let cancelledAfterOutcome = Code(rawValue: "CANCELLED_AFTER_OUTCOME")
+        public static let portalRefused = Code(rawValue: "PORTAL_REFUSED")
         /// A portal record that could not be decoded at all.
         public static let unreadableRecord = Code(rawValue: "UNREADABLE_RECORD")
 
@@ -34,7 +37,7 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let all: [Code] = [
             .missingField, .idFormat, .idBirthDate, .idCheckDigit, .idTypeUnknown, .orgCodeFormat, .orgCodeCheck,
             .applicantType, .nameInvalid, .appointmentDate, .appointmentSlot, .unknownMatter, .handleModeUnknown, .statusUnknown, .hallRejected,
-            .itemClosed, .unreadableRecord,
+            .itemClosed, .outcomeConflict, .cancelledAfterOutcome, .portalRefused, .unreadableRecord,
         ]
     }
 

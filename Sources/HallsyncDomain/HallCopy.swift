@@ -11,16 +11,26 @@ public struct HallCopy: Hashable, Sendable {
     public var hasPendingSend: Bool
     /// A send was refused for good; the copy waits on the attention list.
     public var isBlocked: Bool
+    /// The item's status as last reported by the hall (feed, action answer or lookup).
+    public var status: HallItemStatus
+    /// Who closed the item, when known.
+    public var closedBy: ActionOrigin?
 
     public init(target: HallTarget, itemNo: String? = nil, revision: Int = 0, content: HallItemContent? = nil,
-                hasPendingSend: Bool = false, isBlocked: Bool = false) {
+                hasPendingSend: Bool = false, isBlocked: Bool = false, status: HallItemStatus = .open,
+                closedBy: ActionOrigin? = nil) {
         self.target = target
         self.itemNo = itemNo
         self.revision = revision
         self.content = content
         self.hasPendingSend = hasPendingSend
         self.isBlocked = isBlocked
+        self.status = status
+        self.closedBy = closedBy
     }
+
+    /// The item exists and no one has closed it.
+    public var isOpen: Bool { itemNo != nil && status == .open }
 
     public var exists: Bool { itemNo != nil }
 }

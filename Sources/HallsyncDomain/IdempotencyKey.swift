@@ -17,6 +17,16 @@ public enum IdempotencyKey {
         fit("hs-u-\(target)-\(reservationId)-\(version)")
     }
 
+    /// One closing action per copy, ever: a hall item closes once.
+    public static func action(reservationId: String, target: HallTarget, action: HallAction) -> String {
+        fit("hs-a-\(target)-\(reservationId)-\(action.rawValue)")
+    }
+
+    /// One push of each status per reservation, ever (the portal accepts each once).
+    public static func push(reservationId: String, status: PortalProcessStatus) -> String {
+        fit("hs-p-\(reservationId)-\(status.rawValue)")
+    }
+
     static func fit(_ key: String) -> String {
         let ascii = String(key.unicodeScalars.map { $0.isASCII && $0.value > 0x20 ? Character($0) : "_" })
         guard ascii.utf8.count > maxLength || ascii != key else { return ascii }

@@ -69,6 +69,7 @@ struct Ledger {
                 entry = OutboxEntry(reservationId: reservationId, target: target, kind: .update, itemNo: itemNo,
                                     idempotencyKey: IdempotencyKey.update(reservationId: reservationId, target: target, version: body.revision),
                                     body: try StoreTransaction.encoder.encode(body), revision: body.revision, nextAttemptAt: now)
+            default: continue
             }
             if try tx.enqueue(entry, now: now) { count += 1 }
         }
@@ -118,6 +119,3 @@ struct Ledger {
     }
 }
 
-extension HallTarget {
-    var chineseName: String { self == .intake ? "综合受理" : "行政许可" }
-}
