@@ -33,6 +33,10 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         /// A portal record that could not be decoded at all.
         public static let unreadableRecord = Code(rawValue: "UNREADABLE_RECORD")
 
+        /// Codes about what happened in the halls after delivery: a newer portal version does
+        /// not make them go away, so they stay open until a person closes them.
+        public static let aboutTheLifecycle: Set<Code> = [.itemClosed, .outcomeConflict, .cancelledAfterOutcome, .portalRefused]
+
         /// Every code the normaliser and the engine raise, for documentation and checks.
         public static let all: [Code] = [
             .missingField, .idFormat, .idBirthDate, .idCheckDigit, .idTypeUnknown, .orgCodeFormat, .orgCodeCheck,

@@ -6,8 +6,8 @@ import HallsyncTransport
 import Logging
 import Synchronization
 
-/// The delivery phase: due outbox sends go to the halls, at most `concurrencyPerTarget`
-/// in flight per hall, each answer committed as soon as it arrives.
+/// The delivery phase: due outbox sends go to the halls and the portal, at most
+/// `concurrencyPerTarget` in flight per peer, each answer committed as soon as it arrives.
 ///
 /// A create whose first attempt is older than the hall's key retention (less a safety
 /// margin) is looked up by `externalId` before it is sent again (contract §3.4): the key
@@ -16,24 +16,33 @@ final class Delivery: @unchecked Sendable {
     let configuration: Configuration
     let store: Store
     let logger: Logger
-    /// One client per worker slot and hall, each with its own curl handle, kept for keep-alive.
-    private let workers: [HallTarget: [HallClient]]
+    /// A client of one worker slot, with its own curl handle, kept for keep-alive.
+    enum Worker {
+        case hall(HallClient)
+        case portal(PortalClient)
+    }
 
-    init(configuration: Configuration, store: Store, logger: Logger) throws(TransportError) {
+    /// The worker slots of each peer.
+    private let workers: [SendTarget: [Worker]]
+
+    init(configuration: Configuration, store: Store, logger: Logger, makePortalClient: () throws(TransportError) -> PortalClient) throws(TransportError) {
         self.configuration = configuration
         self.store = store
         self.logger = logger
-        var workers: [HallTarget: [HallClient]] = [:]
+        var workers: [SendTarget: [Worker]] = [:]
         for target in HallTarget.allCases {
             let hall = configuration.hall(target)
             let token = TokenSource(path: hall.tokenFile)
-            var clients: [HallClient] = []
+            var clients: [Worker] = []
             for _ in 0..<configuration.sync.concurrencyPerTarget {
-                clients.append(HallClient(target: target, baseURL: hall.baseURL, token: token,
-                                          http: try CurlHTTPClient(options: configuration.httpOptions)))
+                clients.append(.hall(HallClient(target: target, baseURL: hall.baseURL, token: token,
+                                                http: try CurlHTTPClient(options: configuration.httpOptions))))
             }
-            workers[target] = clients
+            workers[SendTarget(target)] = clients
         }
+        var pushers: [Worker] = []
+        for _ in 0..<min(4, configuration.sync.concurrencyPerTarget) { pushers.append(.portal(try makePortalClient())) }
+        workers[.portal] = pushers
         self.workers = workers
     }
 
@@ -42,7 +51,7 @@ final class Delivery: @unchecked Sendable {
         var delivered = 0
         var retried = 0
         var refused = 0
-        var lastError: [HallTarget: String] = [:]
+        var lastError: [SendTarget: String] = [:]
     }
 
     func run(normalizer: ReservationNormalizer, stop: StopSignal) throws(StoreError) -> Report {
@@ -81,7 +90,7 @@ final class Delivery: @unchecked Sendable {
     }
 
     /// One worker: takes sends until the queue is empty, committing each answer as it comes.
-    private func send(from queue: WorkQueue<OutboxEntry>, with client: HallClient, normalizer: ReservationNormalizer,
+    private func send(from queue: WorkQueue<OutboxEntry>, with client: Worker, normalizer: ReservationNormalizer,
                       tally: Tally, stop: StopSignal) {
         while !stop.isSet, tally.storeFailure.withLock({ $0 == nil }), let entry = queue.next() {
             let outcome = attempt(entry, with: client)
@@ -95,7 +104,7 @@ final class Delivery: @unchecked Sendable {
             tally.report.withLock { r in
                 r.attempted += 1
                 switch outcome {
-                case .itemPresent, .updated, .superseded:
+                case .itemPresent, .updated, .superseded, .closed, .pushed:
                     r.delivered += 1
                 case .retry(let error, _):
                     r.retried += 1
@@ -109,35 +118,25 @@ final class Delivery: @unchecked Sendable {
     }
 
     /// One attempt of one send; no store access here.
-    func attempt(_ entry: OutboxEntry, with hall: HallClient) -> Ledger.SendOutcome {
+    func attempt(_ entry: OutboxEntry, with worker: Worker) -> Ledger.SendOutcome {
         do {
-            switch entry.kind {
-            case .create:
-                // `entry` was read before this attempt was marked: a first-attempt time means an earlier
-                // attempt may have been committed by the hall.
-                if let first = entry.firstAttemptAt,
-                   Date().timeIntervalSince1970 - first > configuration.sync.idempotencyKeyRetention - configuration.sync.idempotencyKeySafetyMargin {
-                    let found = try hall.findItems(externalId: entry.reservationId)
-                    if let item = found.sorted(by: { $0.itemNo < $1.itemNo }).first {
-                        logger.notice("adopted an item found by externalId after the key's retention",
-                                      metadata: ["reservation": "\(entry.reservationId)", "target": "\(entry.target)", "itemNo": "\(item.itemNo)", "found": "\(found.count)"])
-                        return .itemPresent(itemNo: item.itemNo)
-                    }
+            switch worker {
+            case .portal(let portal):
+                guard let body = try? JSONDecoder().decode(PortalClient.StatusPush.self, from: entry.body),
+                      let status = PortalProcessStatus(rawValue: body.processStatus) else {
+                    return .refused(TransportError(code: "BAD_PUSH", message: "a status push that cannot be read; this is a bug", isRetryable: false))
                 }
-                return .itemPresent(itemNo: try hall.createItem(body: entry.body, idempotencyKey: entry.idempotencyKey))
-            case .update:
-                guard let itemNo = entry.itemNo else {
-                    return .refused(TransportError(code: "NO_ITEM", message: "an update without an item number; this is a bug", isRetryable: false))
-                }
-                try hall.updateItem(itemNo: itemNo, body: entry.body)
-                return .updated
+                try portal.pushStatus(reservationId: entry.reservationId, body: entry.body, requestId: entry.idempotencyKey)
+                return .pushed(status)
+            case .hall(let hall):
+                return try attempt(entry, with: hall)
             }
         } catch where error.code == "STALE_REVISION" {
             return .superseded
         } catch where error.needsOperator {
             // Not the reservation's fault: it stays in the outbox and goes out once fixed.
             let delay = configuration.retryPolicy.delay(afterAttempt: entry.attempts, retryAfter: nil, jitter: Double.random(in: 0...1))
-            logger.error("the \(entry.target) hall cannot be used until an operator acts: \(error.message)",
+            logger.error("the \(entry.target) cannot be used until an operator acts: \(error.message)",
                          metadata: ["target": "\(entry.target)", "error": "\(error.code)"])
             return .retry(error, delay: delay)
         } catch where error.isRetryable {
@@ -149,8 +148,47 @@ final class Delivery: @unchecked Sendable {
             return .retry(error, delay: delay)
         } catch {
             logger.warning("send refused; reservation put on the attention list",
-                           metadata: ["reservation": "\(entry.reservationId)", "target": "\(entry.target)", "error": "\(error.code)"])
+                           metadata: ["reservation": "\(entry.reservationId)", "target": "\(entry.target)", "kind": "\(entry.kind.rawValue)", "error": "\(error.code)"])
             return .refused(error)
+        }
+    }
+
+    func attempt(_ entry: OutboxEntry, with hall: HallClient) throws(TransportError) -> Ledger.SendOutcome {
+        switch entry.kind {
+        case .create:
+            // `entry` was read before this attempt was marked: a first-attempt time means an earlier
+            // attempt may have been committed by the hall.
+            if let first = entry.firstAttemptAt,
+               Date().timeIntervalSince1970 - first > configuration.sync.idempotencyKeyRetention - configuration.sync.idempotencyKeySafetyMargin {
+                let found = try hall.findItems(externalId: entry.reservationId)
+                if let item = found.sorted(by: { $0.itemNo < $1.itemNo }).first {
+                    logger.notice("adopted an item found by externalId after the key's retention",
+                                  metadata: ["reservation": "\(entry.reservationId)", "target": "\(entry.target)", "itemNo": "\(item.itemNo)", "found": "\(found.count)"])
+                    return .itemPresent(itemNo: item.itemNo)
+                }
+            }
+            return .itemPresent(itemNo: try hall.createItem(body: entry.body, idempotencyKey: entry.idempotencyKey))
+        case .update:
+            guard let itemNo = entry.itemNo else {
+                return .refused(TransportError(code: "NO_ITEM", message: "an update without an item number; this is a bug", isRetryable: false))
+            }
+            try hall.updateItem(itemNo: itemNo, body: entry.body)
+            return .updated
+        case .action:
+            guard let itemNo = entry.itemNo, let body = try? JSONDecoder().decode(HallClient.ActionBody.self, from: entry.body) else {
+                return .refused(TransportError(code: "BAD_ACTION", message: "an action that cannot be read; this is a bug", isRetryable: false))
+            }
+            switch try hall.act(itemNo: itemNo, body: entry.body, idempotencyKey: entry.idempotencyKey) {
+            case .applied:
+                return .closed(body.action.resultingStatus, origin: body.origin)
+            case .alreadyClosed(let status):
+                guard let status = HallItemStatus(rawValue: status) else {
+                    return .refused(TransportError(code: "ITEM_CLOSED", message: "the item is closed with an unknown status \(status)", isRetryable: false))
+                }
+                return .closed(status, origin: nil)
+            }
+        case .push:
+            return .refused(TransportError(code: "BAD_PUSH", message: "a status push queued for a hall; this is a bug", isRetryable: false))
         }
     }
 }

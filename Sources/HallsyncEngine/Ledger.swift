@@ -33,6 +33,12 @@ struct Ledger {
             raise = errors
         }
         try tx.save(stored, now: now)
+        // A push whose answer was lost may have been applied: the portal's record says so.
+        if let previous = try tx.reservation(id: portal.reservationId)?.lifecycle {
+            var lifecycle = previous
+            lifecycle.learn(portalProcessStatus: portal.processStatus)
+            if lifecycle != previous { try tx.setLifecycle(lifecycle, of: portal.reservationId) }
+        }
         // A new version may fix what was wrong: close what no longer applies, let refused copies try again.
         try tx.resolveAttention(reservationId: portal.reservationId, keeping: Set(raise.map(\.code.rawValue)), now: now)
         try tx.unblockCopies(reservationId: portal.reservationId, now: now)
@@ -52,28 +58,68 @@ struct Ledger {
                                              version: 0, raisedAt: now))
     }
 
-    /// Enqueues the sends the planner asks for; returns how many.
+    /// Enqueues the sends the planner asks for and records its findings; returns how many sends.
     @discardableResult
     func plan(_ reservationId: String, in tx: StoreTransaction) throws -> Int {
-        guard let normalized = try tx.reservation(id: reservationId)?.normalized else { return 0 }
-        let sends = DeliveryPlanner.nextSends(for: normalized, copies: try tx.copies(of: reservationId))
+        guard let stored = try tx.reservation(id: reservationId), let normalized = stored.normalized else { return 0 }
+        let plan = DeliveryPlanner.plan(for: normalized, copies: try tx.copies(of: reservationId), lifecycle: stored.lifecycle,
+                                        pushPending: try tx.pushPending(of: reservationId))
+        for finding in plan.findings { try raise(finding, reservationId: reservationId, version: normalized.version, in: tx) }
         var count = 0
-        for send in sends {
+        for send in plan.sends {
+            let encoder = StoreTransaction.encoder
             let entry: OutboxEntry
             switch send {
             case .create(let target, let body):
-                entry = OutboxEntry(reservationId: reservationId, target: target, kind: .create,
+                entry = OutboxEntry(reservationId: reservationId, target: SendTarget(target), kind: .create,
                                     idempotencyKey: IdempotencyKey.create(reservationId: reservationId, target: target, version: body.revision),
-                                    body: try StoreTransaction.encoder.encode(body), revision: body.revision, nextAttemptAt: now)
+                                    body: try encoder.encode(body), revision: body.revision, nextAttemptAt: now)
             case .update(let target, let itemNo, let body):
-                entry = OutboxEntry(reservationId: reservationId, target: target, kind: .update, itemNo: itemNo,
+                entry = OutboxEntry(reservationId: reservationId, target: SendTarget(target), kind: .update, itemNo: itemNo,
                                     idempotencyKey: IdempotencyKey.update(reservationId: reservationId, target: target, version: body.revision),
-                                    body: try StoreTransaction.encoder.encode(body), revision: body.revision, nextAttemptAt: now)
-            default: continue
+                                    body: try encoder.encode(body), revision: body.revision, nextAttemptAt: now)
+            case .act(let target, let itemNo, let action, let origin, let name):
+                let body = HallClient.ActionBody(action: action, origin: origin, operator: name, at: BeijingTime(Date(timeIntervalSince1970: now)).description)
+                entry = OutboxEntry(reservationId: reservationId, target: SendTarget(target), kind: .action, itemNo: itemNo,
+                                    idempotencyKey: IdempotencyKey.action(reservationId: reservationId, target: target, action: action),
+                                    body: try encoder.encode(body), revision: normalized.version, nextAttemptAt: now)
+            case .push(let status, let hallItemNo, let name, let changedAt):
+                let body = PortalClient.StatusPush(processStatus: status.rawValue, hallItemNo: hallItemNo, operator_: name,
+                                                   changedAt: changedAt ?? BeijingTime(Date(timeIntervalSince1970: now)).description, remark: "")
+                entry = OutboxEntry(reservationId: reservationId, target: .portal, kind: .push,
+                                    idempotencyKey: IdempotencyKey.push(reservationId: reservationId, status: status),
+                                    body: try encoder.encode(body), revision: normalized.version, nextAttemptAt: now)
             }
             if try tx.enqueue(entry, now: now) { count += 1 }
         }
         return count
+    }
+
+    func raise(_ finding: LifecycleFinding, reservationId: String, version: Int, in tx: StoreTransaction) throws {
+        let (zh, en) = finding.messages
+        try tx.raiseAttention(AttentionEntry(reservationId: reservationId, code: finding.code.rawValue, field: "",
+                                             target: finding.target?.rawValue ?? "", messageZh: zh, messageEn: en,
+                                             version: version, raisedAt: now))
+    }
+
+    /// Applies a status a hall reported for one of our copies (feed, action answer, lookup).
+    /// Returns false when the change is not about a copy of ours, or changes nothing.
+    @discardableResult
+    func applyStatus(_ change: HallStatusChange, reservationId: String, in tx: StoreTransaction) throws -> Bool {
+        guard let stored = try tx.reservation(id: reservationId), stored.disposition == .deliverable else { return false }
+        var copy = try tx.copies(of: reservationId)[change.target] ?? HallCopy(target: change.target)
+        // Another item carrying our reservation's id (made by someone else): not ours to follow.
+        if let known = copy.itemNo, known != change.itemNo { return false }
+        let before = copy
+        copy.itemNo = change.itemNo
+        var lifecycle = stored.lifecycle
+        let findings = change.apply(to: &copy, lifecycle: &lifecycle)
+        guard copy != before || lifecycle != stored.lifecycle || !findings.isEmpty else { return false }
+        try tx.recordStatus(reservationId: reservationId, copy: copy, at: change.at.isEmpty ? nil : change.at, now: now)
+        if lifecycle != stored.lifecycle { try tx.setLifecycle(lifecycle, of: reservationId) }
+        for finding in findings { try raise(finding, reservationId: reservationId, version: stored.version, in: tx) }
+        try plan(reservationId, in: tx)
+        return true
     }
 
     /// What one attempt of a send came to.
@@ -83,39 +129,79 @@ struct Ledger {
         case updated
         /// The hall already holds a newer revision: nothing to do.
         case superseded
+        /// The item is closed with this status: by our action (`origin` ours), or already by someone (`origin` nil).
+        case closed(HallItemStatus, origin: ActionOrigin?)
+        /// The portal took the status.
+        case pushed(PortalProcessStatus)
         case retry(TransportError, delay: Double)
         case refused(TransportError)
     }
 
     func apply(_ outcome: SendOutcome, to entry: OutboxEntry, in tx: StoreTransaction) throws {
         guard let id = entry.id else { return }
-        let content = try? JSONDecoder().decode(HallItemContent.self, from: entry.body)
         switch outcome {
         case .itemPresent(let itemNo):
-            try tx.recordCopy(reservationId: entry.reservationId, target: entry.target, itemNo: itemNo,
+            guard let hall = entry.target.hall else { return }
+            let content = try? JSONDecoder().decode(HallItemContent.self, from: entry.body)
+            try tx.recordCopy(reservationId: entry.reservationId, target: hall, itemNo: itemNo,
                               revision: entry.revision, content: content, now: now)
             try tx.settle(outboxId: id, state: .done, error: nil, now: now)
             try plan(entry.reservationId, in: tx)
         case .updated, .superseded:
-            if let itemNo = entry.itemNo {
-                try tx.recordCopy(reservationId: entry.reservationId, target: entry.target, itemNo: itemNo,
+            if let hall = entry.target.hall, let itemNo = entry.itemNo {
+                let content = try? JSONDecoder().decode(HallItemContent.self, from: entry.body)
+                try tx.recordCopy(reservationId: entry.reservationId, target: hall, itemNo: itemNo,
                                   revision: entry.revision, content: content, now: now)
             }
             try tx.settle(outboxId: id, state: .done, error: nil, now: now)
+            try plan(entry.reservationId, in: tx)
+        case .closed(let status, let origin):
+            try tx.settle(outboxId: id, state: .done, error: nil, now: now)
+            if let hall = entry.target.hall, let itemNo = entry.itemNo {
+                let change = HallStatusChange(target: hall, itemNo: itemNo, status: status, origin: origin, operator: "",
+                                              at: BeijingTime(Date(timeIntervalSince1970: now)).description)
+                if try !applyStatus(change, reservationId: entry.reservationId, in: tx) { try plan(entry.reservationId, in: tx) }
+            }
+        case .pushed(let status):
+            try tx.settle(outboxId: id, state: .done, error: nil, now: now)
+            if status == .cancelAcknowledged {
+                // A RECEIVED refused because the applicant had just cancelled is settled by the acknowledgement.
+                try tx.resolveAttention(reservationId: entry.reservationId, code: DomainError.Code.portalRefused.rawValue,
+                                        field: PortalProcessStatus.received.rawValue, now: now)
+            }
+            if var lifecycle = try tx.reservation(id: entry.reservationId)?.lifecycle {
+                lifecycle.portalStatus = status
+                try tx.setLifecycle(lifecycle, of: entry.reservationId)
+            }
             try plan(entry.reservationId, in: tx)
         case .retry(let error, let delay):
             try tx.reschedule(outboxId: id, at: now + delay, error: error.description)
         case .refused(let error):
             try tx.settle(outboxId: id, state: .failed, error: error.description, now: now)
-            try tx.blockCopy(reservationId: entry.reservationId, target: entry.target, now: now)
+            guard let hall = entry.target.hall else {
+                let status = (try? JSONDecoder().decode(PortalClient.StatusPush.self, from: entry.body))?.processStatus ?? ""
+                // A push retried after the portal forgot its X-Request-Id is refused although it was
+                // applied; the portal's record already shows it.
+                if error.code == "PORTAL_4090", let held = try tx.reservation(id: entry.reservationId)?.lifecycle.portalStatus,
+                   held.rawValue == status {
+                    try tx.settle(outboxId: id, state: .done, error: nil, now: now)
+                    return
+                }
+                try tx.raiseAttention(AttentionEntry(
+                    reservationId: entry.reservationId, code: DomainError.Code.portalRefused.rawValue, field: status, target: "portal",
+                    messageZh: "门户拒绝了状态推送（\(status)）：\(error.message)。请在门户核对该预约的状态",
+                    messageEn: "The portal refused the status \(status): \(error.message). Check the reservation's status on the portal.",
+                    version: entry.revision, raisedAt: now))
+                return
+            }
+            try tx.blockCopy(reservationId: entry.reservationId, target: hall, now: now)
             let closed = error.code == "ITEM_CLOSED"
             try tx.raiseAttention(AttentionEntry(
                 reservationId: entry.reservationId, code: closed ? DomainError.Code.itemClosed.rawValue : DomainError.Code.hallRejected.rawValue,
-                field: error.code, target: entry.target.rawValue,
-                messageZh: closed ? "\(entry.target.chineseName)办件已办结，预约变更未能同步，请人工核对" : "\(entry.target.chineseName)系统拒收该预约：\(error.message)。请核对后在门户更正",
-                messageEn: closed ? "The \(entry.target) item is already closed; the reservation's change was not applied. Check it by hand." : "The \(entry.target) hall refused the reservation: \(error.message). Check the data and have it corrected on the portal.",
+                field: error.code, target: hall.rawValue,
+                messageZh: closed ? "\(hall.chineseName)办件已办结，预约变更未能同步，请人工核对" : "\(hall.chineseName)系统拒收：\(error.message)。请核对后在门户更正",
+                messageEn: closed ? "The \(hall) item is already closed; the reservation's change was not applied. Check it by hand." : "The \(hall) hall refused the request: \(error.message). Check the data and have it corrected on the portal.",
                 version: entry.revision, raisedAt: now))
         }
     }
 }
-

@@ -16,6 +16,7 @@ public final class SyncEngine: @unchecked Sendable {
     public let store: Store
     let rulesBox: Mutex<SiteRules>
     let pull: PortalPull
+    let feeds: HallFeeds
     let delivery: Delivery
     let logger: Logger
 
@@ -30,11 +31,13 @@ public final class SyncEngine: @unchecked Sendable {
             throw ConfigurationError("cannot read the portal app secret from \(configuration.portal.appSecretFile); check portal.appSecretFile")
         }
         store = try Store(path: configuration.database)
-        let portal = PortalClient(baseURL: configuration.portal.baseURL,
-                                  signer: PortalSigner(appId: configuration.portal.appId, appSecret: secret),
-                                  http: try CurlHTTPClient(options: configuration.httpOptions))
-        pull = PortalPull(configuration: configuration, store: store, portal: portal, logger: logger)
-        delivery = try Delivery(configuration: configuration, store: store, logger: logger)
+        let signer = PortalSigner(appId: configuration.portal.appId, appSecret: secret)
+        let makePortalClient = { () throws(TransportError) -> PortalClient in
+            PortalClient(baseURL: configuration.portal.baseURL, signer: signer, http: try CurlHTTPClient(options: configuration.httpOptions))
+        }
+        pull = PortalPull(configuration: configuration, store: store, portal: try makePortalClient(), logger: logger)
+        feeds = try HallFeeds(configuration: configuration, store: store, logger: logger)
+        delivery = try Delivery(configuration: configuration, store: store, logger: logger, makePortalClient: makePortalClient)
     }
 
     /// The catalogue, calendar and site settings in use.
@@ -60,12 +63,18 @@ public final class SyncEngine: @unchecked Sendable {
         public var stored: Int
         /// Stored versions whose deadline counted weekends only (the calendar lacks the year).
         public var deadlineFallbacks: Int
-        /// Sends the halls accepted.
+        /// Hall feed changes read, and those that changed something (echoes of our own actions do not).
+        public var feedChanges: Int
+        public var feedApplied: Int
+        /// Open items looked up after an expired feed.
+        public var reconciled: Int
+        /// Sends the halls and the portal accepted.
         public var delivered: Int
         public var retried: Int
         public var refused: Int
         public var caughtUp: Bool
         public var portalPosition: String?
+        public var feedPositions: [String: String]
         public var errors: [String]
         public var counts: StoreTransaction.Counts
 
@@ -77,8 +86,8 @@ public final class SyncEngine: @unchecked Sendable {
     /// Runs one cycle. Never throws: a failing phase is reported and the next cycle tries again.
     public func runCycle(stop: StopSignal) -> CycleReport {
         let started = Date()
-        var report = CycleReport(startedAt: started, duration: 0, pages: 0, pulled: 0, stored: 0, deadlineFallbacks: 0, delivered: 0, retried: 0,
-                                 refused: 0, caughtUp: false, portalPosition: nil, errors: [], counts: .init())
+        var report = CycleReport(startedAt: started, duration: 0, pages: 0, pulled: 0, stored: 0, deadlineFallbacks: 0, feedChanges: 0, feedApplied: 0, reconciled: 0, delivered: 0, retried: 0,
+                                 refused: 0, caughtUp: false, portalPosition: nil, feedPositions: [:], errors: [], counts: .init())
         let normalizer = rules.normalizer
         do {
             let pulled = try pull.run(normalizer: normalizer, stop: stop)
@@ -90,11 +99,19 @@ public final class SyncEngine: @unchecked Sendable {
             report.portalPosition = pulled.settledPosition?.description
             if let error = pulled.error { report.errors.append("portal: \(error)") }
             if !stop.isSet {
+                let followed = try feeds.run(normalizer: normalizer, stop: stop)
+                report.feedChanges = followed.read
+                report.feedApplied = followed.applied
+                report.reconciled = followed.reconciled
+                report.feedPositions = Dictionary(uniqueKeysWithValues: followed.seqs.map { ($0.key.rawValue, $0.value) })
+                for (target, error) in followed.errors.sorted(by: { $0.key < $1.key }) { report.errors.append("\(target) feed: \(error)") }
+            }
+            if !stop.isSet {
                 let delivered = try delivery.run(normalizer: normalizer, stop: stop)
                 report.delivered = delivered.delivered
                 report.retried = delivered.retried
                 report.refused = delivered.refused
-                for (target, error) in delivered.lastError.sorted(by: { $0.key < $1.key }) { report.errors.append("\(target): \(error)") }
+                for (target, error) in delivered.lastError.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { report.errors.append("\(target): \(error)") }
             }
             report.counts = try store.read { tx in try tx.counts() }
         } catch {

@@ -5,8 +5,9 @@ import Synchronization
 
 /// A hall inbox (intake or licensing) that behaves as the contract says (§3, §4): bearer
 /// tokens that expire and are renewed in a file; validation with 422; idempotency keys
-/// remembered for a limited time and *no* deduplication by `externalId`; creates whose
-/// answer is lost after the commit; 429/5xx, resets and half answers.
+/// remembered for a limited time and *no* deduplication by `externalId`; creates and actions
+/// whose answer is lost after the commit; 429/5xx, resets and half answers; staff who close
+/// items on their own screens; a change feed with gaps in `seq` that can expire (410).
 public final class HallStandIn: @unchecked Sendable {
     public let target: HallTarget
     public let server: LoopbackServer
@@ -37,10 +38,30 @@ public final class HallStandIn: @unchecked Sendable {
         public var remark: String?
     }
 
+    /// One entry of the change feed (contract §3.7).
+    public struct Change: Codable, Hashable, Sendable {
+        public var seq: Int64
+        public var itemNo: String
+        public var externalId: String
+        public var status: String
+        public var origin: String
+        public var `operator`: String
+        public var at: String
+        public var remark: String
+    }
+
     struct State: Sendable {
         var items: [String: Item] = [:]
         var order: [String] = []
         var keys: [String: (bodyDigest: String, itemNo: String, at: Double)] = [:]
+        var actionKeys: [String: (bodyDigest: String, answer: LoopbackServer.Response, at: Double)] = [:]
+        /// Every change ever made, for verification; `retainedFrom` is the feed's window.
+        var history: [Change] = []
+        var retainedFrom = 0
+        var droppedThrough: Int64 = 0
+        var seq: Int64 = 1000
+        var feedReads = 0
+        var writeCount = 0
         var sequence = 0
         var token: String
         var faults: Faults
@@ -71,6 +92,11 @@ public final class HallStandIn: @unchecked Sendable {
     }
 
     public var requestCount: Int { state.withLock { $0.requestCount } }
+    /// Requests that could change something (creates, updates, actions); polls are not counted.
+    public var writeRequestCount: Int { state.withLock { $0.writeCount } }
+    public var feedReadCount: Int { state.withLock { $0.feedReads } }
+    /// Every status change, retained in the feed or not, in order.
+    public var history: [Change] { state.withLock { $0.history } }
     /// Creates answered with a lost answer after the commit.
     public var lostAnswerCount: Int { state.withLock { $0.lostAnswers } }
 
@@ -90,6 +116,35 @@ public final class HallStandIn: @unchecked Sendable {
     }
 
     static func newToken() -> String { "tok-" + UUID().uuidString.lowercased() }
+
+    /// A clerk closes an item on the hall's own screen (origin `STAFF`). Returns false when the
+    /// item does not exist or is already closed.
+    @discardableResult
+    public func staffAct(itemNo: String, action: HallAction, operator name: String = "李四") -> Bool {
+        state.withLock { s in
+            guard var item = s.items[itemNo], item.status == "PENDING" else { return false }
+            item.status = action.resultingStatus.rawValue
+            s.items[itemNo] = item
+            Self.record(&s, item: item, origin: "STAFF", operator: name, remark: "")
+            return true
+        }
+    }
+
+    /// Drops every change retained so far, as seven days without reading would: a reader
+    /// behind the newest dropped `seq` gets 410 `FEED_EXPIRED`.
+    public func expireFeed() {
+        state.withLock { s in
+            s.droppedThrough = s.history.last?.seq ?? s.droppedThrough
+            s.retainedFrom = s.history.count
+        }
+    }
+
+    static func record(_ s: inout State, item: Item, origin: String, operator name: String, remark: String) {
+        // `seq` strictly increases and may skip numbers (contract §3.7).
+        s.seq += Int64.random(in: 1...3)
+        s.history.append(Change(seq: s.seq, itemNo: item.itemNo, externalId: item.externalId, status: item.status,
+                                origin: origin, operator: name, at: BeijingTime.now().description, remark: remark))
+    }
 
     // MARK: Handling
 
@@ -120,6 +175,12 @@ public final class HallStandIn: @unchecked Sendable {
     func route(_ request: LoopbackServer.Request, faults: Faults) -> LoopbackServer.Reply {
         let base = "/" + target.rawValue
         let path = request.path
+        if request.method != "GET" { state.withLock { $0.writeCount += 1 } }
+        if request.method == "GET", path == base + "/inbox/changes" { return .respond(changes(request.query)) }
+        if request.method == "POST", path.hasPrefix(base + "/inbox/items/"), path.hasSuffix("/actions") {
+            let itemNo = String(path.dropFirst((base + "/inbox/items/").count).dropLast("/actions".count)).removingPercentEncoding ?? ""
+            return act(itemNo, request, faults: faults)
+        }
         if request.method == "POST", path == base + "/inbox/items" { return create(request, faults: faults) }
         if request.method == "GET", path == base + "/inbox/items" {
             let id = request.query["externalId"] ?? ""
@@ -171,6 +232,63 @@ public final class HallStandIn: @unchecked Sendable {
             }
             return .respond(.json(201, ["itemNo": itemNo]))
         }
+    }
+
+    func changes(_ query: [String: String]) -> LoopbackServer.Response {
+        guard let after = query["after"].flatMap(Int64.init), after >= 0 else { return error(422, "INVALID_FIELD", "after must be a whole number ≥ 0") }
+        guard let limit = query["limit"].flatMap(Int.init), (1...1000).contains(limit) else { return error(422, "INVALID_FIELD", "limit must be 1–1000") }
+        return state.withLock { s in
+            s.feedReads += 1
+            if after > 0 && after < s.droppedThrough {
+                return error(410, "FEED_EXPIRED", "changes up to seq \(s.droppedThrough) are no longer retained; reconcile and read from after=0")
+            }
+            let retained = s.history[s.retainedFrom...]
+            let page = Array(retained.filter { $0.seq > after }.prefix(limit))
+            let lastSeq = page.last?.seq ?? (after == 0 ? (retained.last?.seq ?? 0) : after)
+            return .json(200, ChangesPage(changes: page, lastSeq: lastSeq))
+        }
+    }
+
+    struct ChangesPage: Encodable { var changes: [Change]; var lastSeq: Int64 }
+
+    func act(_ itemNo: String, _ request: LoopbackServer.Request, faults: Faults) -> LoopbackServer.Reply {
+        struct Body: Decodable { var action: String; var origin: String; var `operator`: String?; var at: String?; var remark: String? }
+        guard let key = request.header("idempotency-key"), !key.isEmpty, key.count <= 64 else {
+            return .respond(error(422, "INVALID_FIELD", "Idempotency-Key is required (at most 64 characters)"))
+        }
+        guard let body = try? JSONDecoder().decode(Body.self, from: request.body),
+              let action = HallAction(rawValue: body.action) else {
+            return .respond(error(422, "INVALID_FIELD", "action must be HANDLE, CONSULT or CANCEL"))
+        }
+        guard body.origin == "SYNC" || body.origin == "PORTAL" else {
+            return .respond(error(422, "INVALID_FIELD", "origin must be SYNC or PORTAL (STAFF is for the hall's own screens)"))
+        }
+        let digest = SHA256.hash(data: request.body).map { String(format: "%02x", $0) }.joined()
+        let now = Date().timeIntervalSince1970
+        let (answer, committed): (LoopbackServer.Response, Bool) = state.withLock { s in
+            s.actionKeys = s.actionKeys.filter { now - $0.value.at < s.keyRetention }
+            if let known = s.actionKeys[key] {
+                return known.bodyDigest == digest ? (known.answer, false)
+                    : (error(422, "IDEMPOTENCY_MISMATCH", "this Idempotency-Key was used with another body"), false)
+            }
+            guard var item = s.items[itemNo] else { return (error(404, "NOT_FOUND", "no item \(itemNo)"), false) }
+            let status = action.resultingStatus.rawValue
+            if item.status == status { return (.json(200, ["itemNo": itemNo, "status": status]), false) }
+            if item.status != "PENDING" {
+                return (error(409, "ITEM_CLOSED", "item is \(item.status)", extra: ["status": item.status]), false)
+            }
+            item.status = status
+            s.items[itemNo] = item
+            Self.record(&s, item: item, origin: body.origin, operator: body.operator ?? "", remark: body.remark ?? "")
+            let answer = LoopbackServer.Response.json(200, ["itemNo": itemNo, "status": status])
+            s.actionKeys[key] = (digest, answer, now)
+            return (answer, true)
+        }
+        if committed, Double.random(in: 0..<1) < faults.lostAnswerAfterCommit {
+            state.withLock { $0.lostAnswers += 1 }
+            return Bool.random() ? .reset : .respond(error(503, "UNAVAILABLE", "gateway lost the answer"))
+        }
+        return .respond(answer)
     }
 
     func update(_ itemNo: String, _ request: LoopbackServer.Request) -> LoopbackServer.Response {

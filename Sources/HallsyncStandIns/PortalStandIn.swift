@@ -34,6 +34,11 @@ public final class PortalStandIn: @unchecked Sendable {
         var lag: Double
         var requestCount = 0
         var listCount = 0
+        var pushCount = 0
+        /// Accepted pushes in order, and refused ones (4090) with the portal's message.
+        var accepted: [(id: String, status: String)] = []
+        var refused: [(id: String, status: String, message: String)] = []
+        var lostAnswers = 0
         var requestIdRetention: Double
     }
 
@@ -63,6 +68,20 @@ public final class PortalStandIn: @unchecked Sendable {
 
     public var requestCount: Int { state.withLock { $0.requestCount } }
     public var listRequestCount: Int { state.withLock { $0.listCount } }
+    /// Status pushes received, whatever their fate.
+    public var pushRequestCount: Int { state.withLock { $0.pushCount } }
+    /// Pushes answered with a lost answer after they were applied.
+    public var lostAnswerCount: Int { state.withLock { $0.lostAnswers } }
+    public var acceptedPushes: [(id: String, status: String)] { state.withLock { $0.accepted } }
+    public var refusedPushes: [(id: String, status: String, message: String)] { state.withLock { $0.refused } }
+
+    /// The applicant cancels online: a new version with `status` = `CANCELLED`.
+    @discardableResult
+    public func cancel(_ reservationId: String) -> PortalReservation? {
+        guard var latest = reservation(id: reservationId), !latest.isCancelled else { return nil }
+        latest.status = "CANCELLED"
+        return publish(latest)
+    }
 
     /// Adds a reservation or a new version of one: `version` + 1, `updateTime` = now.
     @discardableResult
@@ -129,7 +148,13 @@ public final class PortalStandIn: @unchecked Sendable {
         if request.method == "POST", path.hasPrefix(prefix), path.hasSuffix("/status") {
             let id = String(path.dropFirst(prefix.count).dropLast("/status".count)).removingPercentEncoding ?? ""
             guard sideEffects else { return .reset }
-            return .respond(push(id: id, request: request, headers: headers))
+            let (response, applied) = push(id: id, request: request, headers: headers)
+            if applied, Double.random(in: 0..<1) < state.withLock({ $0.faults.lostAnswerAfterCommit }) {
+                // Applied and remembered under its X-Request-Id, but the answer never arrives.
+                state.withLock { $0.lostAnswers += 1 }
+                return Bool.random() ? .reset : .respond(LoopbackServer.Response(status: 504, headers: headers, body: Data("<html>gateway timeout</html>".utf8)))
+            }
+            return .respond(response)
         }
         return .respond(.json(404, Envelope(code: "404", msg: "no such endpoint \(request.method) \(path)", data: nil as Int?), headers: headers))
     }
@@ -159,13 +184,15 @@ public final class PortalStandIn: @unchecked Sendable {
         return .json(200, Envelope(code: "0", msg: "成功", data: ListData(total: visible.count, pageNo: pageNo, pageSize: pageSize, list: slice)), headers: headers)
     }
 
-    func push(id: String, request: LoopbackServer.Request, headers: [(String, String)]) -> LoopbackServer.Response {
+    /// Applies a status push; returns the answer and whether it changed the record.
+    func push(id: String, request: LoopbackServer.Request, headers: [(String, String)]) -> (LoopbackServer.Response, Bool) {
         struct Push: Decodable { var processStatus: String; var hallItemNo: String? }
+        state.withLock { $0.pushCount += 1 }
         guard let requestId = request.header("x-request-id"), !requestId.isEmpty, requestId.count <= 64 else {
-            return .json(200, Envelope(code: "4001", msg: "缺少 X-Request-Id", data: nil as Int?), headers: headers)
+            return (.json(200, Envelope(code: "4001", msg: "缺少 X-Request-Id", data: nil as Int?), headers: headers), false)
         }
         guard let body = try? JSONDecoder().decode(Push.self, from: request.body) else {
-            return .json(200, Envelope(code: "4001", msg: "请求体格式错误", data: nil as Int?), headers: headers)
+            return (.json(200, Envelope(code: "4001", msg: "请求体格式错误", data: nil as Int?), headers: headers), false)
         }
         let now = Date().timeIntervalSince1970
         enum Outcome { case replay(Data), answer(Envelope<Int>), publish(PortalReservation) }
@@ -183,22 +210,25 @@ public final class PortalStandIn: @unchecked Sendable {
             default: allowed = false
             }
             guard allowed else {
-                return .answer(Envelope(code: "4090", msg: "状态不允许从 \(current ?? "null") 变为 \(body.processStatus)", data: nil))
+                let message = "状态不允许从 \(current ?? "null") 变为 \(body.processStatus)"
+                s.refused.append((id, body.processStatus, message))
+                return .answer(Envelope(code: "4090", msg: message, data: nil))
             }
+            s.accepted.append((id, body.processStatus))
             var next = record.latest
             next.processStatus = body.processStatus
             return .publish(next)
         }
         switch outcome {
         case .replay(let data):
-            return LoopbackServer.Response(status: 200, headers: headers + [("Content-Type", "application/json")], body: data)
+            return (LoopbackServer.Response(status: 200, headers: headers + [("Content-Type", "application/json")], body: data), false)
         case .answer(let envelope):
-            return .json(200, envelope, headers: headers)
+            return (.json(200, envelope, headers: headers), false)
         case .publish(let next):
             publish(next)
             let response = LoopbackServer.Response.json(200, Envelope(code: "0", msg: "成功", data: nil as Int?), headers: headers)
             state.withLock { $0.requestIds[requestId] = (response.body, now) }
-            return response
+            return (response, true)
         }
     }
 

@@ -7,7 +7,7 @@ import HallsyncDomain
 ///     let site = try StandInSite(directory: tmp, options: .init(lag: 3, faults: .unkind))
 ///     try site.writeConfiguration(to: tmp + "/hallsync.yaml", interval: 0.5)
 ///     site.generator.step()
-///     let verdict = site.verify(attention: ids)
+///     let verdict = site.verify(attention: codesById)
 public final class StandInSite: @unchecked Sendable {
     public struct Options: Sendable {
         public var lag: Double = 60
@@ -102,9 +102,18 @@ public final class StandInSite: @unchecked Sendable {
         return path
     }
 
-    /// Compares what the halls hold with what the generated traffic should have produced.
-    public func verify(attentionIds: Set<String>) -> Verdict {
+    /// Compares what the halls and the portal hold with what the generated traffic, the staff's
+    /// actions and the cancellations should have produced. `attention` maps reservation ids to
+    /// the codes of their open attention entries.
+    public func verify(attention: [String: Set<String>]) -> Verdict {
         var verdict = Verdict()
+        let attentionIds = Set(attention.keys)
+        let historyByItem: [HallTarget: [String: [HallStandIn.Change]]] = [
+            .intake: Dictionary(grouping: intake.history, by: \.itemNo),
+            .licensing: Dictionary(grouping: licensing.history, by: \.itemNo),
+        ]
+        verdict.refusedPushes = portal.refusedPushes.filter { attention[$0.id]?.contains("PORTAL_REFUSED") != true }.count
+        for refused in portal.refusedPushes.prefix(5) { verdict.problems.append("\(refused.id): portal refused \(refused.status): \(refused.message)") }
         let byHall: [HallTarget: [String: [HallStandIn.Item]]] = [
             .intake: Dictionary(grouping: intake.allItems(), by: \.externalId),
             .licensing: Dictionary(grouping: licensing.allItems(), by: \.externalId),
@@ -120,6 +129,7 @@ public final class StandInSite: @unchecked Sendable {
                 let expected = e.targets.contains(target)
                 if expected { verdict.expectedCopies += 1 }
                 switch (expected, items.count) {
+                case (true, 0) where e.cancelled: break   // cancelled before this copy was made
                 case (true, 0): verdict.lost += 1; verdict.problems.append("\(e.reservationId): lost in \(target)")
                 case (true, 1): verdict.delivered += 1
                 case (false, 0): break
@@ -128,7 +138,9 @@ public final class StandInSite: @unchecked Sendable {
                 }
                 if expected, let item = items.first {
                     var wrong: [String] = []
-                    if item.registerTime != e.registerTime { wrong.append("registerTime \(item.registerTime) ≠ \(e.registerTime)") }
+                    // A reschedule that reached a closed item is reported instead of applied.
+                    let closedEarly = item.status != "PENDING" && attention[e.reservationId]?.contains("ITEM_CLOSED") == true
+                    if item.registerTime != e.registerTime && !closedEarly { wrong.append("registerTime \(item.registerTime) ≠ \(e.registerTime)") }
                     if item.itemName != e.itemName { wrong.append("itemName \(item.itemName)") }
                     if item.idNumber != e.idNumber { wrong.append("idNumber") }
                     if (item.phone ?? "") != e.phone { wrong.append("phone") }
@@ -140,7 +152,49 @@ public final class StandInSite: @unchecked Sendable {
                 }
             }
         }
+        for e in generator.expectations where e.deliverable && !e.phoneOnly {
+            checkStatuses(e, attention: attention[e.reservationId] ?? [], history: historyByItem, verdict: &verdict)
+        }
         return verdict
+    }
+
+    /// The notice's status rules for one reservation: an outcome mirrored to the other copy and
+    /// reported; a cancellation closing every copy and acknowledged; otherwise RECEIVED.
+    func checkStatuses(_ e: TrafficGenerator.Expectation, attention: Set<String>,
+                       history: [HallTarget: [String: [HallStandIn.Change]]], verdict: inout Verdict) {
+        let items = HallTarget.allCases.flatMap { target in hall(target).items(externalId: e.reservationId).map { (target, $0) } }
+        let changes = items.flatMap { target, item in history[target]?[item.itemNo] ?? [] }
+        let staff = Set(changes.filter { $0.origin == "STAFF" }.map(\.status))
+        let processStatus = portal.reservation(id: e.reservationId)?.processStatus
+        var wrong: [String] = []
+        if staff.count > 1 || attention.contains("OUTCOME_CONFLICT") || attention.contains("CANCELLED_AFTER_OUTCOME") {
+            // Staff disagreed, or the applicant cancelled after staff acted: a person decides.
+            if staff.count > 1 && !attention.contains("OUTCOME_CONFLICT") { wrong.append("conflicting outcomes \(staff.sorted()) not reported") }
+            if e.cancelled && !staff.isEmpty && !attention.contains("CANCELLED_AFTER_OUTCOME") && staff.count == 1
+                && items.contains(where: { $0.1.status == "CANCELLED" }) { wrong.append("cancellation after the outcome not reported") }
+            if processStatus == "CANCEL_ACKNOWLEDGED" && !staff.isEmpty { wrong.append("acknowledged a cancellation after an outcome") }
+            verdict.conflictsReported += 1
+        } else if let outcome = staff.first {
+            verdict.outcomes += 1
+            for (target, item) in items where item.status != outcome { wrong.append("\(target) is \(item.status), the outcome is \(outcome)") }
+            let mirrors = changes.filter { $0.origin == "SYNC" }
+            if mirrors.contains(where: { $0.status != outcome }) { wrong.append("a mirror with another status") }
+            if items.count == e.targets.count && processStatus != outcome { wrong.append("portal says \(processStatus ?? "null"), the outcome is \(outcome)") }
+            if wrong.isEmpty && !mirrors.isEmpty { verdict.mirrored += 1 }
+        } else if e.cancelled {
+            verdict.cancellations += 1
+            for (target, item) in items where item.status != "CANCELLED" { wrong.append("\(target) is \(item.status) after the cancellation") }
+            if changes.contains(where: { $0.status == "CANCELLED" && $0.origin != "PORTAL" }) { wrong.append("a cancellation not from the portal") }
+            if processStatus != "CANCEL_ACKNOWLEDGED" { wrong.append("portal says \(processStatus ?? "null"), expected CANCEL_ACKNOWLEDGED") }
+        } else if attention.isEmpty || attention == ["UNKNOWN_MATTER"] {
+            for (target, item) in items where item.status != "PENDING" { wrong.append("\(target) is \(item.status) without any staff action") }
+            if items.count == e.targets.count && processStatus != "RECEIVED" { wrong.append("portal says \(processStatus ?? "null"), expected RECEIVED") }
+            if processStatus == "RECEIVED" { verdict.received += 1 }
+        }
+        if !wrong.isEmpty {
+            verdict.statusWrong += 1
+            verdict.problems.append("\(e.reservationId): " + wrong.joined(separator: "; "))
+        }
     }
 
     public struct Verdict: Sendable, CustomStringConvertible {
@@ -153,12 +207,25 @@ public final class StandInSite: @unchecked Sendable {
         public var unexpected = 0
         public var wrongContent = 0
         public var notReported = 0
+        /// Reservations whose statuses break the notice's rules (unmirrored outcome, missing push, …).
+        public var statusWrong = 0
+        /// Pushes the portal refused (4090) that the daemon did not report.
+        public var refusedPushes = 0
+        /// Reservations with one staff outcome, those of them mirrored by hallsync, cancellations,
+        /// reservations left for a person (conflicts), and untouched ones reported RECEIVED.
+        public var outcomes = 0
+        public var mirrored = 0
+        public var cancellations = 0
+        public var conflictsReported = 0
+        public var received = 0
         public var problems: [String] = []
 
-        public var passed: Bool { lost == 0 && duplicated == 0 && unexpected == 0 && wrongContent == 0 && notReported == 0 }
+        public var passed: Bool {
+            lost == 0 && duplicated == 0 && unexpected == 0 && wrongContent == 0 && notReported == 0 && statusWrong == 0 && refusedPushes == 0
+        }
 
         public var description: String {
-            "reservations=\(reservations) phoneOnly=\(phoneOnly) expectedCopies=\(expectedCopies) delivered=\(delivered) lost=\(lost) duplicated=\(duplicated) unexpected=\(unexpected) wrongContent=\(wrongContent) unreported=\(notReported)"
+            "reservations=\(reservations) phoneOnly=\(phoneOnly) expectedCopies=\(expectedCopies) delivered=\(delivered) lost=\(lost) duplicated=\(duplicated) unexpected=\(unexpected) wrongContent=\(wrongContent) unreported=\(notReported) outcomes=\(outcomes) mirrored=\(mirrored) cancellations=\(cancellations) conflicts=\(conflictsReported) received=\(received) statusWrong=\(statusWrong) refusedPushes=\(refusedPushes)"
         }
     }
 }

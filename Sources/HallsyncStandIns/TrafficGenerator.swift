@@ -26,6 +26,8 @@ public final class TrafficGenerator: @unchecked Sendable {
         public var itemName: String
         public var idNumber: String
         public var phone: String
+        /// The applicant cancelled online.
+        public var cancelled = false
     }
 
     public static let matters: [Matter] = [
@@ -61,6 +63,33 @@ public final class TrafficGenerator: @unchecked Sendable {
 
     public var expectations: [Expectation] { state.withLock { Array($0.expectations.values) } }
     public var generatedCount: Int { state.withLock { $0.counter } }
+
+    /// The applicant of a random earlier reservation cancels it online; returns its id.
+    @discardableResult
+    public func cancelOne() -> String? {
+        let id: String? = state.withLock { s in
+            guard !s.reschedulable.isEmpty else { return nil }
+            let index = Int(s.rng.next() % UInt64(s.reschedulable.count))
+            let id = s.reschedulable.remove(at: index)
+            s.expectations[id]?.cancelled = true
+            return id
+        }
+        guard let id else { return nil }
+        portal.cancel(id)
+        return id
+    }
+
+    /// Staff close a random open item in one of the halls, as 办理 or 咨询 (origin `STAFF`).
+    @discardableResult
+    public func staffActOnOne(in halls: [HallStandIn]) -> (hall: HallTarget, itemNo: String, action: HallAction)? {
+        let (hallIndex, pick, handle) = state.withLock { s in (Int(s.rng.next() % UInt64(halls.count)), s.rng.next(), s.rng.next() % 4 != 0) }
+        let hall = halls[hallIndex]
+        let open = hall.allItems().filter { $0.status == "PENDING" }
+        guard !open.isEmpty else { return nil }
+        let item = open[Int(pick % UInt64(open.count))]
+        let action: HallAction = handle ? .handle : .consult
+        return hall.staffAct(itemNo: item.itemNo, action: action, operator: ["李四", "张三", "王五"][Int(pick % 3)]) ? (hall.target, item.itemNo, action) : nil
+    }
 
     /// Publishes one new reservation; with `rescheduleRate`, sometimes reschedules an earlier one instead.
     @discardableResult

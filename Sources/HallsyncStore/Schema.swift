@@ -41,7 +41,7 @@ enum Schema {
                     id INTEGER PRIMARY KEY AUTOINCREMENT,
                     reservationId TEXT NOT NULL REFERENCES reservation(id),
                     target TEXT NOT NULL,           -- intake | licensing | portal
-                    kind TEXT NOT NULL,             -- CREATE | UPDATE
+                    kind TEXT NOT NULL,             -- CREATE | UPDATE (ACTION | PUSH from v2)
                     itemNo TEXT,
                     idempotencyKey TEXT NOT NULL UNIQUE,
                     body BLOB NOT NULL,
@@ -78,6 +78,18 @@ enum Schema {
                     resolvedAt REAL
                 );
                 CREATE UNIQUE INDEX attention_open ON attention(reservationId, code, field, target) WHERE resolvedAt IS NULL;
+                """)
+        }
+        migrator.registerMigration("v2: item statuses, lifecycle, feed lookups") { db in
+            try db.execute(sql: """
+                -- What the hall says of each copy: PENDING until one closing action.
+                ALTER TABLE hallCopy ADD COLUMN status TEXT NOT NULL DEFAULT 'PENDING';
+                ALTER TABLE hallCopy ADD COLUMN closedBy TEXT;          -- STAFF | SYNC | PORTAL, when known
+                ALTER TABLE hallCopy ADD COLUMN statusAt TEXT;          -- Beijing time the hall reported
+                CREATE INDEX hallCopy_open ON hallCopy(target, status, reservationId) WHERE itemNo IS NOT NULL;
+
+                -- The staff outcome and what the portal has been told (Lifecycle, JSON).
+                ALTER TABLE reservation ADD COLUMN lifecycleJSON TEXT;
                 """)
         }
         return migrator

@@ -42,8 +42,18 @@ public struct StoreTransaction {
     static func reservation(from row: Row) throws -> StoredReservation {
         let portal = try JSONDecoder().decode(PortalReservation.self, from: Data((row["portalJSON"] as String).utf8))
         let content = try (row["contentJSON"] as String?).map { try JSONDecoder().decode(HallItemContent.self, from: Data($0.utf8)) }
-        return StoredReservation(portal: portal, disposition: StoredReservation.Disposition(rawValue: row["disposition"]) ?? .undeliverable,
-                                 route: (row["route"] as String?).flatMap(Route.init(rawValue:)), content: content)
+        var stored = StoredReservation(portal: portal, disposition: StoredReservation.Disposition(rawValue: row["disposition"]) ?? .undeliverable,
+                                       route: (row["route"] as String?).flatMap(Route.init(rawValue:)), content: content)
+        if let json = row["lifecycleJSON"] as String? {
+            stored.lifecycle = try JSONDecoder().decode(Lifecycle.self, from: Data(json.utf8))
+        }
+        return stored
+    }
+
+    /// Stores what hallsync learnt about a reservation's outcome and the portal's status.
+    public func setLifecycle(_ lifecycle: Lifecycle, of reservationId: String) throws {
+        try db.execute(sql: "UPDATE reservation SET lifecycleJSON = ? WHERE id = ?",
+                       arguments: [String(decoding: try Self.encoder.encode(lifecycle), as: UTF8.self), reservationId])
     }
 
     public struct Counts: Hashable, Sendable {
@@ -57,11 +67,19 @@ public struct StoreTransaction {
         public var failedSends = 0
         public var openAttention = 0
         public var attentionByCode: [String: Int] = [:]
+        /// Hall copies by item status (PENDING, HANDLED, …).
+        public var copiesByStatus: [String: Int] = [:]
+        /// Open items past their deadline (超期), by department code and by region code.
+        public var overdueByDept: [String: Int] = [:]
+        public var overdueByRegion: [String: Int] = [:]
 
         public init() {}
+
+        public var overdue: Int { overdueByDept.values.reduce(0, +) }
     }
 
-    public func counts() throws -> Counts {
+    /// - Parameter now: the current Beijing time, for the overdue counts.
+    public func counts(now: BeijingTime = .now()) throws -> Counts {
         var c = Counts()
         for row in try Row.fetchAll(db, sql: "SELECT disposition, COUNT(*) AS n FROM reservation GROUP BY disposition") {
             let n: Int = row["n"]
@@ -83,6 +101,19 @@ public struct StoreTransaction {
             c.attentionByCode[row["code"]] = row["n"]
         }
         c.openAttention = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT reservationId) FROM attention WHERE resolvedAt IS NULL") ?? 0
+        for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM hallCopy WHERE itemNo IS NOT NULL GROUP BY status") {
+            c.copiesByStatus[row["status"]] = row["n"]
+        }
+        // Deadlines are `yyyy-MM-dd HH:mm:ss` Beijing time: they compare as text.
+        for row in try Row.fetchAll(db, sql: """
+            SELECT COALESCE(json_extract(c.contentJSON, '$.deptCode'), r.deptCode, '') AS dept, COALESCE(r.regionCode, '') AS region, COUNT(*) AS n
+            FROM hallCopy c JOIN reservation r ON r.id = c.reservationId
+            WHERE c.itemNo IS NOT NULL AND c.status = 'PENDING' AND json_extract(c.contentJSON, '$.deadline') < ?
+            GROUP BY dept, region
+            """, arguments: [now.description]) {
+            c.overdueByDept[row["dept"], default: 0] += row["n"] as Int
+            c.overdueByRegion[row["region"], default: 0] += row["n"] as Int
+        }
         return c
     }
 
@@ -94,13 +125,46 @@ public struct StoreTransaction {
             guard let target = HallTarget(rawValue: row["target"]) else { continue }
             let content = try (row["contentJSON"] as String?).map { try JSONDecoder().decode(HallItemContent.self, from: Data($0.utf8)) }
             copies[target] = HallCopy(target: target, itemNo: row["itemNo"], revision: row["revision"], content: content,
-                                      hasPendingSend: false, isBlocked: row["isBlocked"])
+                                      hasPendingSend: false, isBlocked: row["isBlocked"],
+                                      status: HallItemStatus(rawValue: row["status"]) ?? .open,
+                                      closedBy: (row["closedBy"] as String?).flatMap(ActionOrigin.init(rawValue:)))
         }
         for target in try String.fetchAll(db, sql: "SELECT DISTINCT target FROM outbox WHERE reservationId = ? AND state = 'PENDING'", arguments: [reservationId]) {
             guard let t = HallTarget(rawValue: target) else { continue }
             copies[t, default: HallCopy(target: t)].hasPendingSend = true
         }
         return copies
+    }
+
+    /// Whether a status push of this reservation is waiting in the outbox.
+    public func pushPending(of reservationId: String) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM outbox WHERE reservationId = ? AND target = 'portal' AND state = 'PENDING')",
+                          arguments: [reservationId]) ?? false
+    }
+
+    /// Records a copy's status as the hall reported it (and its item number, when it was not known yet).
+    public func recordStatus(reservationId: String, copy: HallCopy, at: String?, now: Double) throws {
+        try db.execute(sql: """
+            INSERT INTO hallCopy (reservationId, target, itemNo, status, closedBy, statusAt, changedAt) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(reservationId, target) DO UPDATE SET itemNo = COALESCE(hallCopy.itemNo, excluded.itemNo),
+                status = excluded.status, closedBy = excluded.closedBy, statusAt = COALESCE(excluded.statusAt, hallCopy.statusAt),
+                changedAt = excluded.changedAt
+            """, arguments: [reservationId, copy.target.rawValue, copy.itemNo, copy.status.rawValue, copy.closedBy?.rawValue, at, now])
+    }
+
+    /// Open items of one hall, in reservation order after `after`: what a reconciliation looks up.
+    public func openCopies(in hall: HallTarget, after: String, limit: Int) throws -> [(reservationId: String, itemNo: String)] {
+        try Row.fetchAll(db, sql: """
+            SELECT reservationId, itemNo FROM hallCopy
+            WHERE target = ? AND status = 'PENDING' AND itemNo IS NOT NULL AND reservationId > ?
+            ORDER BY reservationId LIMIT ?
+            """, arguments: [hall.rawValue, after, limit]).map { ($0["reservationId"], $0["itemNo"]) }
+    }
+
+    /// Whether hallsync ever sent a closing action to this copy.
+    public func sentAction(reservationId: String, target: HallTarget) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM outbox WHERE reservationId = ? AND target = ? AND kind = 'ACTION')",
+                          arguments: [reservationId, target.rawValue]) ?? false
     }
 
     /// Records what a hall item says after a create or update was answered.
@@ -171,7 +235,7 @@ public struct StoreTransaction {
     }
 
     static func outbox(from row: Row) -> OutboxEntry {
-        OutboxEntry(id: row["id"], reservationId: row["reservationId"], target: HallTarget(rawValue: row["target"]) ?? .licensing,
+        OutboxEntry(id: row["id"], reservationId: row["reservationId"], target: SendTarget(rawValue: row["target"]) ?? .licensing,
                     kind: OutboxEntry.Kind(rawValue: row["kind"]) ?? .create, itemNo: row["itemNo"],
                     idempotencyKey: row["idempotencyKey"], body: row["body"], revision: row["revision"],
                     state: OutboxEntry.State(rawValue: row["state"]) ?? .pending, attempts: row["attempts"],
@@ -203,9 +267,15 @@ public struct StoreTransaction {
 
     /// Closes the open entries of a reservation, except those whose code is in `keeping`.
     public func resolveAttention(reservationId: String, keeping codes: Set<String>, now: Double) throws {
-        let kept = codes.sorted()
+        let kept = codes.union(DomainError.Code.aboutTheLifecycle.map(\.rawValue)).sorted()
         try db.execute(sql: "UPDATE attention SET resolvedAt = ? WHERE reservationId = ? AND resolvedAt IS NULL AND code NOT IN (\(kept.map { _ in "?" }.joined(separator: ",")))",
                        arguments: StatementArguments([now, reservationId] + kept.map { $0 as (any DatabaseValueConvertible) }))
+    }
+
+    /// Closes one open entry, when the situation it described has resolved itself.
+    public func resolveAttention(reservationId: String, code: String, field: String, now: Double) throws {
+        try db.execute(sql: "UPDATE attention SET resolvedAt = ? WHERE reservationId = ? AND code = ? AND field = ? AND resolvedAt IS NULL",
+                       arguments: [now, reservationId, code, field])
     }
 
     public func openAttention(limit: Int = 1000) throws -> [AttentionEntry] {

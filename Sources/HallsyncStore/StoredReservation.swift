@@ -24,6 +24,9 @@ public struct StoredReservation: Hashable, Sendable {
     public var id: String { portal.reservationId }
     public var version: Int { portal.version }
 
+    /// The outcome and the portal's status, as far as hallsync knows them.
+    public var lifecycle = Lifecycle()
+
     /// The normalised reservation the planner works on, when it is deliverable.
     public var normalized: NormalizedReservation? {
         guard disposition == .deliverable, let route, let content else { return nil }
@@ -32,14 +35,37 @@ public struct StoredReservation: Hashable, Sendable {
     }
 }
 
+/// Where a send goes: one of the halls, or the portal (status pushes).
+public enum SendTarget: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+    case intake, licensing, portal
+
+    public init(_ hall: HallTarget) { self = hall == .intake ? .intake : .licensing }
+
+    public var hall: HallTarget? {
+        switch self {
+        case .intake: return .intake
+        case .licensing: return .licensing
+        case .portal: return nil
+        }
+    }
+
+    public var description: String { rawValue }
+}
+
 /// One pending or settled send.
 public struct OutboxEntry: Hashable, Sendable {
-    public enum Kind: String, Sendable { case create = "CREATE", update = "UPDATE" }
+    public enum Kind: String, Sendable {
+        case create = "CREATE", update = "UPDATE"
+        /// A closing action on a hall item (HANDLE/CONSULT mirrored, CANCEL from the portal).
+        case action = "ACTION"
+        /// A processing status pushed to the portal.
+        case push = "PUSH"
+    }
     public enum State: String, Sendable { case pending = "PENDING", done = "DONE", failed = "FAILED" }
 
     public var id: Int64?
     public var reservationId: String
-    public var target: HallTarget
+    public var target: SendTarget
     public var kind: Kind
     public var itemNo: String?
     public var idempotencyKey: String
@@ -52,7 +78,7 @@ public struct OutboxEntry: Hashable, Sendable {
     public var nextAttemptAt: Double
     public var lastError: String?
 
-    public init(id: Int64? = nil, reservationId: String, target: HallTarget, kind: Kind, itemNo: String? = nil,
+    public init(id: Int64? = nil, reservationId: String, target: SendTarget, kind: Kind, itemNo: String? = nil,
                 idempotencyKey: String, body: Data, revision: Int, state: State = .pending, attempts: Int = 0,
                 firstAttemptAt: Double? = nil, nextAttemptAt: Double, lastError: String? = nil) {
         self.id = id
@@ -96,7 +122,14 @@ public struct AttentionEntry: Hashable, Sendable {
 }
 
 /// Names of the durable cursors.
-public enum CursorName: String, Sendable {
+public struct CursorName: RawRepresentable, Hashable, Sendable {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
     /// `updateTime|reservationId`: every record at or below it, under the lag horizon, was read.
-    case portalPosition = "portal.position"
+    public static let portalPosition = CursorName(rawValue: "portal.position")
+
+    /// A hall's change feed: `seq:N` (every change up to N applied) or `reconcile:<reservationId>`
+    /// (after a 410, open items are being looked up one by one, in id order, past that one).
+    public static func feed(_ hall: HallTarget) -> CursorName { CursorName(rawValue: "feed.\(hall.rawValue)") }
 }

@@ -56,6 +56,70 @@ public final class HallClient: @unchecked Sendable {
         _ = try send(.patch, "/inbox/items/\(QueryEncoding.encode(itemNo))", body: body, headers: [])
     }
 
+    /// The body of `POST /inbox/items/{itemNo}/actions` (contract §3.6).
+    public struct ActionBody: Codable, Hashable, Sendable {
+        public var action: HallAction
+        public var origin: ActionOrigin
+        public var `operator`: String
+        public var at: String
+        public var remark: String
+
+        public init(action: HallAction, origin: ActionOrigin, operator: String, at: String, remark: String = "") {
+            self.action = action
+            self.origin = origin
+            self.operator = `operator`
+            self.at = at
+            self.remark = remark
+        }
+    }
+
+    /// What the hall made of an action.
+    public enum ActionResult: Hashable, Sendable {
+        /// The item is now (or already was) in the action's status.
+        case applied
+        /// 409 `ITEM_CLOSED`: someone closed the item first, with this status.
+        case alreadyClosed(status: String)
+    }
+
+    /// Closes an item (contract §3.6); repeating the same key, or the same action on an item
+    /// already in its status, changes nothing.
+    public func act(itemNo: String, body: Data, idempotencyKey: String) throws(TransportError) -> ActionResult {
+        do {
+            _ = try send(.post, "/inbox/items/\(QueryEncoding.encode(itemNo))/actions", body: body, headers: [("Idempotency-Key", idempotencyKey)])
+            return .applied
+        } catch where error.code == "ITEM_CLOSED" {
+            guard let status = error.itemStatus else { throw error }
+            return .alreadyClosed(status: status)
+        }
+    }
+
+    /// One status change in the change feed (contract §3.7).
+    public struct Change: Decodable, Hashable, Sendable {
+        public var seq: Int64
+        public var itemNo: String
+        public var externalId: String
+        public var status: String
+        public var origin: String?
+        public var `operator`: String?
+        public var at: String?
+        public var remark: String?
+    }
+
+    public struct ChangePage: Decodable, Hashable, Sendable {
+        public var changes: [Change]
+        public var lastSeq: Int64
+    }
+
+    /// The changes after `after`, oldest first. A 410 throws `FEED_EXPIRED` (not retryable):
+    /// the caller must reconcile its open items and start again from a fresh read.
+    public func changes(after: Int64, limit: Int) throws(TransportError) -> ChangePage {
+        let response = try send(.get, "/inbox/changes?after=\(after)&limit=\(limit)", body: nil, headers: [])
+        guard let page = try? JSONDecoder().decode(ChangePage.self, from: response.body) else {
+            throw .malformed("the change feed answer is not {changes: [...], lastSeq: N}", url: baseURL)
+        }
+        return page
+    }
+
     func send(_ method: HTTPRequest.Method, _ path: String, body: Data?, headers: [(name: String, value: String)]) throws(TransportError) -> HTTPResponse {
         var response = try perform(method, path, body: body, headers: headers, token: token.current())
         if response.status == 401, Self.errorBody(response)?.error == "TOKEN_EXPIRED" {
@@ -75,8 +139,10 @@ public final class HallClient: @unchecked Sendable {
                 token.invalidate()
                 message += "; check that the token file \(token.path) holds the token the \(target) hall issued"
             }
-            throw TransportError(code: code, message: message, isRetryable: response.isRetryableStatus || expired,
-                                 retryAfter: response.retryAfter, status: response.status, needsOperator: credentials)
+            var error = TransportError(code: code, message: message, isRetryable: response.isRetryableStatus || expired,
+                                       retryAfter: response.retryAfter, status: response.status, needsOperator: credentials)
+            error.itemStatus = body?.status
+            throw error
         }
         return response
     }

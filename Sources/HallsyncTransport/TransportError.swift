@@ -22,6 +22,8 @@ public struct TransportError: Error, Hashable, Sendable, CustomStringConvertible
     /// The configuration, a credential or the installation is wrong (bad token, bad URL, TLS):
     /// no request would succeed until an operator acts, and no record is to blame.
     public let needsOperator: Bool
+    /// A hall's 409 `ITEM_CLOSED` names the status the item is closed with.
+    public var itemStatus: String?
 
     public init(code: String, message: String, isRetryable: Bool, retryAfter: Double? = nil, status: Int? = nil,
                 needsOperator: Bool = false) {

@@ -12,9 +12,10 @@ struct Demo: ParsableCommand {
         abstract: "Run the daemon against built-in stand-ins of the portal and both halls, faults on, then verify.",
         discussion: """
         Starts the stand-ins on loopback, generates reservations with the dirty values real sites \
-        send, runs the daemon against them with a temporary state directory, shows progress, and \
-        ends with a verification: every routed reservation in each inbox exactly once. Exits 1 on \
-        any loss or duplicate.
+        send, reschedules and cancels some, lets staff handle or consult items in either hall, \
+        runs the daemon against them with a temporary state directory, shows progress, and ends \
+        with a verification: every routed reservation in each inbox exactly once, every outcome \
+        mirrored and reported, every cancellation carried through. Exits 1 on any failure.
         """)
 
     @Option(help: "Seconds of generated traffic.") var duration: Double = 30
@@ -23,6 +24,8 @@ struct Demo: ParsableCommand {
     @Option(help: "Seconds the halls remember idempotency keys (24 h in production; short here so lookups happen).") var keyRetention: Double = 15
     @Flag(help: "Turn the stand-ins' faults off.") var noFaults = false
     @Option(help: "Seconds allowed after the traffic for the daemon to catch up.") var drainTimeout: Double = 90
+    @Option(help: "Staff actions (HANDLE/CONSULT on a random open item) per new reservation.") var staffRate: Double = 0.3
+    @Option(help: "Online cancellations per new reservation.") var cancelRate: Double = 0.05
     @Option(help: "Lowest log level of the daemon.") var logLevel: String = "warning"
 
     func run() throws {
@@ -56,9 +59,17 @@ struct Demo: ParsableCommand {
         let started = Date()
         var lastPrint = Date.distantPast
         var generated = 0
+        var staffCredit = 0.0, cancelCredit = 0.0
         while Date().timeIntervalSince(started) < duration, !trafficStop.isSet {
             let due = Int(Date().timeIntervalSince(started) * rate)
-            while generated < due { site.generator.step(rescheduleRate: 0.1); generated += 1 }
+            while generated < due {
+                site.generator.step(rescheduleRate: 0.1)
+                generated += 1
+                staffCredit += staffRate
+                cancelCredit += cancelRate
+                while staffCredit >= 1 { site.generator.staffActOnOne(in: [site.intake, site.licensing]); staffCredit -= 1 }
+                while cancelCredit >= 1 { site.generator.cancelOne(); cancelCredit -= 1 }
+            }
             if Date().timeIntervalSince(lastPrint) >= 1 {
                 lastPrint = Date()
                 printProgress(latest.get(), elapsed: Date().timeIntervalSince(started), generated: site.generator.generatedCount)
@@ -81,7 +92,7 @@ struct Demo: ParsableCommand {
         let elapsed = Date().timeIntervalSince(started)
 
         let attention = try engine.store.read { tx in try tx.openAttention(limit: 1_000_000) }
-        let verdict = site.verify(attentionIds: Set(attention.map(\.reservationId)))
+        let verdict = site.verify(attention: Dictionary(grouping: attention, by: \.reservationId).mapValues { Set($0.map(\.code)) })
         let counts = try engine.store.read { tx in try tx.counts() }
         print("""
 
@@ -95,13 +106,20 @@ struct Demo: ParsableCommand {
           wrong content            \(verdict.wrongContent)
           undeliverable, reported  \(counts.undeliverable) on the attention list (\(verdict.notReported) missing)
           attention by reason      \(counts.attentionByCode.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
-          hall answers lost after commit  intake=\(site.intake.lostAnswerCount) licensing=\(site.licensing.lostAnswerCount)
+          staff outcomes           \(verdict.outcomes) (\(verdict.mirrored) mirrored to the other hall by hallsync)
+          cancellations            \(verdict.cancellations) carried through and acknowledged
+          left for a person        \(verdict.conflictsReported) (conflicting outcomes, cancelled after an outcome)
+          reported RECEIVED        \(verdict.received)
+          statuses wrong           \(verdict.statusWrong)
+          portal pushes            \(site.portal.pushRequestCount) requests, \(site.portal.acceptedPushes.count) accepted, \(site.portal.refusedPushes.count) refused
+          answers lost after commit  intake=\(site.intake.lostAnswerCount) licensing=\(site.licensing.lostAnswerCount) portal=\(site.portal.lostAnswerCount)
           requests                 portal=\(site.portal.requestCount) intake=\(site.intake.requestCount) licensing=\(site.licensing.requestCount)
           throughput               \(String(format: "%.1f", Double(verdict.delivered) / elapsed)) copies/s over \(String(format: "%.0f", elapsed)) s
           peak memory              \(peakMemoryMiB()) MiB
         """)
         for problem in verdict.problems.prefix(20) { print("  ! \(problem)") }
-        print(verdict.passed ? "PASS: 0 lost, 0 duplicated" : "FAIL: \(verdict.lost) lost, \(verdict.duplicated) duplicated")
+        print(verdict.passed ? "PASS: 0 lost, 0 duplicated, every status right"
+              : "FAIL: \(verdict.lost) lost, \(verdict.duplicated) duplicated, \(verdict.statusWrong) statuses wrong, \(verdict.refusedPushes) pushes refused")
         if !verdict.passed { throw ExitCode(1) }
     }
 

@@ -43,15 +43,15 @@ import Testing
         // Let the last process catch up, then stop it politely.
         let store = try Store(path: directory + "/state.sqlite")
         let deadline = Date().addingTimeInterval(90)
-        var verdict = site.verify(attentionIds: try Support.attentionIds(store))
+        var verdict = site.verify(attention: try Support.attention(store))
         while !verdict.passed, Date() < deadline {
             Thread.sleep(forTimeInterval: 1)
-            verdict = site.verify(attentionIds: try Support.attentionIds(store))
+            verdict = site.verify(attention: try Support.attention(store))
         }
         Thread.sleep(forTimeInterval: 4)  // anything late (a duplicate) would show now
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
-        verdict = site.verify(attentionIds: try Support.attentionIds(store))
+        verdict = site.verify(attention: try Support.attention(store))
         #expect(process.terminationStatus == 0)
         #expect(killsDuringTraffic >= 3, "the kills must land while reservations are still arriving")
         #expect(verdict.passed, "\(verdict) \(verdict.problems.prefix(5))")

@@ -54,8 +54,9 @@ enum Support {
         return last
     }
 
-    static func attentionIds(_ store: Store) throws -> Set<String> {
-        Set(try store.read { tx in try tx.openAttention(limit: 1_000_000) }.map(\.reservationId))
+    /// The open attention entries' codes, by reservation.
+    static func attention(_ store: Store) throws -> [String: Set<String>] {
+        Dictionary(grouping: try store.read { tx in try tx.openAttention(limit: 1_000_000) }, by: \.reservationId).mapValues { Set($0.map(\.code)) }
     }
 
     /// The `hallsync` executable built next to the test bundle.
