@@ -45,6 +45,9 @@ public struct Configuration: Sendable {
         public var idempotencyKeySafetyMargin: Double = 3_600
         public var retryBase: Double = 1
         public var retryCap: Double = 300
+        /// How long the halls retain their change feeds, seconds (contract §3.7: 7 days). A feed not
+        /// read for most of that time is reconciled item by item before it is read again.
+        public var feedRetention: Double = 604_800
     }
 
     public struct Site: Sendable {
@@ -165,6 +168,7 @@ extension Configuration {
         configuration.sync.idempotencyKeySafetyMargin = try sync.double("idempotencyKeySafetyMargin", default: 3_600, range: 0...86_400)
         configuration.sync.retryBase = try sync.double("retryBase", default: 1, range: 0.001...3600)
         configuration.sync.retryCap = try sync.double("retryCap", default: 300, range: 0.001...86_400)
+        configuration.sync.feedRetention = try sync.double("feedRetention", default: 604_800, range: 1...(90 * 86_400))
         let site = root.optionalSection("site")
         configuration.site.areaCode = try site.optionalString("areaCode") ?? "0631"
         configuration.site.morningStart = try site.optionalString("morningStart") ?? "09:00"

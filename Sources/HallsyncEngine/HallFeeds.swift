@@ -65,6 +65,20 @@ final class HallFeeds: @unchecked Sendable {
 
     private func follow(_ target: HallTarget, normalizer: ReservationNormalizer, report: inout Report, stop: StopSignal) throws {
         let client = clients[target]!
+        // Changes may have been dropped unread without any 410: the feed was never read while we
+        // had items there (a database from before feeds were followed), or not for most of its
+        // retention (after `after=0`, which never answers 410, nothing else would tell).
+        try store.write { tx in
+            let now = Date().timeIntervalSince1970
+            let value = try tx.cursor(.feed(target))
+            guard value?.hasPrefix("reconcile:") != true else { return }
+            let lastRead = try tx.cursorChangedAt(.feed(target))
+            let stale = lastRead.map { now - $0 > configuration.sync.feedRetention * 0.9 } ?? true
+            guard stale, !(try tx.openCopies(in: target, after: "", limit: 1).isEmpty) else { return }
+            logger.warning("the \(target) change feed was not read for too long to trust; looking up every open item there first",
+                           metadata: ["target": "\(target)", "lastRead": "\(lastRead.map { BeijingTime(Date(timeIntervalSince1970: $0)).description } ?? "never")"])
+            try tx.setCursor(.feed(target), to: "reconcile:", now: now)
+        }
         for _ in 0..<configuration.sync.maxPagesPerCycle where !stop.isSet {
             let cursor = try store.read { tx in try tx.cursor(.feed(target)) } ?? "seq:0"
             if cursor.hasPrefix("reconcile:") {

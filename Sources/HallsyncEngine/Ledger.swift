@@ -192,6 +192,9 @@ struct Ledger {
                     messageZh: "门户拒绝了状态推送（\(status)）：\(error.message)。请在门户核对该预约的状态",
                     messageEn: "The portal refused the status \(status): \(error.message). Check the reservation's status on the portal.",
                     version: entry.revision, raisedAt: now))
+                // What the portal holds may allow another status (a RECEIVED that crossed a cancellation
+                // leaves the acknowledgement to send).
+                try plan(entry.reservationId, in: tx)
                 return
             }
             try tx.blockCopy(reservationId: entry.reservationId, target: hall, now: now)
@@ -202,6 +205,7 @@ struct Ledger {
                 messageZh: closed ? "\(hall.chineseName)办件已办结，预约变更未能同步，请人工核对" : "\(hall.chineseName)系统拒收：\(error.message)。请核对后在门户更正",
                 messageEn: closed ? "The \(hall) item is already closed; the reservation's change was not applied. Check it by hand." : "The \(hall) hall refused the request: \(error.message). Check the data and have it corrected on the portal.",
                 version: entry.revision, raisedAt: now))
+            try plan(entry.reservationId, in: tx)
         }
     }
 }

@@ -248,6 +248,11 @@ public struct StoreTransaction {
         try String.fetchOne(db, sql: "SELECT value FROM cursor WHERE name = ?", arguments: [name.rawValue])
     }
 
+    /// When a cursor was last written (Unix seconds): for a feed, its last successful read.
+    public func cursorChangedAt(_ name: CursorName) throws -> Double? {
+        try Double.fetchOne(db, sql: "SELECT changedAt FROM cursor WHERE name = ?", arguments: [name.rawValue])
+    }
+
     public func setCursor(_ name: CursorName, to value: String, now: Double) throws {
         try db.execute(sql: "INSERT INTO cursor (name, value, changedAt) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value, changedAt = excluded.changedAt",
                        arguments: [name.rawValue, value, now])

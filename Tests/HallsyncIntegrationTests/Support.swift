@@ -31,10 +31,17 @@ enum Support {
 
     static let logger = Logger(label: "hallsync-test") { JournalLogHandler(label: $0, level: .error) }
 
-    /// Publishes `count` reservations over about `seconds`, some of them reschedules.
-    static func generate(_ site: StandInSite, count: Int, over seconds: Double, rescheduleRate: Double = 0.1) {
+    /// Publishes `count` reservations over about `seconds`, some of them reschedules; meanwhile
+    /// staff close items in either hall and applicants cancel online.
+    static func generate(_ site: StandInSite, count: Int, over seconds: Double, rescheduleRate: Double = 0.1,
+                         staffRate: Double = 0.3, cancelRate: Double = 0.05) {
+        var staff = 0.0, cancel = 0.0
         for i in 0..<count {
             site.generator.step(rescheduleRate: rescheduleRate)
+            staff += staffRate
+            cancel += cancelRate
+            while staff >= 1 { site.generator.staffActOnOne(in: [site.intake, site.licensing]); staff -= 1 }
+            while cancel >= 1 { site.generator.cancelOne(); cancel -= 1 }
             if i % 10 == 9 { Thread.sleep(forTimeInterval: seconds / Double(count) * 10) }
         }
     }
