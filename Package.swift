@@ -5,7 +5,8 @@ import PackageDescription
 // intake (综合受理) and licensing (行政许可) hall inboxes, and outcomes back.
 //
 // Targets follow the architecture: a pure domain core, a SQLite store, transports over
-// libcurl, the engine, and the stand-ins (used by tests and `hallsync demo` only).
+// libcurl, the engine, operations (the service around it), and the stand-ins (used by
+// tests and `hallsync demo` only).
 let package = Package(
     name: "hallsync",
     products: [
@@ -49,6 +50,14 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // Running as a service: sd_notify, the status file, metrics, journald logging, monitoring.
+        .target(
+            name: "HallsyncOperations",
+            dependencies: [
+                "HallsyncDomain", "HallsyncStore", "HallsyncEngine",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Honest stand-ins for the portal and both halls (contract §4). Never imported by
         // the daemon's libraries; linked by the CLI only for `demo`.
         .target(
@@ -61,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "hallsync",
             dependencies: [
-                "HallsyncEngine", "HallsyncStandIns",
+                "HallsyncEngine", "HallsyncOperations", "HallsyncStandIns",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -81,7 +90,8 @@ let package = Package(
         ),
         .testTarget(
             name: "HallsyncIntegrationTests",
-            dependencies: ["HallsyncEngine", "HallsyncStandIns"]
+            dependencies: ["HallsyncEngine", "HallsyncOperations", "HallsyncStandIns"]
         ),
+        .testTarget(name: "HallsyncOperationsTests", dependencies: ["HallsyncOperations"]),
     ]
 )

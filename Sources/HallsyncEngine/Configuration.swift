@@ -50,6 +50,27 @@ public struct Configuration: Sendable {
         public var feedRetention: Double = 604_800
     }
 
+    /// Where the daemon reports on itself, and what monitoring calls unhealthy.
+    public struct Operations: Sendable {
+        /// The status file, JSON, rewritten after every cycle. Default: `status.json` next to the database.
+        public var statusFile: String = ""
+        /// Prometheus text exposition for node_exporter's textfile collector; nil: not written.
+        public var metricsFile: String?
+        /// Seconds the requests in flight may still take after SIGTERM before they are abandoned.
+        public var stopGrace: Double = 7
+        /// `hallsync status`: the file is stale after this many intervals without a cycle (UNKNOWN).
+        public var staleAfterIntervals: Double = 3
+        /// An endpoint failing for this many minutes is WARNING, then CRITICAL.
+        public var endpointWarningMinutes: Double = 5
+        public var endpointCriticalMinutes: Double = 30
+        /// Open attention entries (reservations) at which the status is WARNING, then CRITICAL.
+        public var attentionWarning: Int = 50
+        public var attentionCritical: Int = 500
+        /// Overdue open items (超期) at which the status is WARNING, then CRITICAL.
+        public var overdueWarning: Int = 1
+        public var overdueCritical: Int = 20
+    }
+
     public struct Site: Sendable {
         public var areaCode: String = "0631"
         public var morningStart: String = "09:00"
@@ -70,6 +91,7 @@ public struct Configuration: Sendable {
     public var sync = Sync()
     public var site = Site()
     public var http = HTTP()
+    public var operations = Operations()
     /// The SQLite state file.
     public var database: String
     /// The matter catalogue CSV.
@@ -180,14 +202,40 @@ extension Configuration {
         configuration.http.maxResponseBytes = try http.int("maxResponseBytes", default: 16 << 20, range: 1024...(1 << 30))
         configuration.http.verifyTLS = try http.bool("verifyTLS", default: true)
         configuration.http.caFile = try http.optionalString("caFile")
+        let ops = root.optionalSection("operations")
+        configuration.operations.statusFile = try ops.optionalString("statusFile") ?? ""
+        configuration.operations.metricsFile = try ops.optionalString("metricsFile")
+        configuration.operations.stopGrace = try ops.double("stopGrace", default: 7, range: 0...60)
+        let monitoring = root.optionalSection("monitoring")
+        configuration.operations.staleAfterIntervals = try monitoring.double("staleAfterIntervals", default: 3, range: 1...1000)
+        configuration.operations.endpointWarningMinutes = try monitoring.double("endpointWarningMinutes", default: 5, range: 0...10_000)
+        configuration.operations.endpointCriticalMinutes = try monitoring.double("endpointCriticalMinutes", default: 30, range: 0...10_000)
+        configuration.operations.attentionWarning = try monitoring.int("attentionWarning", default: 50, range: 0...10_000_000)
+        configuration.operations.attentionCritical = try monitoring.int("attentionCritical", default: 500, range: 0...10_000_000)
+        configuration.operations.overdueWarning = try monitoring.int("overdueWarning", default: 1, range: 0...10_000_000)
+        configuration.operations.overdueCritical = try monitoring.int("overdueCritical", default: 20, range: 0...10_000_000)
         configuration.sourcePath = sourcePath
+        // Secrets may come from systemd credentials (LoadCredential=): `credential:NAME`.
+        let credentials = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"]
+        func secret(_ value: String, key: String) throws(ConfigurationError) -> String {
+            guard value.hasPrefix("credential:") else { return value }
+            let name = String(value.dropFirst("credential:".count))
+            guard !name.isEmpty, !name.contains("/") else { throw ConfigurationError("\(key): a credential name follows credential:, found \(value)") }
+            guard let credentials, !credentials.isEmpty else {
+                throw ConfigurationError("\(key) names the systemd credential \(name), but $CREDENTIALS_DIRECTORY is not set: run under systemd with LoadCredential=\(name):/path/to/file, or give a file path instead")
+            }
+            return credentials + "/" + name
+        }
+        configuration.portal.appSecretFile = try secret(configuration.portal.appSecretFile, key: "portal.appSecretFile")
+        configuration.intake.tokenFile = try secret(configuration.intake.tokenFile, key: "intake.tokenFile")
+        configuration.licensing.tokenFile = try secret(configuration.licensing.tokenFile, key: "licensing.tokenFile")
         return configuration.resolvingPaths()
     }
 
     /// Relative file paths made absolute against the configuration file's directory.
     func resolvingPaths() -> Configuration {
-        guard let sourcePath else { return self }
-        let base = URL(fileURLWithPath: sourcePath).deletingLastPathComponent().path
+        let base = sourcePath.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
+            ?? FileManager.default.currentDirectoryPath
         func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : base + "/" + p }
         var c = self
         c.portal.appSecretFile = resolve(c.portal.appSecretFile)
@@ -197,6 +245,10 @@ extension Configuration {
         c.catalogue = resolve(c.catalogue)
         c.calendar = resolve(c.calendar)
         c.http.caFile = c.http.caFile.map(resolve)
+        c.operations.statusFile = c.operations.statusFile.isEmpty
+            ? URL(fileURLWithPath: c.database).deletingLastPathComponent().appendingPathComponent("status.json").path
+            : resolve(c.operations.statusFile)
+        c.operations.metricsFile = c.operations.metricsFile.map(resolve)
         return c
     }
 }

@@ -1,19 +1,43 @@
 import Dispatch
 import Foundation
+import HallsyncTransport
 import Logging
 
 /// The long-running loop: a `DispatchSourceTimer` on one serial queue starts a cycle every
 /// `sync.interval` seconds; cycles never overlap (a tick that comes while a cycle runs is
-/// coalesced by the timer). SIGINT and SIGTERM set the stop signal: the cycle stops after
-/// the requests in flight, whose answers are committed, and ``run()`` returns.
+/// coalesced by the timer).
+///
+///     let daemon = Daemon(engine: engine, logger: logger)
+///     daemon.reload = { try SyncEngine(configuration: .load(path: path), logger: logger) }
+///     daemon.run()   // until SIGTERM or SIGINT
+///
+/// - SIGINT, SIGTERM: the stop signal is set; the cycle stops taking new work, the requests
+///   in flight get `stopGrace` seconds to answer (their answers are committed) and are then
+///   abandoned (the outbox keeps them for the next start); ``run(handleSignals:)`` returns.
+/// - SIGHUP: between two cycles, ``reload`` builds a new engine from the files on disk. When
+///   it throws, the running engine stays and the error is reported.
 public final class Daemon: @unchecked Sendable {
-    public let engine: SyncEngine
+    /// The engine in use; replaced only on the cycle queue, between cycles.
+    public private(set) var engine: SyncEngine
     public let stop = StopSignal()
     let logger: Logger
-    let queue = DispatchQueue(label: "hallsync.cycles")
+    /// The cycle queue: cycles, reloads and the hooks run here, one at a time.
+    public let queue = DispatchQueue(label: "hallsync.cycles")
     private let finished = DispatchSemaphore(value: 0)
-    /// Called on the cycle queue after every cycle (progress, status file).
-    public var onCycle: (@Sendable (SyncEngine.CycleReport) -> Void)?
+    private var timer: DispatchSourceTimer?
+
+    /// Seconds the requests in flight may take after a stop request before they are abandoned.
+    public var stopGrace: Double = 7
+    /// Called on the cycle queue once the loop is set up, before the first cycle.
+    public var onReady: (@Sendable (SyncEngine) -> Void)?
+    /// Called on the cycle queue after every cycle (progress, status file, watchdog).
+    public var onCycle: (@Sendable (SyncEngine.CycleReport, SyncEngine) -> Void)?
+    /// Called when a stop is requested, before the cycle in progress ends.
+    public var onStopping: (@Sendable () -> Void)?
+    /// Builds the engine anew for SIGHUP; nil: SIGHUP is ignored with a log line.
+    public var reload: (@Sendable () throws -> SyncEngine)?
+    /// Called on the cycle queue when a reload starts (`true`) and when it ends (`false`), with its failure if any.
+    public var onReload: (@Sendable (_ starting: Bool, _ failure: (any Error)?, SyncEngine) -> Void)?
 
     public init(engine: SyncEngine, logger: Logger) {
         self.engine = engine
@@ -22,8 +46,39 @@ public final class Daemon: @unchecked Sendable {
 
     /// Asks ``run(handleSignals:)`` to return after the requests in flight.
     public func requestStop() {
+        guard !stop.isSet else { return }
         stop.set()
+        onStopping?()
+        let grace = stopGrace
+        DispatchQueue.global().asyncAfter(deadline: .now() + grace) {
+            CurlHTTPClient.abandonRequestsInFlight()
+        }
         finished.signal()
+    }
+
+    /// Rebuilds the engine between two cycles (what SIGHUP does).
+    public func requestReload() {
+        queue.async { [self] in reloadNow() }
+    }
+
+    private func reloadNow() {
+        guard !stop.isSet else { return }
+        guard let reload else {
+            logger.notice("SIGHUP ignored: this run has nothing to reload")
+            return
+        }
+        onReload?(true, nil, engine)
+        do {
+            let fresh = try reload()
+            engine = fresh
+            timer?.schedule(deadline: .now() + fresh.configuration.sync.interval, repeating: fresh.configuration.sync.interval,
+                            leeway: .milliseconds(50))
+            logger.notice("configuration reloaded", metadata: ["interval": "\(fresh.configuration.sync.interval)"])
+            onReload?(false, nil, fresh)
+        } catch {
+            logger.error("reload refused, the running configuration stays: \(error)")
+            onReload?(false, error, engine)
+        }
     }
 
     /// Blocks until SIGINT or SIGTERM (or ``requestStop()``), then returns after the cycle in progress.
@@ -31,25 +86,32 @@ public final class Daemon: @unchecked Sendable {
         let signalQueue = DispatchQueue(label: "hallsync.signals")
         var sources: [DispatchSourceSignal] = []
         if handleSignals {
-            for signalNumber in [SIGINT, SIGTERM] {
+            for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
                 signal(signalNumber, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: signalQueue)
                 source.setEventHandler { [self] in
-                    logger.notice("stop requested by signal \(signalNumber); finishing the requests in flight")
-                    requestStop()
+                    if signalNumber == SIGHUP {
+                        logger.notice("reload requested by SIGHUP")
+                        requestReload()
+                    } else {
+                        logger.notice("stop requested by signal \(signalNumber); finishing the requests in flight")
+                        requestStop()
+                    }
                 }
                 source.resume()
                 sources.append(source)
             }
         }
         let timer = DispatchSource.makeTimerSource(queue: queue)
+        self.timer = timer
         timer.schedule(deadline: .now(), repeating: engine.configuration.sync.interval, leeway: .milliseconds(50))
         timer.setEventHandler { [self] in
             guard !stop.isSet else { return }
             let report = engine.runCycle(stop: stop)
             logger.info("cycle done: \(report.summary)")
-            onCycle?(report)
+            onCycle?(report, engine)
         }
+        queue.async { [self] in onReady?(engine) }
         timer.resume()
         finished.wait()
         // The cycle in progress sees the stop signal between requests; wait for it to return.

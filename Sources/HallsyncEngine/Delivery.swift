@@ -52,6 +52,7 @@ final class Delivery: @unchecked Sendable {
         var retried = 0
         var refused = 0
         var lastError: [SendTarget: String] = [:]
+        var succeeded: [SendTarget: Int] = [:]
     }
 
     func run(normalizer: ReservationNormalizer, stop: StopSignal) throws(StoreError) -> Report {
@@ -106,6 +107,7 @@ final class Delivery: @unchecked Sendable {
                 switch outcome {
                 case .itemPresent, .updated, .superseded, .closed, .pushed:
                     r.delivered += 1
+                    r.succeeded[entry.target, default: 0] += 1
                 case .retry(let error, _):
                     r.retried += 1
                     r.lastError[entry.target] = error.description
@@ -147,7 +149,7 @@ final class Delivery: @unchecked Sendable {
                                                            "in": "\(String(format: "%.1f", delay))s", "error": "\(error.code)"])
             return .retry(error, delay: delay)
         } catch {
-            logger.warning("send refused; reservation put on the attention list",
+            logger.warning("send refused; reservation put on the attention list: \(error.message)",
                            metadata: ["reservation": "\(entry.reservationId)", "target": "\(entry.target)", "kind": "\(entry.kind.rawValue)", "error": "\(error.code)"])
             return .refused(error)
         }

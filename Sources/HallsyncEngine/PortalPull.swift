@@ -41,6 +41,8 @@ final class PortalPull: @unchecked Sendable {
         /// Stored versions whose deadline counted weekends only (a year the calendar lacks).
         var deadlineFallbacks = 0
         var settledPosition: Position?
+        /// Below this portal time every record is guaranteed visible (§2.5).
+        var horizon: BeijingTime?
         var caughtUp = false
         var error: TransportError?
     }
@@ -66,12 +68,17 @@ final class PortalPull: @unchecked Sendable {
         static func < (a: Position, b: Position) -> Bool { (a.time, a.id) < (b.time, b.id) }
     }
 
+    /// The stop signal of the run in progress, for the in-cycle retry waits.
+    private var stop = StopSignal()
+
     func run(normalizer: ReservationNormalizer, stop: StopSignal) throws(StoreError) -> Report {
+        self.stop = stop
         var report = Report()
         var budget = configuration.sync.maxPagesPerCycle
         do {
             let serverNow = try serverTime(budget: &budget, report: &report)
             let horizon = serverNow.adding(seconds: -(configuration.portal.visibilityLag + configuration.portal.lagMargin))
+            report.horizon = horizon
             var position = try startingPosition(serverNow: serverNow)
             // 1. Settled part.
             while position.time < horizon, budget > 0, !stop.isSet {
@@ -196,10 +203,10 @@ final class PortalPull: @unchecked Sendable {
             do {
                 return try portal.listReservations(regionCode: configuration.portal.regionCode, from: start, until: end,
                                                    pageNo: pageNo, pageSize: configuration.portal.pageSize)
-            } catch where error.isRetryable && attempt < 3 {
+            } catch where error.isRetryable && attempt < 3 && !stop.isSet {
                 // A short in-cycle retry; a longer outage waits for the next cycle.
                 let delay = min(configuration.retryPolicy.delay(afterAttempt: attempt, retryAfter: error.retryAfter, jitter: .random(in: 0...1)), 5)
-                Thread.sleep(forTimeInterval: delay)
+                if stop.sleep(delay) { throw error }
             }
         }
     }
@@ -220,8 +227,13 @@ final class PortalPull: @unchecked Sendable {
         for entry in entries {
             switch entry {
             case .reservation(let r):
-                if case .stored(_, _, let fallback) = try ledger.ingest(r, in: tx) {
+                if case .stored(let disposition, let sends, let fallback) = try ledger.ingest(r, in: tx) {
                     stored += 1
+                    // The log handler masks the personal fields (王*, 138****0000, 3710**********015X).
+                    logger.debug("stored a reservation version", metadata: [
+                        "reservation": "\(r.reservationId)", "version": "\(r.version)", "disposition": "\(disposition.rawValue)",
+                        "sends": "\(sends)", "applicant": "\(r.applicant.name ?? "")", "phone": "\(r.applicant.phone ?? "")",
+                        "idNumber": "\(r.applicant.idNumber ?? "")"])
                     if fallback {
                         fallbacks += 1
                         logger.warning("deadline counted weekends only: the working calendar does not cover the appointment's year; add it to the calendar file and reload",

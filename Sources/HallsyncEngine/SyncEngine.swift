@@ -74,6 +74,12 @@ public final class SyncEngine: @unchecked Sendable {
         public var refused: Int
         public var caughtUp: Bool
         public var portalPosition: String?
+        /// The portal time below which every record is visible (the lag horizon), as last computed.
+        public var portalHorizon: String?
+        /// Sends accepted per peer (`intake`, `licensing`, `portal`).
+        public var succeeded: [String: Int]
+        /// Peers that failed this cycle without any success, with the last error.
+        public var failingEndpoints: [String: String]
         public var feedPositions: [String: String]
         public var errors: [String]
         public var counts: StoreTransaction.Counts
@@ -87,7 +93,8 @@ public final class SyncEngine: @unchecked Sendable {
     public func runCycle(stop: StopSignal) -> CycleReport {
         let started = Date()
         var report = CycleReport(startedAt: started, duration: 0, pages: 0, pulled: 0, stored: 0, deadlineFallbacks: 0, feedChanges: 0, feedApplied: 0, reconciled: 0, delivered: 0, retried: 0,
-                                 refused: 0, caughtUp: false, portalPosition: nil, feedPositions: [:], errors: [], counts: .init())
+                                 refused: 0, caughtUp: false, portalPosition: nil, portalHorizon: nil, succeeded: [:], failingEndpoints: [:],
+                                 feedPositions: [:], errors: [], counts: .init())
         let normalizer = rules.normalizer
         do {
             let pulled = try pull.run(normalizer: normalizer, stop: stop)
@@ -97,21 +104,32 @@ public final class SyncEngine: @unchecked Sendable {
             report.deadlineFallbacks = pulled.deadlineFallbacks
             report.caughtUp = pulled.caughtUp
             report.portalPosition = pulled.settledPosition?.description
-            if let error = pulled.error { report.errors.append("portal: \(error)") }
+            report.portalHorizon = pulled.horizon?.description
+            if let error = pulled.error {
+                report.errors.append("portal: \(error)")
+                report.failingEndpoints["portal"] = error.description
+            }
             if !stop.isSet {
                 let followed = try feeds.run(normalizer: normalizer, stop: stop)
                 report.feedChanges = followed.read
                 report.feedApplied = followed.applied
                 report.reconciled = followed.reconciled
                 report.feedPositions = Dictionary(uniqueKeysWithValues: followed.seqs.map { ($0.key.rawValue, $0.value) })
-                for (target, error) in followed.errors.sorted(by: { $0.key < $1.key }) { report.errors.append("\(target) feed: \(error)") }
+                for (target, error) in followed.errors.sorted(by: { $0.key < $1.key }) {
+                    report.errors.append("\(target) feed: \(error)")
+                    report.failingEndpoints[target.rawValue] = error.description
+                }
             }
             if !stop.isSet {
                 let delivered = try delivery.run(normalizer: normalizer, stop: stop)
                 report.delivered = delivered.delivered
                 report.retried = delivered.retried
                 report.refused = delivered.refused
-                for (target, error) in delivered.lastError.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { report.errors.append("\(target): \(error)") }
+                report.succeeded = Dictionary(uniqueKeysWithValues: delivered.succeeded.map { ($0.key.rawValue, $0.value) })
+                for (target, error) in delivered.lastError.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                    report.errors.append("\(target): \(error)")
+                    if delivered.succeeded[target, default: 0] == 0 { report.failingEndpoints[target.rawValue] = report.failingEndpoints[target.rawValue] ?? error }
+                }
             }
             report.counts = try store.read { tx in try tx.counts() }
         } catch {

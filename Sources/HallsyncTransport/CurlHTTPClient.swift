@@ -48,6 +48,17 @@ public final class CurlHTTPClient: @unchecked Sendable {
 
     deinit { curl_easy_cleanup(handle) }
 
+    /// One flag for the whole process: set, every request in flight on any handle stops within
+    /// about a second with `ABORTED` (retryable: the outbox keeps the send and its key).
+    nonisolated(unsafe) private static let abortFlag: UnsafeMutablePointer<Int32> = {
+        let flag = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+        flag.initialize(to: 0)
+        return flag
+    }()
+
+    /// Makes every request in flight, and every later one, stop at once (at shutdown, after the grace period).
+    public static func abandonRequestsInFlight() { hallsync_flag_store(abortFlag, 1) }
+
     public func perform(_ request: HTTPRequest) throws(TransportError) -> HTTPResponse {
         curl_easy_reset(handle)  // keeps the live connection, drops the previous request's options
         let sink = ResponseSink(limit: options.maxResponseBytes)
@@ -78,6 +89,7 @@ public final class CurlHTTPClient: @unchecked Sendable {
         set(hallsync_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, sinkPointer))
         set(hallsync_curl_setopt_write_callback(handle, CURLOPT_HEADERFUNCTION, curlWriteHeader))
         set(hallsync_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, sinkPointer))
+        set(hallsync_curl_install_abort_flag(handle, Self.abortFlag))
         switch request.method {
         case .get:
             set(hallsync_curl_setopt_long(handle, CURLOPT_HTTPGET, 1))
@@ -126,6 +138,8 @@ public final class CurlHTTPClient: @unchecked Sendable {
             return TransportError(code: "TLS_FAILED", message: "TLS with \(url) failed (\(detail)); check the server certificate and http.caFile", isRetryable: false, needsOperator: true)
         case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL:
             return TransportError(code: "BAD_URL", message: "\(url) is not a usable http(s) URL (\(detail)); fix it in the configuration", isRetryable: false, needsOperator: true)
+        case CURLE_ABORTED_BY_CALLBACK:
+            return TransportError(code: "ABORTED", message: "the request to \(url) was abandoned because hallsync is stopping; it is sent again after the restart", isRetryable: true)
         case CURLE_OUT_OF_MEMORY:
             return TransportError(code: "OUT_OF_MEMORY", message: "libcurl ran out of memory talking to \(url)", isRetryable: true)
         default:

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import HallsyncEngine
+import HallsyncOperations
 import HallsyncStandIns
 import HallsyncStore
 import Logging
@@ -52,7 +53,7 @@ struct Demo: ParsableCommand {
         interrupt.resume()
 
         let latest = LatestReport()
-        daemon.onCycle = { latest.set($0) }
+        daemon.onCycle = { report, _ in latest.set(report) }
         let daemonThread = Thread { daemon.run(handleSignals: false) }
         daemonThread.start()
 

@@ -1,13 +1,18 @@
 import ArgumentParser
 import Foundation
 import HallsyncEngine
+import HallsyncOperations
 import Logging
+
+/// The release, shown by `--version`, in the status file and in the metrics.
+let hallsyncVersion = "0.4.0"
 
 struct HallsyncCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hallsync",
         abstract: "Carries online reservations from the portal into the intake and licensing hall inboxes.",
-        subcommands: [Run.self, Once.self, Demo.self, Normalize.self, DeadlineCommand.self],
+        version: hallsyncVersion,
+        subcommands: [Run.self, Once.self, Status.self, CheckConfig.self, Demo.self, Normalize.self, DeadlineCommand.self],
         defaultSubcommand: nil)
 }
 
@@ -36,16 +41,20 @@ struct DaemonOptions: ParsableArguments {
 }
 
 struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the daemon: a sync cycle every sync.interval seconds until SIGTERM or SIGINT.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the daemon: a sync cycle every sync.interval seconds until SIGTERM or SIGINT; SIGHUP reloads.",
+        discussion: "Under systemd (Type=notify) it reports READY, STATUS, WATCHDOG, RELOADING and STOPPING; it writes the status file after every cycle.")
 
     @OptionGroup var options: DaemonOptions
 
     func run() throws {
         let logger = options.makeLogger()
-        let engine = try options.makeEngine(logger: logger)
-        logger.notice("hallsync started", metadata: ["config": "\(options.config)", "database": "\(engine.configuration.database)",
-                                                    "interval": "\(engine.configuration.sync.interval)"])
-        Daemon(engine: engine, logger: logger).run()
+        do {
+            try HallsyncService(configPath: options.config, version: hallsyncVersion, logger: logger).run()
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(78)  // EX_CONFIG: systemd does not restart-loop on a configuration error with RestartPreventExitStatus=78
+        }
     }
 }
 

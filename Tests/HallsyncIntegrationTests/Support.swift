@@ -1,6 +1,7 @@
 import Foundation
 import HallsyncDomain
 import HallsyncEngine
+import HallsyncOperations
 import HallsyncStandIns
 import HallsyncStore
 import Logging

@@ -1,4 +1,5 @@
 import Foundation
+import HallsyncDomain
 import Logging
 import Synchronization
 
@@ -6,7 +7,14 @@ import Synchronization
 /// the message, then `key=value` fields, one event per line.
 ///
 ///     <6>cycle done pulled=12 delivered=20
+///     <7>stored reservation applicant=王* phone=138****0000 idNumber=3710**********015X
+///
+/// Personal data never leaves in full: ID-number-like and phone-like numbers are masked in the
+/// message and in every field, and the fields that hold names are masked by their key.
 public struct JournalLogHandler: LogHandler {
+    /// Field names whose values are people's names.
+    public static let nameKeys: Set<String> = ["name", "applicant", "applicantName", "operator", "orgName", "agent"]
+
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
     static let lock = Mutex(())
@@ -31,10 +39,10 @@ public struct JournalLogHandler: LogHandler {
         case .error: priority = 3
         case .critical: priority = 2
         }
-        var line = "<\(priority)>\(event.message)"
+        var line = "<\(priority)>\(PersonalData.redact("\(event.message)"))"
         let all = metadata.merging(event.metadata ?? [:]) { $1 }
         for (key, value) in all.sorted(by: { $0.key < $1.key }) {
-            let text = "\(value)"
+            let text = Self.nameKeys.contains(key) ? PersonalData.maskName("\(value)") : PersonalData.redact("\(value)")
             line += " \(key)=" + (text.contains(" ") || text.isEmpty ? "\"\(text.replacingOccurrences(of: "\"", with: "'"))\"" : text)
         }
         line = line.replacingOccurrences(of: "\n", with: " ") + "\n"

@@ -1,0 +1,82 @@
+import Foundation
+import HallsyncDomain
+import HallsyncEngine
+
+/// `hallsync check-config`: everything an operator can get wrong before starting the service,
+/// listed at once rather than one failed start at a time.
+///
+///     let check = ConfigurationCheck.run(path: "/etc/hallsync/hallsync.yaml", today: BeijingTime.now().date)
+///     check.problems   // [] when the service can start and will work
+public struct ConfigurationCheck: Sendable {
+    public var checked: [String] = []
+    public var problems: [String] = []
+
+    public static func run(path: String, today: CivilDate, environment: [String: String] = ProcessInfo.processInfo.environment) -> ConfigurationCheck {
+        var check = ConfigurationCheck()
+        let configuration: Configuration
+        do {
+            configuration = try Configuration.load(path: path)
+            check.checked.append("configuration \(path) is valid")
+        } catch {
+            check.problems.append("configuration: \(error)")
+            return check
+        }
+        do {
+            let rules = try SiteRules.load(configuration)
+            check.checked.append("matter catalogue \(configuration.catalogue): \(rules.catalogue.matters.count) matters")
+            check.checked.append("working calendar \(configuration.calendar): covers \(rules.calendar.coveredYears.sorted().map(String.init).joined(separator: ", "))")
+            for year in rules.calendar.uncoveredYears(from: today, days: 60) {
+                check.problems.append("working calendar: no arrangement for \(year), which starts within 60 days; add the State Council's \(year) notice to \(configuration.calendar)")
+            }
+        } catch {
+            check.problems.append("\(error)")
+        }
+        for (key, file) in [("portal.appSecretFile", configuration.portal.appSecretFile), ("intake.tokenFile", configuration.intake.tokenFile),
+                            ("licensing.tokenFile", configuration.licensing.tokenFile)] {
+            check.secret(file, key: key)
+        }
+        for (key, url) in [("portal.baseURL", configuration.portal.baseURL), ("intake.baseURL", configuration.intake.baseURL),
+                           ("licensing.baseURL", configuration.licensing.baseURL)] {
+            guard let parsed = URL(string: url), let host = parsed.host else { check.problems.append("\(key) is not a URL: \(url)"); continue }
+            let loopback = host == "localhost" || host.hasPrefix("127.") || host == "::1"
+            if parsed.scheme != "https" && !loopback {
+                check.problems.append("\(key) is \(url): plain http to another host would carry personal data unencrypted; use https")
+            } else {
+                check.checked.append("\(key) \(url)")
+            }
+        }
+        for (key, file) in [("database", configuration.database), ("operations.statusFile", configuration.operations.statusFile)]
+            + (configuration.operations.metricsFile.map { [("operations.metricsFile", $0)] } ?? []) {
+            let directory = URL(fileURLWithPath: file).deletingLastPathComponent().path
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) || !isDirectory.boolValue {
+                check.problems.append("\(key): the directory \(directory) does not exist (systemd creates StateDirectory=hallsync as /var/lib/hallsync)")
+            } else if access(directory, W_OK) != 0 {
+                check.problems.append("\(key): this user cannot write in \(directory)")
+            } else {
+                check.checked.append("\(key) \(file)")
+            }
+        }
+        return check
+    }
+
+    mutating func secret(_ path: String, key: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            problems.append("\(key): \(path) does not exist; put the secret there (one line), mode 0640, group hallsync")
+            return
+        }
+        if info.st_mode & 0o007 != 0 {
+            problems.append("\(key): \(path) is readable by every user (mode \(String(info.st_mode & 0o777, radix: 8))); chmod o-rwx \(path)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            problems.append("\(key): \(path) cannot be read by this user; it must be readable by the hallsync user")
+            return
+        }
+        if String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            problems.append("\(key): \(path) is empty")
+            return
+        }
+        checked.append("\(key) \(path) (mode \(String(info.st_mode & 0o777, radix: 8)))")
+    }
+}

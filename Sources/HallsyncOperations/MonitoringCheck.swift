@@ -1,0 +1,93 @@
+import Foundation
+
+/// `hallsync status`: reads the status file and judges it by the monitoring-plugin
+/// convention — 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (no file, unreadable, stale).
+///
+///     let check = MonitoringCheck.evaluate(fileAt: "/var/lib/hallsync/status.json", now: Date())
+///     print(check.summary)        // "HALLSYNC OK - 0 pending, 3 on the attention list, 0 overdue"
+///     exit(check.state.exitCode)
+public struct MonitoringCheck: Sendable {
+    public enum State: Int, Comparable, Sendable {
+        case ok = 0, warning = 1, critical = 2, unknown = 3
+        public var exitCode: Int32 { Int32(rawValue) }
+        public var label: String { ["OK", "WARNING", "CRITICAL", "UNKNOWN"][rawValue] }
+        public static func < (a: State, b: State) -> Bool {
+            // UNKNOWN only wins when nothing could be judged; between judgements, CRITICAL is worst.
+            a.rank < b.rank
+        }
+        var rank: Int { [0, 1, 3, 2][rawValue] }
+    }
+
+    public let state: State
+    /// Why, one line per finding, worst first.
+    public let reasons: [String]
+    public let document: StatusDocument?
+
+    public var summary: String {
+        let head = "HALLSYNC \(state.label)"
+        guard let d = document else { return head + " - " + (reasons.first ?? "") }
+        let pending = d.queues.pending.values.reduce(0, +)
+        let figures = "\(pending) pending, \(d.attention.open) on the attention list, \(d.overdue.total) overdue"
+        let perf = "pending=\(pending) attention=\(d.attention.open) overdue=\(d.overdue.total) cycle_seconds=\(d.lastCycle?.durationSeconds ?? 0)"
+        return head + " - " + (reasons.isEmpty ? figures : reasons.joined(separator: "; ") + " (" + figures + ")") + " | " + perf
+    }
+
+    public static func evaluate(fileAt path: String, now: Date = Date()) -> MonitoringCheck {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return MonitoringCheck(state: .unknown, reasons: ["no status file at \(path): is hallsync running, and is this its statusFile?"], document: nil)
+        }
+        guard let document = try? JSONDecoder().decode(StatusDocument.self, from: data) else {
+            return MonitoringCheck(state: .unknown, reasons: ["the status file \(path) cannot be read as hallsync status (schema 1)"], document: nil)
+        }
+        return evaluate(document, now: now)
+    }
+
+    public static func evaluate(_ d: StatusDocument, now: Date = Date()) -> MonitoringCheck {
+        let t = d.monitoring
+        let age = now.timeIntervalSince1970 - d.writtenAtUnix
+        if age > t.staleAfterIntervals * max(d.intervalSeconds, 1) + 30 {
+            return MonitoringCheck(state: .unknown, reasons: ["the status file is \(Int(age)) s old (written \(d.writtenAt)): hallsync is not running cycles"], document: d)
+        }
+        var findings: [(State, String)] = []
+        for (name, endpoint) in d.endpoints.sorted(by: { $0.key < $1.key }) {
+            guard let since = endpoint.failingSinceUnix else { continue }
+            let minutes = (now.timeIntervalSince1970 - since) / 60
+            let text = "\(name) failing for \(Int(minutes.rounded())) min (\(endpoint.consecutiveFailures) cycles): \(endpoint.lastError ?? "")"
+            if minutes >= t.endpointCriticalMinutes { findings.append((.critical, text)) }
+            else if minutes >= t.endpointWarningMinutes { findings.append((.warning, text)) }
+        }
+        if d.attention.open >= t.attentionCritical { findings.append((.critical, "\(d.attention.open) reservations on the attention list")) }
+        else if d.attention.open >= t.attentionWarning && t.attentionWarning > 0 { findings.append((.warning, "\(d.attention.open) reservations on the attention list")) }
+        if d.overdue.total >= t.overdueCritical { findings.append((.critical, "\(d.overdue.total) overdue items")) }
+        else if d.overdue.total >= t.overdueWarning && t.overdueWarning > 0 { findings.append((.warning, "\(d.overdue.total) overdue items")) }
+        for warning in d.calendar.warnings { findings.append((.warning, warning)) }
+        if d.state == "stopping" { findings.append((.warning, "hallsync is stopping")) }
+        if d.state == "stopped" { findings.append((.critical, "hallsync is not running (stopped at \(d.writtenAt))")) }
+        findings.sort { $0.0 > $1.0 }
+        return MonitoringCheck(state: findings.first?.0 ?? .ok, reasons: findings.map(\.1), document: d)
+    }
+
+    /// A person-readable rendering of the whole status.
+    public func render() -> String {
+        guard let d = document else { return summary }
+        var lines = [summary, ""]
+        lines.append("hallsync \(d.version), pid \(d.pid), \(d.state), started \(d.startedAt) (Beijing time), configuration generation \(d.configGeneration)")
+        if let c = d.lastCycle {
+            lines.append("last cycle    \(c.startedAt), \(String(format: "%.2f", c.durationSeconds)) s: pulled \(c.pulled), stored \(c.stored), feed changes \(c.feedChanges), delivered \(c.delivered), pushed \(c.pushed), retried \(c.retried), refused \(c.refused)\(c.caughtUp ? ", caught up" : ", catching up")")
+            for error in c.errors.prefix(5) { lines.append("              error: \(error)") }
+        }
+        lines.append("portal        position \(d.cursors.portalPosition ?? "-"), safe horizon \(d.cursors.portalSafeHorizon ?? "-")")
+        lines.append("feeds         " + d.cursors.feeds.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        for (name, e) in d.endpoints.sorted(by: { $0.key < $1.key }) {
+            lines.append("\(name.padding(toLength: 13, withPad: " ", startingAt: 0)) last success \(e.lastSuccess ?? "never")" + (e.consecutiveFailures > 0 ? ", failing \(e.consecutiveFailures) cycles: \(e.lastError ?? "")" : ""))
+        }
+        lines.append("queues        pending " + ["intake", "licensing", "portal"].map { "\($0) \(d.queues.pending[$0] ?? 0)" }.joined(separator: ", ")
+                     + (d.queues.oldestPendingAgeSeconds.map { ", oldest \(Int($0)) s" } ?? "") + ", failed \(d.queues.failedSends)")
+        lines.append("reservations  \(d.reservations.total) (\(d.reservations.deliverable) deliverable, \(d.reservations.phoneVerifiedOnly) phone only, \(d.reservations.undeliverable) held)")
+        lines.append("hall items    " + d.items.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        lines.append("attention     \(d.attention.open)" + (d.attention.byCode.isEmpty ? "" : ": " + d.attention.byCode.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
+        lines.append("overdue       \(d.overdue.total)" + (d.overdue.byDepartment.isEmpty ? "" : " by department: " + d.overdue.byDepartment.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
+        lines.append("calendar      covers \(d.calendar.coveredYears.map(String.init).joined(separator: ", "))" + (d.calendar.warnings.isEmpty ? "" : "; " + d.calendar.warnings.joined(separator: "; ")))
+        return lines.joined(separator: "\n")
+    }
+}

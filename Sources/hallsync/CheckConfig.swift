@@ -1,0 +1,22 @@
+import ArgumentParser
+import Foundation
+import HallsyncDomain
+import HallsyncOperations
+
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Check the configuration, catalogue, calendar coverage (next 60 days), secrets and paths; list every problem.",
+        discussion: "Exits 0 when the service can start and work, 1 when any problem was found.")
+
+    @Option(name: .long, help: "The configuration file.")
+    var config: String = "/etc/hallsync/hallsync.yaml"
+
+    func run() throws {
+        let check = ConfigurationCheck.run(path: config, today: BeijingTime.now().date)
+        for line in check.checked { print("ok       \(line)") }
+        for line in check.problems { print("PROBLEM  \(line)") }
+        print(check.problems.isEmpty ? "configuration ready" : "\(check.problems.count) problem\(check.problems.count == 1 ? "" : "s") found")
+        if !check.problems.isEmpty { throw ExitCode(1) }
+    }
+}
