@@ -145,14 +145,17 @@ public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvert
 
 extension Configuration {
     /// Reads and checks a YAML configuration file.
-    public static func load(path: String) throws(ConfigurationError) -> Configuration {
+    ///
+    /// - Parameter resolvingCredentials: false leaves `credential:NAME` secrets unresolved, for
+    ///   the tools that need no secret (`deadline`, `normalize`, `status`, `check-config`).
+    public static func load(path: String, resolvingCredentials: Bool = true) throws(ConfigurationError) -> Configuration {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw ConfigurationError("cannot read the configuration file \(path); check the path and its permissions")
         }
-        return try parse(yaml: text, sourcePath: path)
+        return try parse(yaml: text, sourcePath: path, resolvingCredentials: resolvingCredentials)
     }
 
-    public static func parse(yaml text: String, sourcePath: String?) throws(ConfigurationError) -> Configuration {
+    public static func parse(yaml text: String, sourcePath: String?, resolvingCredentials: Bool = true) throws(ConfigurationError) -> Configuration {
         let node: Any?
         do { node = try Yams.load(yaml: text) } catch {
             throw ConfigurationError("the configuration \(sourcePath ?? "") is not valid YAML: \(error)")
@@ -218,7 +221,7 @@ extension Configuration {
         // Secrets may come from systemd credentials (LoadCredential=): `credential:NAME`.
         let credentials = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"]
         func secret(_ value: String, key: String) throws(ConfigurationError) -> String {
-            guard value.hasPrefix("credential:") else { return value }
+            guard value.hasPrefix("credential:"), resolvingCredentials else { return value }
             let name = String(value.dropFirst("credential:".count))
             guard !name.isEmpty, !name.contains("/") else { throw ConfigurationError("\(key): a credential name follows credential:, found \(value)") }
             guard let credentials, !credentials.isEmpty else {
@@ -236,7 +239,7 @@ extension Configuration {
     func resolvingPaths() -> Configuration {
         let base = sourcePath.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
             ?? FileManager.default.currentDirectoryPath
-        func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : base + "/" + p }
+        func resolve(_ p: String) -> String { p.hasPrefix("/") || p.hasPrefix("credential:") ? p : base + "/" + p }
         var c = self
         c.portal.appSecretFile = resolve(c.portal.appSecretFile)
         c.intake.tokenFile = resolve(c.intake.tokenFile)

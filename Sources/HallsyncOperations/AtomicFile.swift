@@ -22,6 +22,8 @@ public enum AtomicFile {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
         var failure: String?
+        // The service's umask is 0077; the status file is for administrators and monitoring too.
+        if fchmod(fd, mode) != 0 { failure = String(cString: strerror(errno)) }
         data.withUnsafeBytes { bytes in
             var offset = 0
             while offset < bytes.count {

@@ -11,11 +11,14 @@ public struct ConfigurationCheck: Sendable {
     public var checked: [String] = []
     public var problems: [String] = []
 
-    public static func run(path: String, today: CivilDate, environment: [String: String] = ProcessInfo.processInfo.environment) -> ConfigurationCheck {
+    /// - Parameter credentialSource: where the unit's `LoadCredential=` lines read the secrets
+    ///   from, for `credential:NAME` when not running under systemd.
+    public static func run(path: String, today: CivilDate, credentialSource: String = "/etc/hallsync",
+                           environment: [String: String] = ProcessInfo.processInfo.environment) -> ConfigurationCheck {
         var check = ConfigurationCheck()
         let configuration: Configuration
         do {
-            configuration = try Configuration.load(path: path)
+            configuration = try Configuration.load(path: path, resolvingCredentials: false)
             check.checked.append("configuration \(path) is valid")
         } catch {
             check.problems.append("configuration: \(error)")
@@ -33,7 +36,13 @@ public struct ConfigurationCheck: Sendable {
         }
         for (key, file) in [("portal.appSecretFile", configuration.portal.appSecretFile), ("intake.tokenFile", configuration.intake.tokenFile),
                             ("licensing.tokenFile", configuration.licensing.tokenFile)] {
-            check.secret(file, key: key)
+            if file.hasPrefix("credential:") {
+                let name = String(file.dropFirst("credential:".count))
+                let directory = environment["CREDENTIALS_DIRECTORY"].flatMap { $0.isEmpty ? nil : $0 } ?? credentialSource
+                check.secret(directory + "/" + name, key: "\(key) (systemd credential \(name))")
+            } else {
+                check.secret(file, key: key)
+            }
         }
         for (key, url) in [("portal.baseURL", configuration.portal.baseURL), ("intake.baseURL", configuration.intake.baseURL),
                            ("licensing.baseURL", configuration.licensing.baseURL)] {

@@ -75,7 +75,7 @@ public final class HallStandIn: @unchecked Sendable {
         self.target = target
         self.tokenFile = tokenFile
         let token = Self.newToken()
-        try Data((token + "\n").utf8).write(to: URL(fileURLWithPath: tokenFile), options: .atomic)
+        try Self.writeSecret(token, to: tokenFile)
         state = Mutex(State(token: token, faults: faults, keyRetention: keyRetention))
         let box = HandlerBox()
         server = try LoopbackServer(port: port) { request in box.handle?(request) ?? .reset }
@@ -111,11 +111,17 @@ public final class HallStandIn: @unchecked Sendable {
     /// Renews the token: the old one answers `TOKEN_EXPIRED`, the file holds the new one.
     public func expireToken() {
         let token = Self.newToken()
-        try? Data((token + "\n").utf8).write(to: URL(fileURLWithPath: tokenFile), options: .atomic)
+        try? Self.writeSecret(token, to: tokenFile)
         state.withLock { $0.token = token }
     }
 
     static func newToken() -> String { "tok-" + UUID().uuidString.lowercased() }
+
+    /// Secrets are files only their owner can read, as operations would keep them.
+    static func writeSecret(_ value: String, to path: String) throws {
+        try Data((value + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+    }
 
     /// A clerk closes an item on the hall's own screen (origin `STAFF`). Returns false when the
     /// item does not exist or is already closed.

@@ -37,7 +37,7 @@ public final class StandInSite: @unchecked Sendable {
         self.options = options
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let secret = "s3cr3t-" + UUID().uuidString
-        try Data((secret + "\n").utf8).write(to: URL(fileURLWithPath: directory + "/portal-secret"))
+        try HallStandIn.writeSecret(secret, to: directory + "/portal-secret")
         try Data(TrafficGenerator.catalogueCSV.utf8).write(to: URL(fileURLWithPath: directory + "/matters.csv"))
         let calendar = ProjectFiles.workingCalendar
             ?? "# Config/working-calendar.txt was not found: deadlines count weekends only.\n"

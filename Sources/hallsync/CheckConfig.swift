@@ -12,8 +12,11 @@ struct CheckConfig: ParsableCommand {
     @Option(name: .long, help: "The configuration file.")
     var config: String = "/etc/hallsync/hallsync.yaml"
 
+    @Option(name: .long, help: "Where the unit's LoadCredential= lines take the secrets from (for credential:NAME outside systemd).")
+    var credentialSource: String = "/etc/hallsync"
+
     func run() throws {
-        let check = ConfigurationCheck.run(path: config, today: BeijingTime.now().date)
+        let check = ConfigurationCheck.run(path: config, today: BeijingTime.now().date, credentialSource: credentialSource)
         for line in check.checked { print("ok       \(line)") }
         for line in check.problems { print("PROBLEM  \(line)") }
         print(check.problems.isEmpty ? "configuration ready" : "\(check.problems.count) problem\(check.problems.count == 1 ? "" : "s") found")

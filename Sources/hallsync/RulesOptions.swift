@@ -25,7 +25,7 @@ struct RulesOptions: ParsableArguments {
     func loadRules() throws -> SiteRules {
         let path = try configurationPath()
         do {
-            return try SiteRules.load(try Configuration.load(path: path))
+            return try SiteRules.load(try Configuration.load(path: path, resolvingCredentials: false))
         } catch {
             FileHandle.standardError.write(Data("hallsync: \(error)\n".utf8))
             throw ExitCode(78)  // EX_CONFIG

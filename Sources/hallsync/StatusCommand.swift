@@ -25,7 +25,7 @@ struct Status: ParsableCommand {
     func run() throws {
         var path = file
         if path == nil {
-            if let configuration = try? Configuration.load(path: config) {
+            if let configuration = try? Configuration.load(path: config, resolvingCredentials: false) {
                 path = configuration.operations.statusFile
             } else {
                 path = "/var/lib/hallsync/status.json"
