@@ -1,15 +1,52 @@
 #!/usr/bin/env bash
-# Builds a release binary and installs hallsync as a systemd service.
-# Keeps an existing /etc/hallsync/hallsync.yaml.
+# Installs hallsync as a systemd service on this machine (run as root from the checkout).
+#
+#   deploy/install.sh                      release build, binary, configuration, unit, user, enable
+#   HALLSYNC_BINARY=path deploy/install.sh use an already built binary
+#   DESTDIR=/tmp/root deploy/install.sh    install into a scratch root: no user, no systemctl (for tests)
+#
+# An existing (edited) /etc/hallsync/hallsync.yaml, catalogue or calendar is never overwritten;
+# the shipped version is put next to it as *.dist.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --product hallsync
-install -m 0755 .build/release/hallsync /usr/local/bin/hallsync
-id hallsync >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin hallsync
-install -d -m 0750 -o root -g hallsync /etc/hallsync
-[ -e /etc/hallsync/hallsync.yaml ] || install -m 0640 -g hallsync Config/hallsync.yaml /etc/hallsync/hallsync.yaml
-[ -e /etc/hallsync/matters.csv ] || install -m 0640 -g hallsync Config/matters.csv /etc/hallsync/matters.csv
-install -m 0644 systemd/hallsync.service /etc/systemd/system/hallsync.service
+root="${DESTDIR:-}"
+binary="${HALLSYNC_BINARY:-}"
+if [ -z "$binary" ]; then
+    # --static-swift-stdlib: the service needs no Swift runtime installed, only libcurl and libsqlite3.
+    swift build -c release --product hallsync --static-swift-stdlib
+    binary=.build/release/hallsync
+fi
+
+install -D -m 0755 "$binary" "$root/usr/local/bin/hallsync"
+install -d -m 0750 "$root/etc/hallsync"
+for file in hallsync.yaml matters.csv working-calendar.txt; do
+    if [ -e "$root/etc/hallsync/$file" ]; then
+        if ! cmp -s "Config/$file" "$root/etc/hallsync/$file"; then
+            install -m 0640 "Config/$file" "$root/etc/hallsync/$file.dist"
+            echo "kept your /etc/hallsync/$file; the shipped one is /etc/hallsync/$file.dist"
+        fi
+    else
+        install -m 0640 "Config/$file" "$root/etc/hallsync/$file"
+    fi
+done
+install -D -m 0644 README.md "$root/usr/local/share/doc/hallsync/README.md"
+# The unit, pointing at this install's binary.
+install -d "$root/etc/systemd/system"
+sed 's|/usr/bin/hallsync|/usr/local/bin/hallsync|' systemd/hallsync.service > "$root/etc/systemd/system/hallsync.service"
+chmod 0644 "$root/etc/systemd/system/hallsync.service"
+
+if [ -n "$root" ]; then
+    echo "installed into $root (no user created, systemd not touched)"
+    exit 0
+fi
+id hallsync >/dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir /var/lib/hallsync --shell /usr/sbin/nologin hallsync
+chgrp -R hallsync /etc/hallsync
 systemctl daemon-reload
 systemctl enable hallsync.service
-echo "installed; put the portal secret and hall tokens in /etc/hallsync, then: systemctl start hallsync"
+cat <<'NEXT'
+installed. Next:
+  1. put the portal app secret and the two hall tokens in /etc/hallsync/portal-secret,
+     /etc/hallsync/intake-token, /etc/hallsync/licensing-token (one line each; chmod 0640; chgrp hallsync)
+  2. edit /etc/hallsync/hallsync.yaml (URLs, appId, regionCode)
+  3. hallsync check-config && systemctl start hallsync && hallsync status
+NEXT

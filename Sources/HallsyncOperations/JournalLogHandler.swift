@@ -19,9 +19,19 @@ public struct JournalLogHandler: LogHandler {
     public var logLevel: Logger.Level
     static let lock = Mutex(())
 
+    /// Writes a line to stderr, one write per line under a process-wide lock.
+    public static let standardError: @Sendable (String) -> Void = { line in
+        lock.withLock { _ in FileHandle.standardError.write(Data(line.utf8)) }
+    }
+
+    /// Where finished lines go: stderr, one write per line under a process-wide lock.
+    let write: @Sendable (String) -> Void
+
     /// journald already tags each line with the unit, so the logger's label is not repeated.
-    public init(label _: String, level: Logger.Level = .info) {
+    public init(label _: String, level: Logger.Level = .info,
+                write: @escaping @Sendable (String) -> Void = JournalLogHandler.standardError) {
         self.logLevel = level
+        self.write = write
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -46,6 +56,6 @@ public struct JournalLogHandler: LogHandler {
             line += " \(key)=" + (text.contains(" ") || text.isEmpty ? "\"\(text.replacingOccurrences(of: "\"", with: "'"))\"" : text)
         }
         line = line.replacingOccurrences(of: "\n", with: " ") + "\n"
-        Self.lock.withLock { _ in FileHandle.standardError.write(Data(line.utf8)) }
+        write(line)
     }
 }
