@@ -53,7 +53,11 @@ struct Demo: ParsableCommand {
         interrupt.resume()
 
         let latest = LatestReport()
-        daemon.onCycle = { report, _ in latest.set(report) }
+        let reporter = StatusReporter(version: hallsyncVersion, configPath: configPath, logger: logger)
+        daemon.onCycle = { report, engine in
+            latest.set(report)
+            reporter.cycleFinished(report, engine: engine)
+        }
         let daemonThread = Thread { daemon.run(handleSignals: false) }
         daemonThread.start()
 
@@ -119,6 +123,10 @@ struct Demo: ParsableCommand {
           peak memory              \(peakMemoryMiB()) MiB
         """)
         for problem in verdict.problems.prefix(20) { print("  ! \(problem)") }
+        reporter.stateChanged(to: "stopped", engine: engine)
+        print("\nstatus file \(engine.configuration.operations.statusFile) (hallsync status --file …):")
+        print(MonitoringCheck.evaluate(fileAt: engine.configuration.operations.statusFile).render()
+            .split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
         print(verdict.passed ? "PASS: 0 lost, 0 duplicated, every status right"
               : "FAIL: \(verdict.lost) lost, \(verdict.duplicated) duplicated, \(verdict.statusWrong) statuses wrong, \(verdict.refusedPushes) pushes refused")
         if !verdict.passed { throw ExitCode(1) }

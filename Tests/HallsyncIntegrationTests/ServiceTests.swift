@@ -1,0 +1,306 @@
+import Foundation
+import HallsyncDomain
+import HallsyncEngine
+import HallsyncOperations
+import HallsyncStandIns
+import HallsyncStore
+import Testing
+
+/// The real `hallsync` binary as systemd runs it: notifications on a real datagram socket,
+/// real signals, the status file, `hallsync status`, `check-config`, the unit, the package.
+@Suite(.serialized) struct ServiceTests {
+    static var repository: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// A stand-in site with a configuration whose status file lies in its directory and whose
+    /// calendar also covers next year (so no coverage warning colours the verdicts).
+    func site(_ name: String, faults: Faults = .none, extra: String = "") throws -> (StandInSite, String, String) {
+        let directory = try Support.temporaryDirectory(name)
+        let site = try StandInSite(directory: directory, options: .init(lag: 1, faults: faults))
+        let calendar = try String(contentsOfFile: directory + "/working-calendar.txt", encoding: .utf8)
+        try (calendar + "\nyear \(BeijingTime.now().date.year + 1)  (test: no holidays known)\n")
+            .write(toFile: directory + "/working-calendar.txt", atomically: true, encoding: .utf8)
+        // Long request time-outs: a request the hall keeps waiting stays in flight until abandoned.
+        let yaml = site.configurationYAML(database: directory + "/state.sqlite", interval: 0.4, requestTimeout: 60)
+            + "operations:\n  statusFile: \(directory)/status.json\n  metricsFile: \(directory)/hallsync.prom\n  stopGrace: 3\n" + extra
+        try yaml.write(toFile: directory + "/hallsync.yaml", atomically: true, encoding: .utf8)
+        return (site, directory, directory + "/hallsync.yaml")
+    }
+
+    func launch(_ arguments: [String], environment: [String: String] = [:], log: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Support.hallsyncBinary)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardError = handle
+        process.standardOutput = handle
+        try process.run()
+        return process
+    }
+
+    /// Reads notifications until one contains `needle`; returns everything read.
+    func notifications(until needle: String, on socket: NotifySocket, limit: Int = 200) -> [String] {
+        var seen: [String] = []
+        for _ in 0..<limit {
+            guard let message = socket.receive() else { break }
+            seen.append(message)
+            if message.contains(needle) { break }
+        }
+        return seen
+    }
+
+    func status(_ directory: String) throws -> StatusDocument {
+        try JSONDecoder().decode(StatusDocument.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/status.json")))
+    }
+
+    @Test func runsAsANotifyServiceReloadsOnHangupAndStopsWithinTenSeconds() throws {
+        let (site, directory, config) = try site("service")
+        defer { site.stop() }
+        let socket = try NotifySocket(abstract: false)
+        let process = try launch(["run", "--config", config, "--log-level", "notice"],
+                                 environment: ["NOTIFY_SOCKET": socket.name, "WATCHDOG_USEC": "60000000"], log: directory + "/daemon.log")
+        defer { if process.isRunning { process.terminate() } }
+
+        // READY=1 after loading, then STATUS= and WATCHDOG=1 after every cycle.
+        let ready = notifications(until: "READY=1", on: socket)
+        #expect(ready.last?.contains("READY=1") == true)
+        let cycle = notifications(until: "WATCHDOG=1", on: socket)
+        #expect(cycle.last?.contains("STATUS=") == true)
+        site.portal.publish(Support.reservation("YY-SVC", date: BeijingTime.now().date.adding(days: 3).description))
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, (try? status(directory))?.items["PENDING"] != 2 { Thread.sleep(forTimeInterval: 0.3) }
+        var document = try status(directory)
+        #expect(document.items == ["PENDING": 2])
+        #expect(document.state == "running" && document.configGeneration == 1)
+        #expect(document.endpoints.values.allSatisfy { $0.consecutiveFailures == 0 && $0.lastSuccess != nil })
+        #expect(try String(contentsOfFile: directory + "/hallsync.prom", encoding: .utf8).contains("hallsync_hall_items{status=\"PENDING\"} 2"))
+
+        // SIGHUP with a valid edit: RELOADING=1 … READY=1, generation 2, the new interval in use.
+        let original = try String(contentsOfFile: config, encoding: .utf8)
+        try original.replacingOccurrences(of: "interval: 0.4", with: "interval: 0.5").write(toFile: config, atomically: true, encoding: .utf8)
+        kill(process.processIdentifier, SIGHUP)
+        let reloading = notifications(until: "READY=1", on: socket)
+        #expect(reloading.contains { $0.contains("RELOADING=1") && $0.contains("MONOTONIC_USEC=") })
+        #expect(reloading.last?.contains("configuration reloaded (generation 2)") == true)
+        _ = notifications(until: "WATCHDOG=1", on: socket)
+        _ = notifications(until: "WATCHDOG=1", on: socket)
+        document = try status(directory)
+        #expect(document.configGeneration == 2 && document.intervalSeconds == 0.5)
+
+        // A broken edit is refused with a clear log line; the running configuration stays.
+        try "portal: [this is not a configuration".write(toFile: config, atomically: true, encoding: .utf8)
+        kill(process.processIdentifier, SIGHUP)
+        let refused = notifications(until: "READY=1", on: socket)
+        #expect(refused.last?.contains("reload refused") == true)
+        let before = try status(directory).writtenAtUnix
+        _ = notifications(until: "WATCHDOG=1", on: socket)
+        _ = notifications(until: "WATCHDOG=1", on: socket)
+        #expect(try status(directory).writtenAtUnix > before, "cycles go on after a refused reload")
+        #expect(process.isRunning)
+        let log = try String(contentsOfFile: directory + "/daemon.log", encoding: .utf8)
+        #expect(log.contains("<3>reload refused, the running configuration stays: the configuration"))
+        try original.write(toFile: config, atomically: true, encoding: .utf8)
+
+        // SIGTERM while the halls keep answers back: the requests in flight are abandoned after
+        // the grace, STOPPING=1 is sent, and the process exits 0 well within 10 s.
+        var hanging = Faults()
+        hanging.lostAnswerAfterCommit = 1
+        hanging.hangSeconds = 60
+        site.intake.faults = hanging
+        for i in 0..<5 { site.portal.publish(Support.reservation("YY-HANG\(i)", date: BeijingTime.now().date.adding(days: 3).description)) }
+        Thread.sleep(forTimeInterval: 3)
+        let stopAt = Date()
+        kill(process.processIdentifier, SIGTERM)
+        let stopping = notifications(until: "STOPPING=1", on: socket)
+        #expect(stopping.last?.contains("STOPPING=1") == true)
+        while process.isRunning, Date().timeIntervalSince(stopAt) < 15 { Thread.sleep(forTimeInterval: 0.05) }
+        let took = Date().timeIntervalSince(stopAt)
+        #expect(!process.isRunning)
+        #expect(process.terminationStatus == 0)
+        // The requests in flight had their grace (stopGrace: 3 s), then were abandoned.
+        #expect(took >= 2.5 && took < 10, "stopped in \(took) s")
+        #expect(try String(contentsOfFile: directory + "/daemon.log", encoding: .utf8).contains("stop requested by signal"))
+        #expect(try status(directory).state == "stopped")
+
+        // After a restart with the halls answering again, nothing was lost or sent twice.
+        site.intake.faults = .none
+        let again = try launch(["run", "--config", config], log: directory + "/daemon2.log")
+        defer { if again.isRunning { again.terminate() } }
+        let until = Date().addingTimeInterval(30)
+        while Date() < until, (0..<5).contains(where: { site.licensing.items(externalId: "YY-HANG\($0)").count != 1 }) { Thread.sleep(forTimeInterval: 0.3) }
+        for i in 0..<5 {
+            #expect(site.intake.items(externalId: "YY-HANG\(i)").count == 1)
+            #expect(site.licensing.items(externalId: "YY-HANG\(i)").count == 1)
+        }
+        kill(again.processIdentifier, SIGTERM)
+        again.waitUntilExit()
+        #expect(again.terminationStatus == 0)
+        print("service test: stopped \(String(format: "%.1f", took)) s after SIGTERM with requests hanging")
+    }
+
+    @Test func logsMaskPersonalDataInRealOutput() throws {
+        let (site, directory, config) = try site("masking")
+        defer { site.stop() }
+        var r = Support.reservation("YY-PII")
+        r.applicant.name = "欧阳娜娜"
+        r.applicant.phone = "13912345678"
+        r.applicant.idNumber = "371002198001010150"   // a wrong check digit: refused, logged with the value
+        site.portal.publish(r)
+        Thread.sleep(forTimeInterval: 1.5)
+        let process = try launch(["once", "--config", config, "--log-level", "debug"], log: directory + "/once.log")
+        process.waitUntilExit()
+        let log = try String(contentsOfFile: directory + "/once.log", encoding: .utf8)
+        #expect(log.contains("applicant=欧*"))
+        #expect(log.contains("phone=139****5678"))
+        #expect(log.contains("idNumber=3710**********0150"))
+        for secret in ["欧阳娜娜", "13912345678", "371002198001010150", "阳娜娜"] { #expect(!log.contains(secret), "\(secret) in the log") }
+        let statusText = (try? String(contentsOfFile: directory + "/status.json", encoding: .utf8)) ?? ""
+        #expect(!statusText.contains("13912345678") && !statusText.contains("欧阳"))
+    }
+
+    @Test func statusExitsWithTheMonitoringPluginCodes() throws {
+        let (site, directory, config) = try site("status", extra: "monitoring:\n  endpointWarningMinutes: 0\n  endpointCriticalMinutes: 0.01\n")
+        defer { site.stop() }
+        let engine = try SyncEngine(configuration: try Configuration.load(path: config), logger: Support.logger)
+        let reporter = StatusReporter(version: "test", configPath: config, logger: Support.logger)
+        site.portal.publish(Support.reservation("YY-ST", date: BeijingTime.now().date.adding(days: 3).description))
+        Thread.sleep(forTimeInterval: 1.5)
+        for _ in 0..<3 { reporter.cycleFinished(engine.runCycle(stop: StopSignal()), engine: engine) }
+
+        func run(_ arguments: [String]) throws -> (Int32, String) {
+            let process = try launch(arguments, log: directory + "/status.out")
+            process.waitUntilExit()
+            return (process.terminationStatus, try String(contentsOfFile: directory + "/status.out", encoding: .utf8))
+        }
+        let ok = try run(["status", "--config", config])
+        #expect(ok.0 == 0, "\(ok.1)")
+        #expect(ok.1.hasPrefix("HALLSYNC OK - 0 pending, 0 on the attention list, 0 overdue"))
+        let json = try run(["status", "--config", config, "--json"])
+        #expect(json.0 == 0 && (try? JSONDecoder().decode(StatusDocument.self, from: Data(json.1.utf8))) != nil)
+
+        // The intake hall goes away: failing beyond the critical threshold.
+        site.intake.stop()
+        reporter.cycleFinished(engine.runCycle(stop: StopSignal()), engine: engine)
+        Thread.sleep(forTimeInterval: 1)
+        reporter.cycleFinished(engine.runCycle(stop: StopSignal()), engine: engine)
+        let critical = try run(["status", "--config", config])
+        #expect(critical.0 == 2, "\(critical.1)")
+        #expect(critical.1.hasPrefix("HALLSYNC CRITICAL - intake failing"))
+
+        let unknown = try run(["status", "--file", directory + "/missing.json"])
+        #expect(unknown.0 == 3)
+        #expect(unknown.1.hasPrefix("HALLSYNC UNKNOWN - no status file"))
+        try? ok.1.write(toFile: directory + "/status-ok.txt", atomically: true, encoding: .utf8)
+        try? critical.1.write(toFile: directory + "/status-critical.txt", atomically: true, encoding: .utf8)
+    }
+
+    @Test func checkConfigListsEveryProblemAndPassesAGoodSite() throws {
+        let (site, directory, config) = try site("check")
+        defer { site.stop() }
+        func run() throws -> (Int32, String) {
+            let process = try launch(["check-config", "--config", config], log: directory + "/check.out")
+            process.waitUntilExit()
+            return (process.terminationStatus, try String(contentsOfFile: directory + "/check.out", encoding: .utf8))
+        }
+        let good = try run()
+        #expect(good.0 == 0, "\(good.1)")
+        #expect(good.1.contains("configuration ready"))
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: directory + "/portal-secret")
+        try "".write(toFile: directory + "/licensing-token", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: directory + "/licensing-token")
+        try "year 2020\n".write(toFile: directory + "/working-calendar.txt", atomically: true, encoding: .utf8)
+        let bad = try run()
+        #expect(bad.0 == 1)
+        #expect(bad.1.contains("PROBLEM  portal.appSecretFile: \(directory)/portal-secret is readable by every user (mode 644)"))
+        #expect(bad.1.contains("PROBLEM  licensing.tokenFile: \(directory)/licensing-token is empty"))
+        #expect(bad.1.contains("PROBLEM  working calendar: no arrangement for \(BeijingTime.now().date.year)"))
+        #expect(bad.1.contains("3 problems found") || bad.1.contains("4 problems found"))
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"), "systemd-analyze is not installed"))
+    func theUnitIsHardenedAndVerifies() throws {
+        let unit = Self.repository.appendingPathComponent("systemd/hallsync.service").path
+        func analyze(_ arguments: [String]) throws -> (Int32, String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
+            process.arguments = arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, output)
+        }
+        let security = try analyze(["security", "--offline=true", "--no-pager", unit])
+        let line = try #require(security.1.split(separator: "\n").last { $0.contains("Overall exposure level") })
+        let score = try #require(Double(line.split(separator: ":").last!.split(separator: " ").first!))
+        #expect(score <= 1.2, "\(line)")
+        // verify checks that ExecStart exists: point it at the binary these tests run.
+        let directory = try Support.temporaryDirectory("unit")
+        let copy = directory + "/hallsync.service"
+        try String(contentsOfFile: unit, encoding: .utf8).replacingOccurrences(of: "/usr/bin/hallsync", with: Support.hallsyncBinary)
+            .write(toFile: copy, atomically: true, encoding: .utf8)
+        let verify = try analyze(["verify", copy])
+        #expect(verify.0 == 0 && verify.1.isEmpty, "\(verify.1)")
+        print("unit: \(line.trimmingCharacters(in: .whitespaces))")
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/dpkg-deb"), "dpkg-deb is not installed"))
+    func theDebianPackageHoldsTheServiceAndInstallsIntoAScratchRoot() throws {
+        let directory = try Support.temporaryDirectory("deb")
+        func sh(_ command: String, _ environment: [String: String] = [:]) throws -> (Int32, String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            process.arguments = ["-c", command]
+            process.currentDirectoryURL = Self.repository
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, output)
+        }
+        let built = try sh("deploy/build-deb.sh \(directory)/dist", ["HALLSYNC_BINARY": Support.hallsyncBinary, "HALLSYNC_DEB_COMPRESSION": "gzip"])
+        #expect(built.0 == 0, "\(built.1)")
+        let deb = built.1.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last.map(String.init) ?? ""
+        let info = try sh("dpkg-deb --info \(deb) && dpkg-deb --info \(deb) conffiles")
+        #expect(info.1.contains("Package: hallsync") && info.1.contains("Depends: libc6, libcurl4, libsqlite3-0, adduser"))
+        #expect(info.1.contains("/etc/hallsync/hallsync.yaml") && info.1.contains("/etc/hallsync/working-calendar.txt"))
+        let contents = try sh("dpkg-deb --contents \(deb)")
+        for path in ["./usr/bin/hallsync", "./lib/systemd/system/hallsync.service", "./etc/hallsync/hallsync.yaml",
+                     "./etc/hallsync/matters.csv", "./etc/hallsync/working-calendar.txt"] {
+            #expect(contents.1.contains(path), "\(path) missing")
+        }
+        #expect(contents.1.contains("-rwxr-xr-x root/root") && contents.1.contains("-rw-r----- root/root"))
+        // Unpacked into a scratch root, the files are the repository's and the binary runs.
+        let root = directory + "/root"
+        #expect(try sh("dpkg -x \(deb) \(root) && dpkg-deb -e \(deb) \(root)/DEBIAN").0 == 0)
+        #expect(try sh("cmp systemd/hallsync.service \(root)/lib/systemd/system/hallsync.service && cmp Config/hallsync.yaml \(root)/etc/hallsync/hallsync.yaml").0 == 0)
+        let version = try sh("\(root)/usr/bin/hallsync --version")
+        #expect(version.0 == 0 && !version.1.isEmpty)
+        #expect(try sh("sh -n \(root)/DEBIAN/postinst && sh -n \(root)/DEBIAN/prerm && sh -n \(root)/DEBIAN/postrm").0 == 0)
+        #expect(try sh("grep -q 'adduser --system --group' \(root)/DEBIAN/postinst").0 == 0)
+
+        // install.sh into a scratch root keeps an edited configuration; uninstall keeps it unless --purge.
+        let scratch = directory + "/scratch"
+        let environment = ["DESTDIR": scratch, "HALLSYNC_BINARY": Support.hallsyncBinary]
+        #expect(try sh("deploy/install.sh", environment).0 == 0)
+        #expect(try sh("grep -q 'ExecStart=/usr/local/bin/hallsync run' \(scratch)/etc/systemd/system/hallsync.service").0 == 0)
+        try "# edited by the site\n".write(toFile: scratch + "/etc/hallsync/hallsync.yaml", atomically: true, encoding: .utf8)
+        let again = try sh("deploy/install.sh", environment)
+        #expect(again.1.contains("kept your /etc/hallsync/hallsync.yaml"))
+        #expect(try String(contentsOfFile: scratch + "/etc/hallsync/hallsync.yaml", encoding: .utf8) == "# edited by the site\n")
+        #expect(FileManager.default.fileExists(atPath: scratch + "/etc/hallsync/hallsync.yaml.dist"))
+        #expect(try sh("deploy/uninstall.sh", environment).0 == 0)
+        #expect(!FileManager.default.fileExists(atPath: scratch + "/usr/local/bin/hallsync"))
+        #expect(FileManager.default.fileExists(atPath: scratch + "/etc/hallsync/hallsync.yaml"))
+        #expect(try sh("deploy/uninstall.sh --purge", environment).0 == 0)
+        #expect(!FileManager.default.fileExists(atPath: scratch + "/etc/hallsync"))
+    }
+}
