@@ -40,6 +40,20 @@ public final class SyncEngine: @unchecked Sendable {
         delivery = try Delivery(configuration: configuration, store: store, logger: logger, makePortalClient: makePortalClient)
     }
 
+    /// Settled sends are kept for `settledSendRetention` (a trail for people investigating a
+    /// reservation), then deleted, at most once an hour. Nothing depends on them: a copy that
+    /// exists, a closed item or a reported status is what stops the planner from sending again.
+    public static let settledSendRetention: Double = 30 * 86_400
+    private var lastPrune: Double = 0
+
+    func pruneSettledSends() throws {
+        let now = Date().timeIntervalSince1970
+        guard now - lastPrune > 3600 else { return }
+        lastPrune = now
+        let pruned = try store.write { tx in try tx.pruneSettled(before: now - Self.settledSendRetention) }
+        if pruned > 0 { logger.info("pruned settled sends", metadata: ["count": "\(pruned)"]) }
+    }
+
     /// The catalogue, calendar and site settings in use.
     public var rules: SiteRules { rulesBox.withLock { $0 } }
 
@@ -85,7 +99,7 @@ public final class SyncEngine: @unchecked Sendable {
         public var counts: StoreTransaction.Counts
 
         public var summary: String {
-            "pulled=\(pulled) stored=\(stored) delivered=\(delivered) retried=\(retried) refused=\(refused) pending=\(counts.pendingSends.values.reduce(0, +)) attention=\(counts.openAttention) caughtUp=\(caughtUp) took=\(String(format: "%.2f", duration))s"
+            "pulled=\(pulled) stored=\(stored) feed=\(feedChanges) delivered=\(delivered) retried=\(retried) refused=\(refused) pending=\(counts.pendingSends.values.reduce(0, +)) attention=\(counts.openAttention) overdue=\(counts.overdue) caughtUp=\(caughtUp) took=\(String(format: "%.2f", duration))s"
         }
     }
 
@@ -132,6 +146,7 @@ public final class SyncEngine: @unchecked Sendable {
                 }
             }
             report.counts = try store.read { tx in try tx.counts() }
+            try pruneSettledSends()
         } catch {
             report.errors.append("store: \(error)")
             logger.error("cycle failed", metadata: ["error": "\(error)"])

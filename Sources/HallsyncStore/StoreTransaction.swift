@@ -234,6 +234,13 @@ public struct StoreTransaction {
         try db.execute(sql: "UPDATE outbox SET nextAttemptAt = ?, lastError = ? WHERE id = ?", arguments: [next, error, outboxId])
     }
 
+    /// Deletes sends settled as done before `time`; returns how many. Refused ones stay (they explain the attention list).
+    @discardableResult
+    public func pruneSettled(before time: Double) throws -> Int {
+        try db.execute(sql: "DELETE FROM outbox WHERE state = 'DONE' AND settledAt < ?", arguments: [time])
+        return db.changesCount
+    }
+
     static func outbox(from row: Row) -> OutboxEntry {
         OutboxEntry(id: row["id"], reservationId: row["reservationId"], target: SendTarget(rawValue: row["target"]) ?? .licensing,
                     kind: OutboxEntry.Kind(rawValue: row["kind"]) ?? .create, itemNo: row["itemNo"],

@@ -40,6 +40,52 @@ import Testing
         #expect(try store.read { tx in try tx.dueSends(now: 50, limit: 10) }.isEmpty)
     }
 
+    @Test func keepsStatusesLifecycleOverdueCountsAndPrunesSettledSends() throws {
+        let (store, _) = try makeStore()
+        let portal = PortalReservation(reservationId: "YY2", version: 1, updateTime: "2021-09-08 09:00:00", applicant: .init(),
+                                       regionCode: "371002", deptCode: "D1")
+        let content = HallItemContent(itemName: "（预约）x", registerTime: "2021-09-11 10:00:00", deadline: "2021-09-13 10:00:00",
+                                      applicantType: "PERSON", applicantName: "n", idType: "ID_CARD", idNumber: "i", orgName: nil, orgCode: nil,
+                                      phone: "", regionCode: "371002", deptCode: "D1", itemCode: "c")
+        try store.write { tx in
+            try tx.save(StoredReservation(portal: portal, disposition: .deliverable, route: .intakeThenLicensing, content: content), now: 1)
+            try tx.recordCopy(reservationId: "YY2", target: .intake, itemNo: "ZH1", revision: 1, content: content, now: 1)
+            try tx.recordCopy(reservationId: "YY2", target: .licensing, itemNo: "XK1", revision: 1, content: content, now: 1)
+        }
+        // Both items open and past their deadline: overdue, by department and region.
+        let counts = try store.read { tx in try tx.counts(now: BeijingTime(parsing: "2021-09-14 09:00:00")!) }
+        #expect(counts.overdueByDept == ["D1": 2] && counts.overdueByRegion == ["371002": 2])
+        #expect(try store.read { tx in try tx.counts(now: BeijingTime(parsing: "2021-09-13 09:59:59")!) }.overdue == 0)
+        #expect(try store.read { tx in try tx.openCopies(in: .intake, after: "", limit: 10) }.map(\.itemNo) == ["ZH1"])
+
+        var lifecycle = Lifecycle(portalStatus: .received)
+        lifecycle.outcome = StaffOutcome(status: .handled, target: .intake, operator: "李四", at: "2021-09-11 10:05:00")
+        try store.write { tx in
+            try tx.setLifecycle(lifecycle, of: "YY2")
+            try tx.recordStatus(reservationId: "YY2", copy: HallCopy(target: .intake, itemNo: "ZH1", status: .handled, closedBy: .staff),
+                                at: "2021-09-11 10:05:00", now: 2)
+            // A save of a newer portal version keeps what was learnt.
+            var newer = portal
+            newer.version = 2
+            try tx.save(StoredReservation(portal: newer, disposition: .deliverable, route: .intakeThenLicensing, content: content), now: 3)
+        }
+        #expect(try store.read { tx in try tx.reservation(id: "YY2") }?.lifecycle == lifecycle)
+        let copies = try store.read { tx in try tx.copies(of: "YY2") }
+        #expect(copies[.intake]?.status == .handled && copies[.intake]?.closedBy == .staff && copies[.intake]?.revision == 1)
+        #expect(copies[.licensing]?.status == .open)
+        #expect(try store.read { tx in try tx.counts(now: BeijingTime(parsing: "2021-09-14 09:00:00")!) }.overdue == 1)
+        #expect(try store.read { tx in try tx.openCopies(in: .intake, after: "", limit: 10) }.isEmpty)
+
+        let push = OutboxEntry(reservationId: "YY2", target: .portal, kind: .push, idempotencyKey: "p1", body: Data("{}".utf8), revision: 2, nextAttemptAt: 0)
+        try store.write { tx in try tx.enqueue(push, now: 4) }
+        #expect(try store.read { tx in try tx.pushPending(of: "YY2") })
+        let id = try store.read { tx in try tx.outbox(reservationId: "YY2") }.first!.id!
+        try store.write { tx in try tx.settle(outboxId: id, state: .done, error: nil, now: 5) }
+        #expect(try store.read { tx in try tx.pushPending(of: "YY2") } == false)
+        #expect(try store.write { tx in try tx.pruneSettled(before: 5) } == 0)
+        #expect(try store.write { tx in try tx.pruneSettled(before: 6) } == 1)
+    }
+
     @Test func attentionIsRaisedOnceAndResolvedWhenFixed() throws {
         let (store, _) = try makeStore()
         let entry = AttentionEntry(reservationId: "YY1", code: "ID_NUMBER_CHECK_DIGIT", field: "applicant.idNumber",
