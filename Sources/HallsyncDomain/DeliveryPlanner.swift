@@ -62,7 +62,7 @@ public enum DeliveryPlanner {
                     // A version that only echoes a status push or a cancellation has equal content.
                     if changed && !reservation.isCancelled { plan.findings.append(.changeOnClosedCopy(target, copy.status)) }
                 } else if let outcome, outcome.target != target, let action = outcome.status.action {
-                    plan.sends.append(.act(target, itemNo: itemNo, action, .sync, operator: outcome.operator))
+                    plan.sends.append(.act(target, itemNo: itemNo, action, .sync, operator: outcome.name))
                 } else if reservation.isCancelled && outcome == nil {
                     plan.sends.append(.act(target, itemNo: itemNo, .cancel, .portal, operator: systemOperator))
                 } else if changed && !reservation.isCancelled {
@@ -97,7 +97,7 @@ public enum DeliveryPlanner {
                 return .push(.received, hallItemNo: hallItemNo, operator: systemOperator, changedAt: nil)
             }
             if reported == .received {
-                return .push(status, hallItemNo: hallItemNo, operator: outcome.operator, changedAt: outcome.at)
+                return .push(status, hallItemNo: hallItemNo, operator: outcome.name, changedAt: outcome.at.isEmpty ? nil : outcome.at)
             }
             return nil
         }
@@ -116,4 +116,9 @@ public enum DeliveryPlanner {
     public static func nextSends(for reservation: NormalizedReservation, copies: [HallTarget: HallCopy]) -> [Send] {
         plan(for: reservation, copies: copies, lifecycle: Lifecycle(), pushPending: true).sends
     }
+}
+
+extension StaffOutcome {
+    /// Who to name for the outcome: the clerk, or hallsync when the hall did not say (a 409 answer, a lookup).
+    var name: String { self.operator.isEmpty ? DeliveryPlanner.systemOperator : self.operator }
 }

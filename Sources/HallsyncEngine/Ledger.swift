@@ -106,7 +106,8 @@ struct Ledger {
     /// Returns false when the change is not about a copy of ours, or changes nothing.
     @discardableResult
     func applyStatus(_ change: HallStatusChange, reservationId: String, in tx: StoreTransaction) throws -> Bool {
-        guard let stored = try tx.reservation(id: reservationId), stored.disposition == .deliverable else { return false }
+        guard let stored = try tx.reservation(id: reservationId), stored.disposition == .deliverable,
+              stored.route?.targets.contains(change.target) == true else { return false }
         var copy = try tx.copies(of: reservationId)[change.target] ?? HallCopy(target: change.target)
         // Another item carrying our reservation's id (made by someone else): not ours to follow.
         if let known = copy.itemNo, known != change.itemNo { return false }
