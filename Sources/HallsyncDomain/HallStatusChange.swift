@@ -33,9 +33,9 @@ public struct HallStatusChange: Hashable, Sendable {
         if copy.status == status && (origin == nil || copy.closedBy == origin) { return [] }
         copy.status = status
         if let origin { copy.closedBy = origin }
-        // hallsync only ever sends HANDLE/CONSULT to mirror an outcome it already holds, so an
-        // outcome of unknown origin on a reservation without one was set by staff.
-        let byStaff = origin == .staff || (origin == nil && lifecycle.outcome == nil)
+        // hallsync only ever sends HANDLE/CONSULT to mirror the outcome it holds, so an outcome of
+        // unknown origin is staff's unless it is that very outcome (our own mirror).
+        let byStaff = origin == .staff || (origin == nil && lifecycle.outcome?.status != status)
         guard status.isOutcome, byStaff else { return [] }
         let outcome = StaffOutcome(status: status, target: target, operator: self.operator, at: at)
         guard let first = lifecycle.outcome else {

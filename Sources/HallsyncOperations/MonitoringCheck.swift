@@ -83,7 +83,7 @@ public struct MonitoringCheck: Sendable {
         }
         lines.append("queues        pending " + ["intake", "licensing", "portal"].map { "\($0) \(d.queues.pending[$0] ?? 0)" }.joined(separator: ", ")
                      + (d.queues.oldestPendingAgeSeconds.map { ", oldest \(Int($0)) s" } ?? "") + ", failed \(d.queues.failedSends)")
-        lines.append("reservations  \(d.reservations.total) (\(d.reservations.deliverable) deliverable, \(d.reservations.phoneVerifiedOnly) phone only, \(d.reservations.undeliverable) held)")
+        lines.append("reservations  \(d.reservations.total) (\(d.reservations.deliverable) deliverable, \(d.reservations.withoutPhone) of them without a usable phone; \(d.reservations.phoneVerifiedOnly) phone-verified only, \(d.reservations.undeliverable) held)")
         lines.append("hall items    " + d.items.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         lines.append("attention     \(d.attention.open)" + (d.attention.byCode.isEmpty ? "" : ": " + d.attention.byCode.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
         lines.append("overdue       \(d.overdue.total)" + (d.overdue.byDepartment.isEmpty ? "" : " by department: " + d.overdue.byDepartment.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))

@@ -38,6 +38,8 @@ enum PrometheusText {
                [([("disposition", "deliverable")], Double(d.reservations.deliverable)),
                 ([("disposition", "phone_verified_only")], Double(d.reservations.phoneVerifiedOnly)),
                 ([("disposition", "undeliverable")], Double(d.reservations.undeliverable))])
+        metric("hallsync_reservations_without_phone", "gauge", "Deliverable reservations sent without a usable phone number.",
+               [([], Double(d.reservations.withoutPhone))])
         metric("hallsync_hall_items", "gauge", "Hall items hallsync created, by status.",
                d.items.sorted { $0.key < $1.key }.map { ([("status", $0.key)], Double($0.value)) })
         metric("hallsync_attention_open", "gauge", "Reservations on the attention list, by reason code.",

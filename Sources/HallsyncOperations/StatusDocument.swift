@@ -82,6 +82,8 @@ public struct StatusDocument: Codable, Hashable, Sendable {
         public var deliverable: Int
         public var phoneVerifiedOnly: Int
         public var undeliverable: Int
+        /// Delivered without a usable phone number (with a remark for staff).
+        public var withoutPhone: Int
     }
 
     public struct Attention: Codable, Hashable, Sendable {

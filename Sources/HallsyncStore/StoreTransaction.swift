@@ -61,6 +61,8 @@ public struct StoreTransaction {
         public var deliverable = 0
         public var phoneVerifiedOnly = 0
         public var undeliverable = 0
+        /// Deliverable reservations sent without a usable phone (staff see a remark asking them to confirm otherwise).
+        public var withoutPhone = 0
         public var copiesCreated = 0
         public var pendingSends: [String: Int] = [:]
         public var oldestPendingCreatedAt: Double?
@@ -91,6 +93,7 @@ public struct StoreTransaction {
             case nil: break
             }
         }
+        c.withoutPhone = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM reservation WHERE disposition = 'DELIVERABLE' AND json_extract(contentJSON, '$.phone') = ''") ?? 0
         c.copiesCreated = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hallCopy WHERE itemNo IS NOT NULL") ?? 0
         for row in try Row.fetchAll(db, sql: "SELECT target, COUNT(*) AS n FROM outbox WHERE state = 'PENDING' GROUP BY target") {
             c.pendingSends[row["target"]] = row["n"]

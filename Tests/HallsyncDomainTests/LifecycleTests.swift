@@ -93,6 +93,11 @@ import Testing
         let mirror = HallStatusChange(target: .intake, itemNo: "ZH1", status: .handled, origin: nil, operator: "", at: "2021-09-11 10:01:00")
         #expect(mirror.apply(to: &intake, lifecycle: &lifecycle).isEmpty)
         #expect(lifecycle.outcome?.target == .licensing)
+        // A 409 naming another outcome, in answer to our mirror, was staff's: a conflict, found without the feed.
+        var other = HallCopy(target: .intake, itemNo: "ZH1")
+        let refused = HallStatusChange(target: .intake, itemNo: "ZH1", status: .consulted, origin: nil, operator: "", at: "2021-09-11 10:02:00")
+        #expect(refused.apply(to: &other, lifecycle: &lifecycle).map(\.code) == [.outcomeConflict])
+        #expect(lifecycle.outcome?.status == .handled)
         _ = r
     }
 

@@ -157,6 +157,11 @@ import Testing
         #expect(log.contains("phone=139****5678"))
         #expect(log.contains("idNumber=3710**********0150"))
         for secret in ["欧阳娜娜", "13912345678", "371002198001010150", "阳娜娜"] { #expect(!log.contains(secret), "\(secret) in the log") }
+        // Nor the credentials.
+        for file in ["portal-secret", "intake-token", "licensing-token"] {
+            let secret = try String(contentsOfFile: directory + "/" + file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(!log.contains(secret), "\(file) in the log")
+        }
         let statusText = (try? String(contentsOfFile: directory + "/status.json", encoding: .utf8)) ?? ""
         #expect(!statusText.contains("13912345678") && !statusText.contains("欧阳"))
     }

@@ -50,7 +50,7 @@ final class Lines: @unchecked Sendable {
             intervalSeconds: interval, lastCycle: nil, cursors: .init(portalPosition: nil, portalSafeHorizon: nil, feeds: [:]),
             endpoints: ["portal": .init(consecutiveFailures: 0), "intake": .init(consecutiveFailures: 0), "licensing": .init(consecutiveFailures: 0)],
             queues: .init(pending: [:], oldestPendingAgeSeconds: nil, failedSends: 0),
-            reservations: .init(total: 0, deliverable: 0, phoneVerifiedOnly: 0, undeliverable: 0), items: [:],
+            reservations: .init(total: 0, deliverable: 0, phoneVerifiedOnly: 0, undeliverable: 0, withoutPhone: 0), items: [:],
             attention: .init(open: 0, byCode: [:]), overdue: .init(total: 0, byDepartment: [:], byRegion: [:]),
             calendar: .init(coveredYears: [2026], warnings: [], deadlineFallbacksLastCycle: 0),
             monitoring: .init(staleAfterIntervals: 3, endpointWarningMinutes: 5, endpointCriticalMinutes: 30, attentionWarning: 50,
