@@ -57,7 +57,7 @@ public struct Configuration: Sendable {
         /// Prometheus text exposition for node_exporter's textfile collector; nil: not written.
         public var metricsFile: String?
         /// Seconds the requests in flight may still take after SIGTERM before they are abandoned.
-        public var stopGrace: Double = 7
+        public var stopGrace: Double = 5
         /// `hallsync status`: the file is stale after this many intervals without a cycle (UNKNOWN).
         public var staleAfterIntervals: Double = 3
         /// An endpoint failing for this many minutes is WARNING, then CRITICAL.
@@ -208,7 +208,7 @@ extension Configuration {
         let ops = root.optionalSection("operations")
         configuration.operations.statusFile = try ops.optionalString("statusFile") ?? ""
         configuration.operations.metricsFile = try ops.optionalString("metricsFile")
-        configuration.operations.stopGrace = try ops.double("stopGrace", default: 7, range: 0...60)
+        configuration.operations.stopGrace = try ops.double("stopGrace", default: 5, range: 0...60)
         let monitoring = root.optionalSection("monitoring")
         configuration.operations.staleAfterIntervals = try monitoring.double("staleAfterIntervals", default: 3, range: 1...1000)
         configuration.operations.endpointWarningMinutes = try monitoring.double("endpointWarningMinutes", default: 5, range: 0...10_000)

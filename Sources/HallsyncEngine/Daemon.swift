@@ -27,7 +27,7 @@ public final class Daemon: @unchecked Sendable {
     private var timer: DispatchSourceTimer?
 
     /// Seconds the requests in flight may take after a stop request before they are abandoned.
-    public var stopGrace: Double = 7
+    public var stopGrace: Double = 5
     /// Called on the cycle queue once the loop is set up, before the first cycle.
     public var onReady: (@Sendable (SyncEngine) -> Void)?
     /// Called on the cycle queue after every cycle (progress, status file, watchdog).
