@@ -160,7 +160,7 @@ public final class StandInSite: @unchecked Sendable {
             }
         }
         for e in generator.expectations where e.deliverable && !e.phoneOnly {
-            checkStatuses(e, attention: attention[e.reservationId] ?? [], history: historyByItem, verdict: &verdict)
+            checkStatuses(e, attention: attention[e.reservationId] ?? [], items: byHall, history: historyByItem, verdict: &verdict)
         }
         for refused in unexplained.prefix(5) { verdict.problems.append("\(refused.id): portal refused \(refused.status): \(refused.message)") }
         return verdict
@@ -168,9 +168,9 @@ public final class StandInSite: @unchecked Sendable {
 
     /// The notice's status rules for one reservation: an outcome mirrored to the other copy and
     /// reported; a cancellation closing every copy and acknowledged; otherwise RECEIVED.
-    func checkStatuses(_ e: TrafficGenerator.Expectation, attention: Set<String>,
+    func checkStatuses(_ e: TrafficGenerator.Expectation, attention: Set<String>, items byHall: [HallTarget: [String: [HallStandIn.Item]]],
                        history: [HallTarget: [String: [HallStandIn.Change]]], verdict: inout Verdict) {
-        let items = HallTarget.allCases.flatMap { target in hall(target).items(externalId: e.reservationId).map { (target, $0) } }
+        let items = HallTarget.allCases.flatMap { target in (byHall[target]?[e.reservationId] ?? []).map { (target, $0) } }
         let changes = items.flatMap { target, item in history[target]?[item.itemNo] ?? [] }
         let staff = Set(changes.filter { $0.origin == "STAFF" }.map(\.status))
         let processStatus = portal.reservation(id: e.reservationId)?.processStatus

@@ -27,6 +27,8 @@ struct Demo: ParsableCommand {
     @Option(help: "Seconds allowed after the traffic for the daemon to catch up.") var drainTimeout: Double = 90
     @Option(help: "Staff actions (HANDLE/CONSULT on a random open item) per new reservation.") var staffRate: Double = 0.3
     @Option(help: "Online cancellations per new reservation.") var cancelRate: Double = 0.05
+    @Option(help: "Reservations already waiting on the portal when the daemon starts (a backlog to drain; the drain time is reported).")
+    var backlog: Int = 0
     @Option(help: "Lowest log level of the daemon.") var logLevel: String = "warning"
 
     func run() throws {
@@ -42,7 +44,7 @@ struct Demo: ParsableCommand {
           portal    \(site.portal.baseURL)   (lag \(Int(lag)) s, faults \(noFaults ? "off" : "on"))
           intake    \(site.intake.baseURL)
           licensing \(site.licensing.baseURL)
-          traffic   \(rate)/s for \(Int(duration)) s, then up to \(Int(drainTimeout)) s to catch up; Ctrl-C ends the traffic early
+          traffic   \(backlog > 0 ? "a backlog of \(backlog), then " : "")\(rate)/s for \(Int(duration)) s, then up to \(Int(drainTimeout)) s to catch up; Ctrl-C ends the traffic early
         """)
 
         let daemon = Daemon(engine: engine, logger: logger)
@@ -57,6 +59,11 @@ struct Demo: ParsableCommand {
         daemon.onCycle = { report, engine in
             latest.set(report)
             reporter.cycleFinished(report, engine: engine)
+        }
+        if backlog > 0 {
+            let publishing = Date()
+            for _ in 0..<backlog { site.generator.step(rescheduleRate: 0) }
+            print(String(format: "backlog: %d reservations published in %.1f s before the daemon starts", backlog, Date().timeIntervalSince(publishing)))
         }
         let daemonThread = Thread { daemon.run(handleSignals: false) }
         daemonThread.start()
