@@ -83,7 +83,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "HallsyncDomainTests", dependencies: ["HallsyncDomain"]),
-        .testTarget(name: "HallsyncStoreTests", dependencies: ["HallsyncStore"]),
+        .testTarget(
+            name: "HallsyncStoreTests",
+            dependencies: ["HallsyncStore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "HallsyncTransportTests",
             dependencies: ["HallsyncTransport", "HallsyncStandIns"]

