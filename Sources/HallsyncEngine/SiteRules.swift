@@ -9,42 +9,34 @@ import HallsyncDomain
 ///     rules.calendar.uncoveredYears(from: today, days: 60)   // years to add to the calendar
 ///
 /// Loading either succeeds completely or throws a ``ConfigurationError`` that lists every
-/// problem with its file and line, so a reload never swaps in half a rule set.
+/// problem with its file and line, so a reload (a new engine, see ``Daemon``) never swaps in
+/// half a rule set.
 public struct SiteRules: Sendable {
     public let catalogue: MatterCatalogue
     public let calendar: WorkingCalendar
     public let normalizer: ReservationNormalizer
 
     public static func load(_ configuration: Configuration) throws(ConfigurationError) -> SiteRules {
-        let catalogue: MatterCatalogue
-        do {
-            catalogue = try MatterCatalogue(csv: try readText(configuration.catalogue, key: "catalogue"))
-        } catch let error as ConfigurationError {
-            throw error
-        } catch {
-            throw ConfigurationError("\(configuration.catalogue):\n\(error)")
-        }
-        let calendar: WorkingCalendar
-        do {
-            calendar = try WorkingCalendar(text: try readText(configuration.calendar, key: "calendar"))
-        } catch let error as ConfigurationError {
-            throw error
-        } catch {
-            throw ConfigurationError("\(configuration.calendar):\n\(error)")
-        }
+        let catalogue = try read(configuration.catalogue, key: "catalogue") { text in try MatterCatalogue(csv: text) }
+        let calendar = try read(configuration.calendar, key: "calendar") { text in try WorkingCalendar(text: text) }
         let normalizer = ReservationNormalizer(catalogue: catalogue, calendar: calendar,
                                                settings: try configuration.normalizerSettings())
         return SiteRules(catalogue: catalogue, calendar: calendar, normalizer: normalizer)
     }
 
-    static func readText(_ path: String, key: String) throws(ConfigurationError) -> String {
+    /// Reads a UTF-8 file named by `key` and parses it; a parse error is prefixed with the file's path.
+    static func read<T>(_ path: String, key: String, parse: (String) throws -> T) throws(ConfigurationError) -> T {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationError("cannot read \(path); check \(key) in the configuration and the file's permissions")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigurationError("\(path) is not UTF-8 text; save it as UTF-8 (CSV UTF-8 in a spreadsheet)")
         }
-        return text
+        do {
+            return try parse(text)
+        } catch {
+            throw ConfigurationError("\(path):\n\(error)")
+        }
     }
 
     /// A warning for each year from `today` through `days` days on that the calendar lacks.

@@ -3,7 +3,6 @@ import HallsyncDomain
 import HallsyncStore
 import HallsyncTransport
 import Logging
-import Synchronization
 
 /// One sync cycle: pull from the portal, then deliver to the halls. Each phase does bounded
 /// work, so a large backlog drains over consecutive cycles while each cycle stays short.
@@ -14,7 +13,8 @@ import Synchronization
 public final class SyncEngine: @unchecked Sendable {
     public let configuration: Configuration
     public let store: Store
-    let rulesBox: Mutex<SiteRules>
+    /// The catalogue, calendar and site settings in use. A reload builds a new engine (``Daemon``).
+    public let rules: SiteRules
     let pull: PortalPull
     let feeds: HallFeeds
     let delivery: Delivery
@@ -23,8 +23,7 @@ public final class SyncEngine: @unchecked Sendable {
     public init(configuration: Configuration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        let rules = try SiteRules.load(configuration)
-        rulesBox = Mutex(rules)
+        rules = try SiteRules.load(configuration)
         for warning in rules.coverageWarnings(today: BeijingTime.now().date) { logger.warning("\(warning)") }
         guard let secret = FileManager.default.contents(atPath: configuration.portal.appSecretFile)
             .flatMap({ String(data: $0, encoding: .utf8) })?.trimmingCharacters(in: .whitespacesAndNewlines), !secret.isEmpty else {
@@ -52,19 +51,6 @@ public final class SyncEngine: @unchecked Sendable {
         lastPrune = now
         let pruned = try store.write { tx in try tx.pruneSettled(before: now - Self.settledSendRetention) }
         if pruned > 0 { logger.info("pruned settled sends", metadata: ["count": "\(pruned)"]) }
-    }
-
-    /// The catalogue, calendar and site settings in use.
-    public var rules: SiteRules { rulesBox.withLock { $0 } }
-
-    /// Reads the catalogue and the calendar again (after an operator edited them). A file
-    /// with errors is refused as a whole and the rules in use stay; the error lists every problem.
-    public func reloadRules() throws(ConfigurationError) {
-        let rules = try SiteRules.load(configuration)
-        rulesBox.withLock { $0 = rules }
-        logger.info("rules reloaded", metadata: ["matters": "\(rules.catalogue.matters.count)",
-                                                 "calendarYears": "\(rules.calendar.coveredYears.sorted().map(String.init).joined(separator: ","))"])
-        for warning in rules.coverageWarnings(today: BeijingTime.now().date) { logger.warning("\(warning)") }
     }
 
     public struct CycleReport: Sendable {
