@@ -112,6 +112,12 @@ public struct Configuration: Sendable {
 
     public func hall(_ target: HallTarget) -> Hall { target == .intake ? intake : licensing }
 
+    /// A client of one hall with its own curl handle (a handle is never shared between threads).
+    /// Clients of the same hall share `token`, so a token re-read by one serves all.
+    public func hallClient(_ target: HallTarget, token: TokenSource) throws(TransportError) -> HallClient {
+        HallClient(target: target, baseURL: hall(target).baseURL, token: token, http: try CurlHTTPClient(options: httpOptions))
+    }
+
     public var retryPolicy: RetryPolicy { RetryPolicy(base: sync.retryBase, cap: sync.retryCap) }
 
     public var httpOptions: CurlHTTPClient.Options {

@@ -25,20 +25,16 @@ final class Delivery: @unchecked Sendable {
     /// The worker slots of each peer.
     private let workers: [SendTarget: [Worker]]
 
-    init(configuration: Configuration, store: Store, logger: Logger, makePortalClient: () throws(TransportError) -> PortalClient) throws(TransportError) {
+    init(configuration: Configuration, store: Store, tokens: [HallTarget: TokenSource], logger: Logger,
+         makePortalClient: () throws(TransportError) -> PortalClient) throws(TransportError) {
         self.configuration = configuration
         self.store = store
         self.logger = logger
         var workers: [SendTarget: [Worker]] = [:]
         for target in HallTarget.allCases {
-            let hall = configuration.hall(target)
-            let token = TokenSource(path: hall.tokenFile)
-            var clients: [Worker] = []
-            for _ in 0..<configuration.sync.concurrencyPerTarget {
-                clients.append(.hall(HallClient(target: target, baseURL: hall.baseURL, token: token,
-                                                http: try CurlHTTPClient(options: configuration.httpOptions))))
+            workers[SendTarget(target)] = try (0..<configuration.sync.concurrencyPerTarget).map { _ throws(TransportError) in
+                .hall(try configuration.hallClient(target, token: tokens[target]!))
             }
-            workers[SendTarget(target)] = clients
         }
         var pushers: [Worker] = []
         for _ in 0..<min(4, configuration.sync.concurrencyPerTarget) { pushers.append(.portal(try makePortalClient())) }
@@ -105,6 +101,10 @@ final class Delivery: @unchecked Sendable {
             tally.report.withLock { r in
                 r.attempted += 1
                 switch outcome {
+                case .closed where entry.kind == .update:
+                    // The hall answered (it is up), but the change was not applied: the attention list says why.
+                    r.refused += 1
+                    r.succeeded[entry.target, default: 0] += 1
                 case .itemPresent, .updated, .superseded, .closed, .pushed:
                     r.delivered += 1
                     r.succeeded[entry.target, default: 0] += 1
@@ -174,8 +174,15 @@ final class Delivery: @unchecked Sendable {
             guard let itemNo = entry.itemNo else {
                 return .refused(TransportError(code: "NO_ITEM", message: "an update without an item number; this is a bug", isRetryable: false))
             }
-            try hall.updateItem(itemNo: itemNo, body: entry.body)
-            return .updated
+            do {
+                try hall.updateItem(itemNo: itemNo, body: entry.body)
+                return .updated
+            } catch {
+                // 409 ITEM_CLOSED names the status: the copy is closed, which is news about the item,
+                // learnt like the same answer to an action.
+                guard error.code == "ITEM_CLOSED", let status = error.itemStatus.flatMap(HallItemStatus.init(rawValue:)) else { throw error }
+                return .closed(status, origin: nil)
+            }
         case .action:
             guard let itemNo = entry.itemNo, let body = try? JSONDecoder().decode(HallClient.ActionBody.self, from: entry.body) else {
                 return .refused(TransportError(code: "BAD_ACTION", message: "an action that cannot be read; this is a bug", isRetryable: false))

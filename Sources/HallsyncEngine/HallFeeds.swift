@@ -20,16 +20,12 @@ final class HallFeeds: @unchecked Sendable {
     private let clients: [HallTarget: HallClient]
     static let pageSize = 500
 
-    init(configuration: Configuration, store: Store, logger: Logger) throws(TransportError) {
+    init(configuration: Configuration, store: Store, tokens: [HallTarget: TokenSource], logger: Logger) throws(TransportError) {
         self.configuration = configuration
         self.store = store
         self.logger = logger
         var clients: [HallTarget: HallClient] = [:]
-        for target in HallTarget.allCases {
-            let hall = configuration.hall(target)
-            clients[target] = HallClient(target: target, baseURL: hall.baseURL, token: TokenSource(path: hall.tokenFile),
-                                         http: try CurlHTTPClient(options: configuration.httpOptions))
-        }
+        for target in HallTarget.allCases { clients[target] = try configuration.hallClient(target, token: tokens[target]!) }
         self.clients = clients
     }
 
@@ -56,7 +52,7 @@ final class HallFeeds: @unchecked Sendable {
             } catch let error as StoreError {
                 throw error
             } catch {
-                report.errors[target] = TransportError(code: "FEED_FAILED", message: "\(error)", isRetryable: true)
+                report.errors[target] = TransportError(code: "FEED_FAILED", message: "reading the \(target) change feed failed unexpectedly (\(error)); it is tried again next cycle — report this if it repeats", isRetryable: true)
             }
             report.seqs[target] = try store.read { tx in try tx.cursor(.feed(target)) }
         }
@@ -68,16 +64,19 @@ final class HallFeeds: @unchecked Sendable {
         // Changes may have been dropped unread without any 410: the feed was never read while we
         // had items there (a database from before feeds were followed), or not for most of its
         // retention (after `after=0`, which never answers 410, nothing else would tell).
-        try store.write { tx in
-            let now = Date().timeIntervalSince1970
-            let value = try tx.cursor(.feed(target))
-            guard value?.hasPrefix("reconcile:") != true else { return }
+        // One cycle thread moves the cursors, so a read here and a write below cannot race.
+        let now = Date().timeIntervalSince1970
+        let (stale, lastRead) = try store.read { tx -> (Bool, Double?) in
+            guard try tx.cursor(.feed(target))?.hasPrefix("reconcile:") != true else { return (false, nil) }
             let lastRead = try tx.cursorChangedAt(.feed(target))
-            let stale = lastRead.map { now - $0 > configuration.sync.feedRetention * 0.9 } ?? true
-            guard stale, !(try tx.openCopies(in: target, after: "", limit: 1).isEmpty) else { return }
+            let old = lastRead.map { now - $0 > configuration.sync.feedRetention * 0.9 } ?? true
+            let haveOpenItems = try !tx.openCopies(in: target, after: "", limit: 1).isEmpty
+            return (old && haveOpenItems, lastRead)
+        }
+        if stale {
             logger.warning("the \(target) change feed was not read for too long to trust; looking up every open item there first",
                            metadata: ["target": "\(target)", "lastRead": "\(lastRead.map { BeijingTime(Date(timeIntervalSince1970: $0)).description } ?? "never")"])
-            try tx.setCursor(.feed(target), to: "reconcile:", now: now)
+            try store.write { tx in try tx.setCursor(.feed(target), to: "reconcile:", now: now) }
         }
         for _ in 0..<configuration.sync.maxPagesPerCycle where !stop.isSet {
             let cursor = try store.read { tx in try tx.cursor(.feed(target)) } ?? "seq:0"

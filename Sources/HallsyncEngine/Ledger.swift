@@ -130,7 +130,8 @@ struct Ledger {
         case updated
         /// The hall already holds a newer revision: nothing to do.
         case superseded
-        /// The item is closed with this status: by our action (`origin` ours), or already by someone (`origin` nil).
+        /// The item is closed with this status: by our action (`origin` ours), or already by someone
+        /// (`origin` nil: a 409 `ITEM_CLOSED` to an action or an update).
         case closed(HallItemStatus, origin: ActionOrigin?)
         /// The portal took the status.
         case pushed(PortalProcessStatus)
@@ -157,7 +158,12 @@ struct Ledger {
             try tx.settle(outboxId: id, state: .done, error: nil, now: now)
             try plan(entry.reservationId, in: tx)
         case .closed(let status, let origin):
-            try tx.settle(outboxId: id, state: .done, error: nil, now: now)
+            // An action that closed (or found closed) its item is done; an update that found it closed is not.
+            if entry.kind == .action {
+                try tx.settle(outboxId: id, state: .done, error: nil, now: now)
+            } else {
+                try tx.settle(outboxId: id, state: .failed, error: "ITEM_CLOSED: the item was \(status) before the change reached it", now: now)
+            }
             if let hall = entry.target.hall, let itemNo = entry.itemNo {
                 let change = HallStatusChange(target: hall, itemNo: itemNo, status: status, origin: origin, operator: "",
                                               at: BeijingTime(Date(timeIntervalSince1970: now)).description)
@@ -199,12 +205,10 @@ struct Ledger {
                 return
             }
             try tx.blockCopy(reservationId: entry.reservationId, target: hall, now: now)
-            let closed = error.code == "ITEM_CLOSED"
             try tx.raiseAttention(AttentionEntry(
-                reservationId: entry.reservationId, code: closed ? DomainError.Code.itemClosed.rawValue : DomainError.Code.hallRejected.rawValue,
-                field: error.code, target: hall.rawValue,
-                messageZh: closed ? "\(hall.chineseName)办件已办结，预约变更未能同步，请人工核对" : "\(hall.chineseName)系统拒收：\(error.message)。请核对后在门户更正",
-                messageEn: closed ? "The \(hall) item is already closed; the reservation's change was not applied. Check it by hand." : "The \(hall) hall refused the request: \(error.message). Check the data and have it corrected on the portal.",
+                reservationId: entry.reservationId, code: DomainError.Code.hallRejected.rawValue, field: error.code, target: hall.rawValue,
+                messageZh: "\(hall.chineseName)系统拒收：\(error.message)。请核对后在门户更正",
+                messageEn: "The \(hall) hall refused the request: \(error.message). Check the data and have it corrected on the portal.",
                 version: entry.revision, raisedAt: now))
             try plan(entry.reservationId, in: tx)
         }

@@ -35,8 +35,10 @@ public final class SyncEngine: @unchecked Sendable {
             PortalClient(baseURL: configuration.portal.baseURL, signer: signer, http: try CurlHTTPClient(options: configuration.httpOptions))
         }
         pull = PortalPull(configuration: configuration, store: store, portal: try makePortalClient(), logger: logger)
-        feeds = try HallFeeds(configuration: configuration, store: store, logger: logger)
-        delivery = try Delivery(configuration: configuration, store: store, logger: logger, makePortalClient: makePortalClient)
+        // One token per hall, shared by the feed reader and every send slot.
+        let tokens = Dictionary(uniqueKeysWithValues: HallTarget.allCases.map { ($0, TokenSource(path: configuration.hall($0).tokenFile)) })
+        feeds = try HallFeeds(configuration: configuration, store: store, tokens: tokens, logger: logger)
+        delivery = try Delivery(configuration: configuration, store: store, tokens: tokens, logger: logger, makePortalClient: makePortalClient)
     }
 
     /// Settled sends are kept for `settledSendRetention` (a trail for people investigating a
@@ -55,34 +57,42 @@ public final class SyncEngine: @unchecked Sendable {
 
     public struct CycleReport: Sendable {
         public var startedAt: Date
-        public var duration: Double
-        public var pages: Int
+        public var duration: Double = 0
+        public var pages = 0
         /// Records received from the portal.
-        public var pulled: Int
+        public var pulled = 0
         /// New versions stored.
-        public var stored: Int
+        public var stored = 0
         /// Stored versions whose deadline counted weekends only (the calendar lacks the year).
-        public var deadlineFallbacks: Int
+        public var deadlineFallbacks = 0
         /// Hall feed changes read, and those that changed something (echoes of our own actions do not).
-        public var feedChanges: Int
-        public var feedApplied: Int
+        public var feedChanges = 0
+        public var feedApplied = 0
         /// Open items looked up after an expired feed.
-        public var reconciled: Int
+        public var reconciled = 0
         /// Sends the halls and the portal accepted.
-        public var delivered: Int
-        public var retried: Int
-        public var refused: Int
-        public var caughtUp: Bool
+        public var delivered = 0
+        public var retried = 0
+        public var refused = 0
+        public var caughtUp = false
         public var portalPosition: String?
         /// The portal time below which every record is visible (the lag horizon), as last computed.
         public var portalHorizon: String?
         /// Sends accepted per peer (`intake`, `licensing`, `portal`).
-        public var succeeded: [String: Int]
+        public var succeeded: [String: Int] = [:]
         /// Peers that failed this cycle without any success, with the last error.
-        public var failingEndpoints: [String: String]
-        public var feedPositions: [String: String]
-        public var errors: [String]
-        public var counts: StoreTransaction.Counts
+        public var failingEndpoints: [String: String] = [:]
+        public var feedPositions: [String: String] = [:]
+        public var errors: [String] = []
+        public var counts = StoreTransaction.Counts()
+
+        public init(startedAt: Date) { self.startedAt = startedAt }
+
+        /// Records an endpoint's error; `failing` when nothing succeeded there this cycle.
+        mutating func record(_ error: String, endpoint: String, label: String, failing: Bool = true) {
+            errors.append("\(label): \(error)")
+            if failing, failingEndpoints[endpoint] == nil { failingEndpoints[endpoint] = error }
+        }
 
         public var summary: String {
             "pulled=\(pulled) stored=\(stored) feed=\(feedChanges) delivered=\(delivered) retried=\(retried) refused=\(refused) pending=\(counts.pendingSends.values.reduce(0, +)) attention=\(counts.openAttention) overdue=\(counts.overdue) caughtUp=\(caughtUp) took=\(String(format: "%.2f", duration))s"
@@ -92,9 +102,7 @@ public final class SyncEngine: @unchecked Sendable {
     /// Runs one cycle. Never throws: a failing phase is reported and the next cycle tries again.
     public func runCycle(stop: StopSignal) -> CycleReport {
         let started = Date()
-        var report = CycleReport(startedAt: started, duration: 0, pages: 0, pulled: 0, stored: 0, deadlineFallbacks: 0, feedChanges: 0, feedApplied: 0, reconciled: 0, delivered: 0, retried: 0,
-                                 refused: 0, caughtUp: false, portalPosition: nil, portalHorizon: nil, succeeded: [:], failingEndpoints: [:],
-                                 feedPositions: [:], errors: [], counts: .init())
+        var report = CycleReport(startedAt: started)
         let normalizer = rules.normalizer
         do {
             let pulled = try pull.run(normalizer: normalizer, stop: stop)
@@ -105,10 +113,7 @@ public final class SyncEngine: @unchecked Sendable {
             report.caughtUp = pulled.caughtUp
             report.portalPosition = pulled.settledPosition?.description
             report.portalHorizon = pulled.horizon?.description
-            if let error = pulled.error {
-                report.errors.append("portal: \(error)")
-                report.failingEndpoints["portal"] = error.description
-            }
+            if let error = pulled.error { report.record(error.description, endpoint: "portal", label: "portal") }
             if !stop.isSet {
                 let followed = try feeds.run(normalizer: normalizer, stop: stop)
                 report.feedChanges = followed.read
@@ -116,8 +121,7 @@ public final class SyncEngine: @unchecked Sendable {
                 report.reconciled = followed.reconciled
                 report.feedPositions = Dictionary(uniqueKeysWithValues: followed.seqs.map { ($0.key.rawValue, $0.value) })
                 for (target, error) in followed.errors.sorted(by: { $0.key < $1.key }) {
-                    report.errors.append("\(target) feed: \(error)")
-                    report.failingEndpoints[target.rawValue] = error.description
+                    report.record(error.description, endpoint: target.rawValue, label: "\(target) feed")
                 }
             }
             if !stop.isSet {
@@ -127,8 +131,7 @@ public final class SyncEngine: @unchecked Sendable {
                 report.refused = delivered.refused
                 report.succeeded = Dictionary(uniqueKeysWithValues: delivered.succeeded.map { ($0.key.rawValue, $0.value) })
                 for (target, error) in delivered.lastError.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-                    report.errors.append("\(target): \(error)")
-                    if delivered.succeeded[target, default: 0] == 0 { report.failingEndpoints[target.rawValue] = report.failingEndpoints[target.rawValue] ?? error }
+                    report.record(error, endpoint: target.rawValue, label: target.rawValue, failing: delivered.succeeded[target, default: 0] == 0)
                 }
             }
             report.counts = try store.read { tx in try tx.counts() }

@@ -61,6 +61,7 @@ public final class HallStandIn: @unchecked Sendable {
         var droppedThrough: Int64 = 0
         var seq: Int64 = 1000
         var feedReads = 0
+        var feedOutage = false
         var writeCount = 0
         var sequence = 0
         var token: String
@@ -92,6 +93,13 @@ public final class HallStandIn: @unchecked Sendable {
     }
 
     public var requestCount: Int { state.withLock { $0.requestCount } }
+
+    /// While set, the change feed answers 503 and everything else works: a reader learns of
+    /// closed items only from the answers to its own requests.
+    public var feedOutage: Bool {
+        get { state.withLock { $0.feedOutage } }
+        set { state.withLock { $0.feedOutage = newValue } }
+    }
     /// Requests that could change something (creates, updates, actions); polls are not counted.
     public var writeRequestCount: Int { state.withLock { $0.writeCount } }
     public var feedReadCount: Int { state.withLock { $0.feedReads } }
@@ -245,6 +253,7 @@ public final class HallStandIn: @unchecked Sendable {
         guard let limit = query["limit"].flatMap(Int.init), (1...1000).contains(limit) else { return error(422, "INVALID_FIELD", "limit must be 1–1000") }
         return state.withLock { s in
             s.feedReads += 1
+            if s.feedOutage { return error(503, "UNAVAILABLE", "the change feed is being rebuilt; try again later") }
             if after > 0 && after < s.droppedThrough {
                 return error(410, "FEED_EXPIRED", "changes up to seq \(s.droppedThrough) are no longer retained; reconcile and read from after=0")
             }

@@ -107,6 +107,25 @@ import Testing
         #expect(site.portal.reservation(id: "YY-RC")?.processStatus == "CONSULTED")
     }
 
+    @Test func aRescheduleThatMeetsAClosedItemLearnsTheOutcomeFromTheAnswerWithoutTheFeed() throws {
+        let (site, engine) = try Support.quietSite("patch-closed")
+        defer { site.stop() }
+        var r = site.portal.publish(Support.reservation("YY-PC", itemCode: "371002-XK-0107", itemName: "建筑工程施工许可证核发"))
+        Support.drain(engine, lag: 0, timeout: 20)
+        let itemNo = try #require(site.licensing.items(externalId: "YY-PC").first?.itemNo)
+        site.licensing.feedOutage = true
+        site.licensing.staffAct(itemNo: itemNo, action: .handle)
+        r = site.portal.reservation(id: "YY-PC")!
+        r.appointmentDate = "2021-09-14"
+        site.portal.publish(r)
+        Support.drain(engine, lag: 0, timeout: 20)
+        // The PATCH was answered 409 ITEM_CLOSED (HANDLED): the change is on the list, the outcome reported.
+        #expect(site.licensing.items(externalId: "YY-PC").first?.registerTime == "2021-09-11 10:00:00")
+        #expect(try Support.attention(engine.store)["YY-PC"] == ["ITEM_CLOSED"])
+        #expect(site.portal.reservation(id: "YY-PC")?.processStatus == "HANDLED")
+        #expect(site.portal.acceptedPushes.map(\.status) == ["RECEIVED", "HANDLED"])
+    }
+
     @Test func anExpiredFeedIsReconciledByLookupsAndNothingIsAppliedTwice() throws {
         let (site, engine) = try Support.quietSite("feed-expired")
         defer { site.stop() }
