@@ -6,16 +6,6 @@ import Testing
 
 /// The real `hallsync` binary, killed with SIGKILL at random moments while traffic flows.
 @Suite(.serialized) struct CrashTests {
-    func launch(_ binary: String, config: String, log: FileHandle) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["run", "--config", config, "--log-level", "warning"]
-        process.standardError = log
-        process.standardOutput = log
-        try process.run()
-        return process
-    }
-
     @Test func survivesRepeatedKillNineWithEveryReservationInEachInboxExactlyOnce() throws {
         let binary = Support.hallsyncBinary
         try #require(FileManager.default.isExecutableFile(atPath: binary), "build the hallsync executable first (swift build): \(binary)")
@@ -23,12 +13,10 @@ import Testing
         let site = try StandInSite(directory: directory, options: .init(lag: 2, faults: .unkind, seed: 99))
         defer { site.stop() }
         let config = try site.writeConfiguration(to: directory + "/hallsync.yaml", database: directory + "/state.sqlite", interval: 0.3)
-        FileManager.default.createFile(atPath: directory + "/daemon.log", contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/daemon.log"))
 
         let traffic = Thread { Support.generate(site, count: 400, over: 8) }
         traffic.start()
-        var process = try launch(binary, config: config, log: log)
+        var process = try Support.launchHallsync(["run", "--config", config, "--log-level", "warning"], log: directory + "/daemon.log")
         var kills = 0
         var killsDuringTraffic = 0
         while !traffic.isFinished || kills < 6 {
@@ -38,7 +26,7 @@ import Testing
             process.waitUntilExit()
             #expect(process.terminationReason == .uncaughtSignal)
             kills += 1
-            process = try launch(binary, config: config, log: log)
+            process = try Support.launchHallsync(["run", "--config", config, "--log-level", "warning"], log: directory + "/daemon.log")
         }
         // Let the last process catch up, then stop it politely.
         let store = try Store(path: directory + "/state.sqlite")

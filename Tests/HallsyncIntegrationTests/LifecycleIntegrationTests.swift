@@ -76,7 +76,7 @@ import Testing
     }
 
     @Test func aCancellationAfterStaffHandledTheItemIsRecordedNotForced() throws {
-        let (site, engine, intakeNo, licensingNo) = try delivered("cancel-late")
+        let (site, engine, intakeNo, _) = try delivered("cancel-late")
         defer { site.stop() }
         site.intake.staffAct(itemNo: intakeNo, action: .handle)
         Support.drain(engine, lag: 0, timeout: 20)
@@ -87,7 +87,6 @@ import Testing
         #expect(!site.intake.history.contains { $0.status == "CANCELLED" } && !site.licensing.history.contains { $0.status == "CANCELLED" })
         #expect(site.portal.reservation(id: "YY-L")?.processStatus == "HANDLED")
         #expect(try Support.attention(engine.store)["YY-L"] == ["CANCELLED_AFTER_OUTCOME"])
-        _ = licensingNo
     }
 
     @Test func aRescheduleOfAClosedItemGoesToTheAttentionList() throws {
@@ -165,12 +164,10 @@ import Testing
     }
 
     @Test func aFeedUnreadForMostOfItsRetentionIsReconciledEvenWithout410() throws {
-        let directory = try Support.temporaryDirectory("feed-stale")
-        let site = try StandInSite(directory: directory, options: .init(lag: 0, faults: .none))
+        let (site, engine) = try Support.site("feed-stale", options: .init(lag: 0, faults: .none)) {
+            $0.replacingOccurrences(of: "sync:\n", with: "sync:\n  feedRetention: 2\n")
+        }
         defer { site.stop() }
-        let yaml = site.configurationYAML(database: directory + "/state.sqlite").replacingOccurrences(of: "sync:\n", with: "sync:\n  feedRetention: 2\n")
-        try Data(yaml.utf8).write(to: URL(fileURLWithPath: directory + "/hallsync.yaml"))
-        let engine = try SyncEngine(configuration: try Configuration.load(path: directory + "/hallsync.yaml"), logger: Support.logger)
         site.portal.publish(Support.reservation("YY-S"))
         Support.drain(engine, lag: 0, timeout: 20)
         // No change was ever in the feed (position 0, where a read never answers 410); then hallsync
@@ -186,11 +183,8 @@ import Testing
     }
 
     @Test func idleCyclesSendNothingButThePolls() throws {
-        let directory = try Support.temporaryDirectory("idle")
-        let site = try StandInSite(directory: directory, options: .init(lag: 1, faults: .none, seed: 5))
+        let (site, engine) = try Support.site("idle", options: .init(lag: 1, faults: .none, seed: 5), interval: 0.3)
         defer { site.stop() }
-        let path = try site.writeConfiguration(to: directory + "/hallsync.yaml", database: directory + "/state.sqlite", interval: 0.3)
-        let engine = try SyncEngine(configuration: try Configuration.load(path: path), logger: Support.logger)
         let traffic = Thread { Support.generate(site, count: 80, over: 3, staffRate: 0.5, cancelRate: 0.1) }
         traffic.start()
         while !traffic.isFinished { _ = engine.runCycle(stop: StopSignal()); Thread.sleep(forTimeInterval: 0.2) }

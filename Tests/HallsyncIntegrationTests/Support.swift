@@ -5,6 +5,7 @@ import HallsyncOperations
 import HallsyncStandIns
 import HallsyncStore
 import Logging
+import Synchronization
 
 enum Support {
     static func temporaryDirectory(_ name: String) throws -> String {
@@ -13,12 +14,20 @@ enum Support {
         return path
     }
 
+    /// A stand-in site in a fresh directory and an engine configured against it; `editing`
+    /// changes the configuration text before it is written (a test's own settings).
+    static func site(_ name: String, options: StandInSite.Options, interval: Double = 1, keyRetention: Double? = nil,
+                     editing: (String) -> String = { $0 }) throws -> (StandInSite, SyncEngine) {
+        let directory = try temporaryDirectory(name)
+        let site = try StandInSite(directory: directory, options: options)
+        let yaml = editing(site.configurationYAML(database: directory + "/state.sqlite", interval: interval, keyRetention: keyRetention))
+        try yaml.write(toFile: directory + "/hallsync.yaml", atomically: true, encoding: .utf8)
+        return (site, try SyncEngine(configuration: try Configuration.load(path: directory + "/hallsync.yaml"), logger: logger))
+    }
+
     /// A site with no faults and no lag, and an engine configured against it.
     static func quietSite(_ name: String) throws -> (StandInSite, SyncEngine) {
-        let directory = try temporaryDirectory(name)
-        let site = try StandInSite(directory: directory, options: .init(lag: 0, faults: .none))
-        let path = try site.writeConfiguration(to: directory + "/hallsync.yaml", database: directory + "/state.sqlite")
-        return (site, try SyncEngine(configuration: try Configuration.load(path: path), logger: logger))
+        try site(name, options: .init(lag: 0, faults: .none))
     }
 
     /// A clean reservation of the stand-in site's region, to publish as it is or to spoil.
@@ -65,6 +74,59 @@ enum Support {
     /// The open attention entries' codes, by reservation.
     static func attention(_ store: Store) throws -> [String: Set<String>] {
         Dictionary(grouping: try store.read { tx in try tx.openAttention(limit: 1_000_000) }, by: \.reservationId).mapValues { Set($0.map(\.code)) }
+    }
+
+    /// The repository's root (where `deploy/`, `Config/` and `systemd/` are).
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// What a finished process printed.
+    struct Output {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        /// stdout then stderr, for commands whose streams are read together.
+        var text: String { stdout + stderr }
+    }
+
+    /// Runs a program to its end, feeding `stdin`, and returns its status and output.
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                    directory: URL = repository, stdin: String = "") throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let input = Pipe(), output = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        input.fileHandleForWriting.write(Data(stdin.utf8))
+        try input.fileHandleForWriting.close()
+        // stderr is drained on its own thread so that a full pipe can never stall the child.
+        let errorData = Mutex(Data())
+        let drain = Thread { let data = errors.fileHandleForReading.readDataToEndOfFile(); errorData.withLock { $0 = data } }
+        drain.start()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !drain.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+        return Output(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+                      stderr: String(decoding: errorData.withLock { $0 }, as: UTF8.self))
+    }
+
+    /// Starts `hallsync` with its output going to the file `log`; returns the running process.
+    static func launchHallsync(_ arguments: [String], environment: [String: String] = [:], log: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: hallsyncBinary)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        handle.seekToEndOfFile()
+        process.standardError = handle
+        process.standardOutput = handle
+        try process.run()
+        return process
     }
 
     /// The `hallsync` executable built next to the test bundle.

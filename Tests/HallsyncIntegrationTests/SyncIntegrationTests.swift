@@ -8,11 +8,8 @@ import Testing
 /// The engine against the stand-ins over real loopback HTTP, every fault on.
 @Suite(.serialized) struct SyncIntegrationTests {
     @Test func losesNothingAndDuplicatesNothingUnderLagPageShiftsAndFaults() throws {
-        let directory = try Support.temporaryDirectory("sync")
-        let site = try StandInSite(directory: directory, options: .init(lag: 2, faults: .unkind, seed: 7))
+        let (site, engine) = try Support.site("sync", options: .init(lag: 2, faults: .unkind, seed: 7), interval: 0.3)
         defer { site.stop() }
-        let path = try site.writeConfiguration(to: directory + "/hallsync.yaml", database: directory + "/state.sqlite", interval: 0.3)
-        let engine = try SyncEngine(configuration: try Configuration.load(path: path), logger: Support.logger)
 
         // Traffic and cycles interleave, so records become visible while the daemon pages.
         let traffic = Thread { Support.generate(site, count: 300, over: 4) }
@@ -27,17 +24,15 @@ import Testing
     }
 
     @Test func looksItemsUpInsteadOfCreatingTwiceAfterTheKeyIsForgotten() throws {
-        let directory = try Support.temporaryDirectory("retention")
         var faults = Faults()
         faults.lostAnswerAfterCommit = 0.5
         faults.hangSeconds = 0.5
         // The halls forget keys after 1.5 s; the daemon is told 1.5 s, so every retry of an uncertain create looks first.
-        let site = try StandInSite(directory: directory, options: .init(lag: 1, faults: faults, keyRetention: 1.5, seed: 11))
+        let (site, engine) = try Support.site("retention", options: .init(lag: 1, faults: faults, keyRetention: 1.5, seed: 11),
+                                              interval: 0.3, keyRetention: 1.5) {
+            $0.replacingOccurrences(of: "retryBase: 0.2", with: "retryBase: 2")  // retries come after the key is gone
+        }
         defer { site.stop() }
-        var yaml = site.configurationYAML(database: directory + "/state.sqlite", interval: 0.3, keyRetention: 1.5)
-        yaml = yaml.replacingOccurrences(of: "retryBase: 0.2", with: "retryBase: 2")  // retries come after the key is gone
-        try Data(yaml.utf8).write(to: URL(fileURLWithPath: directory + "/hallsync.yaml"))
-        let engine = try SyncEngine(configuration: try Configuration.load(path: directory + "/hallsync.yaml"), logger: Support.logger)
         Support.generate(site, count: 40, over: 0.5, rescheduleRate: 0)
         Support.drain(engine, lag: 1)
         let verdict = site.verify(attention: try Support.attention(engine.store))

@@ -5,37 +5,14 @@ import Testing
 
 /// The operator tools on the real binary, and the host time zone kept out of every answer.
 @Suite struct ToolsTests {
-    struct Run {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
-
-    static func hallsync(_ arguments: [String], stdin: String = "", timeZone: String) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Support.hallsyncBinary)
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["TZ"] = timeZone
-        process.environment = environment
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        input.fileHandleForWriting.write(Data(stdin.utf8))
-        try input.fileHandleForWriting.close()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+    static func hallsync(_ arguments: [String], stdin: String = "", timeZone: String) throws -> Support.Output {
+        try Support.run(Support.hallsyncBinary, arguments, environment: ["TZ": timeZone], stdin: stdin)
     }
 
     static let timeZones = ["UTC", "America/New_York", "Asia/Shanghai", "Pacific/Kiritimati"]
 
     /// The checkout's own configuration: catalogue, calendar and the Weihai sessions.
-    static let config = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Config/hallsync.yaml").path
+    static let config = Support.repository.appendingPathComponent("Config/hallsync.yaml").path
 
     @Test func deadlinePrintsTheNoticesExamplesInEveryHostTimeZone() throws {
         for timeZone in Self.timeZones {
