@@ -32,6 +32,10 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let portalRefused = Code(rawValue: "PORTAL_REFUSED")
         /// A portal record that could not be decoded at all.
         public static let unreadableRecord = Code(rawValue: "UNREADABLE_RECORD")
+        /// A reservation id not of the contract's form (a NUL, a space, too long): never stored as a key.
+        public static let reservationIdInvalid = Code(rawValue: "RESERVATION_ID_INVALID")
+        /// A region, department or matter code not of the form codes have.
+        public static let codeFormat = Code(rawValue: "CODE_FORMAT")
 
         /// Codes about what happened in the halls after delivery: a newer portal version does
         /// not make them go away, so they stay open until a person closes them.
@@ -41,7 +45,7 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let all: [Code] = [
             .missingField, .idFormat, .idBirthDate, .idCheckDigit, .idTypeUnknown, .orgCodeFormat, .orgCodeCheck,
             .applicantType, .nameInvalid, .appointmentDate, .appointmentSlot, .unknownMatter, .handleModeUnknown, .statusUnknown, .hallRejected,
-            .itemClosed, .outcomeConflict, .cancelledAfterOutcome, .portalRefused, .unreadableRecord,
+            .itemClosed, .outcomeConflict, .cancelledAfterOutcome, .portalRefused, .unreadableRecord, .reservationIdInvalid, .codeFormat,
         ]
     }
 

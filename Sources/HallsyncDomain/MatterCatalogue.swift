@@ -83,6 +83,14 @@ public struct MatterCatalogue: Hashable, Sendable {
                 bad = true
                 intake = false
             }
+            if !fields[0].isEmpty, !CodeForm.isCode(Self.key(fields[0])) {
+                errors.append(LoadError(line: row.line, message: "item code \(fields[0]) may hold only letters, digits, - and _ (at most 64)"))
+                bad = true
+            }
+            if !fields[2].isEmpty, !CodeForm.isCode(fields[2]) {
+                errors.append(LoadError(line: row.line, message: "department code \(fields[2]) may hold only letters, digits, - and _ (at most 64)"))
+                bad = true
+            }
             if let first = seen[Self.key(fields[0])] {
                 errors.append(LoadError(line: row.line, message: "item code \(fields[0]) already appears on line \(first)"))
                 bad = true

@@ -35,6 +35,8 @@ public struct ReservationNormalizer: Sendable {
     }
 
     public func normalize(_ r: PortalReservation) -> Normalization {
+        // The id becomes a key in SQL, URLs and idempotency keys: only the contract's form passes.
+        guard WireIdentifier.isValid(r.reservationId) else { return .undeliverable([Self.invalidId]) }
         if r.isPhoneVerifiedOnly { return .phoneVerifiedOnly }
         var errors: [DomainError] = []
         var notices: [DomainError] = []
@@ -96,13 +98,24 @@ public struct ReservationNormalizer: Sendable {
         let appointment = attempt { () throws(DomainError) in
             try Appointment.parse(date: r.appointmentDate, slot: r.appointmentSlot, sessions: settings.sessions)
         }
-        let regionCode = required(r.regionCode, "regionCode", "区划代码", "region code")
+        var regionCode = required(r.regionCode.map(TextCleaning.halfWidth), "regionCode", "区划代码", "region code")
+        if let code = regionCode, !CodeForm.isRegionCode(code) {
+            errors.append(Self.badCode(field: "regionCode", zh: "区划代码", en: "region code"))
+            regionCode = nil
+        }
         let portalItemCode = required(r.itemCode, "itemCode", "事项编码", "matter code")
         let matter = catalogue.matter(forItemCode: portalItemCode)
-        let itemCode = matter?.itemCode ?? portalItemCode.map(MatterCatalogue.key)
-        let deptCode = TextCleaning.trimmed(r.deptCode ?? "").isEmpty ? matter?.deptCode : TextCleaning.trimmed(r.deptCode!)
+        var itemCode = matter?.itemCode ?? portalItemCode.map(MatterCatalogue.key)
+        if let code = itemCode, !CodeForm.isCode(code) {
+            errors.append(Self.badCode(field: "itemCode", zh: "事项编码", en: "matter code"))
+            itemCode = nil
+        }
+        var deptCode = TextCleaning.trimmed(r.deptCode ?? "").isEmpty ? matter?.deptCode : TextCleaning.trimmed(r.deptCode!)
         if deptCode == nil {
             errors.append(DomainError(code: .missingField, field: "deptCode", zh: "缺少部门编码，请核实后补充", en: "The department code is missing; check the reservation on the portal."))
+        } else if let code = deptCode, !CodeForm.isCode(code) {
+            errors.append(Self.badCode(field: "deptCode", zh: "部门编码", en: "department code"))
+            deptCode = nil
         }
         let itemName = MatterName.hallItemName(portalName: r.itemName, catalogueName: matter?.name)
         if itemName == nil {
@@ -131,6 +144,19 @@ public struct ReservationNormalizer: Sendable {
             reservationId: r.reservationId, version: r.version, isCancelled: r.isCancelled,
             content: content, route: route, notices: notices,
             deadlineUsedFallback: deadline.usedFallback))
+    }
+}
+
+extension ReservationNormalizer {
+    public static let invalidId = DomainError(
+        code: .reservationIdInvalid, field: "reservationId",
+        zh: "门户预约编号格式不正确（含控制字符、空格或过长），未作处理，请联系门户运维核查该预约",
+        en: "The reservation id is not of the portal's form (a control character, a space, or too long); nothing was done with it. Ask the portal's operators to check this reservation.")
+
+    static func badCode(field: String, zh: String, en: String) -> DomainError {
+        DomainError(code: .codeFormat, field: field,
+                    zh: "\(zh)格式不正确（只能是字母、数字和连字符），请与门户核实该预约",
+                    en: "The \(en) is not of the form codes have (letters, digits and hyphens only); check the reservation with the portal.")
     }
 }
 

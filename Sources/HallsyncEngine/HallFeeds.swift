@@ -100,7 +100,9 @@ final class HallFeeds: @unchecked Sendable {
             report.applied += try store.write { tx in
                 var applied = 0
                 for change in page.changes {
-                    guard let status = HallItemStatus(rawValue: change.status) else { continue }
+                    // Ours have ids and numbers of the contract's form; anything else is not ours to follow.
+                    guard WireIdentifier.isValid(change.externalId), WireIdentifier.isValid(change.itemNo),
+                          let status = HallItemStatus(rawValue: change.status) else { continue }
                     let statusChange = HallStatusChange(target: target, itemNo: change.itemNo, status: status,
                                                         origin: change.origin.flatMap(ActionOrigin.init(rawValue:)),
                                                         operator: change.operator ?? "", at: change.at ?? "")

@@ -13,10 +13,20 @@ struct Ledger {
     enum IngestOutcome: Equatable {
         /// The same or an older version was already stored.
         case stale
+        /// The id is not of the contract's form: kept on the attention list only, nothing else changed.
+        case rejected
         case stored(disposition: StoredReservation.Disposition, sendsEnqueued: Int, deadlineUsedFallback: Bool)
     }
 
     func ingest(_ portal: PortalReservation, in tx: StoreTransaction) throws -> IngestOutcome {
+        guard WireIdentifier.isValid(portal.reservationId) else {
+            // A NUL would cut the id short in SQL and merge this record into another one's.
+            let error = ReservationNormalizer.invalidId
+            try tx.raiseAttention(AttentionEntry(reservationId: WireIdentifier.printable(portal.reservationId), code: error.code.rawValue,
+                                                 field: error.field, messageZh: error.zh, messageEn: error.en,
+                                                 version: portal.version, raisedAt: now))
+            return .rejected
+        }
         if let stored = try tx.storedVersion(of: portal.reservationId), stored >= portal.version { return .stale }
         let stored: StoredReservation
         var raise: [DomainError] = []
@@ -52,7 +62,7 @@ struct Ledger {
 
     /// A record of a page that could not be decoded at all.
     func recordUnreadable(reservationId: String?, reason: String, in tx: StoreTransaction) throws {
-        try tx.raiseAttention(AttentionEntry(reservationId: reservationId ?? "(unknown)", code: DomainError.Code.unreadableRecord.rawValue, field: "",
+        try tx.raiseAttention(AttentionEntry(reservationId: reservationId.map(WireIdentifier.printable) ?? "(unknown)", code: DomainError.Code.unreadableRecord.rawValue, field: "",
                                              messageZh: "门户记录无法解析，请联系门户运维核查该预约：\(reason)",
                                              messageEn: "\(reason); ask the portal's operators to check this reservation.",
                                              version: 0, raisedAt: now))

@@ -36,7 +36,7 @@ public struct StoreTransaction {
                 contentJSON = excluded.contentJSON, isCancelled = excluded.isCancelled,
                 regionCode = excluded.regionCode, deptCode = excluded.deptCode, changedAt = excluded.changedAt
             """, arguments: [r.id, r.version, r.portal.updateTime, portalJSON, r.disposition.rawValue, r.route?.rawValue,
-                             contentJSON, r.portal.isCancelled, r.portal.regionCode, r.portal.deptCode, now, now])
+                             contentJSON, r.portal.isCancelled, r.regionKey, r.deptKey, now, now])
     }
 
     static func reservation(from row: Row) throws -> StoredReservation {

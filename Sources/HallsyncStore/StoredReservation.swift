@@ -24,6 +24,21 @@ public struct StoredReservation: Hashable, Sendable {
     public var id: String { portal.reservationId }
     public var version: Int { portal.version }
 
+    /// The region the summary scopes this reservation by: the normalised one when deliverable,
+    /// else the portal's when it has the form of a region code (never a text SQL would cut short).
+    public var regionKey: String? {
+        if let code = content?.regionCode { return code }
+        let raw = (portal.regionCode ?? "").trimmingCharacters(in: .whitespaces)
+        return CodeForm.isRegionCode(raw) ? raw : nil
+    }
+
+    /// The department the summary scopes this reservation by, likewise.
+    public var deptKey: String? {
+        if let code = content?.deptCode { return code }
+        let raw = (portal.deptCode ?? "").trimmingCharacters(in: .whitespaces)
+        return CodeForm.isCode(raw) ? raw : nil
+    }
+
     /// The outcome and the portal's status, as far as hallsync knows them.
     public var lifecycle = Lifecycle()
 

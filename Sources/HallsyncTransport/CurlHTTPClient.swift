@@ -83,6 +83,8 @@ public final class CurlHTTPClient: @unchecked Sendable {
         if let caFile = options.caFile { set(hallsync_curl_setopt_string(handle, CURLOPT_CAINFO, caFile)) }
         set(hallsync_curl_setopt_off_t(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(options.maxResponseBytes)))
         set(hallsync_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
+        // The path goes out exactly as built: no dot-segment collapsing (`/items/../actions`).
+        set(hallsync_curl_setopt_long(handle, CURLOPT_PATH_AS_IS, 1))
         set(hallsync_curl_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1))
         set(hallsync_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList))
         set(hallsync_curl_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION, curlWriteBody))

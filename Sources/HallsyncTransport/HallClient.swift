@@ -38,22 +38,40 @@ public final class HallClient: @unchecked Sendable {
         guard let created = try? JSONDecoder().decode(Created.self, from: response.body) else {
             throw .malformed("the create answer has no itemNo", url: baseURL)
         }
+        guard WireIdentifier.isValid(created.itemNo) else {
+            // The same key would bring the same number back: not the record's fault, nor a passing one.
+            throw TransportError(code: "BAD_ITEM_NUMBER",
+                                 message: "the \(target) hall answered the item number \(WireIdentifier.printable(created.itemNo)), which is not of the contract's form (letters, digits, - and _); the send is kept until the hall is fixed, report it to the hall's operators",
+                                 isRetryable: false, status: response.status, needsOperator: true)
+        }
         return created.itemNo
     }
 
-    /// Items whose `externalId` is the reservation's id, zero or more.
+    /// Items whose `externalId` is the reservation's id, zero or more. Items whose number is not
+    /// of the contract's form are left out: hallsync could never address them.
     public func findItems(externalId: String) throws(TransportError) -> [Item] {
         let response = try send(.get, "/inbox/items?externalId=\(QueryEncoding.encode(externalId))", body: nil, headers: [])
         struct Found: Decodable { var items: [Item] }
         guard let found = try? JSONDecoder().decode(Found.self, from: response.body) else {
             throw .malformed("the lookup answer is not {items: [...]}", url: baseURL)
         }
-        return found.items
+        return found.items.filter { WireIdentifier.isValid($0.itemNo) && $0.externalId == externalId }
     }
 
     /// Updates an open item (contract §3.5).
     public func updateItem(itemNo: String, body: Data) throws(TransportError) {
-        _ = try send(.patch, "/inbox/items/\(QueryEncoding.encode(itemNo))", body: body, headers: [])
+        _ = try send(.patch, try itemPath(itemNo), body: body, headers: [])
+    }
+
+    /// `/inbox/items/{itemNo}`: only a number of the contract's form becomes a path segment, so a
+    /// request cannot be steered to another endpoint (`..` would be collapsed by a URL library).
+    func itemPath(_ itemNo: String, _ suffix: String = "") throws(TransportError) -> String {
+        guard WireIdentifier.isValid(itemNo) else {
+            throw TransportError(code: "BAD_ITEM_NUMBER",
+                                 message: "refused to address the item \(WireIdentifier.printable(itemNo)) in the \(target) hall: not of the contract's form; this is a bug, report it",
+                                 isRetryable: false, needsOperator: true)
+        }
+        return "/inbox/items/" + itemNo + suffix
     }
 
     /// The body of `POST /inbox/items/{itemNo}/actions` (contract §3.6).
@@ -85,7 +103,7 @@ public final class HallClient: @unchecked Sendable {
     /// already in its status, changes nothing.
     public func act(itemNo: String, body: Data, idempotencyKey: String) throws(TransportError) -> ActionResult {
         do {
-            _ = try send(.post, "/inbox/items/\(QueryEncoding.encode(itemNo))/actions", body: body, headers: [("Idempotency-Key", idempotencyKey)])
+            _ = try send(.post, try itemPath(itemNo, "/actions"), body: body, headers: [("Idempotency-Key", idempotencyKey)])
             return .applied
         } catch where error.code == "ITEM_CLOSED" {
             guard let status = error.itemStatus else { throw error }

@@ -86,6 +86,10 @@ public final class PortalClient: @unchecked Sendable {
     }
 
     public func pushStatus(reservationId: String, body: Data, requestId: String) throws(TransportError) {
+        guard WireIdentifier.isValid(reservationId) else {
+            throw TransportError(code: "BAD_RESERVATION_ID", message: "refused to push a status for \(WireIdentifier.printable(reservationId)): not of the contract's form; this is a bug, report it",
+                                 isRetryable: false, needsOperator: true)
+        }
         _ = try send(method: .post, path: "/api/v1/reservations/\(QueryEncoding.encode(reservationId))/status",
                      body: body, extraHeaders: [("X-Request-Id", requestId)], answer: Ignored.self)
     }
