@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import HallsyncStore
 import HallsyncTransport
 import Logging
 
@@ -36,6 +37,9 @@ public final class Daemon: @unchecked Sendable {
     public var onStopping: (@Sendable () -> Void)?
     /// Builds the engine anew for SIGHUP; nil: SIGHUP is ignored with a log line.
     public var reload: (@Sendable () throws -> SyncEngine)?
+    /// Set when a cycle met a failure the daemon must not go on after (its database file was
+    /// deleted or replaced); ``run(handleSignals:)`` then returns and the caller exits non-zero.
+    public private(set) var fatal: StoreError?
     /// Called on the cycle queue when a reload starts (`true`) and when it ends (`false`), with its failure if any.
     public var onReload: (@Sendable (_ starting: Bool, _ failure: (any Error)?, SyncEngine) -> Void)?
 
@@ -110,6 +114,11 @@ public final class Daemon: @unchecked Sendable {
             let report = engine.runCycle(stop: stop)
             logger.info("cycle done: \(report.summary)")
             onCycle?(report, engine)
+            if let error = report.fatal {
+                fatal = error
+                logger.critical("stopping: \(error.message)")
+                requestStop()
+            }
         }
         queue.async { [self] in onReady?(engine) }
         timer.resume()

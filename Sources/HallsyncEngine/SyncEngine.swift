@@ -20,7 +20,9 @@ public final class SyncEngine: @unchecked Sendable {
     let delivery: Delivery
     let logger: Logger
 
-    public init(configuration: Configuration, logger: Logger) throws {
+    /// - Parameter store: the state database already open (a reload keeps the running one);
+    ///   nil opens `configuration.database`.
+    public init(configuration: Configuration, logger: Logger, store: Store? = nil) throws {
         self.configuration = configuration
         self.logger = logger
         rules = try SiteRules.load(configuration)
@@ -29,11 +31,19 @@ public final class SyncEngine: @unchecked Sendable {
             .flatMap({ String(data: $0, encoding: .utf8) })?.trimmingCharacters(in: .whitespacesAndNewlines), !secret.isEmpty else {
             throw ConfigurationError("cannot read the portal app secret from \(configuration.portal.appSecretFile); check portal.appSecretFile")
         }
-        store = try Store(path: configuration.database)
+        if let store {
+            guard store.path == configuration.database else {
+                throw ConfigurationError("database is \(configuration.database), but this hallsync runs on \(store.path): the database cannot change on a reload; restart hallsync to use another file")
+            }
+            self.store = store
+        } else {
+            self.store = try Store(path: configuration.database)
+        }
         let signer = PortalSigner(appId: configuration.portal.appId, appSecret: secret)
         let makePortalClient = { () throws(TransportError) -> PortalClient in
             PortalClient(baseURL: configuration.portal.baseURL, signer: signer, http: try CurlHTTPClient(options: configuration.httpOptions))
         }
+        let store = self.store
         pull = PortalPull(configuration: configuration, store: store, portal: try makePortalClient(), logger: logger)
         // One token per hall, shared by the feed reader and every send slot.
         let tokens = Dictionary(uniqueKeysWithValues: HallTarget.allCases.map { ($0, TokenSource(path: configuration.hall($0).tokenFile)) })
@@ -85,6 +95,8 @@ public final class SyncEngine: @unchecked Sendable {
         public var feedPositions: [String: String] = [:]
         public var errors: [String] = []
         public var counts = StoreTransaction.Counts()
+        /// A failure after which the daemon must not go on (its database file was deleted or replaced).
+        public var fatal: StoreError?
 
         public init(startedAt: Date) { self.startedAt = startedAt }
 
@@ -104,6 +116,14 @@ public final class SyncEngine: @unchecked Sendable {
         let started = Date()
         var report = CycleReport(startedAt: started)
         let normalizer = rules.normalizer
+        do {
+            try store.checkFileIdentity()
+        } catch {
+            report.fatal = error
+            report.errors.append("store: \(error)")
+            logger.critical("\(error.message)")
+            return report
+        }
         do {
             let pulled = try pull.run(normalizer: normalizer, stop: stop)
             report.pages = pulled.pages
@@ -136,6 +156,11 @@ public final class SyncEngine: @unchecked Sendable {
             }
             report.counts = try store.read { tx in try tx.counts() }
             try pruneSettledSends()
+            try store.checkFileIdentity()
+        } catch let error as StoreError where ["DATABASE_GONE", "DATABASE_REPLACED"].contains(error.code) {
+            report.fatal = error
+            report.errors.append("store: \(error)")
+            logger.critical("\(error.message)")
         } catch {
             report.errors.append("store: \(error)")
             logger.error("cycle failed", metadata: ["error": "\(error)"])

@@ -1,6 +1,7 @@
 import Foundation
 import HallsyncDomain
 import HallsyncEngine
+import HallsyncStore
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -30,16 +31,22 @@ public final class HallsyncService: @unchecked Sendable {
         self.notifier = notifier
     }
 
-    /// Loads the configuration and everything it names; every problem becomes one error.
-    public func makeEngine() throws -> SyncEngine {
-        try SyncEngine(configuration: try Configuration.load(path: configPath), logger: logger)
+    /// Loads the configuration and everything it names; every problem becomes one error. A
+    /// reload passes the running store: the database stays the one this process has locked.
+    public func makeEngine(store: Store? = nil) throws -> SyncEngine {
+        try SyncEngine(configuration: try Configuration.load(path: configPath), logger: logger, store: store)
     }
 
-    /// Runs until SIGTERM or SIGINT. Throws only when the first start fails (a configuration error).
+    /// Runs until SIGTERM or SIGINT. Throws when the start fails (configuration, another
+    /// instance on the same database) or when the daemon had to stop (its database vanished);
+    /// ``ExitStatus/of(_:)`` says with which exit code.
     public func run() throws {
         let engine: SyncEngine
+        let lock: InstanceLock
         do {
-            engine = try makeEngine()
+            let configuration = try Configuration.load(path: configPath)
+            lock = try InstanceLock.acquire(forDatabase: configuration.database)
+            engine = try SyncEngine(configuration: configuration, logger: logger)
         } catch {
             notifier.notify(["STATUS=cannot start: \(PersonalData.redact("\(error)"))"])
             throw error
@@ -61,7 +68,7 @@ public final class HallsyncService: @unchecked Sendable {
             let document = reporter.cycleFinished(report, engine: engine)
             notifier.notify(["STATUS=" + Self.statusLine(document), "WATCHDOG=1"])
         }
-        daemon.reload = { [self] in try makeEngine() }
+        daemon.reload = { [self, unowned daemon] in try makeEngine(store: daemon.engine.store) }
         daemon.onReload = { [daemon] starting, failure, engine in
             if starting {
                 notifier.notify(["RELOADING=1", "MONOTONIC_USEC=\(Self.monotonicMicroseconds())", "STATUS=reloading the configuration"])
@@ -80,6 +87,12 @@ public final class HallsyncService: @unchecked Sendable {
             daemon.queue.async { reporter.stateChanged(to: "stopping", engine: daemon.engine) }
         }
         daemon.run()
+        withExtendedLifetime(lock) {}
+        if let fatal = daemon.fatal {
+            reporter.stateChanged(to: "failed", engine: daemon.engine, reason: fatal.message)
+            notifier.notify(["STATUS=stopped: \(fatal.message)"])
+            throw fatal
+        }
         reporter.stateChanged(to: "stopped", engine: daemon.engine)
     }
 

@@ -63,6 +63,7 @@ public struct MonitoringCheck: Sendable {
         for warning in d.calendar.warnings { findings.append((.warning, warning)) }
         if d.state == "stopping" { findings.append((.warning, "hallsync is stopping")) }
         if d.state == "stopped" { findings.append((.critical, "hallsync is not running (stopped at \(d.writtenAt))")) }
+        if d.state == "failed" { findings.append((.critical, "hallsync stopped by itself at \(d.writtenAt): \(d.stateReason ?? "see its log")")) }
         findings.sort { $0.0 > $1.0 }
         return MonitoringCheck(state: findings.first?.0 ?? .ok, reasons: findings.map(\.1), document: d)
     }

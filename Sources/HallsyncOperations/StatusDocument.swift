@@ -13,8 +13,10 @@ public struct StatusDocument: Codable, Hashable, Sendable {
     public var writtenAt: String
     /// Unix seconds of `writtenAt`, for staleness checks.
     public var writtenAtUnix: Double
-    /// `running` or `stopping`.
+    /// `running`, `stopping`, `stopped`, or `failed` (it stopped by itself: see `stateReason`).
     public var state: String
+    /// Why the daemon stopped by itself (`failed`).
+    public var stateReason: String?
     public var configPath: String
     /// 1 at start, +1 on every reload that was accepted.
     public var configGeneration: Int

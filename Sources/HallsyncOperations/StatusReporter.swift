@@ -55,11 +55,13 @@ public final class StatusReporter: @unchecked Sendable {
         return document
     }
 
-    /// Rewrites the files with a new state (`stopping`) and the last cycle's figures.
-    public func stateChanged(to state: String, engine: SyncEngine) {
+    /// Rewrites the files with a new state (`stopping`, `stopped`, `failed` with its reason) and
+    /// the last cycle's figures.
+    public func stateChanged(to state: String, engine: SyncEngine, reason: String? = nil) {
         guard var document = last else { return }
         let now = Date().timeIntervalSince1970
         document.state = state
+        document.stateReason = reason.map(PersonalData.redact)
         document.writtenAt = BeijingTime(Date(timeIntervalSince1970: now)).description
         document.writtenAtUnix = now
         last = document

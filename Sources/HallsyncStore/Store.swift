@@ -1,6 +1,9 @@
 import Foundation
 import GRDB
 import HallsyncDomain
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// hallsync's state: one SQLite file in WAL mode.
 ///
@@ -14,9 +17,16 @@ import HallsyncDomain
 public final class Store: Sendable {
     public let path: String
     let pool: DatabasePool
+    /// The file opened, by device and inode: a file deleted or replaced under a running daemon is noticed.
+    let identity: FileIdentity
+
+    /// The mode of the database (and, as SQLite copies it, of its -wal and -shm files): the owner
+    /// writes, the group (the web page's reader) reads, nobody else — whatever the umask.
+    public static let fileMode: mode_t = 0o640
 
     public init(path: String) throws(StoreError) {
         self.path = path
+        identity = try Self.prepareFile(path)
         do {
             var configuration = Configuration()
             configuration.busyMode = .timeout(10)
@@ -28,6 +38,32 @@ public final class Store: Sendable {
             try Schema.migrator.migrate(pool)
         } catch {
             throw StoreError(code: "STORE_OPEN", message: "cannot open the state database \(path): \(error); check the path, its directory's permissions and free disk space")
+        }
+    }
+
+    /// Creates the file with ``fileMode`` before SQLite does (SQLite would use the umask), and
+    /// takes other users' access away from an existing one.
+    static func prepareFile(_ path: String) throws(StoreError) -> FileIdentity {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, fileMode)
+        guard fd >= 0 else {
+            throw StoreError(code: "STORE_OPEN", message: "cannot open the state database \(path): \(String(cString: strerror(errno))); check the path, its directory's permissions and free disk space")
+        }
+        defer { close(fd) }
+        var info = stat()
+        fstat(fd, &info)
+        if info.st_mode & 0o007 != 0 { fchmod(fd, info.st_mode & 0o770) }
+        return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
+    /// Throws when the file at ``path`` is no longer the one this store writes: deleted (the
+    /// writes would vanish at exit) or replaced (they would go to the old file).
+    public func checkFileIdentity() throws(StoreError) {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw StoreError(code: "DATABASE_GONE", message: "the state database \(path) was deleted while hallsync was running (\(String(cString: strerror(errno)))); hallsync stops rather than write into a file nobody will see. Restore it from a backup, or start again deliberately on a new one")
+        }
+        guard FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)) == identity else {
+            throw StoreError(code: "DATABASE_REPLACED", message: "the state database \(path) was replaced by another file while hallsync was running; hallsync stops rather than write into the old one. Restart it to continue from the file now in place")
         }
     }
 
@@ -59,6 +95,12 @@ public final class Store: Sendable {
             throw StoreError(code: "STORE_READ", message: "reading the migrations of \(path) failed: \(error)")
         }
     }
+}
+
+/// Which file a path named when it was opened.
+struct FileIdentity: Hashable, Sendable {
+    var device: UInt64
+    var inode: UInt64
 }
 
 /// A failure of the state database, with what to do about it.

@@ -30,15 +30,25 @@ struct Demo: ParsableCommand {
     @Option(help: "Reservations already waiting on the portal when the daemon starts (a backlog to drain; the drain time is reported).")
     var backlog: Int = 0
     @Option(help: "Lowest log level of the daemon.") var logLevel: String = "warning"
+    @Flag(help: "Keep the temporary state directory (database, secrets, status file) instead of removing it at the end.")
+    var keepState = false
 
     func run() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-demo-\(UUID().uuidString.prefix(8))").path
+        // It holds generated secrets and personal data: private to this user, and gone at the end.
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        defer {
+            if keepState { print("state kept in \(directory)") } else { try? FileManager.default.removeItem(atPath: directory) }
+        }
         let site = try StandInSite(directory: directory, options: .init(lag: lag, faults: noFaults ? .none : .unkind, keyRetention: keyRetention))
         defer { site.stop() }
         let configPath = try site.writeConfiguration(to: directory + "/hallsync.yaml", database: directory + "/hallsync.sqlite",
                                                      interval: 1, keyRetention: keyRetention)
         let logger = Logger(label: "hallsync") { JournalLogHandler(label: $0, level: Logger.Level(rawValue: logLevel) ?? .warning) }
-        let engine = try SyncEngine(configuration: try Configuration.load(path: configPath), logger: logger)
+        let configuration = try Configuration.load(path: configPath)
+        let lock = try InstanceLock.acquire(forDatabase: configuration.database)
+        defer { withExtendedLifetime(lock) {} }
+        let engine = try SyncEngine(configuration: configuration, logger: logger)
         print("""
         hallsync demo — state in \(directory)
           portal    \(site.portal.baseURL)   (lag \(Int(lag)) s, faults \(noFaults ? "off" : "on"))
@@ -131,7 +141,7 @@ struct Demo: ParsableCommand {
         """)
         for problem in verdict.problems.prefix(20) { print("  ! \(problem)") }
         reporter.stateChanged(to: "stopped", engine: engine)
-        print("\nstatus file \(engine.configuration.operations.statusFile) (hallsync status --file …):")
+        print("\nthe status file, as `hallsync status` renders it:")
         print(MonitoringCheck.evaluate(fileAt: engine.configuration.operations.statusFile).render()
             .split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
         print(verdict.passed ? "PASS: 0 lost, 0 duplicated, every status right"

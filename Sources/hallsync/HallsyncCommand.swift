@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HallsyncEngine
 import HallsyncOperations
+import HallsyncStore
 import Logging
 
 /// The release, shown by `--version`, in the status file and in the metrics.
@@ -29,13 +30,15 @@ struct DaemonOptions: ParsableArguments {
         return Logger(label: "hallsync") { JournalLogHandler(label: $0, level: level) }
     }
 
-    func makeEngine(logger: Logger) throws -> SyncEngine {
+    /// The engine, with this process holding the database's instance lock for as long as it lives.
+    func makeEngine(logger: Logger) throws -> (SyncEngine, InstanceLock) {
         do {
             let configuration = try Configuration.load(path: config)
-            return try SyncEngine(configuration: configuration, logger: logger)
+            let lock = try InstanceLock.acquire(forDatabase: configuration.database)
+            return (try SyncEngine(configuration: configuration, logger: logger), lock)
         } catch {
             logger.critical("cannot start: \(error)")
-            throw ExitCode(78)  // EX_CONFIG
+            throw ExitCode(ExitStatus.of(error))
         }
     }
 }
@@ -52,8 +55,10 @@ struct Run: ParsableCommand {
         do {
             try HallsyncService(configPath: options.config, version: hallsyncVersion, logger: logger).run()
         } catch {
-            logger.critical("cannot start: \(error)")
-            throw ExitCode(78)  // EX_CONFIG: systemd does not restart-loop on a configuration error with RestartPreventExitStatus=78
+            // 78 and 74 are in the unit's RestartPreventExitStatus=: a restart would not help.
+            let status = ExitStatus.of(error)
+            logger.critical("\(status == ExitStatus.databaseLost ? "stopped" : "cannot start"): \(error)")
+            throw ExitCode(status)
         }
     }
 }
@@ -65,10 +70,11 @@ struct Once: ParsableCommand {
 
     func run() throws {
         let logger = options.makeLogger()
-        let engine = try options.makeEngine(logger: logger)
-        let report = engine.runCycle(stop: StopSignal())
+        let (engine, lock) = try options.makeEngine(logger: logger)
+        let report = withExtendedLifetime(lock) { engine.runCycle(stop: StopSignal()) }
         print(report.summary)
         for error in report.errors { print("error: \(error)") }
-        if !report.errors.isEmpty { throw ExitCode(1) }
+        if let fatal = report.fatal { throw ExitCode(ExitStatus.of(fatal)) }
+        if !report.errors.isEmpty { throw ExitCode(ExitStatus.retryableErrors) }
     }
 }

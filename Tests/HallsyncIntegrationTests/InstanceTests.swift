@@ -1,0 +1,115 @@
+import Foundation
+import HallsyncDomain
+import HallsyncEngine
+import HallsyncOperations
+import HallsyncStandIns
+import HallsyncStore
+import Testing
+
+/// The real binary when operators make mistakes: a second copy on the same database, the
+/// database deleted or replaced under a running daemon, state files and the umask.
+@Suite(.serialized) struct InstanceTests {
+    func site(_ name: String) throws -> (StandInSite, String, String) {
+        let directory = try Support.temporaryDirectory(name)
+        let site = try StandInSite(directory: directory, options: .init(lag: 0, faults: .none))
+        let config = try site.writeConfiguration(to: directory + "/hallsync.yaml", database: directory + "/state.sqlite", interval: 0.3)
+        return (site, directory, config)
+    }
+
+    func waitForFile(_ path: String, seconds: Double = 20) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline, !FileManager.default.fileExists(atPath: path) { Thread.sleep(forTimeInterval: 0.1) }
+    }
+
+    @Test func aSecondInstanceOnTheSameDatabaseIsRefusedAndReadersAreNot() throws {
+        let (site, directory, config) = try site("second")
+        defer { site.stop() }
+        let first = try Support.launchHallsync(["run", "--config", config], log: directory + "/first.log")
+        defer { if first.isRunning { first.terminate(); first.waitUntilExit() } }
+        waitForFile(directory + "/status.json")
+
+        // `once` by hand beside the service, and a second `run`: refused, with a code that is not
+        // "configuration error", and a message that says what to do.
+        for command in ["once", "run"] {
+            let second = try Support.run(Support.hallsyncBinary, [command, "--config", config])
+            #expect(second.status == ExitStatus.temporaryFailure, "\(command): \(second.text)")
+            #expect(second.text.contains("ALREADY_RUNNING") && second.text.contains("pid \(first.processIdentifier)"), "\(second.text)")
+        }
+        #expect(first.isRunning)
+
+        // A reader (the web page, `hallsync status`) opens the database meanwhile.
+        site.portal.publish(Support.reservation("YY-1"))
+        let reader = try Store(path: directory + "/state.sqlite")
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, try reader.read({ tx in try tx.counts() }).copiesCreated < 2 { Thread.sleep(forTimeInterval: 0.2) }
+        #expect(try reader.read { tx in try tx.counts() }.copiesCreated == 2)
+        let status = try Support.run(Support.hallsyncBinary, ["status", "--config", config])
+        #expect(status.text.hasPrefix("HALLSYNC"), "\(status.text)")
+
+        // kill -9 frees the lock: the next start works.
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        let after = try Support.run(Support.hallsyncBinary, ["once", "--config", config])
+        #expect(after.status == 0, "\(after.text)")
+        #expect(site.intake.items(externalId: "YY-1").count == 1)
+    }
+
+    @Test(arguments: ["deleted", "replaced"])
+    func aDatabaseDeletedOrReplacedWhileRunningStopsTheDaemonLoudly(_ how: String) throws {
+        let (site, directory, config) = try site("gone-\(how)")
+        defer { site.stop() }
+        let database = directory + "/state.sqlite"
+        let daemon = try Support.launchHallsync(["run", "--config", config], log: directory + "/daemon.log")
+        defer { if daemon.isRunning { daemon.terminate() } }
+        waitForFile(directory + "/status.json")
+        if how == "deleted" {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
+        } else {
+            try FileManager.default.copyItem(atPath: database, toPath: database + ".copy")
+            #expect(rename(database + ".copy", database) == 0)
+        }
+        site.portal.publish(Support.reservation("YY-LOST"))
+        let deadline = Date().addingTimeInterval(15)
+        while daemon.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        #expect(!daemon.isRunning)
+        #expect(daemon.terminationStatus == ExitStatus.databaseLost)
+        let log = try String(contentsOfFile: directory + "/daemon.log", encoding: .utf8)
+        #expect(log.contains(how == "deleted" ? "DATABASE_GONE" : "DATABASE_REPLACED"), "\(log)")
+        let document = try JSONDecoder().decode(StatusDocument.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/status.json")))
+        #expect(document.state == "failed")
+        #expect(document.stateReason?.contains(how) == true)
+        let verdict = MonitoringCheck.evaluate(document)
+        #expect(verdict.state == .critical)
+    }
+
+    @Test func stateFilesAreNotWorldReadableWhateverTheUmask() throws {
+        let directory = try Support.temporaryDirectory("modes")
+        let old = umask(0o022)
+        defer { umask(old) }
+        let store = try Store(path: directory + "/state.sqlite")
+        try store.write { tx in try tx.setCursor(.portalPosition, to: "2021-09-08 09:00:00|", now: 1) }
+        let lock = try InstanceLock.acquire(forDatabase: directory + "/state.sqlite")
+        withExtendedLifetime(lock) {}
+        for file in ["state.sqlite", "state.sqlite-wal", "state.sqlite-shm", "state.sqlite.lock"] {
+            let mode = try #require(try FileManager.default.attributesOfItem(atPath: directory + "/" + file)[.posixPermissions] as? Int)
+            #expect(mode & 0o007 == 0, "\(file) is \(String(mode, radix: 8))")
+        }
+        // An existing world-readable file is closed to others when it is opened.
+        chmod(directory + "/state.sqlite", 0o644)
+        _ = try Store(path: directory + "/state.sqlite")
+        let mode = try #require(try FileManager.default.attributesOfItem(atPath: directory + "/state.sqlite")[.posixPermissions] as? Int)
+        #expect(mode == 0o640)
+    }
+}
+
+/// The README's first command, shortened: it passes, and leaves no secrets or personal data behind.
+@Suite(.serialized) struct DemoTests {
+    @Test func theDemoPassesAndRemovesItsStateDirectory() throws {
+        let run = try Support.run(Support.hallsyncBinary, ["demo", "--duration", "3", "--rate", "10", "--lag", "1", "--drain-timeout", "60"])
+        #expect(run.status == 0, "\(run.text.suffix(3000))")
+        #expect(run.stdout.contains("PASS: 0 lost, 0 duplicated"))
+        let line = try #require(run.stdout.split(separator: "\n").first { $0.contains("state in ") })
+        let directory = String(line[line.range(of: "state in ")!.upperBound...])
+        #expect(!directory.isEmpty && !FileManager.default.fileExists(atPath: directory), "\(directory) was left behind")
+    }
+}
