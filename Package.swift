@@ -96,5 +96,7 @@ let package = Package(
             dependencies: ["HallsyncEngine", "HallsyncOperations", "HallsyncStandIns"]
         ),
         .testTarget(name: "HallsyncOperationsTests", dependencies: ["HallsyncOperations"]),
+        // The engine's pure state machines, driven event by event: no socket, no sleep.
+        .testTarget(name: "HallsyncEngineTests", dependencies: ["HallsyncEngine"]),
     ]
 )

@@ -3,6 +3,7 @@ import Foundation
 import HallsyncStore
 import HallsyncTransport
 import Logging
+import Synchronization
 
 /// The long-running loop: a `DispatchSourceTimer` on one serial queue starts a cycle every
 /// `sync.interval` seconds; cycles never overlap (a tick that comes while a cycle runs is
@@ -60,9 +61,19 @@ public final class Daemon: @unchecked Sendable {
         finished.signal()
     }
 
-    /// Rebuilds the engine between two cycles (what SIGHUP does).
+    /// A reload is queued and has not started: further SIGHUPs until it starts are the same request.
+    private let reloadQueued = Atomic<Bool>(false)
+    /// When the last cycle started (monotonic seconds), on the cycle queue.
+    private var lastCycleStart: Double?
+
+    /// Rebuilds the engine between two cycles (what SIGHUP does). Requests that come faster than
+    /// reloads are done are merged, and a reload never delays the next cycle.
     public func requestReload() {
-        queue.async { [self] in reloadNow() }
+        guard !reloadQueued.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        queue.async { [self] in
+            reloadQueued.store(false, ordering: .releasing)
+            reloadNow()
+        }
     }
 
     private func reloadNow() {
@@ -74,15 +85,24 @@ public final class Daemon: @unchecked Sendable {
         onReload?(true, nil, engine)
         do {
             let fresh = try reload()
+            let previous = engine.configuration.sync.interval
             engine = fresh
-            timer?.schedule(deadline: .now() + fresh.configuration.sync.interval, repeating: fresh.configuration.sync.interval,
-                            leeway: .milliseconds(50))
+            let interval = fresh.configuration.sync.interval
+            if interval != previous {
+                // The next cycle comes an interval after the last one started, never later for a reload.
+                let delay = CycleSchedule.delayUntilNextCycle(lastStart: lastCycleStart, interval: interval, now: Self.monotonicSeconds())
+                timer?.schedule(deadline: .now() + delay, repeating: interval, leeway: .milliseconds(50))
+            }
             logger.notice("configuration reloaded", metadata: ["interval": "\(fresh.configuration.sync.interval)"])
             onReload?(false, nil, fresh)
         } catch {
             logger.error("reload refused, the running configuration stays: \(error)")
             onReload?(false, error, engine)
         }
+    }
+
+    static func monotonicSeconds() -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds) / 1e9
     }
 
     /// Blocks until SIGINT or SIGTERM (or ``requestStop()``), then returns after the cycle in progress.
@@ -111,6 +131,7 @@ public final class Daemon: @unchecked Sendable {
         timer.schedule(deadline: .now(), repeating: engine.configuration.sync.interval, leeway: .milliseconds(50))
         timer.setEventHandler { [self] in
             guard !stop.isSet else { return }
+            lastCycleStart = Self.monotonicSeconds()
             let report = engine.runCycle(stop: stop)
             logger.info("cycle done: \(report.summary)")
             onCycle?(report, engine)

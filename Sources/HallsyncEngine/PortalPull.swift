@@ -6,21 +6,13 @@ import Logging
 
 /// The pull phase: reads new and changed reservations from the portal without losing any.
 ///
-/// The portal lists by `updateTime` from a lagging replica, with offset pages (contract
-/// §2.5). So:
-///
-/// 1. **Settled part.** The durable position `(updateTime, reservationId)` only moves through
-///    time older than the lag horizon `serverNow − visibilityLag − lagMargin`, where every
-///    record is guaranteed visible. It is read by *keyset*, not by offset: each request
-///    starts at the position's second and skips what is at or below the position, so a
-///    record that leaves the window (it was updated) cannot shift an unread record onto an
-///    already-read page. Windows span at most 24 h. A second holding more records than a
-///    page is read whole by offset, again until `total` stays the same from first page to last.
-///    The position is committed with the records of each page.
-/// 2. **Recent part.** Above the horizon, a scan delivers new records with low latency but
-///    moves no cursor: whatever it misses, the settled pass reads once the lag has passed.
-///
-/// Records are deduplicated by `reservationId` + `version`, so reading twice is harmless.
+/// The decisions — where the position may move, which request comes next, when the cycle's
+/// page budget is spent, what to do with a crowded second or a `total` that never holds still
+/// — are ``PortalPaging``'s, a pure state machine; the clock the horizon is measured on is
+/// ``PortalClock``'s (the earlier of the portal's and ours). This class carries out the
+/// machine's effects: it sends the requests, stores the records with the position in one
+/// transaction, and feeds the answers back. Records are deduplicated by `reservationId` +
+/// `version`, so reading twice is harmless.
 final class PortalPull: @unchecked Sendable {
     let configuration: Configuration
     let store: Store
@@ -40,56 +32,41 @@ final class PortalPull: @unchecked Sendable {
         var stored = 0
         /// Stored versions whose deadline counted weekends only (a year the calendar lacks).
         var deadlineFallbacks = 0
-        var settledPosition: Position?
-        /// Below this portal time every record is guaranteed visible (§2.5).
+        var settledPosition: PortalPosition?
+        /// Below this portal time every record is visible (§2.5).
         var horizon: BeijingTime?
         var caughtUp = false
+        /// Portal − local clock, seconds, as last read.
+        var clockSkewSeconds: Int?
+        /// For the operator: the clocks disagree, a position was rewound.
+        var warnings: [String] = []
         var error: TransportError?
     }
 
-    /// `(updateTime, reservationId)`: every record ordered at or below it has been read.
-    struct Position: Comparable, CustomStringConvertible {
-        var time: BeijingTime
-        var id: String
-
-        init(time: BeijingTime, id: String) {
-            self.time = time
-            self.id = id
-        }
-
-        init?(stored: String) {
-            let parts = stored.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2, let time = BeijingTime(parsing: parts[0]) else { return nil }
-            self.init(time: time, id: String(parts[1]))
-        }
-
-        var description: String { "\(time)|\(id)" }
-
-        static func < (a: Position, b: Position) -> Bool { (a.time, a.id) < (b.time, b.id) }
-    }
-
-    /// The stop signal of the run in progress, for the in-cycle retry waits.
-    private var stop = StopSignal()
-
     func run(normalizer: ReservationNormalizer, stop: StopSignal) throws(StoreError) -> Report {
-        self.stop = stop
         var report = Report()
         var budget = configuration.sync.maxPagesPerCycle
         do {
-            let serverNow = try serverTime(budget: &budget, report: &report)
-            let horizon = serverNow.adding(seconds: -(configuration.portal.visibilityLag + configuration.portal.lagMargin))
-            report.horizon = horizon
-            var position = try startingPosition(serverNow: serverNow)
-            // 1. Settled part.
-            while position.time < horizon, budget > 0, !stop.isSet {
-                let end = min(horizon, position.time.adding(seconds: 86_400))
-                position = try readSettled(from: position, until: end, normalizer: normalizer, budget: &budget, report: &report)
+            let clock = try clockReading(budget: &budget, report: &report, stop: stop)
+            report.clockSkewSeconds = clock.skewSeconds
+            if let warning = clock.warning {
+                report.warnings.append(warning)
+                logger.warning("\(warning)", metadata: ["skewSeconds": "\(clock.skewSeconds ?? 0)"])
             }
-            report.settledPosition = position
-            report.caughtUp = position.time >= horizon
-            // 2. Recent part, once caught up.
-            if report.caughtUp, !stop.isSet {
-                try scanRecent(from: position, until: serverNow.adding(seconds: 60), normalizer: normalizer, budget: &budget, report: &report, stop: stop)
+            let lag = configuration.portal.visibilityLag + configuration.portal.lagMargin
+            let settings = PortalPaging.Settings(pageSize: configuration.portal.pageSize, lagSeconds: lag, pageBudget: budget)
+            var paging = PortalPaging(settings: settings, position: try startingPosition(clock: clock, report: &report), clock: clock)
+            report.horizon = paging.horizon
+            try drive(&paging, normalizer: normalizer, report: &report, stop: stop)
+            report.settledPosition = paging.position
+            report.caughtUp = paging.caughtUp
+            switch paging.stopReason {
+            case .unstable(let second):
+                report.error = TransportError(code: "PORTAL_UNSTABLE", message: "the portal's records of \(second) kept changing (its `total` never held still) while they were read; the position stays before that second and it is read again next cycle — report it to the portal's operators if it repeats", isRetryable: true)
+            case .crowded(let second, let claimed):
+                report.error = TransportError(code: "PORTAL_CROWDED_SECOND", message: "the portal says \(claimed) records were updated in the second \(second), more than this cycle's page budget can read (sync.maxPagesPerCycle \(configuration.sync.maxPagesPerCycle) × portal.pageSize \(configuration.portal.pageSize)); the position stays before that second. If that many is real, raise the budget; otherwise report the portal's answers to its operators", isRetryable: true)
+            default:
+                break
             }
         } catch let error as TransportError {
             report.error = error
@@ -102,123 +79,105 @@ final class PortalPull: @unchecked Sendable {
         return report
     }
 
-    /// The portal's clock; the first cycle asks it with a one-record request.
-    func serverTime(budget: inout Int, report: inout Report) throws(TransportError) -> BeijingTime {
-        if let estimate = portal.estimatedServerTime() { return estimate }
-        let local = BeijingTime.now()
-        _ = try portal.listReservations(regionCode: configuration.portal.regionCode, from: local.adding(seconds: -1),
-                                        until: local, pageNo: 1, pageSize: 1)
-        budget -= 1
-        report.pages += 1
-        guard let estimate = portal.estimatedServerTime() else {
+    /// Carries out the machine's effects until it stops.
+    func drive(_ paging: inout PortalPaging, normalizer: ReservationNormalizer, report: inout Report, stop: StopSignal) throws {
+        var effects = paging.start()
+        var held: [PortalClient.Entry] = []
+        var page: PortalClient.Page?
+        var failure: TransportError?
+        while !effects.isEmpty {
+            var next: [PortalPaging.Effect] = []
+            for effect in effects {
+                switch effect {
+                case .request(let request, let delay):
+                    if delay > 0, stop.sleep(delay) { return }
+                    if stop.isSet { return }
+                    report.pages += 1
+                    do {
+                        let answer = try portal.listReservations(regionCode: configuration.portal.regionCode, from: request.start,
+                                                                 until: request.end, pageNo: request.pageNo, pageSize: configuration.portal.pageSize)
+                        page = answer
+                        next = paging.pageArrived(keys: answer.entries.map(key(of:)), total: answer.total)
+                    } catch {
+                        failure = error
+                        let wait = min(configuration.retryPolicy.delay(afterAttempt: 1, retryAfter: error.retryAfter, jitter: .random(in: 0...1)), 5)
+                        next = paging.requestFailed(retryable: error.isRetryable, delay: wait)
+                    }
+                case .ingest(let indices, let commit):
+                    guard let entries = page?.entries else { continue }
+                    try ingest(indices.map { entries[$0] }, commit: commit, normalizer: normalizer, report: &report)
+                case .hold:
+                    held += page?.entries ?? []
+                case .dropHeld:
+                    held = []
+                case .ingestHeld(let commit):
+                    try ingest(held, commit: commit, normalizer: normalizer, report: &report)
+                    held = []
+                case .stop(let reason):
+                    if reason == .failed, let failure { throw failure }
+                }
+            }
+            effects = next
+        }
+    }
+
+    /// The clock the horizon is measured on; the first cycle learns the portal's with a one-record request.
+    func clockReading(budget: inout Int, report: inout Report, stop: StopSignal) throws(TransportError) -> PortalClock.Reading {
+        if portal.estimatedServerTime() == nil {
+            let local = BeijingTime.now()
+            budget -= 1
+            report.pages += 1
+            _ = try portal.listReservations(regionCode: configuration.portal.regionCode, from: local.adding(seconds: -1),
+                                            until: local, pageNo: 1, pageSize: 1)
+        }
+        guard let portalTime = portal.estimatedServerTime() else {
             throw TransportError(code: "NO_SERVER_TIME", message: "the portal sent no X-Server-Time header; without its clock the visibility lag cannot be honoured", isRetryable: true)
         }
-        let skew = estimate.unixSeconds - local.unixSeconds
-        if abs(skew) > 60 { logger.warning("the portal's clock differs from ours", metadata: ["skewSeconds": "\(skew)"]) }
-        return estimate
+        return PortalClock.reading(portal: portalTime, local: BeijingTime.now())
     }
 
-    func startingPosition(serverNow: BeijingTime) throws -> Position {
-        if let stored = try store.read({ tx in try tx.cursor(.portalPosition) }), let position = Position(stored: stored) {
+    func startingPosition(clock: PortalClock.Reading, report: inout Report) throws -> PortalPosition {
+        let (stored, writtenAt) = try store.read { tx in (try tx.cursor(.portalPosition), try tx.cursorChangedAt(.portalPosition)) }
+        if let stored, let position = PortalPosition(stored: stored) {
+            // A position beyond the clock of its own writing came from a lying portal clock (before
+            // this rule): read again from before that moment.
+            let lag = configuration.portal.visibilityLag + configuration.portal.lagMargin
+            if let writtenAt, let rewind = PortalClock.rewind(position: position.time, writtenAt: BeijingTime(Date(timeIntervalSince1970: writtenAt)), lagSeconds: lag) {
+                let message = "the stored portal position \(position.time) lies beyond the time it was written at (\(BeijingTime(Date(timeIntervalSince1970: writtenAt)))): it was moved by a wrong clock; reading again from \(rewind)"
+                logger.error("\(message)")
+                report.warnings.append(message)
+                let rewound = PortalPosition(time: rewind, id: "")
+                try store.write { tx in try tx.setCursor(.portalPosition, to: rewound.description, now: Date().timeIntervalSince1970) }
+                return rewound
+            }
             return position
         }
-        let start = configuration.portal.startFrom.flatMap { BeijingTime(parsing: $0) } ?? serverNow.adding(seconds: -86_400)
+        let start = configuration.portal.startFrom.flatMap { BeijingTime(parsing: $0) } ?? clock.now.adding(seconds: -86_400)
         logger.notice("fresh state: reading the portal from \(start)")
-        return Position(time: start, id: "")
+        return PortalPosition(time: start, id: "")
     }
 
-    /// Reads one page of the settled window at `position` and commits the new position with it.
-    func readSettled(from position: Position, until end: BeijingTime, normalizer: ReservationNormalizer,
-                     budget: inout Int, report: inout Report) throws -> Position {
-        let pageSize = configuration.portal.pageSize
-        let page = try list(from: position.time, until: end, pageNo: 1, report: &report, budget: &budget)
-        let entries = page.entries.filter { key(of: $0).map { $0 > position } ?? true }
-        var next: Position
-        var sliceEntries: [PortalClient.Entry] = []
-        if page.entries.count < pageSize {
-            next = Position(time: end, id: "")                // the window is exhausted
-        } else if let last = page.entries.last.flatMap(key(of:)), last.time > position.time {
-            next = last                                       // keyset: continue after the last record
-        } else {
-            // A full page inside one second: read that second whole, by offset.
-            sliceEntries = try readSecond(position.time, budget: &budget, report: &report)
-            next = Position(time: position.time.adding(seconds: 1), id: "")
-        }
-        let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
-        let toStore = entries + sliceEntries
-        let stored = try store.write { tx in
-            let n = try ingest(toStore, ledger: ledger, tx: tx)
-            try tx.setCursor(.portalPosition, to: next.description, now: ledger.now)
-            return n
-        }
-        report.received += toStore.count
-        report.stored += stored.stored
-        report.deadlineFallbacks += stored.fallbacks
-        return next
-    }
-
-    /// Every record of one second, read by offset until `total` holds still for a whole pass.
-    func readSecond(_ second: BeijingTime, budget: inout Int, report: inout Report) throws -> [PortalClient.Entry] {
-        for _ in 0..<5 {
-            var collected: [PortalClient.Entry] = []
-            var total: Int?
-            var pageNo = 1
-            var stable = true
-            while true {
-                let page = try list(from: second, until: second.adding(seconds: 1), pageNo: pageNo, report: &report, budget: &budget)
-                if total == nil { total = page.total } else if total != page.total { stable = false; break }
-                collected += page.entries
-                if page.entries.count < configuration.portal.pageSize || collected.count >= page.total { break }
-                pageNo += 1
-            }
-            if stable { return collected }
-        }
-        throw TransportError(code: "PORTAL_UNSTABLE", message: "the records of \(second) kept changing while being read; will read them again next cycle", isRetryable: true)
-    }
-
-    /// The part above the lag horizon: delivered early, no cursor moved.
-    func scanRecent(from position: Position, until end: BeijingTime, normalizer: ReservationNormalizer,
-                    budget: inout Int, report: inout Report, stop: StopSignal) throws {
-        var cursor = position
-        while budget > 0, !stop.isSet {
-            let page = try list(from: cursor.time, until: end, pageNo: 1, report: &report, budget: &budget)
-            let entries = page.entries.filter { key(of: $0).map { $0 > cursor } ?? true }
-            let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
-            report.received += entries.count
-            let stored = try store.write { tx in try ingest(entries, ledger: ledger, tx: tx) }
-            report.stored += stored.stored
-            report.deadlineFallbacks += stored.fallbacks
-            guard page.entries.count == configuration.portal.pageSize,
-                  let last = page.entries.last.flatMap(key(of:)), last.time > cursor.time else { return }
-            cursor = last
-        }
-    }
-
-    func list(from start: BeijingTime, until end: BeijingTime, pageNo: Int, report: inout Report, budget: inout Int) throws(TransportError) -> PortalClient.Page {
-        budget -= 1
-        report.pages += 1
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                return try portal.listReservations(regionCode: configuration.portal.regionCode, from: start, until: end,
-                                                   pageNo: pageNo, pageSize: configuration.portal.pageSize)
-            } catch where error.isRetryable && attempt < 3 && !stop.isSet {
-                // A short in-cycle retry; a longer outage waits for the next cycle.
-                let delay = min(configuration.retryPolicy.delay(afterAttempt: attempt, retryAfter: error.retryAfter, jitter: .random(in: 0...1)), 5)
-                if stop.sleep(delay) { throw error }
-            }
-        }
-    }
-
-    func key(of entry: PortalClient.Entry) -> Position? {
+    func key(of entry: PortalClient.Entry) -> PortalPosition? {
         switch entry {
         case .reservation(let r):
-            return BeijingTime(parsing: r.updateTime).map { Position(time: $0, id: r.reservationId) }
+            return BeijingTime(parsing: r.updateTime).map { PortalPosition(time: $0, id: r.reservationId) }
         case .unreadable(let id, let time, _):
             guard let id, let t = time.flatMap({ BeijingTime(parsing: $0) }) else { return nil }
-            return Position(time: t, id: id)
+            return PortalPosition(time: t, id: id)
         }
+    }
+
+    /// Stores entries and, when given, the new position, in one transaction.
+    func ingest(_ entries: [PortalClient.Entry], commit: PortalPosition?, normalizer: ReservationNormalizer, report: inout Report) throws {
+        let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
+        let counted = try store.write { tx in
+            let counted = try ingest(entries, ledger: ledger, tx: tx)
+            if let commit { try tx.setCursor(.portalPosition, to: commit.description, now: ledger.now) }
+            return counted
+        }
+        report.received += entries.count
+        report.stored += counted.stored
+        report.deadlineFallbacks += counted.fallbacks
     }
 
     func ingest(_ entries: [PortalClient.Entry], ledger: Ledger, tx: StoreTransaction) throws -> (stored: Int, fallbacks: Int) {

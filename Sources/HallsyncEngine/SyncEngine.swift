@@ -93,6 +93,10 @@ public final class SyncEngine: @unchecked Sendable {
         /// Peers that failed this cycle without any success, with the last error.
         public var failingEndpoints: [String: String] = [:]
         public var feedPositions: [String: String] = [:]
+        /// Portal − local clock, seconds, as last read.
+        public var portalClockSkewSeconds: Int?
+        /// What an operator should know although nothing failed (clocks disagree, a position rewound).
+        public var warnings: [String] = []
         public var errors: [String] = []
         public var counts = StoreTransaction.Counts()
         /// A failure after which the daemon must not go on (its database file was deleted or replaced).
@@ -133,6 +137,8 @@ public final class SyncEngine: @unchecked Sendable {
             report.caughtUp = pulled.caughtUp
             report.portalPosition = pulled.settledPosition?.description
             report.portalHorizon = pulled.horizon?.description
+            report.portalClockSkewSeconds = pulled.clockSkewSeconds
+            report.warnings += pulled.warnings
             if let error = pulled.error { report.record(error.description, endpoint: "portal", label: "portal") }
             if !stop.isSet {
                 let followed = try feeds.run(normalizer: normalizer, stop: stop)

@@ -60,7 +60,7 @@ public struct MonitoringCheck: Sendable {
         else if d.attention.open >= t.attentionWarning && t.attentionWarning > 0 { findings.append((.warning, "\(d.attention.open) reservations on the attention list")) }
         if d.overdue.total >= t.overdueCritical { findings.append((.critical, "\(d.overdue.total) overdue items")) }
         else if d.overdue.total >= t.overdueWarning && t.overdueWarning > 0 { findings.append((.warning, "\(d.overdue.total) overdue items")) }
-        for warning in d.calendar.warnings { findings.append((.warning, warning)) }
+        for warning in d.calendar.warnings + (d.warnings ?? []) { findings.append((.warning, warning)) }
         if d.state == "stopping" { findings.append((.warning, "hallsync is stopping")) }
         if d.state == "stopped" { findings.append((.critical, "hallsync is not running (stopped at \(d.writtenAt))")) }
         if d.state == "failed" { findings.append((.critical, "hallsync stopped by itself at \(d.writtenAt): \(d.stateReason ?? "see its log")")) }

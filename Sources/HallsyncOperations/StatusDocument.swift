@@ -33,6 +33,9 @@ public struct StatusDocument: Codable, Hashable, Sendable {
     public var overdue: Overdue
     public var calendar: CalendarCoverage
     public var monitoring: Thresholds
+    /// What an operator should act on although nothing failed: clocks that disagree, insecure
+    /// settings, a position rewound. `hallsync status` says WARNING while there are any.
+    public var warnings: [String]?
 
     public struct Cycle: Codable, Hashable, Sendable {
         public var startedAt: String
@@ -58,6 +61,8 @@ public struct StatusDocument: Codable, Hashable, Sendable {
         public var portalPosition: String?
         /// Portal time below which every record is visible.
         public var portalSafeHorizon: String?
+        /// The portal's clock minus this host's, seconds (the horizon uses the earlier of the two).
+        public var portalClockSkewSeconds: Int?
         /// `seq:N` or `reconcile:…` per hall.
         public var feeds: [String: String]
     }

@@ -85,7 +85,8 @@ public final class StatusReporter: @unchecked Sendable {
             startedAtUnix: startedAt.timeIntervalSince1970, writtenAt: time(Date(timeIntervalSince1970: now)),
             writtenAtUnix: now, state: state, configPath: configPath, configGeneration: configGeneration,
             intervalSeconds: engine.configuration.sync.interval, lastCycle: cycle,
-            cursors: .init(portalPosition: report.portalPosition, portalSafeHorizon: report.portalHorizon, feeds: report.feedPositions),
+            cursors: .init(portalPosition: report.portalPosition, portalSafeHorizon: report.portalHorizon,
+                           portalClockSkewSeconds: report.portalClockSkewSeconds, feeds: report.feedPositions),
             endpoints: health.endpoints,
             queues: .init(pending: Dictionary(uniqueKeysWithValues: ["intake", "licensing", "portal"].map { ($0, c.pendingSends[$0] ?? 0) }),
                           oldestPendingAgeSeconds: c.oldestPendingCreatedAt.map { max(0, (now - $0).rounded()) },
@@ -101,7 +102,8 @@ public final class StatusReporter: @unchecked Sendable {
             monitoring: .init(staleAfterIntervals: ops.staleAfterIntervals, endpointWarningMinutes: ops.endpointWarningMinutes,
                               endpointCriticalMinutes: ops.endpointCriticalMinutes, attentionWarning: ops.attentionWarning,
                               attentionCritical: ops.attentionCritical, overdueWarning: ops.overdueWarning,
-                              overdueCritical: ops.overdueCritical))
+                              overdueCritical: ops.overdueCritical),
+            warnings: report.warnings.map(PersonalData.redact))
     }
 
     func write(_ document: StatusDocument, operations: HallsyncEngine.Configuration.Operations) {

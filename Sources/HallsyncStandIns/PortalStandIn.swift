@@ -26,7 +26,24 @@ public final class PortalStandIn: @unchecked Sendable {
         var latest: PortalReservation { versions.last!.reservation }
     }
 
+    /// Ways a portal can break the contract, for tests of what hallsync does when a peer lies.
+    public struct Lies: Sendable, Hashable {
+        /// Seconds added to `X-Server-Time` (the portal's own checks keep the true clock).
+        public var clockOffset: Double = 0
+        /// Added to every page's `total`.
+        public var totalOffset = 0
+        /// A page past the end of the list answers from its start again, full, for ever.
+        public var pagesWrapAround = false
+
+        public init(clockOffset: Double = 0, totalOffset: Int = 0, pagesWrapAround: Bool = false) {
+            self.clockOffset = clockOffset
+            self.totalOffset = totalOffset
+            self.pagesWrapAround = pagesWrapAround
+        }
+    }
+
     struct State: Sendable {
+        var lies = Lies()
         var records: [String: Record] = [:]
         var nonces: [String: Double] = [:]
         var requestIds: [String: (answer: Data, at: Double)] = [:]
@@ -64,6 +81,11 @@ public final class PortalStandIn: @unchecked Sendable {
     public var faults: Faults {
         get { state.withLock { $0.faults } }
         set { state.withLock { $0.faults = newValue } }
+    }
+
+    public var lies: Lies {
+        get { state.withLock { $0.lies } }
+        set { state.withLock { $0.lies = newValue } }
     }
 
     public var requestCount: Int { state.withLock { $0.requestCount } }
@@ -112,9 +134,9 @@ public final class PortalStandIn: @unchecked Sendable {
     // MARK: Handling
 
     func handle(_ request: LoopbackServer.Request) -> LoopbackServer.Reply {
-        let faults = state.withLock { s -> Faults in s.requestCount += 1; return s.faults }
+        let (faults, lies) = state.withLock { s -> (Faults, Lies) in s.requestCount += 1; return (s.faults, s.lies) }
         faults.sleepLatency()
-        let serverTime = BeijingTime.now()
+        let serverTime = BeijingTime(Date().addingTimeInterval(lies.clockOffset))
         let timeHeader = [("X-Server-Time", serverTime.description)]
         if let refusal = authenticate(request) {
             return .respond(.json(401, Envelope(code: refusal.0, msg: refusal.1, data: nil as Int?), headers: timeHeader))
@@ -179,9 +201,12 @@ public final class PortalStandIn: @unchecked Sendable {
                 return version.reservation
             }
         }.sorted { ($0.updateTime, $0.reservationId) < ($1.updateTime, $1.reservationId) }
-        let from = min((pageNo - 1) * pageSize, visible.count)
-        let slice = Array(visible[from..<min(from + pageSize, visible.count)])
-        return .json(200, Envelope(code: "0", msg: "成功", data: ListData(total: visible.count, pageNo: pageNo, pageSize: pageSize, list: slice)), headers: headers)
+        let lies = state.withLock { $0.lies }
+        var from = min((pageNo - 1) * pageSize, visible.count)
+        if lies.pagesWrapAround, !visible.isEmpty { from = ((pageNo - 1) * pageSize) % visible.count }
+        var slice = Array(visible[from..<min(from + pageSize, visible.count)])
+        if lies.pagesWrapAround, !visible.isEmpty { while slice.count < pageSize { slice.append(visible[slice.count % visible.count]) } }
+        return .json(200, Envelope(code: "0", msg: "成功", data: ListData(total: visible.count + lies.totalOffset, pageNo: pageNo, pageSize: pageSize, list: slice)), headers: headers)
     }
 
     /// Applies a status push; returns the answer and whether it changed the record.

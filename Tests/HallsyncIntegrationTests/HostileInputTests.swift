@@ -1,6 +1,6 @@
 import Foundation
 import HallsyncDomain
-import HallsyncEngine
+@testable import HallsyncEngine
 import HallsyncStandIns
 import HallsyncStore
 import Testing
@@ -37,5 +37,61 @@ import Testing
         #expect(Set(attention.map(\.code)) == ["RESERVATION_ID_INVALID"])
         #expect(Set(attention.map(\.reservationId)) == [WireIdentifier.printable("YY-A\u{0}X"), WireIdentifier.printable("YY-A X")])
         #expect(try engine.store.read { tx in try tx.counts() }.reservations == 1)
+    }
+
+    @Test func aPortalClockThirtyDaysFastNeverMovesThePositionIntoTheFutureAndItRecovers() throws {
+        let (site, engine) = try Support.site("fast-clock", options: .init(lag: 1, faults: .none))
+        defer { site.stop() }
+        site.portal.lies.clockOffset = 30 * 86_400
+        site.portal.publish(Support.reservation("YY-C1"))
+        var report = Support.drain(engine, lag: 1, timeout: 20)
+        let stored = try #require(try engine.store.read { tx in try tx.cursor(.portalPosition) }.flatMap(PortalPosition.init(stored:)))
+        #expect(stored.time <= BeijingTime.now(), "the stored position \(stored) is in the future")
+        #expect(report?.warnings.contains { $0.contains("ahead of") } == true)
+        #expect(site.intake.items(externalId: "YY-C1").count == 1)
+
+        // The clock is right again: new records are pulled, and the warning goes.
+        site.portal.lies.clockOffset = 0
+        site.portal.publish(Support.reservation("YY-C2"))
+        report = Support.drain(engine, lag: 1, timeout: 20)
+        #expect(site.intake.items(externalId: "YY-C2").count == 1)
+        #expect(report?.warnings.isEmpty == true)
+    }
+
+    @Test func aPositionLeftInTheFutureByAnEarlierVersionIsRewound() throws {
+        let (site, engine) = try Support.site("future-cursor", options: .init(lag: 1, faults: .none))
+        defer { site.stop() }
+        site.portal.publish(Support.reservation("YY-F1"))
+        Thread.sleep(forTimeInterval: 1.5)
+        // What a version without the two-clock rule left behind after a portal 30 days fast.
+        try engine.store.write { tx in
+            try tx.setCursor(.portalPosition, to: PortalPosition(time: BeijingTime.now().adding(seconds: 30 * 86_400), id: "").description,
+                             now: Date().timeIntervalSince1970)
+        }
+        let report = Support.drain(engine, lag: 1, timeout: 20)
+        #expect(site.intake.items(externalId: "YY-F1").count == 1)
+        #expect(report?.caughtUp == true)
+    }
+
+    @Test func aTotalThatNeverMatchesCannotKeepACycleGoing() throws {
+        let (site, engine) = try Support.site("lying-total", options: .init(lag: 0, faults: .none))
+        defer { site.stop() }
+        // More records in one second than fit a page (pageSize 50), so that second is read by offset.
+        let second = BeijingTime.now()
+        for i in 0..<120 { site.portal.publish(Support.reservation("YY-T\(i)")) }
+        #expect(BeijingTime.now().unixSeconds - second.unixSeconds <= 1)
+        site.portal.lies = .init(totalOffset: 1_000_000, pagesWrapAround: true)
+        Thread.sleep(forTimeInterval: 3)   // below the horizon: the settled part must read that second
+        for _ in 0..<2 {
+            let before = site.portal.listRequestCount
+            let report = engine.runCycle(stop: StopSignal())
+            #expect(site.portal.listRequestCount - before <= engine.configuration.sync.maxPagesPerCycle, "a cycle read more pages than its budget")
+            #expect(!report.caughtUp)
+            #expect(report.errors.contains { $0.contains("PORTAL_CROWDED_SECOND") }, "\(report.errors)")
+        }
+        // An honest portal again: everything arrives.
+        site.portal.lies = .init()
+        Support.drain(engine, lag: 0, timeout: 60)
+        for i in 0..<120 { #expect(site.licensing.items(externalId: "YY-T\(i)").count == 1) }
     }
 }

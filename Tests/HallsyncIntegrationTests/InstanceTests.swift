@@ -82,6 +82,33 @@ import Testing
         #expect(verdict.state == .critical)
     }
 
+    @Test func hangupsFasterThanTheIntervalDoNotStarveTheCycles() throws {
+        let (site, directory, config) = try site("hup-storm")
+        defer { site.stop() }
+        try (try String(contentsOfFile: config, encoding: .utf8)).replacingOccurrences(of: "interval: 0.3", with: "interval: 1")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let socket = try NotifySocket(abstract: true)
+        let daemon = try Support.launchHallsync(["run", "--config", config], environment: ["NOTIFY_SOCKET": socket.name], log: directory + "/daemon.log")
+        defer { if daemon.isRunning { daemon.terminate(); daemon.waitUntilExit() } }
+        while let message = socket.receive(), !message.contains("READY=1") {}
+        // SIGHUP every 0.15 s for 6 s, while counting the cycles (one WATCHDOG=1 each).
+        let storm = Thread {
+            let end = Date().addingTimeInterval(6)
+            while Date() < end { kill(daemon.processIdentifier, SIGHUP); Thread.sleep(forTimeInterval: 0.15) }
+        }
+        let started = Date()
+        storm.start()
+        var cycles = 0
+        var reloads = 0
+        while Date().timeIntervalSince(started) < 6, let message = socket.receive() {
+            if message.contains("WATCHDOG=1") { cycles += 1 }
+            if message.contains("configuration reloaded") { reloads += 1 }
+        }
+        #expect(reloads > 5, "the reloads happened")
+        #expect(cycles >= 4, "\(cycles) cycles in 6 s at a 1 s interval under a SIGHUP every 0.15 s")
+        #expect(daemon.isRunning)
+    }
+
     @Test func stateFilesAreNotWorldReadableWhateverTheUmask() throws {
         let directory = try Support.temporaryDirectory("modes")
         let old = umask(0o022)
