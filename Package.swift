@@ -39,6 +39,7 @@ let package = Package(
             dependencies: [
                 "CCurl", "HallsyncDomain",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Configuration, sync cycle phases, the daemon loop.

@@ -38,6 +38,8 @@ public struct Configuration: Sendable {
         public var maxSendsPerCycle: Int = 2000
         /// Requests in flight per hall at once.
         public var concurrencyPerTarget: Int = 8
+        /// Open items looked up per cycle and hall while reconciling after an expired feed.
+        public var maxLookupsPerCycle: Int = 2000
         public var unknownMatter: Route.UnknownMatterPolicy = .licensing
         /// How long the halls remember an idempotency key, seconds (contract §3.3: 24 h).
         public var idempotencyKeyRetention: Double = 86_400
@@ -190,6 +192,7 @@ extension Configuration {
         configuration.sync.maxPagesPerCycle = try sync.int("maxPagesPerCycle", default: 50, range: 1...100_000)
         configuration.sync.maxSendsPerCycle = try sync.int("maxSendsPerCycle", default: 2000, range: 1...1_000_000)
         configuration.sync.concurrencyPerTarget = try sync.int("concurrencyPerTarget", default: 8, range: 1...64)
+        configuration.sync.maxLookupsPerCycle = try sync.int("maxLookupsPerCycle", default: 2000, range: 1...1_000_000)
         let policy = try sync.optionalString("unknownMatter") ?? "licensing"
         guard let unknown = Route.UnknownMatterPolicy(rawValue: policy) else {
             throw ConfigurationError("sync.unknownMatter must be licensing or hold, found \(policy)")

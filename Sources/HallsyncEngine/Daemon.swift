@@ -93,7 +93,9 @@ public final class Daemon: @unchecked Sendable {
                 let delay = CycleSchedule.delayUntilNextCycle(lastStart: lastCycleStart, interval: interval, now: Self.monotonicSeconds())
                 timer?.schedule(deadline: .now() + delay, repeating: interval, leeway: .milliseconds(50))
             }
-            logger.notice("configuration reloaded", metadata: ["interval": "\(fresh.configuration.sync.interval)"])
+            // What the operator fixed (a URL, a token) is tried at once, not after the backoff.
+            let due = (try? fresh.store.write { tx in try tx.rescheduleAllPending(at: Date().timeIntervalSince1970) }) ?? 0
+            logger.notice("configuration reloaded", metadata: ["interval": "\(fresh.configuration.sync.interval)", "sendsDueNow": "\(due)"])
             onReload?(false, nil, fresh)
         } catch {
             logger.error("reload refused, the running configuration stays: \(error)")

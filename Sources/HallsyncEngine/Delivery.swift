@@ -119,8 +119,11 @@ final class Delivery: @unchecked Sendable {
         }
     }
 
-    /// One attempt of one send; no store access here.
+    /// One attempt of one send; no store access here. A peer's message may echo the record's
+    /// values (a 422 naming the ID number it refused): it is masked, by what the values are,
+    /// before it reaches a log line, the attention list or the status file.
     func attempt(_ entry: OutboxEntry, with worker: Worker) -> Ledger.SendOutcome {
+        let outcome: Ledger.SendOutcome
         do {
             switch worker {
             case .portal(let portal):
@@ -135,24 +138,40 @@ final class Delivery: @unchecked Sendable {
             }
         } catch where error.code == "STALE_REVISION" {
             return .superseded
-        } catch where error.needsOperator {
+        } catch {
+            outcome = failed(entry, Self.masked(error, sending: entry))
+        }
+        return outcome
+    }
+
+    /// `error` with every personal value of the send's body masked in its message.
+    static func masked(_ error: TransportError, sending entry: OutboxEntry) -> TransportError {
+        struct Names: Decodable { var applicantName: String?; var orgName: String?; var `operator`: String? }
+        let names = (try? JSONDecoder().decode(Names.self, from: entry.body)).map { [$0.applicantName, $0.orgName, $0.operator].compactMap { $0 } } ?? []
+        return error.withMessage(PersonalData.redact(error.message, names: names))
+    }
+
+    /// What a failed attempt comes to: kept for a retry (an endpoint problem, a passing fault) or
+    /// refused (the record is at fault: the attention list).
+    func failed(_ entry: OutboxEntry, _ error: TransportError) -> Ledger.SendOutcome {
+        if error.needsOperator {
             // Not the reservation's fault: it stays in the outbox and goes out once fixed.
             let delay = configuration.retryPolicy.delay(afterAttempt: entry.attempts, retryAfter: nil, jitter: Double.random(in: 0...1))
             logger.error("the \(entry.target) cannot be used until an operator acts: \(error.message)",
                          metadata: ["target": "\(entry.target)", "error": "\(error.code)"])
             return .retry(error, delay: delay)
-        } catch where error.isRetryable {
+        }
+        if error.isRetryable {
             let delay = configuration.retryPolicy.delay(afterAttempt: entry.attempts, retryAfter: error.retryAfter,
                                                         jitter: Double.random(in: 0...1))
             logger.info("send will be retried", metadata: ["reservation": "\(entry.reservationId)", "target": "\(entry.target)",
                                                            "kind": "\(entry.kind.rawValue)", "attempt": "\(entry.attempts)",
                                                            "in": "\(String(format: "%.1f", delay))s", "error": "\(error.code)"])
             return .retry(error, delay: delay)
-        } catch {
-            logger.warning("send refused; reservation put on the attention list: \(error.message)",
-                           metadata: ["reservation": "\(entry.reservationId)", "target": "\(entry.target)", "kind": "\(entry.kind.rawValue)", "error": "\(error.code)"])
-            return .refused(error)
         }
+        logger.warning("send refused; reservation put on the attention list: \(error.message)",
+                       metadata: ["reservation": "\(entry.reservationId)", "target": "\(entry.target)", "kind": "\(entry.kind.rawValue)", "error": "\(error.code)"])
+        return .refused(error)
     }
 
     func attempt(_ entry: OutboxEntry, with hall: HallClient) throws(TransportError) -> Ledger.SendOutcome {

@@ -1,23 +1,31 @@
+import Dispatch
 import Foundation
 import HallsyncDomain
 import HallsyncStore
 import HallsyncTransport
 import Logging
+import Synchronization
 
 /// The hall feed phase: reads each hall's change feed (contract §3.7) from its durable `seq`
 /// cursor and applies every status change to our copies, in the same transaction that moves
 /// the cursor, so a change is applied once however often the daemon is killed.
 ///
-/// A 410 `FEED_EXPIRED` means changes were dropped unread. The cursor then becomes
-/// `reconcile:<reservationId>`: every open copy in that hall is looked up by `externalId`
-/// (§3.4), in id order and a bounded number per cycle, its status applied; then reading starts
-/// again at `after=0`, the oldest retained change. Changes made while reconciling are in that
-/// read; changes applied twice change nothing the second time.
+/// A 410 `FEED_EXPIRED` means changes were dropped unread (so does a feed not read for most of
+/// its retention: a read from `after=0` never answers 410). Then, in one transaction, the feed
+/// cursor goes back to `after=0` — the oldest retained change, read on at once, so outcomes are
+/// still mirrored — and a reconciliation starts (``HallFeedCursor``): every open copy in that
+/// hall is looked up by `externalId` (§3.4), `concurrencyPerTarget` at a time, each failed
+/// lookup retried with backoff within the cycle, up to `maxLookupsPerCycle` per cycle; the
+/// stored progress moves over the longest prefix of answered lookups (``ReconcileRound``), so a
+/// lookup that keeps failing is tried again next cycle and none is skipped. Applying a status
+/// twice changes nothing the second time.
 final class HallFeeds: @unchecked Sendable {
     let configuration: Configuration
     let store: Store
     let logger: Logger
     private let clients: [HallTarget: HallClient]
+    /// The lookup workers of each hall, each with its own curl handle.
+    private let lookupClients: [HallTarget: [HallClient]]
     static let pageSize = 500
 
     init(configuration: Configuration, store: Store, tokens: [HallTarget: TokenSource], logger: Logger) throws(TransportError) {
@@ -25,8 +33,15 @@ final class HallFeeds: @unchecked Sendable {
         self.store = store
         self.logger = logger
         var clients: [HallTarget: HallClient] = [:]
-        for target in HallTarget.allCases { clients[target] = try configuration.hallClient(target, token: tokens[target]!) }
+        var lookupClients: [HallTarget: [HallClient]] = [:]
+        for target in HallTarget.allCases {
+            clients[target] = try configuration.hallClient(target, token: tokens[target]!)
+            lookupClients[target] = try (0..<configuration.sync.concurrencyPerTarget).map { _ throws(TransportError) in
+                try configuration.hallClient(target, token: tokens[target]!)
+            }
+        }
         self.clients = clients
+        self.lookupClients = lookupClients
     }
 
     struct Report {
@@ -44,57 +59,74 @@ final class HallFeeds: @unchecked Sendable {
         var report = Report()
         for target in HallTarget.allCases where !stop.isSet {
             do {
-                try follow(target, normalizer: normalizer, report: &report, stop: stop)
-            } catch let error as TransportError {
-                report.errors[target] = error
-                logger.warning("the \(target) change feed could not be read; trying again next cycle",
-                               metadata: ["target": "\(target)", "error": "\(error.code)"])
+                try startReconcilingIfStale(target)
+                // The feed and the lookups are independent: a failure of one does not hold up the other.
+                do { try read(target, normalizer: normalizer, report: &report, stop: stop) } catch let error as TransportError {
+                    report.errors[target] = error
+                    logger.warning("the \(target) change feed could not be read; trying again next cycle",
+                                   metadata: ["target": "\(target)", "error": "\(error.code)"])
+                }
+                if let error = try reconcile(target, normalizer: normalizer, report: &report, stop: stop) {
+                    report.errors[target] = report.errors[target] ?? error
+                }
             } catch let error as StoreError {
                 throw error
             } catch {
-                report.errors[target] = TransportError(code: "FEED_FAILED", message: "reading the \(target) change feed failed unexpectedly (\(error)); it is tried again next cycle — report this if it repeats", isRetryable: true)
+                report.errors[target] = TransportError(code: "FEED_FAILED", message: "following the \(target) hall failed unexpectedly (\(error)); it is tried again next cycle — report this if it repeats", isRetryable: true)
             }
-            report.seqs[target] = try store.read { tx in try tx.cursor(.feed(target)) }
+            report.seqs[target] = try cursor(target).description
         }
         return report
     }
 
-    private func follow(_ target: HallTarget, normalizer: ReservationNormalizer, report: inout Report, stop: StopSignal) throws {
-        let client = clients[target]!
-        // Changes may have been dropped unread without any 410: the feed was never read while we
-        // had items there (a database from before feeds were followed), or not for most of its
-        // retention (after `after=0`, which never answers 410, nothing else would tell).
-        // One cycle thread moves the cursors, so a read here and a write below cannot race.
+    func cursor(_ target: HallTarget) throws(StoreError) -> HallFeedCursor {
+        try store.read { tx in HallFeedCursor(feed: try tx.cursor(.feed(target)), reconcile: try tx.cursor(.reconcile(target))) }
+    }
+
+    /// Stores `cursor` for `target` (both cursors) in `tx`.
+    static func save(_ cursor: HallFeedCursor, of target: HallTarget, in tx: StoreTransaction, now: Double) throws {
+        try tx.setCursor(.feed(target), to: cursor.feed, now: now)
+        if let after = cursor.reconcileAfter {
+            try tx.setCursor(.reconcile(target), to: after, now: now)
+        } else {
+            try tx.removeCursor(.reconcile(target))
+        }
+    }
+
+    /// Changes may have been dropped unread without any 410: the feed was never read while we had
+    /// items there (a database from before feeds were followed), or not for most of its retention.
+    /// One cycle thread moves the cursors, so a read here and a write below cannot race.
+    private func startReconcilingIfStale(_ target: HallTarget) throws {
         let now = Date().timeIntervalSince1970
         let (stale, lastRead) = try store.read { tx -> (Bool, Double?) in
-            guard try tx.cursor(.feed(target))?.hasPrefix("reconcile:") != true else { return (false, nil) }
+            let cursor = HallFeedCursor(feed: try tx.cursor(.feed(target)), reconcile: try tx.cursor(.reconcile(target)))
+            guard cursor.reconcileAfter == nil else { return (false, nil) }
             let lastRead = try tx.cursorChangedAt(.feed(target))
             let old = lastRead.map { now - $0 > configuration.sync.feedRetention * 0.9 } ?? true
             let haveOpenItems = try !tx.openCopies(in: target, after: "", limit: 1).isEmpty
             return (old && haveOpenItems, lastRead)
         }
-        if stale {
-            logger.warning("the \(target) change feed was not read for too long to trust; looking up every open item there first",
-                           metadata: ["target": "\(target)", "lastRead": "\(lastRead.map { BeijingTime(Date(timeIntervalSince1970: $0)).description } ?? "never")"])
-            try store.write { tx in try tx.setCursor(.feed(target), to: "reconcile:", now: now) }
-        }
+        guard stale else { return }
+        logger.warning("the \(target) change feed was not read for too long to trust; looking up every open item there while reading it again from its oldest change",
+                       metadata: ["target": "\(target)", "lastRead": "\(lastRead.map { BeijingTime(Date(timeIntervalSince1970: $0)).description } ?? "never")"])
+        try store.write { tx in try Self.save(.expired, of: target, in: tx, now: now) }
+    }
+
+    /// Reads the feed from its cursor, a bounded number of pages; a 410 restarts it from the oldest
+    /// retained change and starts a reconciliation, in one transaction.
+    private func read(_ target: HallTarget, normalizer: ReservationNormalizer, report: inout Report, stop: StopSignal) throws {
+        let client = clients[target]!
         for _ in 0..<configuration.sync.maxPagesPerCycle where !stop.isSet {
-            let cursor = try store.read { tx in try tx.cursor(.feed(target)) } ?? "seq:0"
-            if cursor.hasPrefix("reconcile:") {
-                // One batch of lookups per round; the rounds are bounded like pages.
-                _ = try reconcile(target, after: String(cursor.dropFirst("reconcile:".count)), client: client,
-                                  normalizer: normalizer, report: &report, stop: stop)
-                continue
-            }
-            let after = Int64(cursor.dropFirst("seq:".count)) ?? 0
-            let read = Result { () throws(TransportError) in try client.changes(after: after, limit: Self.pageSize) }
-            if case .failure(let error) = read, error.code == "FEED_EXPIRED" {
-                logger.warning("the \(target) change feed expired before it was read; looking up every open item there, then reading it again from the start",
+            let after = try cursor(target).seq
+            // (A Result: a typed `catch where` here crashes the 6.3 compiler's ownership checker.)
+            let answer = Result { () throws(TransportError) in try client.changes(after: after, limit: Self.pageSize) }
+            if case .failure(let error) = answer, error.code == "FEED_EXPIRED" {
+                logger.warning("the \(target) change feed expired before it was read; reading it again from its oldest change and looking up every open item there",
                                metadata: ["target": "\(target)", "after": "\(after)"])
-                try store.write { tx in try tx.setCursor(.feed(target), to: "reconcile:", now: Date().timeIntervalSince1970) }
+                try store.write { tx in try Self.save(.expired, of: target, in: tx, now: Date().timeIntervalSince1970) }
                 continue
             }
-            let page = try read.get()
+            let page = try answer.get()
             report.read += page.changes.count
             let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
             report.applied += try store.write { tx in
@@ -108,39 +140,98 @@ final class HallFeeds: @unchecked Sendable {
                                                         operator: change.operator ?? "", at: change.at ?? "")
                     if try ledger.applyStatus(statusChange, reservationId: change.externalId, in: tx) { applied += 1 }
                 }
-                try tx.setCursor(.feed(target), to: "seq:\(max(after, page.lastSeq))", now: ledger.now)
+                // The reconciliation's progress is kept as it is; only the seq moves.
+                try tx.setCursor(.feed(target), to: HallFeedCursor(seq: max(after, page.lastSeq)).feed, now: ledger.now)
                 return applied
             }
             if page.changes.count < Self.pageSize { return }
         }
     }
 
-    /// Looks up a batch of open copies; returns true when none is left and the feed can be read again.
-    private func reconcile(_ target: HallTarget, after: String, client: HallClient, normalizer: ReservationNormalizer,
-                           report: inout Report, stop: StopSignal) throws -> Bool {
-        let batch = try store.read { tx in try tx.openCopies(in: target, after: after, limit: 100) }
+    /// One round of lookups while reconciling; returns the error of a lookup that failed for good.
+    private func reconcile(_ target: HallTarget, normalizer: ReservationNormalizer, report: inout Report, stop: StopSignal) throws -> TransportError? {
+        guard let after = try cursor(target).reconcileAfter, !stop.isSet else { return nil }
+        let limit = configuration.sync.maxLookupsPerCycle
+        let batch = try store.read { tx in try tx.openCopies(in: target, after: after, limit: limit) }
         if batch.isEmpty {
-            try store.write { tx in try tx.setCursor(.feed(target), to: "seq:0", now: Date().timeIntervalSince1970) }
-            logger.notice("reconciliation finished; reading the change feed again from its oldest retained change",
-                          metadata: ["target": "\(target)"])
-            return true
+            try store.write { tx in try tx.removeCursor(.reconcile(target)) }
+            logger.notice("reconciliation finished: every open item was looked up", metadata: ["target": "\(target)"])
+            return nil
         }
-        for copy in batch where !stop.isSet {
-            let items = try client.findItems(externalId: copy.reservationId)
-            report.reconciled += 1
-            let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
-            try store.write { tx in
-                if let item = items.first(where: { $0.itemNo == copy.itemNo }), let status = HallItemStatus(rawValue: item.status), status.isClosed {
-                    // A lookup does not say who closed the item: our own action if we sent one, else staff.
-                    let ours = try tx.sentAction(reservationId: copy.reservationId, target: target)
-                    let origin: ActionOrigin = ours ? (status == .cancelled ? .portal : .sync) : .staff
-                    let change = HallStatusChange(target: target, itemNo: copy.itemNo, status: status, origin: origin, operator: "",
-                                                  at: BeijingTime(Date(timeIntervalSince1970: ledger.now)).description)
-                    if try ledger.applyStatus(change, reservationId: copy.reservationId, in: tx) { report.applied += 1 }
+        let round = Mutex(ReconcileRound(ids: batch.map(\.reservationId)))
+        let lastError = Mutex<TransportError?>(nil)
+        let storeFailure = Mutex<StoreError?>(nil)
+        let queue = WorkQueue(batch)
+        let group = DispatchGroup()
+        for client in lookupClients[target]!.prefix(batch.count) {
+            group.enter()
+            let thread = Thread { [self] in
+                defer { group.leave() }
+                while !stop.isSet, storeFailure.withLock({ $0 == nil }), let copy = queue.next() {
+                    do {
+                        let items = try lookUp(copy.reservationId, with: client, stop: stop)
+                        try apply(items, to: copy, target: target, normalizer: normalizer)
+                        round.withLock { $0.answered(copy.reservationId) }
+                    } catch let error as TransportError {
+                        lastError.withLock { $0 = error }
+                        round.withLock { $0.failed(copy.reservationId) }
+                    } catch let error as StoreError {
+                        storeFailure.withLock { $0 = error }
+                    } catch {
+                        round.withLock { $0.failed(copy.reservationId) }
+                    }
                 }
-                try tx.setCursor(.feed(target), to: "reconcile:\(copy.reservationId)", now: ledger.now)
+            }
+            thread.name = "hallsync lookup \(target)"
+            thread.start()
+        }
+        group.wait()
+        if let error = storeFailure.withLock({ $0 }) { throw error }
+        let done = round.withLock { $0 }
+        report.reconciled += batch.count - done.failures
+        try store.write { tx in
+            if done.allAnswered && batch.count < limit {
+                try tx.removeCursor(.reconcile(target))
+            } else if let progress = done.progress {
+                try tx.setCursor(.reconcile(target), to: progress, now: Date().timeIntervalSince1970)
             }
         }
-        return false
+        if done.allAnswered && batch.count < limit {
+            logger.notice("reconciliation finished: every open item was looked up", metadata: ["target": "\(target)"])
+        }
+        guard done.failures > 0, let error = lastError.withLock({ $0 }) else { return nil }
+        logger.warning("some lookups of the \(target) reconciliation failed; they are tried again next cycle",
+                       metadata: ["target": "\(target)", "failed": "\(done.failures)", "error": "\(error.code)"])
+        return error
+    }
+
+    /// One lookup, retried with backoff on a passing fault, within the cycle.
+    private func lookUp(_ reservationId: String, with client: HallClient, stop: StopSignal) throws(TransportError) -> [HallClient.Item] {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try client.findItems(externalId: reservationId)
+            } catch where error.isRetryable && attempt < 4 && !stop.isSet {
+                let delay = min(configuration.retryPolicy.delay(afterAttempt: attempt, retryAfter: error.retryAfter, jitter: .random(in: 0...1)), 5)
+                if stop.sleep(delay) { throw error }
+            }
+        }
+    }
+
+    /// Applies what a lookup found for one open copy, in its own transaction.
+    private func apply(_ items: [HallClient.Item], to copy: (reservationId: String, itemNo: String), target: HallTarget,
+                       normalizer: ReservationNormalizer) throws {
+        guard let item = items.first(where: { $0.itemNo == copy.itemNo }), let status = HallItemStatus(rawValue: item.status),
+              status.isClosed else { return }
+        let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
+        try store.write { tx in
+            // A lookup does not say who closed the item: our own action if we sent one, else staff.
+            let ours = try tx.sentAction(reservationId: copy.reservationId, target: target)
+            let origin: ActionOrigin = ours ? (status == .cancelled ? .portal : .sync) : .staff
+            let change = HallStatusChange(target: target, itemNo: copy.itemNo, status: status, origin: origin, operator: "",
+                                          at: BeijingTime(Date(timeIntervalSince1970: ledger.now)).description)
+            _ = try ledger.applyStatus(change, reservationId: copy.reservationId, in: tx)
+        }
     }
 }

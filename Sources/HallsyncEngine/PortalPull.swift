@@ -188,11 +188,10 @@ final class PortalPull: @unchecked Sendable {
             case .reservation(let r):
                 if case .stored(let disposition, let sends, let fallback) = try ledger.ingest(r, in: tx) {
                     stored += 1
-                    // The log handler masks the personal fields (王*, 138****0000, 3710**********015X).
+                    // No personal field is logged at any level, not even masked: the id says which record.
                     logger.debug("stored a reservation version", metadata: [
                         "reservation": "\(r.reservationId)", "version": "\(r.version)", "disposition": "\(disposition.rawValue)",
-                        "sends": "\(sends)", "applicant": "\(r.applicant.name ?? "")", "phone": "\(r.applicant.phone ?? "")",
-                        "idNumber": "\(r.applicant.idNumber ?? "")"])
+                        "sends": "\(sends)"])
                     if fallback {
                         fallbacks += 1
                         logger.warning("deadline counted weekends only: the working calendar does not cover the appointment's year; add it to the calendar file and reload",

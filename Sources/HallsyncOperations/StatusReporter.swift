@@ -61,7 +61,7 @@ public final class StatusReporter: @unchecked Sendable {
         guard var document = last else { return }
         let now = Date().timeIntervalSince1970
         document.state = state
-        document.stateReason = reason.map(PersonalData.redact)
+        document.stateReason = reason.map { PersonalData.redact($0) }
         document.writtenAt = BeijingTime(Date(timeIntervalSince1970: now)).description
         document.writtenAtUnix = now
         last = document
@@ -79,7 +79,7 @@ public final class StatusReporter: @unchecked Sendable {
             feedChanges: report.feedChanges, feedApplied: report.feedApplied,
             delivered: report.delivered - report.succeeded["portal", default: 0], pushed: report.succeeded["portal", default: 0],
             retried: report.retried, refused: report.refused, caughtUp: report.caughtUp,
-            errors: report.errors.map(PersonalData.redact))
+            errors: report.errors.map { PersonalData.redact($0) })
         return StatusDocument(
             version: version, pid: getpid(), startedAt: time(startedAt),
             startedAtUnix: startedAt.timeIntervalSince1970, writtenAt: time(Date(timeIntervalSince1970: now)),
@@ -103,7 +103,7 @@ public final class StatusReporter: @unchecked Sendable {
                               endpointCriticalMinutes: ops.endpointCriticalMinutes, attentionWarning: ops.attentionWarning,
                               attentionCritical: ops.attentionCritical, overdueWarning: ops.overdueWarning,
                               overdueCritical: ops.overdueCritical),
-            warnings: report.warnings.map(PersonalData.redact))
+            warnings: report.warnings.map { PersonalData.redact($0) })
     }
 
     func write(_ document: StatusDocument, operations: HallsyncEngine.Configuration.Operations) {

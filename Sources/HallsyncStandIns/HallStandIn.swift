@@ -50,7 +50,16 @@ public final class HallStandIn: @unchecked Sendable {
         public var remark: String
     }
 
+    /// Ways a hall can break the contract or be unkind beyond it, for tests.
+    public struct Lies: Sendable, Hashable {
+        /// Every create is refused with a 422 whose message echoes the applicant's name, ID number
+        /// and phone, spelt the way people type them (spaced, `+86`, full-width).
+        public var refuseEchoingValues = false
+        public init(refuseEchoingValues: Bool = false) { self.refuseEchoingValues = refuseEchoingValues }
+    }
+
     struct State: Sendable {
+        var lies = Lies()
         var items: [String: Item] = [:]
         var order: [String] = []
         var keys: [String: (bodyDigest: String, itemNo: String, at: Double)] = [:]
@@ -90,6 +99,11 @@ public final class HallStandIn: @unchecked Sendable {
     public var faults: Faults {
         get { state.withLock { $0.faults } }
         set { state.withLock { $0.faults = newValue } }
+    }
+
+    public var lies: Lies {
+        get { state.withLock { $0.lies } }
+        set { state.withLock { $0.lies = newValue } }
     }
 
     public var requestCount: Int { state.withLock { $0.requestCount } }
@@ -209,6 +223,13 @@ public final class HallStandIn: @unchecked Sendable {
     func create(_ request: LoopbackServer.Request, faults: Faults) -> LoopbackServer.Reply {
         guard let key = request.header("idempotency-key"), !key.isEmpty, key.count <= 64 else {
             return .respond(error(422, "INVALID_FIELD", "Idempotency-Key is required (at most 64 characters)"))
+        }
+        if state.withLock({ $0.lies.refuseEchoingValues }), case .success(let item) = HallValidation.validate(request.body) {
+            let id = Array(item.idNumber), phone = Array(item.phone ?? "")
+            let spacedId = id.count == 18 ? "\(String(id[0..<6])) \(String(id[6..<14])) \(String(id[14...]))" : item.idNumber
+            let fullWidthPhone = String(String.UnicodeScalarView((item.phone ?? "").unicodeScalars.map { (0x30...0x39).contains($0.value) ? Unicode.Scalar($0.value + 0xFEE0)! : $0 }))
+            let plusPhone = phone.count == 11 ? "+86 \(String(phone[0..<3]))-\(String(phone[3..<7]))-\(String(phone[7...]))" : (item.phone ?? "")
+            return .respond(error(422, "INVALID_FIELD", "申请人\(item.applicantName)的证件号码 \(spacedId) 与联系电话 \(plusPhone)（\(fullWidthPhone)）不符 / applicant \(item.applicantName): idNumber \(spacedId) does not match phone \(plusPhone)"))
         }
         let digest = SHA256.hash(data: request.body).map { String(format: "%02x", $0) }.joined()
         let now = Date().timeIntervalSince1970

@@ -42,8 +42,19 @@ public final class PortalStandIn: @unchecked Sendable {
         }
     }
 
+    /// The replica's view: every record's newest visible version, sorted as the list answers,
+    /// valid until the next publish or the next moment a version becomes visible.
+    struct Snapshot: Sendable {
+        var generation: Int
+        var validUntil: Double
+        var versions: [Version]
+    }
+
     struct State: Sendable {
         var lies = Lies()
+        /// +1 on every publish.
+        var generation = 0
+        var snapshot: Snapshot?
         var records: [String: Record] = [:]
         var nonces: [String: Double] = [:]
         var requestIds: [String: (answer: Data, at: Double)] = [:]
@@ -118,6 +129,7 @@ public final class PortalStandIn: @unchecked Sendable {
             let guaranteed = Double(time.unixSeconds) + s.lag
             let visibleAt = now + Double.random(in: 0...max(0, guaranteed - now))
             s.records[r.reservationId, default: Record(versions: [])].versions.append(Version(reservation: r, updateTime: time, visibleAt: visibleAt))
+            s.generation += 1
             return r
         }
     }
@@ -194,19 +206,40 @@ public final class PortalStandIn: @unchecked Sendable {
         let now = Date().timeIntervalSince1970
         let visible: [PortalReservation] = state.withLock { s in
             s.listCount += 1
-            return s.records.values.compactMap { (record: Record) -> PortalReservation? in
-                guard let version = record.versions.last(where: { $0.visibleAt <= now }),
-                      version.updateTime >= start, version.updateTime < end,
-                      version.reservation.regionCode == region else { return nil }
-                return version.reservation
+            let sorted = Self.snapshot(&s, now: now).versions
+            // The window, by binary search over the sorted view.
+            func firstIndex(notBefore time: BeijingTime) -> Int {
+                var low = 0, high = sorted.count
+                while low < high { let mid = (low + high) / 2; if sorted[mid].updateTime < time { low = mid + 1 } else { high = mid } }
+                return low
             }
-        }.sorted { ($0.updateTime, $0.reservationId) < ($1.updateTime, $1.reservationId) }
+            return sorted[firstIndex(notBefore: start)..<firstIndex(notBefore: end)].compactMap {
+                $0.reservation.regionCode == region ? $0.reservation : nil
+            }
+        }
         let lies = state.withLock { $0.lies }
         var from = min((pageNo - 1) * pageSize, visible.count)
         if lies.pagesWrapAround, !visible.isEmpty { from = ((pageNo - 1) * pageSize) % visible.count }
         var slice = Array(visible[from..<min(from + pageSize, visible.count)])
         if lies.pagesWrapAround, !visible.isEmpty { while slice.count < pageSize { slice.append(visible[slice.count % visible.count]) } }
         return .json(200, Envelope(code: "0", msg: "成功", data: ListData(total: visible.count + lies.totalOffset, pageNo: pageNo, pageSize: pageSize, list: slice)), headers: headers)
+    }
+
+    /// The replica's sorted view at `now`, rebuilt only when something was published or a version
+    /// became visible since it was built (a backlog is read without sorting it on every page).
+    static func snapshot(_ s: inout State, now: Double) -> Snapshot {
+        if let cached = s.snapshot, cached.generation == s.generation, now < cached.validUntil { return cached }
+        var validUntil = Double.infinity
+        var versions: [Version] = []
+        versions.reserveCapacity(s.records.count)
+        for record in s.records.values {
+            if let version = record.versions.last(where: { $0.visibleAt <= now }) { versions.append(version) }
+            for version in record.versions where version.visibleAt > now { validUntil = min(validUntil, version.visibleAt) }
+        }
+        versions.sort { ($0.updateTime, $0.reservation.reservationId) < ($1.updateTime, $1.reservation.reservationId) }
+        let snapshot = Snapshot(generation: s.generation, validUntil: validUntil, versions: versions)
+        s.snapshot = snapshot
+        return snapshot
     }
 
     /// Applies a status push; returns the answer and whether it changed the record.

@@ -240,6 +240,13 @@ public struct StoreTransaction {
         try db.execute(sql: "UPDATE outbox SET nextAttemptAt = ?, lastError = ? WHERE id = ?", arguments: [next, error, outboxId])
     }
 
+    /// Makes every pending send due at `time` (after a reload: what an operator fixed is tried at once).
+    @discardableResult
+    public func rescheduleAllPending(at time: Double) throws -> Int {
+        try db.execute(sql: "UPDATE outbox SET nextAttemptAt = ? WHERE state = 'PENDING' AND nextAttemptAt > ?", arguments: [time, time])
+        return db.changesCount
+    }
+
     /// Deletes sends settled as done before `time`; returns how many. Refused ones stay (they explain the attention list).
     @discardableResult
     public func pruneSettled(before time: Double) throws -> Int {
@@ -269,6 +276,10 @@ public struct StoreTransaction {
     public func setCursor(_ name: CursorName, to value: String, now: Double) throws {
         try db.execute(sql: "INSERT INTO cursor (name, value, changedAt) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value, changedAt = excluded.changedAt",
                        arguments: [name.rawValue, value, now])
+    }
+
+    public func removeCursor(_ name: CursorName) throws {
+        try db.execute(sql: "DELETE FROM cursor WHERE name = ?", arguments: [name.rawValue])
     }
 
     // MARK: Attention

@@ -144,7 +144,11 @@ public struct CursorName: RawRepresentable, Hashable, Sendable {
     /// `updateTime|reservationId`: every record at or below it, under the lag horizon, was read.
     public static let portalPosition = CursorName(rawValue: "portal.position")
 
-    /// A hall's change feed: `seq:N` (every change up to N applied) or `reconcile:<reservationId>`
-    /// (after a 410, open items are being looked up one by one, in id order, past that one).
+    /// A hall's change feed: `seq:N`, every change up to N applied. (Before 0.5, `reconcile:<id>`
+    /// while a reconciliation ran; read as `seq:0` plus ``reconcile(_:)``.)
     public static func feed(_ hall: HallTarget) -> CursorName { CursorName(rawValue: "feed.\(hall.rawValue)") }
+
+    /// Present while a hall's open items are being reconciled: the last reservation id looked up
+    /// in order (empty before the first). The feed is read on meanwhile.
+    public static func reconcile(_ hall: HallTarget) -> CursorName { CursorName(rawValue: "reconcile.\(hall.rawValue)") }
 }

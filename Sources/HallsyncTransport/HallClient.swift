@@ -143,26 +143,55 @@ public final class HallClient: @unchecked Sendable {
         if response.status == 401, Self.errorBody(response)?.error == "TOKEN_EXPIRED" {
             response = try perform(method, path, body: body, headers: headers, token: token.reload())
         }
-        guard (200..<300).contains(response.status) else {
-            let body = Self.errorBody(response)
-            let code = body?.error ?? "HTTP_\(response.status)"
-            var message = "the \(target) hall answered HTTP \(response.status) \(code)"
-            if let text = body?.message, !text.isEmpty { message += ": \(text)" }
-            // TOKEN_EXPIRED again right after the re-read means the token was renewed twice in a
-            // row: §3.1 makes it the one retryable 401. Any other 401/403 is about our credentials,
-            // not the reservation; the file is read afresh on the next attempt.
-            let expired = code == "TOKEN_EXPIRED"
-            let credentials = (response.status == 401 || response.status == 403) && !expired
-            if credentials {
-                token.invalidate()
-                message += "; check that the token file \(token.path) holds the token the \(target) hall issued"
-            }
-            var error = TransportError(code: code, message: message, isRetryable: response.isRetryableStatus || expired,
-                                       retryAfter: response.retryAfter, status: response.status, needsOperator: credentials)
-            error.itemStatus = body?.status
-            throw error
+        guard let error = Self.failure(of: response, hall: target, url: baseURL + path.split(separator: "?")[0], tokenFile: token.path) else {
+            return response
         }
-        return response
+        // Any other 401/403 is about our credentials: the file is read afresh on the next attempt.
+        if error.needsOperator && (response.status == 401 || response.status == 403) { token.invalidate() }
+        throw error
+    }
+
+    /// What a hall's non-2xx answer means (contract §3.2), nil for a 2xx: the record's problem
+    /// (422 with the field, 409 with the item's status: a person looks at the reservation), a
+    /// passing one (408, 429, 5xx, `TOKEN_EXPIRED` after a re-read), or the endpoint's — a
+    /// redirect, a 404, any other 4xx, a refused token: the URL or the credentials are wrong, an
+    /// operator fixes them, and the send is kept meanwhile. `FEED_EXPIRED` (410) is the feed
+    /// reader's to handle.
+    static func failure(of response: HTTPResponse, hall: HallTarget, url: String, tokenFile: String) -> TransportError? {
+        guard !(200..<300).contains(response.status) else { return nil }
+        let body = errorBody(response)
+        let code = body?.error.map { WireIdentifier.printable(String($0.prefix(40))) } ?? "HTTP_\(response.status)"
+        var message = "the \(hall) hall answered HTTP \(response.status) \(code)"
+        if let text = body?.message, !text.isEmpty { message += ": " + String(text.prefix(500)) }
+        let retryable: Bool
+        var needsOperator = false
+        switch response.status {
+        case 401 where code == "TOKEN_EXPIRED":
+            // Still expired right after the re-read: renewed twice in a row. §3.1 makes it the one retryable 401.
+            retryable = true
+        case 401, 403:
+            retryable = false
+            needsOperator = true
+            message += "; check that the token file \(tokenFile) holds the token the \(hall) hall issued"
+        case 422, 409:
+            retryable = false
+        case 410 where code == "FEED_EXPIRED":
+            retryable = false
+        case 300...399:
+            retryable = false
+            needsOperator = true
+            message = "the \(hall) hall answered a redirect (HTTP \(response.status)\(response.header("location").map { " to \(WireIdentifier.printable(String($0.prefix(200))))" } ?? "")) at \(url): hallsync does not follow redirects; set \(hall).baseURL to the address the hall answers at. The send is kept and goes out once it is fixed"
+        case _ where response.isRetryableStatus:
+            retryable = true
+        default:
+            retryable = false
+            needsOperator = true
+            message += " at \(url): the address or the hall's API is not what its contract says; check \(hall).baseURL. The send is kept and goes out once it is fixed"
+        }
+        var error = TransportError(code: code, message: message, isRetryable: retryable, retryAfter: response.retryAfter,
+                                   status: response.status, needsOperator: needsOperator)
+        error.itemStatus = body?.status
+        return error
     }
 
     private func perform(_ method: HTTPRequest.Method, _ path: String, body: Data?, headers: [(name: String, value: String)], token: String) throws(TransportError) -> HTTPResponse {

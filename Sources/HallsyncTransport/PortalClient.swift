@@ -1,5 +1,6 @@
 import Foundation
 import HallsyncDomain
+import Logging
 
 /// The portal's API (contract §2): list reservations by update time, push a status.
 ///
@@ -17,10 +18,14 @@ public final class PortalClient: @unchecked Sendable {
     /// The portal's clock as last read from `X-Server-Time`, with the local monotonic time of reading.
     public private(set) var lastServerTime: (time: BeijingTime, readAt: ContinuousClock.Instant)?
 
-    public init(baseURL: String, signer: PortalSigner, http: CurlHTTPClient) {
+    let logger: Logger
+
+    public init(baseURL: String, signer: PortalSigner, http: CurlHTTPClient,
+                logger: Logger = Logger(label: "hallsync", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.signer = signer
         self.http = http
+        self.logger = logger
         // The path part of the base URL: the signed request target starts with it.
         if let schemeEnd = self.baseURL.range(of: "://"),
            let slash = self.baseURL[schemeEnd.upperBound...].firstIndex(of: "/") {
@@ -95,45 +100,87 @@ public final class PortalClient: @unchecked Sendable {
     }
 
     /// Sends one signed request; returns the envelope's `data`, decoded once, nil when null.
+    ///
+    /// A `4012` (nonce already used) is what a request re-sent by libcurl on a new connection
+    /// after a reused one died gets — the same nonce twice. It is signed again with a new nonce
+    /// and sent once more at once. Signed POSTs go out on a fresh connection, so that libcurl
+    /// never re-sends them by itself.
     func send<Answer: Decodable>(method: HTTPRequest.Method, path: String, body: Data?, extraHeaders: [(name: String, value: String)],
                                  answer: Answer.Type) throws(TransportError) -> Answer? {
-        let target = basePath + path
-        let millis = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
-        var headers = signer.headers(method: method.rawValue, target: target, body: body ?? Data(),
-                                     timestampMillis: millis, nonce: PortalSigner.makeNonce())
-        headers.append(contentsOf: extraHeaders)
-        headers.append(("Accept", "application/json"))
-        let response = try http.perform(HTTPRequest(method: method, url: baseURL + path, headers: headers, body: body))
-        if let serverTime = response.header("x-server-time").flatMap({ BeijingTime(parsing: $0) }) {
-            lastServerTime = (serverTime, ContinuousClock.now)
+        var attempt = 0
+        while true {
+            attempt += 1
+            let millis = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+            var headers = signer.headers(method: method.rawValue, target: basePath + path, body: body ?? Data(),
+                                         timestampMillis: millis, nonce: PortalSigner.makeNonce())
+            headers.append(contentsOf: extraHeaders)
+            headers.append(("Accept", "application/json"))
+            let response = try http.perform(HTTPRequest(method: method, url: baseURL + path, headers: headers, body: body,
+                                                        freshConnection: method != .get))
+            if let serverTime = response.header("x-server-time").flatMap({ BeijingTime(parsing: $0) }) {
+                lastServerTime = (serverTime, ContinuousClock.now)
+            }
+            // (A Result: a typed `catch where` in this loop crashes the 6.3 compiler's ownership checker.)
+            let interpreted = Result { () throws(TransportError) in try Self.interpret(response, answer: Answer.self, path: path, url: baseURL) }
+            if case .failure(let error) = interpreted, error.code == "PORTAL_4012", attempt == 1 {
+                logger.notice("the portal saw a nonce twice (a request re-sent on a new connection); signing it again",
+                              metadata: ["path": "\(path.split(separator: "?")[0])"])
+                continue
+            }
+            return try interpreted.get()
         }
+    }
+
+    /// What a portal answer means (contract §2.1, §2.2): the envelope's `data`, or a typed error
+    /// that says whose problem it is — the record's (`4001`, `4040`, `4090`: a person looks at
+    /// it), a passing one (`5001`, `5002`, 429, 5xx, a re-sent nonce), or the endpoint's (a
+    /// redirect, a 404, a refused signature: an operator fixes it, and nothing is lost meanwhile).
+    static func interpret<Answer: Decodable>(_ response: HTTPResponse, answer: Answer.Type, path: String, url: String) throws(TransportError) -> Answer? {
         let decoder = JSONDecoder()
         let typed = try? decoder.decode(Envelope<Answer>.self, from: response.body)
         // Only a failure's envelope, or a `data` of the wrong shape, is read a second time, without `data`.
         let envelope = typed?.withoutData ?? (try? decoder.decode(Envelope<Ignored>.self, from: response.body))
+        let message = envelope?.msg.map { String($0.prefix(500)) }
         switch response.status {
         case 200:
-            guard let envelope else { throw .malformed("not a {code, msg, data} envelope", url: baseURL) }
-            if envelope.code == "0" {
-                guard let typed else { throw .malformed("`data` is not what \(path.split(separator: "?")[0]) answers", url: baseURL) }
+            guard let envelope else { throw .malformed("not a {code, msg, data} envelope", url: url) }
+            switch envelope.code {
+            case "0":
+                guard let typed else { throw .malformed("`data` is not what \(path.split(separator: "?")[0]) answers", url: url) }
                 return typed.data
+            case "5001", "5002":
+                throw TransportError(code: "PORTAL_\(envelope.code)", message: "the portal answered \(envelope.code): \(message ?? "")", isRetryable: true, status: 200)
+            case "4001", "4040", "4090":
+                throw TransportError(code: "PORTAL_\(envelope.code)", message: "the portal answered \(envelope.code): \(message ?? "")", isRetryable: false, status: 200)
+            default:
+                throw TransportError(code: "PORTAL_\(WireIdentifier.printable(String(envelope.code.prefix(16))))",
+                                     message: "the portal answered the code \(WireIdentifier.printable(String(envelope.code.prefix(16)))), which its contract does not define (\(message ?? "")); nothing is lost: the request is kept and tried again — check portal.baseURL, and ask the portal's operators",
+                                     isRetryable: false, status: 200, needsOperator: true)
             }
-            let retryable = envelope.code == "5001" || envelope.code == "5002"
-            throw TransportError(code: "PORTAL_\(envelope.code)", message: "the portal answered \(envelope.code): \(envelope.msg ?? "")",
-                                 isRetryable: retryable, status: 200)
         case 401:
             let code = envelope?.code ?? "401"
-            let hint: String
             switch code {
-            case "4011": hint = "the portal says our clock is more than 300 s off; fix the host's time (NTP)"
-            case "4012": hint = "the portal saw this nonce before; this should not happen, report it"
-            default: hint = "the signature or app id was refused; check portal.appId and the app secret"
+            case "4012":
+                throw TransportError(code: "PORTAL_4012", message: "the portal saw this request's nonce before (\(message ?? "401")); it is signed again and retried",
+                                     isRetryable: true, status: 401)
+            case "4011":
+                throw TransportError(code: "PORTAL_4011", message: "the portal says our clock is more than 300 s off (\(message ?? "401")); fix the host's time (NTP)",
+                                     isRetryable: false, status: 401, needsOperator: true)
+            default:
+                throw TransportError(code: "PORTAL_\(WireIdentifier.printable(String(code.prefix(16))))", message: "the portal refused the signature or the app id (\(message ?? "401")); check portal.appId and the app secret",
+                                     isRetryable: false, status: 401, needsOperator: true)
             }
-            throw TransportError(code: "PORTAL_\(code)", message: "\(hint) (\(envelope?.msg ?? "401"))", isRetryable: false, status: 401, needsOperator: true)
+        case 300...399:
+            throw TransportError(code: "HTTP_\(response.status)",
+                                 message: "the portal answered a redirect (HTTP \(response.status)\(response.header("location").map { " to \(WireIdentifier.printable(String($0.prefix(200))))" } ?? "")) at \(url): hallsync does not follow redirects with signed requests; set portal.baseURL to the address the portal really answers at",
+                                 isRetryable: false, status: response.status, needsOperator: true)
+        case _ where response.isRetryableStatus:
+            throw TransportError(code: "HTTP_\(response.status)", message: "the portal answered HTTP \(response.status)\(message.map { ": \($0)" } ?? "")",
+                                 isRetryable: true, retryAfter: response.retryAfter, status: response.status)
         default:
             throw TransportError(code: "HTTP_\(response.status)",
-                                 message: "the portal answered HTTP \(response.status)\(envelope?.msg.map { ": \($0)" } ?? "")",
-                                 isRetryable: response.isRetryableStatus, retryAfter: response.retryAfter, status: response.status)
+                                 message: "the portal answered HTTP \(response.status) at \(url)\(message.map { " (\($0))" } ?? ""): the address or the portal's API is not what its contract says; check portal.baseURL. Nothing is lost: the request is kept and tried again",
+                                 isRetryable: false, status: response.status, needsOperator: true)
         }
     }
 }

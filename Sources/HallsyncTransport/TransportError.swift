@@ -41,6 +41,14 @@ public struct TransportError: Error, Hashable, Sendable, CustomStringConvertible
 }
 
 extension TransportError {
+    /// The same error with another message (masked, shortened).
+    public func withMessage(_ message: String) -> TransportError {
+        var copy = TransportError(code: code, message: message, isRetryable: isRetryable, retryAfter: retryAfter, status: status,
+                                  needsOperator: needsOperator)
+        copy.itemStatus = itemStatus
+        return copy
+    }
+
     static func responseTooLarge(limit: Int, url: String) -> TransportError {
         TransportError(code: "RESPONSE_TOO_LARGE",
                        message: "the answer from \(url) exceeded \(limit) bytes and was abandoned; raise http.maxResponseBytes if the peer is right to send that much",

@@ -94,4 +94,35 @@ import Testing
         Support.drain(engine, lag: 0, timeout: 60)
         for i in 0..<120 { #expect(site.licensing.items(externalId: "YY-T\(i)").count == 1) }
     }
+
+    @Test(arguments: ["wrong path", "redirect"])
+    func anEndpointProblemKeepsSendsPendingAndDeliversEverythingOnceFixed(_ problem: String) throws {
+        let redirector = try LoopbackServer { _ in .respond(LoopbackServer.Response(status: 302, headers: [("Location", "https://elsewhere.example/")])) }
+        defer { redirector.stop() }
+        let (site, engine) = try Support.quietSite("endpoint-\(problem == "redirect" ? "redirect" : "path")")
+        defer { site.stop() }
+        let config = try #require(engine.configuration.sourcePath)
+        let good = try String(contentsOfFile: config, encoding: .utf8)
+        let wrong = problem == "redirect" ? redirector.baseURL + "/intake" : site.intake.baseURL + "-v2"
+        try good.replacingOccurrences(of: "baseURL: \(site.intake.baseURL)", with: "baseURL: \(wrong)").write(toFile: config, atomically: true, encoding: .utf8)
+        let broken = try SyncEngine(configuration: try Configuration.load(path: config), logger: Support.logger, store: engine.store)
+        for i in 0..<3 { site.portal.publish(Support.reservation("YY-E\(i)")) }
+        var report: SyncEngine.CycleReport?
+        for _ in 0..<4 { report = broken.runCycle(stop: StopSignal()); Thread.sleep(forTimeInterval: 0.3) }
+        #expect(site.intake.allItems().isEmpty && site.licensing.allItems().isEmpty)
+        #expect(try Support.attention(engine.store).isEmpty, "the records are not at fault")
+        #expect(report?.counts.pendingSends["intake"] == 3 && report?.counts.failedSends == 0)
+        #expect(report?.failingEndpoints["intake"] != nil, "the endpoint is reported")
+        #expect(report?.errors.contains { $0.contains("intake.baseURL") } == true, "\(report?.errors ?? [])")
+
+        // The operator fixes the URL: everything goes out, once.
+        try good.write(toFile: config, atomically: true, encoding: .utf8)
+        let fixed = try SyncEngine(configuration: try Configuration.load(path: config), logger: Support.logger, store: engine.store)
+        try fixed.store.write { tx in try tx.rescheduleAllPending(at: 0) }
+        Support.drain(fixed, lag: 0, timeout: 30)
+        for i in 0..<3 {
+            #expect(site.intake.items(externalId: "YY-E\(i)").count == 1)
+            #expect(site.licensing.items(externalId: "YY-E\(i)").count == 1)
+        }
+    }
 }

@@ -140,3 +140,17 @@ enum Support {
         return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug/hallsync").path
     }
 }
+
+/// A text with full-width forms made half-width and separators removed, upper-cased: a value
+/// spelt any way shows up here as its letters and digits.
+enum MaskingProjection {
+    static func of(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        for s in text.unicodeScalars {
+            let v = (0xFF01...0xFF5E).contains(s.value) ? Unicode.Scalar(s.value - 0xFEE0)! : s
+            if v.properties.isWhitespace || "-()+.\u{3000}".unicodeScalars.contains(v) { continue }
+            out.append(v)
+        }
+        return String(out).uppercased()
+    }
+}

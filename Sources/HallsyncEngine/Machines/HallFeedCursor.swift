@@ -1,0 +1,72 @@
+/// Where hallsync stands with one hall's change feed (contract §3.7), as stored: the `seq` up to
+/// which every change is applied, and — after changes were dropped unread (a 410, a feed left
+/// unread for most of its retention) — how far the reconciliation of the open items has got.
+///
+///     let cursor = HallFeedCursor(feed: "seq:1042", reconcile: "YY3710022021090800017")
+///     cursor.seq            // 1042: read on from here, also while reconciling
+///     cursor.reconcileAfter // "YY…17": the open items after this id are still to be looked up
+///
+/// The feed is read on during a reconciliation — from its oldest retained change after a 410 —
+/// so outcomes are mirrored while the lookups run. Pure.
+public struct HallFeedCursor: Hashable, Sendable, CustomStringConvertible {
+    public var seq: Int64
+    /// Non-nil while reconciling: the last reservation id looked up in order ("" before the first).
+    public var reconcileAfter: String?
+
+    public init(seq: Int64, reconcileAfter: String? = nil) {
+        self.seq = seq
+        self.reconcileAfter = reconcileAfter
+    }
+
+    /// Reads the stored cursors. `reconcile:<id>` in the feed cursor is the form before the feed
+    /// was read on during a reconciliation: the feed then starts again from its oldest change.
+    public init(feed: String?, reconcile: String?) {
+        if let feed, feed.hasPrefix("reconcile:") {
+            self.init(seq: 0, reconcileAfter: reconcile ?? String(feed.dropFirst("reconcile:".count)))
+        } else {
+            self.init(seq: feed.flatMap { Int64($0.dropFirst("seq:".count)) } ?? 0, reconcileAfter: reconcile)
+        }
+    }
+
+    /// The stored form of the feed cursor.
+    public var feed: String { "seq:\(seq)" }
+
+    /// After changes were dropped unread: every open item is to be looked up, and the feed read
+    /// again from its oldest retained change.
+    public static let expired = HallFeedCursor(seq: 0, reconcileAfter: "")
+
+    public var description: String {
+        reconcileAfter.map { "\(feed), reconciling after \($0.isEmpty ? "the start" : $0)" } ?? feed
+    }
+}
+
+/// One round of reconciliation lookups, answered in any order by concurrent workers: how far
+/// the stored progress may move (every id up to it answered), so a lookup that fails for good
+/// is tried again next cycle and none is skipped. Pure.
+///
+///     var round = ReconcileRound(ids: ["A", "B", "C"])
+///     round.answered("B"); round.failed("A"); round.answered("C")
+///     round.progress   // nil: "A" must be looked up again, so the cursor stays where it was
+public struct ReconcileRound: Hashable, Sendable {
+    public let ids: [String]
+    private var outcome: [String: Bool] = [:]
+
+    /// `ids` in the order the store gives them (ascending).
+    public init(ids: [String]) { self.ids = ids }
+
+    public mutating func answered(_ id: String) { outcome[id] = true }
+    public mutating func failed(_ id: String) { outcome[id] = false }
+
+    /// The last id of the longest answered prefix: where the stored progress may move to.
+    public var progress: String? {
+        var last: String?
+        for id in ids {
+            guard outcome[id] == true else { break }
+            last = id
+        }
+        return last
+    }
+
+    public var failures: Int { outcome.values.filter { !$0 }.count }
+    public var allAnswered: Bool { ids.allSatisfy { outcome[$0] == true } }
+}
