@@ -73,6 +73,12 @@ public struct Configuration: Sendable {
         public var overdueCritical: Int = 20
     }
 
+    /// How long applicants' personal data is kept (see ``PersonalDataRetention``).
+    public struct Retention: Sendable {
+        /// Days after the appointment, once everything about the reservation is settled.
+        public var personalDataDays: Int = 180
+    }
+
     public struct Site: Sendable {
         public var areaCode: String = "0631"
         public var morningStart: String = "09:00"
@@ -94,6 +100,7 @@ public struct Configuration: Sendable {
     public var site = Site()
     public var http = HTTP()
     public var operations = Operations()
+    public var retention = Retention()
     /// The SQLite state file.
     public var database: String
     /// The matter catalogue CSV.
@@ -214,6 +221,8 @@ extension Configuration {
         configuration.http.maxResponseBytes = try http.int("maxResponseBytes", default: 16 << 20, range: 1024...(1 << 30))
         configuration.http.verifyTLS = try http.bool("verifyTLS", default: true)
         configuration.http.caFile = try http.optionalString("caFile")
+        let retention = root.optionalSection("retention")
+        configuration.retention.personalDataDays = try retention.int("personalDataDays", default: 180, range: 1...36_500)
         let ops = root.optionalSection("operations")
         configuration.operations.statusFile = try ops.optionalString("statusFile") ?? ""
         configuration.operations.metricsFile = try ops.optionalString("metricsFile")

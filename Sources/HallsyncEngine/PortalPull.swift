@@ -55,18 +55,17 @@ final class PortalPull: @unchecked Sendable {
             }
             let lag = configuration.portal.visibilityLag + configuration.portal.lagMargin
             let settings = PortalPaging.Settings(pageSize: configuration.portal.pageSize, lagSeconds: lag, pageBudget: budget)
-            var paging = PortalPaging(settings: settings, position: try startingPosition(clock: clock, report: &report), clock: clock)
+            let position = try startingPosition(clock: clock, report: &report)
+            let crowded = try store.read { tx in try tx.cursor(.portalCrowdedSecond) }.flatMap(CrowdedSecond.init(stored:))
+            var paging = PortalPaging(settings: settings, position: position, crowded: crowded, clock: clock)
             report.horizon = paging.horizon
             try drive(&paging, normalizer: normalizer, report: &report, stop: stop)
             report.settledPosition = paging.position
             report.caughtUp = paging.caughtUp
-            switch paging.stopReason {
-            case .unstable(let second):
+            if case .unstable(let second) = paging.stopReason {
                 report.error = TransportError(code: "PORTAL_UNSTABLE", message: "the portal's records of \(second) kept changing (its `total` never held still) while they were read; the position stays before that second and it is read again next cycle — report it to the portal's operators if it repeats", isRetryable: true)
-            case .crowded(let second, let claimed):
-                report.error = TransportError(code: "PORTAL_CROWDED_SECOND", message: "the portal says \(claimed) records were updated in the second \(second), more than this cycle's page budget can read (sync.maxPagesPerCycle \(configuration.sync.maxPagesPerCycle) × portal.pageSize \(configuration.portal.pageSize)); the position stays before that second. If that many is real, raise the budget; otherwise report the portal's answers to its operators", isRetryable: true)
-            default:
-                break
+            } else if let crowded = paging.crowded {
+                report.warnings.append("reading the second \(crowded.second) whole, by offset: \(crowded.collected) of the \(crowded.total.map(String.init) ?? "?") records the portal says it holds so far; the position moves past it once all are read (raise sync.maxPagesPerCycle to go faster; if the count never comes down, report the portal's answers to its operators)")
             }
         } catch let error as TransportError {
             report.error = error
@@ -82,7 +81,6 @@ final class PortalPull: @unchecked Sendable {
     /// Carries out the machine's effects until it stops.
     func drive(_ paging: inout PortalPaging, normalizer: ReservationNormalizer, report: inout Report, stop: StopSignal) throws {
         var effects = paging.start()
-        var held: [PortalClient.Entry] = []
         var page: PortalClient.Page?
         var failure: TransportError?
         while !effects.isEmpty {
@@ -103,16 +101,9 @@ final class PortalPull: @unchecked Sendable {
                         let wait = min(configuration.retryPolicy.delay(afterAttempt: 1, retryAfter: error.retryAfter, jitter: .random(in: 0...1)), 5)
                         next = paging.requestFailed(retryable: error.isRetryable, delay: wait)
                     }
-                case .ingest(let indices, let commit):
-                    guard let entries = page?.entries else { continue }
-                    try ingest(indices.map { entries[$0] }, commit: commit, normalizer: normalizer, report: &report)
-                case .hold:
-                    held += page?.entries ?? []
-                case .dropHeld:
-                    held = []
-                case .ingestHeld(let commit):
-                    try ingest(held, commit: commit, normalizer: normalizer, report: &report)
-                    held = []
+                case .ingest(let indices, let commit, let crowded):
+                    let entries = page?.entries ?? []
+                    try ingest(indices.map { entries[$0] }, commit: commit, crowded: crowded, normalizer: normalizer, report: &report)
                 case .stop(let reason):
                     if reason == .failed, let failure { throw failure }
                 }
@@ -167,12 +158,14 @@ final class PortalPull: @unchecked Sendable {
         }
     }
 
-    /// Stores entries and, when given, the new position, in one transaction.
-    func ingest(_ entries: [PortalClient.Entry], commit: PortalPosition?, normalizer: ReservationNormalizer, report: inout Report) throws {
+    /// Stores entries and, when given, the new position, and the crowded second's progress, in one transaction.
+    func ingest(_ entries: [PortalClient.Entry], commit: PortalPosition?, crowded: CrowdedSecond?, normalizer: ReservationNormalizer,
+                report: inout Report) throws {
         let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
         let counted = try store.write { tx in
             let counted = try ingest(entries, ledger: ledger, tx: tx)
             if let commit { try tx.setCursor(.portalPosition, to: commit.description, now: ledger.now) }
+            if let crowded { try tx.setCursor(.portalCrowdedSecond, to: crowded.description, now: ledger.now) } else { try tx.removeCursor(.portalCrowdedSecond) }
             return counted
         }
         report.received += entries.count

@@ -65,6 +65,32 @@ public final class SyncEngine: @unchecked Sendable {
         if pruned > 0 { logger.info("pruned settled sends", metadata: ["count": "\(pruned)"]) }
     }
 
+    /// Erases the personal data of settled reservations past the retention: one bounded batch,
+    /// at most once an hour unless the last batch was full (a backlog). Returns how many.
+    private var lastRetention: Double = 0
+    private var retentionBacklog = false
+    public static let retentionBatch = 2000
+
+    func applyRetention(now: Double = Date().timeIntervalSince1970) throws -> Int {
+        guard retentionBacklog || now - lastRetention > 3600 else { return 0 }
+        lastRetention = now
+        let rule = PersonalDataRetention(days: configuration.retention.personalDataDays)
+        let cutoff = rule.cutoff(today: BeijingTime(Date(timeIntervalSince1970: now)).date).description
+        let changedBefore = now - Double(rule.days) * 86_400
+        let erased = try store.write { tx in
+            let due = try tx.retentionDue(cutoff: cutoff, changedBefore: changedBefore, limit: Self.retentionBatch)
+            for id in due { try tx.erasePersonalData(of: id, rule: rule, now: now) }
+            return due.count
+        }
+        retentionBacklog = erased == Self.retentionBatch
+        if erased > 0 {
+            try store.checkpoint()
+            logger.notice("erased the personal data of settled reservations past the retention",
+                          metadata: ["count": "\(erased)", "appointmentsBefore": "\(cutoff)", "days": "\(rule.days)"])
+        }
+        return erased
+    }
+
     public struct CycleReport: Sendable {
         public var startedAt: Date
         public var duration: Double = 0
@@ -99,6 +125,9 @@ public final class SyncEngine: @unchecked Sendable {
         public var warnings: [String] = []
         public var errors: [String] = []
         public var counts = StoreTransaction.Counts()
+        /// Reservations whose personal data was erased this cycle (retention), and in all.
+        public var purged = 0
+        public var purgedTotal = 0
         /// A failure after which the daemon must not go on (its database file was deleted or replaced).
         public var fatal: StoreError?
 
@@ -160,8 +189,9 @@ public final class SyncEngine: @unchecked Sendable {
                     report.record(error, endpoint: target.rawValue, label: target.rawValue, failing: delivered.succeeded[target, default: 0] == 0)
                 }
             }
-            report.counts = try store.read { tx in try tx.counts() }
             try pruneSettledSends()
+            report.purged = try applyRetention()
+            (report.counts, report.purgedTotal) = try store.read { tx in (try tx.counts(), try tx.purgedCount()) }
             try store.checkFileIdentity()
         } catch let error as StoreError where ["DATABASE_GONE", "DATABASE_REPLACED"].contains(error.code) {
             report.fatal = error

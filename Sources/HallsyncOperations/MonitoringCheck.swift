@@ -88,6 +88,9 @@ public struct MonitoringCheck: Sendable {
         lines.append("hall items    " + d.items.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         lines.append("attention     \(d.attention.open)" + (d.attention.byCode.isEmpty ? "" : ": " + d.attention.byCode.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
         lines.append("overdue       \(d.overdue.total)" + (d.overdue.byDepartment.isEmpty ? "" : " by department: " + d.overdue.byDepartment.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
+        if let r = d.retention {
+            lines.append("retention     personal data erased \(r.personalDataDays) days after the appointment once settled: \(r.purgedTotal) reservations so far, \(r.purgedLastCycle) in the last cycle")
+        }
         lines.append("calendar      covers \(d.calendar.coveredYears.map(String.init).joined(separator: ", "))" + (d.calendar.warnings.isEmpty ? "" : "; " + d.calendar.warnings.joined(separator: "; ")))
         return lines.joined(separator: "\n")
     }

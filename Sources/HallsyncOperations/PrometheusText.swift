@@ -56,6 +56,8 @@ enum PrometheusText {
                [([], Double(d.calendar.warnings.count))])
         metric("hallsync_deadline_fallbacks", "gauge", "Versions stored in the last cycle whose deadline counted weekends only.",
                [([], Double(d.calendar.deadlineFallbacksLastCycle))])
+        metric("hallsync_personal_data_erased", "gauge", "Reservations whose applicant's name, ID number and phone were erased after the retention.",
+               [([], Double(d.retention?.purgedTotal ?? 0))])
         return out
     }
 

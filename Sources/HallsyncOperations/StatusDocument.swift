@@ -33,6 +33,16 @@ public struct StatusDocument: Codable, Hashable, Sendable {
     public var overdue: Overdue
     public var calendar: CalendarCoverage
     public var monitoring: Thresholds
+    /// Applicants' personal data erased after the retention (`retention.personalDataDays`).
+    public var retention: Retention?
+
+    public struct Retention: Codable, Hashable, Sendable {
+        public var personalDataDays: Int
+        public var purgedLastCycle: Int
+        /// Reservations whose name, ID number and phone are erased.
+        public var purgedTotal: Int
+    }
+
     /// What an operator should act on although nothing failed: clocks that disagree, insecure
     /// settings, a position rewound. `hallsync status` says WARNING while there are any.
     public var warnings: [String]?

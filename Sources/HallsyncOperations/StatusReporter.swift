@@ -103,6 +103,8 @@ public final class StatusReporter: @unchecked Sendable {
                               endpointCriticalMinutes: ops.endpointCriticalMinutes, attentionWarning: ops.attentionWarning,
                               attentionCritical: ops.attentionCritical, overdueWarning: ops.overdueWarning,
                               overdueCritical: ops.overdueCritical),
+            retention: .init(personalDataDays: engine.configuration.retention.personalDataDays, purgedLastCycle: report.purged,
+                             purgedTotal: report.purgedTotal),
             warnings: report.warnings.map { PersonalData.redact($0) })
     }
 

@@ -1,4 +1,6 @@
+import Foundation
 import GRDB
+import HallsyncDomain
 
 /// The versioned migrations of the state database. Append; never edit a shipped one.
 enum Schema {
@@ -99,6 +101,25 @@ enum Schema {
                 ALTER TABLE hallCopy ADD COLUMN deadline TEXT GENERATED ALWAYS AS (json_extract(contentJSON, '$.deadline')) VIRTUAL;
                 CREATE INDEX hallCopy_overdue ON hallCopy(status, deadline) WHERE itemNo IS NOT NULL;
                 """)
+        }
+        migrator.registerMigration("v4: appointment date and matter as columns, retention") { db in
+            // The summary groups and filters by these, and the retention rule reads the date.
+            try db.execute(sql: """
+                ALTER TABLE reservation ADD COLUMN appointmentDate TEXT;   -- yyyy-MM-dd, when readable
+                ALTER TABLE reservation ADD COLUMN itemCode TEXT;          -- the matter code, normalised
+                ALTER TABLE reservation ADD COLUMN purgedAt REAL;          -- personal data erased (retention)
+                CREATE INDEX reservation_retention ON reservation(appointmentDate) WHERE purgedAt IS NULL;
+                CREATE INDEX reservation_dept ON reservation(deptCode, appointmentDate);
+                CREATE INDEX reservation_region ON reservation(regionCode, appointmentDate);
+                """)
+            let decoder = JSONDecoder()
+            for row in try Row.fetchAll(db, sql: "SELECT id, portalJSON, contentJSON FROM reservation") {
+                guard let portal = try? decoder.decode(PortalReservation.self, from: Data((row["portalJSON"] as String).utf8)) else { continue }
+                let content = (row["contentJSON"] as String?).flatMap { try? decoder.decode(HallItemContent.self, from: Data($0.utf8)) }
+                let stored = StoredReservation(portal: portal, disposition: .undeliverable, route: nil, content: content)
+                try db.execute(sql: "UPDATE reservation SET appointmentDate = ?, itemCode = ? WHERE id = ?",
+                               arguments: [stored.appointmentKey, stored.itemKey, row["id"] as String])
+            }
         }
         return migrator
     }

@@ -33,6 +33,8 @@ public final class Store: Sendable {
             configuration.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
                 try db.execute(sql: "PRAGMA foreign_keys = ON")
+                // Erased personal data (retention) is overwritten on disk, not left in free pages.
+                try db.execute(sql: "PRAGMA secure_delete = ON")
             }
             pool = try DatabasePool(path: path, configuration: configuration)
             try Schema.migrator.migrate(pool)
@@ -86,6 +88,14 @@ public final class Store: Sendable {
             throw error
         } catch {
             throw StoreError(code: "STORE_READ", message: "reading the state database \(path) failed: \(error)")
+        }
+    }
+
+    /// Copies the write-ahead log into the database file and empties it, so that what was
+    /// overwritten (erased personal data) is gone from the log too. Readers keep working.
+    public func checkpoint() throws(StoreError) {
+        do { try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") } } catch {
+            throw StoreError(code: "STORE_WRITE", message: "checkpointing \(path) failed: \(error)")
         }
     }
 

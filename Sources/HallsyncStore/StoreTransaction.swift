@@ -29,14 +29,16 @@ public struct StoreTransaction {
         let portalJSON = String(decoding: try Self.encoder.encode(r.portal), as: UTF8.self)
         let contentJSON = try r.content.map { String(decoding: try Self.encoder.encode($0), as: UTF8.self) }
         try db.execute(sql: """
-            INSERT INTO reservation (id, version, updateTime, portalJSON, disposition, route, contentJSON, isCancelled, regionCode, deptCode, firstSeenAt, changedAt)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO reservation (id, version, updateTime, portalJSON, disposition, route, contentJSON, isCancelled, regionCode, deptCode,
+                                     appointmentDate, itemCode, firstSeenAt, changedAt)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET version = excluded.version, updateTime = excluded.updateTime,
                 portalJSON = excluded.portalJSON, disposition = excluded.disposition, route = excluded.route,
                 contentJSON = excluded.contentJSON, isCancelled = excluded.isCancelled,
-                regionCode = excluded.regionCode, deptCode = excluded.deptCode, changedAt = excluded.changedAt
+                regionCode = excluded.regionCode, deptCode = excluded.deptCode, appointmentDate = excluded.appointmentDate,
+                itemCode = excluded.itemCode, purgedAt = NULL, changedAt = excluded.changedAt
             """, arguments: [r.id, r.version, r.portal.updateTime, portalJSON, r.disposition.rawValue, r.route?.rawValue,
-                             contentJSON, r.portal.isCancelled, r.regionKey, r.deptKey, now, now])
+                             contentJSON, r.portal.isCancelled, r.regionKey, r.deptKey, r.appointmentKey, r.itemKey, now, now])
     }
 
     static func reservation(from row: Row) throws -> StoredReservation {
@@ -260,6 +262,59 @@ public struct StoreTransaction {
                     idempotencyKey: row["idempotencyKey"], body: row["body"], revision: row["revision"],
                     state: OutboxEntry.State(rawValue: row["state"]) ?? .pending, attempts: row["attempts"],
                     firstAttemptAt: row["firstAttemptAt"], nextAttemptAt: row["nextAttemptAt"], lastError: row["lastError"])
+    }
+
+    // MARK: Retention
+
+    /// Reservations whose personal data is due for erasure: the appointment before `cutoff`
+    /// (`yyyy-MM-dd`; a record without a readable date: last changed before `changedBefore`),
+    /// and nothing about them open — no send pending, no copy open, the portal told its final
+    /// status, nothing on the attention list.
+    public func retentionDue(cutoff: String, changedBefore: Double, limit: Int) throws -> [String] {
+        try String.fetchAll(db, sql: """
+            SELECT r.id FROM reservation r
+            WHERE r.purgedAt IS NULL
+              AND ((r.appointmentDate IS NOT NULL AND r.appointmentDate < ?) OR (r.appointmentDate IS NULL AND r.changedAt < ?))
+              AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.reservationId = r.id AND o.state = 'PENDING')
+              AND NOT EXISTS (SELECT 1 FROM attention a WHERE a.reservationId = r.id AND a.resolvedAt IS NULL)
+              AND NOT EXISTS (SELECT 1 FROM hallCopy c WHERE c.reservationId = r.id AND c.itemNo IS NOT NULL AND c.status = 'PENDING')
+              AND (r.disposition != 'DELIVERABLE'
+                   OR json_extract(r.lifecycleJSON, '$.portalStatus') IN ('HANDLED', 'CONSULTED', 'CANCEL_ACKNOWLEDGED'))
+            LIMIT ?
+            """, arguments: [cutoff, changedBefore, limit])
+    }
+
+    /// Erases the applicant's name, ID number and phone from a reservation, its copies, its
+    /// outbox bodies and its attention entries; ids, dates, statuses, department and matter stay.
+    public func erasePersonalData(of reservationId: String, rule: PersonalDataRetention, now: Double) throws {
+        guard let stored = try reservation(id: reservationId) else { return }
+        let names = [stored.portal.applicant.name, stored.content?.applicantName].compactMap { $0 }
+        let portalJSON = String(decoding: try Self.encoder.encode(rule.erase(stored.portal)), as: UTF8.self)
+        let contentJSON = try stored.content.map { String(decoding: try Self.encoder.encode(rule.erase($0)), as: UTF8.self) }
+        try db.execute(sql: "UPDATE reservation SET portalJSON = ?, contentJSON = ?, purgedAt = ? WHERE id = ?",
+                       arguments: [portalJSON, contentJSON, now, reservationId])
+        for row in try Row.fetchAll(db, sql: "SELECT target, contentJSON FROM hallCopy WHERE reservationId = ? AND contentJSON IS NOT NULL",
+                                    arguments: [reservationId]) {
+            let content = try JSONDecoder().decode(HallItemContent.self, from: Data((row["contentJSON"] as String).utf8))
+            try db.execute(sql: "UPDATE hallCopy SET contentJSON = ? WHERE reservationId = ? AND target = ?",
+                           arguments: [String(decoding: try Self.encoder.encode(rule.erase(content)), as: UTF8.self), reservationId, row["target"] as String])
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT id, body FROM outbox WHERE reservationId = ? AND kind IN ('CREATE', 'UPDATE')", arguments: [reservationId]) {
+            guard var body = try? JSONSerialization.jsonObject(with: row["body"] as Data) as? [String: Any] else { continue }
+            for key in PersonalDataRetention.bodyKeys where body[key] != nil { body[key] = PersonalDataRetention.erased }
+            try db.execute(sql: "UPDATE outbox SET body = ? WHERE id = ?",
+                           arguments: [try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), row["id"] as Int64])
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT id, messageZh, messageEn, field FROM attention WHERE reservationId = ?", arguments: [reservationId]) {
+            try db.execute(sql: "UPDATE attention SET messageZh = ?, messageEn = ?, field = ? WHERE id = ?",
+                           arguments: [PersonalData.redact(row["messageZh"], names: names), PersonalData.redact(row["messageEn"], names: names),
+                                       PersonalData.redact(row["field"], names: names), row["id"] as Int64])
+        }
+    }
+
+    /// Reservations whose personal data was erased.
+    public func purgedCount() throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM reservation WHERE purgedAt IS NOT NULL") ?? 0
     }
 
     // MARK: Cursors

@@ -32,6 +32,20 @@ public struct StoredReservation: Hashable, Sendable {
         return CodeForm.isRegionCode(raw) ? raw : nil
     }
 
+    /// The appointment's date, `yyyy-MM-dd`: the normalised one when deliverable, else the
+    /// portal's when it can be read.
+    public var appointmentKey: String? {
+        if let content { return String(content.registerTime.prefix(10)) }
+        return Appointment.date(fromPortal: portal.appointmentDate)?.description
+    }
+
+    /// The matter code the summary groups by, in the catalogue's form when it has the form of a code.
+    public var itemKey: String? {
+        if let content { return content.itemCode }
+        let code = MatterCatalogue.key(portal.itemCode ?? "")
+        return CodeForm.isCode(code) ? code : nil
+    }
+
     /// The department the summary scopes this reservation by, likewise.
     public var deptKey: String? {
         if let code = content?.deptCode { return code }
@@ -143,6 +157,9 @@ public struct CursorName: RawRepresentable, Hashable, Sendable {
 
     /// `updateTime|reservationId`: every record at or below it, under the lag horizon, was read.
     public static let portalPosition = CursorName(rawValue: "portal.position")
+
+    /// A second with more records than a page, being read by offset over cycles: `second|nextPage|total|collected`.
+    public static let portalCrowdedSecond = CursorName(rawValue: "portal.crowded")
 
     /// A hall's change feed: `seq:N`, every change up to N applied. (Before 0.5, `reconcile:<id>`
     /// while a reconciliation ran; read as `seq:0` plus ``reconcile(_:)``.)

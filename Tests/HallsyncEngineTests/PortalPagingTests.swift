@@ -38,13 +38,7 @@ import Testing
     }
 
     func commits(_ effects: [PortalPaging.Effect]) -> [PortalPosition] {
-        effects.compactMap {
-            switch $0 {
-            case .ingest(_, let commit?): return commit
-            case .ingestHeld(let commit): return commit
-            default: return nil
-            }
-        }
+        effects.compactMap { if case .ingest(_, let commit?, _) = $0 { return commit } else { return nil } }
     }
 
     @Test func aPortalThirtyDaysFastCannotMoveThePositionIntoTheFuture() {
@@ -71,15 +65,15 @@ import Testing
         #expect(requests(effects) == [.init(start: position("2026-11-29 09:00:00").time, end: now.adding(seconds: -62), pageNo: 1)])
         // A full page: the next request starts at the last record's second, and skips it.
         effects = paging.pageArrived(keys: [key(1, "A"), key(2, "B"), key(5, "C")], total: 9)
-        #expect(effects.first == .ingest([0, 1, 2], commit: key(5, "C")))
+        #expect(effects.first == .ingest([0, 1, 2], commit: key(5, "C"), crowded: nil))
         #expect(requests(effects).first?.start == key(5, "C")!.time)
         effects = paging.pageArrived(keys: [key(5, "C"), key(6, "D")], total: 2)
-        #expect(effects.first == .ingest([1], commit: PortalPosition(time: now.adding(seconds: -62), id: "")))
+        #expect(effects.first == .ingest([1], commit: PortalPosition(time: now.adding(seconds: -62), id: ""), crowded: nil))
         // Then the recent part: ingested, nothing committed.
         let recent = requests(effects)
         #expect(recent.first?.start == now.adding(seconds: -62) && recent.first?.end == now.adding(seconds: 60))
         effects = paging.pageArrived(keys: [key(3600, "E")], total: 1)
-        #expect(effects == [.ingest([0], commit: nil), .stop(.caughtUp)])
+        #expect(effects == [.ingest([0], commit: nil, crowded: nil), .stop(.caughtUp)])
         #expect(paging.caughtUp)
     }
 
@@ -89,15 +83,18 @@ import Testing
         var effects = paging.start()
         effects = paging.pageArrived(keys: [key(7, "C"), key(7, "D"), key(7, "E")], total: 5)
         let second = key(7, "")!.time
+        #expect(effects.first == .ingest([0, 1, 2], commit: nil, crowded: CrowdedSecond(second: second)), "stored at once, no position yet")
         #expect(requests(effects) == [.init(start: second, end: second.adding(seconds: 1), pageNo: 1)])
         effects = paging.pageArrived(keys: [key(7, "A"), key(7, "B"), key(7, "C")], total: 5)
-        #expect(effects.first == .hold && requests(effects).first?.pageNo == 2)
-        // The total changed during the pass: the pass starts again.
+        #expect(effects.first == .ingest([0, 1, 2], commit: nil, crowded: CrowdedSecond(second: second, nextPage: 2, total: 5, collected: 3)))
+        #expect(requests(effects).first?.pageNo == 2)
+        // The total changed during the pass: what was read is stored, the pass starts again.
         effects = paging.pageArrived(keys: [key(7, "D"), key(7, "E"), key(7, "F")], total: 6)
-        #expect(effects.first == .dropHeld && requests(effects).first?.pageNo == 1)
+        #expect(effects.first == .ingest([0, 1, 2], commit: nil, crowded: CrowdedSecond(second: second)) && requests(effects).first?.pageNo == 1)
         effects = paging.pageArrived(keys: [key(7, "A"), key(7, "B"), key(7, "C")], total: 6)
         effects = paging.pageArrived(keys: [key(7, "D"), key(7, "E"), key(7, "F")], total: 6)
-        #expect(Array(effects.prefix(2)) == [.hold, .ingestHeld(commit: key(8, "")!)])
+        #expect(effects.first == .ingest([0, 1, 2], commit: key(8, "")!, crowded: nil))
+        #expect(paging.position == key(8, "")! && paging.crowded == nil)
     }
 
     @Test func aTotalThatNeverHoldsStillEndsTheCycleWithoutMovingThePosition() {
@@ -107,27 +104,55 @@ import Testing
         var effects = paging.start()
         var total = 100
         var rounds = 0
+        var committed: [PortalPosition] = []
         while !requests(effects).isEmpty, rounds < 10_000 {
             total += 1
             effects = paging.pageArrived(keys: [key(7, "C"), key(7, "D"), key(7, "E")], total: total)
+            committed += commits(effects)
             rounds += 1
         }
         #expect(paging.stopReason == .unstable(key(7, "")!.time))
         #expect(paging.requests <= settings.pageBudget)
-        #expect(paging.position == start && commits(effects).isEmpty)
+        #expect(paging.position == start && committed.isEmpty)
     }
 
     @Test func pagesThatAreFullForEverSpendTheBudgetAndNoMore() {
         let clock = PortalClock.reading(portal: now, local: now)
-        var paging = PortalPaging(settings: settings, position: position("2026-11-29 09:00:07", "B"), clock: clock)
+        let start = position("2026-11-29 09:00:07", "B")
+        var paging = PortalPaging(settings: settings, position: start, clock: clock)
         var effects = paging.start()
         var rounds = 0
         while !requests(effects).isEmpty, rounds < 10_000 {
             effects = paging.pageArrived(keys: [key(7, "C"), key(7, "D"), key(7, "E")], total: 1_000_000)
             rounds += 1
         }
-        #expect(paging.stopReason == .crowded(key(7, "")!.time, claimed: 1_000_000))
+        #expect(paging.stopReason == .budgetSpent)
         #expect(paging.requests == settings.pageBudget)
+        #expect(paging.position == start, "the position does not move past a second it could not read whole")
+        #expect(paging.crowded?.nextPage == settings.pageBudget && paging.crowded?.total == 1_000_000)
+    }
+
+    @Test func aCrowdedSecondLongerThanACyclesBudgetGoesOnNextCycleWhereItStopped() {
+        let clock = PortalClock.reading(portal: now, local: now)
+        let start = position("2026-11-29 09:00:07", "B")
+        let small = PortalPaging.Settings(pageSize: 3, lagSeconds: 62, pageBudget: 3)
+        var first = PortalPaging(settings: small, position: start, clock: clock)
+        var effects = first.start()
+        effects = first.pageArrived(keys: [key(7, "C"), key(7, "D"), key(7, "E")], total: 8)
+        effects = first.pageArrived(keys: [key(7, "A"), key(7, "B"), key(7, "C")], total: 8)
+        effects = first.pageArrived(keys: [key(7, "D"), key(7, "E"), key(7, "F")], total: 8)
+        #expect(first.stopReason == .budgetSpent)
+        let saved = CrowdedSecond(second: key(7, "")!.time, nextPage: 3, total: 8, collected: 6)
+        #expect(effects.first == .ingest([0, 1, 2], commit: nil, crowded: saved))
+        // The next cycle: on from page 3.
+        var second = PortalPaging(settings: small, position: start, crowded: CrowdedSecond(stored: saved.description), clock: clock)
+        effects = second.start()
+        #expect(requests(effects) == [.init(start: saved.second, end: saved.second.adding(seconds: 1), pageNo: 3)])
+        effects = second.pageArrived(keys: [key(7, "G"), key(7, "H")], total: 8)
+        #expect(effects.first == .ingest([0, 1], commit: key(8, "")!, crowded: nil))
+        // Progress about another second than the position's is not resumed.
+        var other = PortalPaging(settings: small, position: position("2026-11-29 09:00:09"), crowded: saved, clock: clock)
+        #expect(requests(other.start()).first?.start == key(9, "")!.time && other.crowded == nil)
     }
 
     @Test func retriesSpendTheBudgetToo() {

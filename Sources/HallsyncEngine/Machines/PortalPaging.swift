@@ -24,11 +24,39 @@ public struct PortalPosition: Comparable, Hashable, Sendable, CustomStringConver
     public static func < (a: PortalPosition, b: PortalPosition) -> Bool { (a.time, a.id) < (b.time, b.id) }
 }
 
+/// A second holding more records than a page, being read whole by offset — possibly over several
+/// cycles: the pass goes on from `nextPage` as long as the portal's `total` stays `total`.
+public struct CrowdedSecond: Hashable, Sendable, CustomStringConvertible {
+    public var second: BeijingTime
+    public var nextPage: Int
+    /// The `total` of the pass so far; nil before its first page.
+    public var total: Int?
+    /// Records read in the pass so far.
+    public var collected: Int
+
+    public init(second: BeijingTime, nextPage: Int = 1, total: Int? = nil, collected: Int = 0) {
+        self.second = second
+        self.nextPage = nextPage
+        self.total = total
+        self.collected = collected
+    }
+
+    /// Stored as `yyyy-MM-dd HH:mm:ss|nextPage|total|collected`.
+    public init?(stored: String) {
+        let parts = stored.split(separator: "|", omittingEmptySubsequences: false)
+        guard parts.count == 4, let second = BeijingTime(parsing: parts[0]), let page = Int(parts[1]), page >= 1,
+              let collected = Int(parts[3]) else { return nil }
+        self.init(second: second, nextPage: page, total: Int(parts[2]), collected: collected)
+    }
+
+    public var description: String { "\(second)|\(nextPage)|\(total.map(String.init) ?? "")|\(collected)" }
+}
+
 /// The portal pull's decisions (contract §2.3, §2.5) as a pure state machine, in the manner of
 /// async-http-client's connection state machines: events in, effects out, no socket and no clock
 /// but the ones passed in.
 ///
-///     var paging = PortalPaging(settings: settings, position: stored, clock: reading)
+///     var paging = PortalPaging(settings: settings, position: stored, crowded: nil, clock: reading)
 ///     var effects = paging.start()
 ///     // carry out each effect; feed answers back:
 ///     effects = paging.pageArrived(keys: page.keys, total: page.total)
@@ -38,13 +66,16 @@ public struct PortalPosition: Comparable, Hashable, Sendable, CustomStringConver
 ///    every record is guaranteed visible, in windows of at most 24 h, by *keyset*: each request
 ///    starts at the position's second and what is at or below the position is skipped, so a record
 ///    that leaves the window cannot shift an unread one onto a page already read. A full page
-///    inside one second is read again whole by offset, until `total` holds still for a pass.
-///    The position is committed with the records of its page (``Effect/ingest(_:commit:)``).
+///    inside one second is read again whole by offset (``CrowdedSecond``): its records are stored
+///    as they come, the position moves past it only after a pass in which `total` held still, and
+///    a pass longer than a cycle's budget goes on next cycle where it stopped.
+///    The position is committed with the records of its page (``Effect/ingest(_:commit:crowded:)``).
 /// 2. **Recent part.** Once caught up, a scan above the horizon ingests early and commits nothing.
 ///
 /// Every request — first reads, re-reads of a crowded second, in-cycle retries — spends one
 /// page of the cycle's budget, so a portal whose `total` never matches cannot keep a cycle
-/// going: the cycle stops with ``Stop/unstable(_:)`` or ``Stop/budgetSpent``.
+/// going: the cycle stops with ``Stop/unstable(_:)`` or ``Stop/budgetSpent``, and the position
+/// does not move past a second it could not read whole.
 public struct PortalPaging: Sendable {
     public struct Settings: Hashable, Sendable {
         public var pageSize: Int
@@ -77,22 +108,15 @@ public struct PortalPaging: Sendable {
         case budgetSpent
         /// The records of this second kept changing while they were read.
         case unstable(BeijingTime)
-        /// The budget ran out inside this second, which the portal says holds `claimed` records.
-        case crowded(BeijingTime, claimed: Int)
         /// A request failed for good this cycle.
         case failed
     }
 
     public enum Effect: Hashable, Sendable {
         /// Store these entries of the page just arrived (by index) and, in the same transaction,
-        /// the new settled position when there is one.
-        case ingest([Int], commit: PortalPosition?)
-        /// Keep every entry of the page just arrived: part of a crowded second.
-        case hold
-        /// Forget the entries held: the crowded second changed while it was read.
-        case dropHeld
-        /// Store every entry held, and the position after the crowded second.
-        case ingestHeld(commit: PortalPosition)
+        /// the new settled position when there is one, and the crowded second's progress (nil:
+        /// none is being read).
+        case ingest([Int], commit: PortalPosition?, crowded: CrowdedSecond?)
         /// Send this request, after waiting `after` seconds (an in-cycle retry).
         case request(Request, after: Double)
         case stop(Stop)
@@ -101,7 +125,7 @@ public struct PortalPaging: Sendable {
     enum State: Hashable, Sendable {
         case idle
         case settled(end: BeijingTime)
-        case crowded(second: BeijingTime, pass: Int, pageNo: Int, total: Int?, collected: Int)
+        case crowded(CrowdedSecond, pass: Int)
         case recent(cursor: PortalPosition, end: BeijingTime)
         case stopped(Stop)
     }
@@ -112,16 +136,20 @@ public struct PortalPaging: Sendable {
     public let horizon: BeijingTime
     /// The position committed so far (the stored one at the start).
     public private(set) var position: PortalPosition
+    /// The crowded second being read, when one is (as stored at the start, then as read).
+    public private(set) var crowded: CrowdedSecond?
     public private(set) var budget: Int
     /// Requests made, retries included.
     public private(set) var requests = 0
     private(set) var state: State = .idle
     private var pending: (request: Request, attempts: Int)?
 
-    public init(settings: Settings, position: PortalPosition, clock: PortalClock.Reading) {
+    public init(settings: Settings, position: PortalPosition, crowded: CrowdedSecond? = nil, clock: PortalClock.Reading) {
         self.settings = settings
         self.clock = clock
         self.position = position
+        // A pass left unfinished by the last cycle goes on, if it is about the second the position is at.
+        self.crowded = crowded.flatMap { $0.second == position.time ? $0 : nil }
         self.horizon = clock.now.adding(seconds: -settings.lagSeconds)
         self.budget = settings.pageBudget
     }
@@ -136,6 +164,11 @@ public struct PortalPaging: Sendable {
 
     public mutating func start() -> [Effect] {
         guard case .idle = state else { return [] }
+        if let crowded, crowded.second < horizon {
+            return send(Request(start: crowded.second, end: crowded.second.adding(seconds: 1), pageNo: crowded.nextPage),
+                        then: .crowded(crowded, pass: 1))
+        }
+        crowded = nil
         return continueFrom(position)
     }
 
@@ -154,32 +187,41 @@ public struct PortalPaging: Sendable {
                 next = last                                         // keyset: continue after it
             } else {
                 // A full page inside one second: read that second whole, by offset.
-                let second = position.time
-                return send(Request(start: second, end: second.adding(seconds: 1), pageNo: 1),
-                            then: .crowded(second: second, pass: 1, pageNo: 1, total: nil, collected: 0))
+                let second = CrowdedSecond(second: position.time)
+                crowded = second
+                return [.ingest(fresh, commit: nil, crowded: second)]
+                    + send(Request(start: second.second, end: second.second.adding(seconds: 1), pageNo: 1), then: .crowded(second, pass: 1))
             }
             position = next
-            return [.ingest(fresh, commit: next)] + continueFrom(next)
-        case .crowded(let second, let pass, let pageNo, let known, let collected):
-            if let known, known != total {
-                guard pass < settings.maxPasses else { return [.dropHeld] + halt(.unstable(second)) }
-                return [.dropHeld] + send(Request(start: second, end: second.adding(seconds: 1), pageNo: 1),
-                                          then: .crowded(second: second, pass: pass + 1, pageNo: 1, total: nil, collected: 0))
+            return [.ingest(fresh, commit: next, crowded: nil)] + continueFrom(next)
+        case .crowded(var second, let pass):
+            let all = Array(keys.indices)
+            if let known = second.total, known != total {
+                // The second changed while it was read: what was read is stored, the pass starts again.
+                let restarted = CrowdedSecond(second: second.second)
+                crowded = restarted
+                guard pass < settings.maxPasses else { return [.ingest(all, commit: nil, crowded: restarted)] + halt(.unstable(second.second)) }
+                return [.ingest(all, commit: nil, crowded: restarted)]
+                    + send(Request(start: second.second, end: second.second.adding(seconds: 1), pageNo: 1), then: .crowded(restarted, pass: pass + 1))
             }
-            let count = collected + keys.count
-            if !full || count >= total {
-                let next = PortalPosition(time: second.adding(seconds: 1), id: "")
+            second.total = total
+            second.collected += keys.count
+            if !full || second.collected >= total {
+                let next = PortalPosition(time: second.second.adding(seconds: 1), id: "")
                 position = next
-                return [.hold, .ingestHeld(commit: next)] + continueFrom(next)
+                crowded = nil
+                return [.ingest(all, commit: next, crowded: nil)] + continueFrom(next)
             }
-            return [.hold] + send(Request(start: second, end: second.adding(seconds: 1), pageNo: pageNo + 1),
-                                  then: .crowded(second: second, pass: pass, pageNo: pageNo + 1, total: total, collected: count))
+            second.nextPage += 1
+            crowded = second
+            return [.ingest(all, commit: nil, crowded: second)]
+                + send(Request(start: second.second, end: second.second.adding(seconds: 1), pageNo: second.nextPage), then: .crowded(second, pass: pass))
         case .recent(let cursor, let end):
             let fresh = keys.indices.filter { keys[$0].map { $0 > cursor } ?? true }
             guard full, let last = keys.compactMap({ $0 }).max(), last.time > cursor.time else {
-                return [.ingest(fresh, commit: nil)] + halt(.caughtUp)
+                return [.ingest(fresh, commit: nil, crowded: nil)] + halt(.caughtUp)
             }
-            return [.ingest(fresh, commit: nil)]
+            return [.ingest(fresh, commit: nil, crowded: nil)]
                 + send(Request(start: last.time, end: end, pageNo: 1), then: .recent(cursor: last, end: end))
         case .idle, .stopped:
             return []
@@ -208,10 +250,7 @@ public struct PortalPaging: Sendable {
     }
 
     private mutating func send(_ request: Request, then next: State) -> [Effect] {
-        guard budget > 0 else {
-            if case .crowded(let second, _, _, let total?, _) = next { return halt(.crowded(second, claimed: total)) }
-            return halt(.budgetSpent)
-        }
+        guard budget > 0 else { return halt(.budgetSpent) }
         budget -= 1
         requests += 1
         state = next
