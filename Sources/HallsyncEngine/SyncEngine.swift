@@ -19,6 +19,8 @@ public final class SyncEngine: @unchecked Sendable {
     let feeds: HallFeeds
     let delivery: Delivery
     let logger: Logger
+    /// Unsafe but working settings (`verifyTLS: false`, a secret others can read), in every cycle's report.
+    public let configurationWarnings: [String]
 
     /// - Parameter store: the state database already open (a reload keeps the running one);
     ///   nil opens `configuration.database`.
@@ -27,6 +29,8 @@ public final class SyncEngine: @unchecked Sendable {
         self.logger = logger
         rules = try SiteRules.load(configuration)
         for warning in rules.coverageWarnings(today: BeijingTime.now().date) { logger.warning("\(warning)") }
+        configurationWarnings = configuration.warnings()
+        for warning in configurationWarnings { logger.warning("\(warning)") }
         guard let secret = FileManager.default.contents(atPath: configuration.portal.appSecretFile)
             .flatMap({ String(data: $0, encoding: .utf8) })?.trimmingCharacters(in: .whitespacesAndNewlines), !secret.isEmpty else {
             throw ConfigurationError("cannot read the portal app secret from \(configuration.portal.appSecretFile); check portal.appSecretFile")
@@ -148,6 +152,7 @@ public final class SyncEngine: @unchecked Sendable {
     public func runCycle(stop: StopSignal) -> CycleReport {
         let started = Date()
         var report = CycleReport(startedAt: started)
+        report.warnings = configurationWarnings
         let normalizer = rules.normalizer
         do {
             try store.checkFileIdentity()

@@ -9,7 +9,10 @@ import HallsyncEngine
 ///     check.problems   // [] when the service can start and will work
 public struct ConfigurationCheck: Sendable {
     public var checked: [String] = []
+    /// What stops the service from starting or working: exit 1.
     public var problems: [String] = []
+    /// What works but should be seen to (next year's calendar not published yet, TLS not verified): exit 0.
+    public var warnings: [String] = []
 
     /// - Parameter credentialSource: where the unit's `LoadCredential=` lines read the secrets
     ///   from, for `credential:NAME` when not running under systemd.
@@ -18,18 +21,22 @@ public struct ConfigurationCheck: Sendable {
         var check = ConfigurationCheck()
         let configuration: Configuration
         do {
-            configuration = try Configuration.load(path: path, resolvingCredentials: false)
+            configuration = try Configuration.load(path: path, resolvingCredentials: false, environment: environment)
             check.checked.append("configuration \(path) is valid")
         } catch {
-            check.problems.append("configuration: \(error)")
+            check.problems += error.problems.map { "configuration: \($0)" }
             return check
         }
+        check.warnings += configuration.warnings(credentialSource: credentialSource).filter { !$0.contains("readable by every user") }
         do {
             let rules = try SiteRules.load(configuration)
             check.checked.append("matter catalogue \(configuration.catalogue): \(rules.catalogue.matters.count) matters")
             check.checked.append("working calendar \(configuration.calendar): covers \(rules.calendar.coveredYears.sorted().map(String.init).joined(separator: ", "))")
-            for year in rules.calendar.uncoveredYears(from: today, days: 60) {
-                check.problems.append("working calendar: no arrangement for \(year), which starts within 60 days; add the State Council's \(year) notice to \(configuration.calendar)")
+            let uncovered = rules.calendar.uncoveredYears(from: today, days: 60)
+            for year in uncovered {
+                // The notice comes out in November or December: until then, deadlines in that year count weekends only.
+                let message = "working calendar: no arrangement for \(year), which starts within 60 days; add the State Council's \(year) notice to \(configuration.calendar) when it is published (until then deadlines in \(year) count weekends only)"
+                if year == today.year { check.problems.append(message) } else { check.warnings.append(message) }
             }
         } catch {
             check.problems.append("\(error)")

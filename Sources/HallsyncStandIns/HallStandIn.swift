@@ -62,6 +62,8 @@ public final class HallStandIn: @unchecked Sendable {
         var lies = Lies()
         var items: [String: Item] = [:]
         var order: [String] = []
+        /// Item numbers by external id, for lookups (a hall indexes them too).
+        var byExternalId: [String: [String]] = [:]
         var keys: [String: (bodyDigest: String, itemNo: String, at: Double)] = [:]
         var actionKeys: [String: (bodyDigest: String, answer: LoopbackServer.Response, at: Double)] = [:]
         /// Every change ever made, for verification; `retainedFrom` is the feed's window.
@@ -127,7 +129,7 @@ public final class HallStandIn: @unchecked Sendable {
     }
 
     public func items(externalId: String) -> [Item] {
-        allItems().filter { $0.externalId == externalId }
+        state.withLock { s in (s.byExternalId[externalId] ?? []).compactMap { s.items[$0] } }
     }
 
     /// Renews the token: the old one answers `TOKEN_EXPIRED`, the file holds the new one.
@@ -249,6 +251,7 @@ public final class HallStandIn: @unchecked Sendable {
             stored.status = "PENDING"
             s.items[stored.itemNo] = stored
             s.order.append(stored.itemNo)
+            s.byExternalId[stored.externalId, default: []].append(stored.itemNo)
             s.keys[key] = (digest, stored.itemNo, now)
             return .created(stored.itemNo)
         }

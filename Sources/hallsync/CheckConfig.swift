@@ -7,7 +7,7 @@ struct CheckConfig: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
         abstract: "Check the configuration, catalogue, calendar coverage (next 60 days), secrets and paths; list every problem.",
-        discussion: "Exits 0 when the service can start and work, 1 when any problem was found.")
+        discussion: "Exits 0 when the service can start and work (warnings are printed), 1 when any problem was found.")
 
     @Option(name: .long, help: "The configuration file.")
     var config: String = "/etc/hallsync/hallsync.yaml"
@@ -18,8 +18,10 @@ struct CheckConfig: ParsableCommand {
     func run() throws {
         let check = ConfigurationCheck.run(path: config, today: BeijingTime.now().date, credentialSource: credentialSource)
         for line in check.checked { print("ok       \(line)") }
+        for line in check.warnings { print("WARNING  \(line)") }
         for line in check.problems { print("PROBLEM  \(line)") }
-        print(check.problems.isEmpty ? "configuration ready" : "\(check.problems.count) problem\(check.problems.count == 1 ? "" : "s") found")
+        let warnings = check.warnings.isEmpty ? "" : " (\(check.warnings.count) warning\(check.warnings.count == 1 ? "" : "s"))"
+        print(check.problems.isEmpty ? "configuration ready\(warnings)" : "\(check.problems.count) problem\(check.problems.count == 1 ? "" : "s") found\(warnings)")
         if !check.problems.isEmpty { throw ExitCode(1) }
     }
 }

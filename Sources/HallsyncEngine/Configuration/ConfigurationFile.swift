@@ -1,0 +1,229 @@
+import Foundation
+import Yams
+
+/// The configuration file as written, decoded by Yams into Codable sections: every key optional
+/// (the defaults live once, in ``Configuration``), every value kept as the text the operator
+/// wrote and read afterwards by hallsync's own rules — so `areaCode: 0631` stays `0631` (YAML
+/// would read an octal 409), `1:30` is not sexagesimal 90, and a wrong value becomes one problem
+/// in a list rather than the end of the reading.
+struct ConfigurationFile: Decodable {
+    var portal: Section<Portal>?
+    var intake: Section<Hall>?
+    var licensing: Section<Hall>?
+    var database: Field<String>?
+    var catalogue: Field<String>?
+    var calendar: Field<String>?
+    var sync: Section<Sync>?
+    var site: Section<Site>?
+    var http: Section<HTTP>?
+    var operations: Section<Operations>?
+    var monitoring: Section<Monitoring>?
+    var retention: Section<Retention>?
+    var web: Section<Web>?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case portal, intake, licensing, database, catalogue, calendar, sync, site, http, operations, monitoring, retention, web
+    }
+
+    struct Portal: Decodable, KnownKeys {
+        var baseURL, appId, appSecretFile, regionCode, startFrom: Field<String>?
+        var visibilityLag, lagMargin, pageSize: Field<Int>?
+        enum CodingKeys: String, CodingKey, CaseIterable { case baseURL, appId, appSecretFile, regionCode, visibilityLag, lagMargin, pageSize, startFrom }
+    }
+
+    struct Hall: Decodable, KnownKeys {
+        var baseURL, tokenFile: Field<String>?
+        enum CodingKeys: String, CodingKey, CaseIterable { case baseURL, tokenFile }
+    }
+
+    struct Sync: Decodable, KnownKeys {
+        var interval, idempotencyKeyRetention, idempotencyKeySafetyMargin, retryBase, retryCap, feedRetention: Field<Double>?
+        var maxPagesPerCycle, maxSendsPerCycle, maxLookupsPerCycle, concurrencyPerTarget: Field<Int>?
+        var unknownMatter: Field<String>?
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case interval, maxPagesPerCycle, maxSendsPerCycle, maxLookupsPerCycle, concurrencyPerTarget, unknownMatter, idempotencyKeyRetention,
+                 idempotencyKeySafetyMargin, retryBase, retryCap, feedRetention
+        }
+    }
+
+    struct Site: Decodable, KnownKeys {
+        var areaCode, morningStart, afternoonStart: Field<String>?
+        enum CodingKeys: String, CodingKey, CaseIterable { case areaCode, morningStart, afternoonStart }
+    }
+
+    struct HTTP: Decodable, KnownKeys {
+        var connectTimeout, requestTimeout: Field<Double>?
+        var maxResponseBytes: Field<Int>?
+        var verifyTLS: Field<Bool>?
+        var caFile: Field<String>?
+        enum CodingKeys: String, CodingKey, CaseIterable { case connectTimeout, requestTimeout, maxResponseBytes, verifyTLS, caFile }
+    }
+
+    struct Operations: Decodable, KnownKeys {
+        var statusFile, metricsFile: Field<String>?
+        var stopGrace: Field<Double>?
+        enum CodingKeys: String, CodingKey, CaseIterable { case statusFile, metricsFile, stopGrace }
+    }
+
+    struct Monitoring: Decodable, KnownKeys {
+        var staleAfterIntervals, endpointWarningMinutes, endpointCriticalMinutes: Field<Double>?
+        var attentionWarning, attentionCritical, overdueWarning, overdueCritical: Field<Int>?
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case staleAfterIntervals, endpointWarningMinutes, endpointCriticalMinutes, attentionWarning, attentionCritical, overdueWarning, overdueCritical
+        }
+    }
+
+    struct Retention: Decodable, KnownKeys {
+        var personalDataDays: Field<Int>?
+        enum CodingKeys: String, CodingKey, CaseIterable { case personalDataDays }
+    }
+
+    struct Web: Decodable, KnownKeys {
+        var listen, database, tlsCertificate, tlsKey, auditLog: Field<String>?
+        var port, sessionMinutes, loginAttemptsPerMinute: Field<Int>?
+        var behindProxy: Field<Bool>?
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case listen, port, database, tlsCertificate, tlsKey, sessionMinutes, loginAttemptsPerMinute, behindProxy, auditLog
+        }
+    }
+
+    /// Reads the text; a file that is not YAML, or not a mapping, is one problem.
+    static func decode(_ text: String) throws(ConfigurationError) -> (ConfigurationFile, unknownKeys: [String]) {
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch {
+            throw ConfigurationError("the configuration is not valid YAML: \(error)")
+        }
+        guard let node, node.mapping != nil else { throw ConfigurationError("the configuration must be a mapping of sections (portal:, intake:, …)") }
+        do {
+            return (try YAMLDecoder().decode(ConfigurationFile.self, from: text), unknownKeys(in: node))
+        } catch {
+            throw ConfigurationError("the configuration cannot be read: \(error)")
+        }
+    }
+
+    /// Every key the file has that hallsync does not know, with the nearest known one.
+    static func unknownKeys(in node: Node) -> [String] {
+        let sections: [String: [String]] = [
+            "portal": Portal.keys, "intake": Hall.keys, "licensing": Hall.keys, "sync": Sync.keys, "site": Site.keys, "http": HTTP.keys,
+            "operations": Operations.keys, "monitoring": Monitoring.keys, "retention": Retention.keys, "web": Web.keys,
+        ]
+        var problems: [String] = []
+        func check(_ mapping: Node.Mapping, known: [String], path: String) {
+            for (keyNode, value) in mapping {
+                let key = keyNode.string ?? "\(keyNode)"
+                let full = path.isEmpty ? key : "\(path).\(key)"
+                guard known.contains(key) else {
+                    let hint = nearest(key, in: known).map { "; did you mean \(path.isEmpty ? $0 : "\(path).\($0)")?" } ?? ""
+                    problems.append("\(full) is not a setting hallsync knows\(hint)")
+                    continue
+                }
+                if path.isEmpty, let section = sections[key], let inner = value.mapping { check(inner, known: section, path: key) }
+            }
+        }
+        if let mapping = node.mapping { check(mapping, known: CodingKeys.allCases.map(\.stringValue), path: "") }
+        return problems
+    }
+
+    /// The known name closest to a misspelt one (`intervall` → `interval`), when it is close.
+    static func nearest(_ key: String, in known: [String]) -> String? {
+        let scored = known.map { ($0, distance(key.lowercased(), $0.lowercased())) }.min { $0.1 < $1.1 }
+        guard let (name, score) = scored, score <= max(2, name.count / 3) else { return nil }
+        return name
+    }
+
+    /// Levenshtein distance.
+    static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var row = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var previous = row[0]
+            row[0] = i
+            for j in stride(from: 1, through: b.count, by: 1) {
+                let current = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                previous = current
+            }
+        }
+        return a.isEmpty ? b.count : row[b.count]
+    }
+}
+
+/// A section's known keys, from its coding keys.
+protocol KnownKeys {
+    associatedtype CodingKeys: CodingKey & CaseIterable
+}
+
+extension KnownKeys {
+    static var keys: [String] { CodingKeys.allCases.map(\.stringValue) }
+}
+
+/// A section that may be written as something else than a mapping (`sync: 5`): kept as a problem.
+enum Section<Content: Decodable>: Decodable {
+    case content(Content)
+    case notAMapping
+
+    init(from decoder: any Decoder) throws {
+        if let content = try? Content(from: decoder) { self = .content(content) } else { self = .notAMapping }
+    }
+}
+
+/// A value as the operator wrote it, and what hallsync reads in it (nil when it reads nothing).
+struct Field<Value: ConfigurationValue>: Decodable {
+    let text: String
+    let value: Value?
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            text = ""
+            value = nil
+        } else if let raw = try? container.decode(String.self) {
+            text = raw
+            value = Value.read(raw)
+        } else {
+            text = "(a list or a mapping)"
+            value = nil
+        }
+    }
+}
+
+/// How a configuration value is read from its text: decimal numbers only (no octal, no
+/// sexagesimal), `true`/`false`, text as written.
+protocol ConfigurationValue {
+    static func read(_ text: String) -> Self?
+    /// What a value of this kind looks like, for a problem's message.
+    static var kind: String { get }
+}
+
+extension String: ConfigurationValue {
+    static func read(_ text: String) -> String? { text }
+    static var kind: String { "text" }
+}
+
+extension Int: ConfigurationValue {
+    static func read(_ text: String) -> Int? {
+        let digits = text.replacingOccurrences(of: "_", with: "")
+        guard digits == "0" || !(digits.hasPrefix("0") || digits.hasPrefix("-0")) else { return nil }
+        return Int(digits)
+    }
+    static var kind: String { "a whole number (decimal, no leading zero)" }
+}
+
+extension Double: ConfigurationValue {
+    static func read(_ text: String) -> Double? {
+        guard !text.contains(":"), !text.lowercased().hasPrefix("0x"), let value = Double(text.replacingOccurrences(of: "_", with: "")), value.isFinite else { return nil }
+        return value
+    }
+    static var kind: String { "a number" }
+}
+
+extension Bool: ConfigurationValue {
+    static func read(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "true": return true
+        case "false": return false
+        default: return nil
+        }
+    }
+    static var kind: String { "true or false" }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+@testable import HallsyncEngine
+
+/// The configuration file: every mistake found in one reading, each with its key and a fix.
+@Suite struct ConfigurationTests {
+    static let good = """
+        portal:
+          baseURL: https://portal.example.gov.cn/gateway
+          appId: hallsync
+          appSecretFile: /etc/hallsync/portal-secret
+          regionCode: "371002"
+        intake:
+          baseURL: https://hall.example/intake
+          tokenFile: /etc/hallsync/intake-token
+        licensing:
+          baseURL: https://hall.example/licensing
+          tokenFile: /etc/hallsync/licensing-token
+        database: /var/lib/hallsync/hallsync.sqlite
+        catalogue: matters.csv
+        calendar: working-calendar.txt
+
+        """
+
+    func problems(_ yaml: String) -> [String] {
+        do { _ = try Configuration.parse(yaml: yaml, sourcePath: "/etc/hallsync/hallsync.yaml", environment: [:]); return [] } catch {
+            return error.problems
+        }
+    }
+
+    @Test func aGoodFileGivesTheDefaultsWrittenOnceInTheType() throws {
+        let c = try Configuration.parse(yaml: Self.good, sourcePath: "/etc/hallsync/hallsync.yaml", environment: [:])
+        let defaults = Configuration.Sync()
+        #expect(c.sync.interval == defaults.interval && c.sync.maxPagesPerCycle == defaults.maxPagesPerCycle)
+        #expect(c.site.areaCode == "0631" && c.portal.visibilityLag == 60 && c.retention.personalDataDays == 180)
+        #expect(c.catalogue == "/etc/hallsync/matters.csv" && c.web.database == "/var/lib/hallsync/web.sqlite")
+    }
+
+    @Test func unknownKeysAreRefusedWithTheNearestKnownName() {
+        let found = problems(Self.good + "sync:\n  intervall: 5\nhtttp:\n  verifyTLS: true\n")
+        #expect(found.contains("sync.intervall is not a setting hallsync knows; did you mean sync.interval?"), "\(found)")
+        #expect(found.contains("htttp is not a setting hallsync knows; did you mean http?"), "\(found)")
+        #expect(problems(Self.good + "colour: blue\n").contains("colour is not a setting hallsync knows"))
+    }
+
+    @Test func codeLikeValuesAreKeptAsWritten() throws {
+        let c = try Configuration.parse(yaml: Self.good + "site:\n  areaCode: 0631\n  morningStart: 09:00\n", sourcePath: nil, environment: [:])
+        #expect(c.site.areaCode == "0631", "YAML 1.1 would read an octal 409")
+        #expect(c.site.morningStart == "09:00", "and a sexagesimal 540")
+        #expect(try c.normalizerSettings().areaCode == "0631")
+        let octal = problems(Self.good.replacingOccurrences(of: #"regionCode: "371002""#, with: "regionCode: 0371002"))
+        #expect(octal.contains { $0.hasPrefix("portal.regionCode must be the region's division code") && $0.contains("0371002") }, "\(octal)")
+        #expect(problems(Self.good + "sync:\n  maxPagesPerCycle: 050\n").contains { $0.contains("sync.maxPagesPerCycle must be a whole number (decimal, no leading zero), found 050") })
+    }
+
+    @Test func everyMistakeIsListedInOneReading() {
+        let found = problems(Self.good + """
+            site:
+              areaCode: abc
+            sync:
+              retryBase: 600
+              retryCap: 300
+              interval: fast
+            monitoring:
+              attentionWarning: 100
+              attentionCritical: 50
+            http:
+              caFile: /nonexistent/ca.pem
+              verifyTLS: maybe
+
+            """)
+        for expected in ["site.areaCode must be a telephone area code", "sync.retryBase (600.0 s) is larger than sync.retryCap (300.0 s)",
+                         "sync.interval must be a number, found fast", "monitoring.attentionCritical (50) is below monitoring.attentionWarning (100)",
+                         "http.caFile: /nonexistent/ca.pem does not exist", "http.verifyTLS must be true or false, found maybe"] {
+            #expect(found.contains { $0.hasPrefix(expected) }, "missing \(expected) in \(found)")
+        }
+        #expect(found.count == 6, "\(found)")
+        #expect(problems("portal: 5\n").contains("portal must be a section (its keys indented below it)"))
+        #expect(problems("portal: [unclosed").first?.hasPrefix("the configuration is not valid YAML") == true)
+    }
+
+    @Test func insecureSettingsWorkButWarn() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-config-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try "secret\n".write(toFile: directory + "/portal-secret", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: directory + "/portal-secret")
+        let yaml = Self.good.replacingOccurrences(of: "/etc/hallsync/portal-secret", with: directory + "/portal-secret") + "http:\n  verifyTLS: false\n"
+        let c = try Configuration.parse(yaml: yaml, sourcePath: nil, environment: [:])
+        let warnings = c.warnings()
+        #expect(warnings.contains { $0.hasPrefix("http.verifyTLS is false") })
+        #expect(warnings.contains { $0.contains("portal-secret is readable by every user") })
+        // A systemd credential's source is what may be exposed.
+        var credential = try Configuration.parse(yaml: Self.good.replacingOccurrences(of: "/etc/hallsync/portal-secret", with: "credential:portal-secret"),
+                                                 sourcePath: nil, environment: ["CREDENTIALS_DIRECTORY": "/run/credentials/hallsync.service"])
+        credential.http.verifyTLS = true
+        #expect(credential.warnings(credentialSource: directory).contains { $0.contains("\(directory)/portal-secret is readable by every user") })
+    }
+}
