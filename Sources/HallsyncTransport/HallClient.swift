@@ -33,15 +33,19 @@ public final class HallClient: @unchecked Sendable {
 
     /// Creates an item; returns its `itemNo` (the same one again for a repeated key).
     public func createItem(body: Data, idempotencyKey: String) throws(TransportError) -> String {
-        let response = try send(.post, "/inbox/items", body: body, headers: [("Idempotency-Key", idempotencyKey)])
+        try Self.createdItemNumber(try send(.post, "/inbox/items", body: body, headers: [("Idempotency-Key", idempotencyKey)]), hall: target, url: baseURL)
+    }
+
+    /// The `itemNo` of a create's 2xx answer (contract §3.3).
+    static func createdItemNumber(_ response: HTTPResponse, hall: HallTarget, url: String) throws(TransportError) -> String {
         struct Created: Decodable { var itemNo: String }
         guard let created = try? JSONDecoder().decode(Created.self, from: response.body) else {
-            throw .malformed("the create answer has no itemNo", url: baseURL)
+            throw .malformed("the create answer has no itemNo", url: url)
         }
         guard WireIdentifier.isValid(created.itemNo) else {
             // The same key would bring the same number back: not the record's fault, nor a passing one.
             throw TransportError(code: "BAD_ITEM_NUMBER",
-                                 message: "the \(target) hall answered the item number \(WireIdentifier.printable(created.itemNo)), which is not of the contract's form (letters, digits, - and _); the send is kept until the hall is fixed, report it to the hall's operators",
+                                 message: "the \(hall) hall answered the item number \(WireIdentifier.printable(created.itemNo)), which is not of the contract's form (letters, digits, - and _); the send is kept until the hall is fixed, report it to the hall's operators",
                                  isRetryable: false, status: response.status, needsOperator: true)
         }
         return created.itemNo
@@ -50,10 +54,15 @@ public final class HallClient: @unchecked Sendable {
     /// Items whose `externalId` is the reservation's id, zero or more. Items whose number is not
     /// of the contract's form are left out: hallsync could never address them.
     public func findItems(externalId: String) throws(TransportError) -> [Item] {
-        let response = try send(.get, "/inbox/items?externalId=\(QueryEncoding.encode(externalId))", body: nil, headers: [])
+        try Self.foundItems(try send(.get, "/inbox/items?externalId=\(QueryEncoding.encode(externalId))", body: nil, headers: []),
+                            externalId: externalId, url: baseURL)
+    }
+
+    /// The items of a lookup's 2xx answer (contract §3.4) that are the reservation's and addressable.
+    static func foundItems(_ response: HTTPResponse, externalId: String, url: String) throws(TransportError) -> [Item] {
         struct Found: Decodable { var items: [Item] }
         guard let found = try? JSONDecoder().decode(Found.self, from: response.body) else {
-            throw .malformed("the lookup answer is not {items: [...]}", url: baseURL)
+            throw .malformed("the lookup answer is not {items: [...]}", url: url)
         }
         return found.items.filter { WireIdentifier.isValid($0.itemNo) && $0.externalId == externalId }
     }
@@ -131,9 +140,21 @@ public final class HallClient: @unchecked Sendable {
     /// The changes after `after`, oldest first. A 410 throws `FEED_EXPIRED` (not retryable):
     /// the caller must reconcile its open items and start again from a fresh read.
     public func changes(after: Int64, limit: Int) throws(TransportError) -> ChangePage {
-        let response = try send(.get, "/inbox/changes?after=\(after)&limit=\(limit)", body: nil, headers: [])
+        try Self.changePage(try send(.get, "/inbox/changes?after=\(after)&limit=\(limit)", body: nil, headers: []), after: after, url: baseURL)
+    }
+
+    /// A change feed's 2xx answer (contract §3.7). `lastSeq` is the highest `seq` of the changes,
+    /// or `after` when there are none (after `after=0`: the newest existing); changes come in
+    /// strictly increasing `seq` after `after`. An answer that breaks this cannot be trusted to
+    /// move the cursor (a `lastSeq` far ahead would skip every change until then): it is refused.
+    static func changePage(_ response: HTTPResponse, after: Int64, url: String) throws(TransportError) -> ChangePage {
         guard let page = try? JSONDecoder().decode(ChangePage.self, from: response.body) else {
-            throw .malformed("the change feed answer is not {changes: [...], lastSeq: N}", url: baseURL)
+            throw .malformed("the change feed answer is not {changes: [...], lastSeq: N}", url: url)
+        }
+        let seqs = page.changes.map(\.seq)
+        let lastSeqRight = seqs.last.map { $0 == page.lastSeq } ?? (after == 0 ? page.lastSeq >= 0 : page.lastSeq == after)
+        guard lastSeqRight, zip(seqs, seqs.dropFirst()).allSatisfy({ $0 < $1 }), seqs.first.map({ $0 > after }) ?? true else {
+            throw .malformed("the change feed answered seq values out of order or behind the position asked for (after \(after), lastSeq \(page.lastSeq))", url: url)
         }
         return page
     }
