@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
 // hallsync — carries online reservations from the government-service portal into the
@@ -19,6 +19,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        // The summary web page: a maintained server (Hummingbird 2 on SwiftNIO), its sessions and
+        // bcrypt, and logic-less templates. Only `HallsyncWeb` and the CLI link them.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // libcurl, with non-variadic `static inline` helpers around curl_easy_setopt.
@@ -31,7 +37,11 @@ let package = Package(
         // One SQLite file: migrations, reservations, outbox, cursors, attention list.
         .target(
             name: "HallsyncStore",
-            dependencies: ["HallsyncDomain", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "HallsyncDomain",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
         ),
         // HTTP over libcurl, portal signing, the hall client.
         .target(
@@ -59,6 +69,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // 预约数据汇总: the summary web page for department staff and region administrators, a
+        // process of its own (`hallsync web`). Reads the daemon's database, writes only its own.
+        .target(
+            name: "HallsyncWeb",
+            dependencies: [
+                "HallsyncDomain", "HallsyncStore", "HallsyncEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // Honest stand-ins for the portal and both halls (contract §4). Never imported by
         // the daemon's libraries; linked by the CLI only for `demo`.
         .target(
@@ -71,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "hallsync",
             dependencies: [
-                "HallsyncEngine", "HallsyncOperations", "HallsyncStandIns",
+                "HallsyncEngine", "HallsyncOperations", "HallsyncStandIns", "HallsyncWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -99,5 +125,10 @@ let package = Package(
         .testTarget(name: "HallsyncOperationsTests", dependencies: ["HallsyncOperations"]),
         // The engine's pure state machines, driven event by event: no socket, no sleep.
         .testTarget(name: "HallsyncEngineTests", dependencies: ["HallsyncEngine"]),
+        .testTarget(
+            name: "HallsyncWebTests",
+            dependencies: ["HallsyncWeb", "HallsyncEngine", "HallsyncStandIns", "HallsyncTransport", "HallsyncOperations",
+                           .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]
+        ),
     ]
 )

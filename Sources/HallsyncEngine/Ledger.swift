@@ -28,6 +28,12 @@ struct Ledger {
             return .rejected
         }
         if let stored = try tx.storedVersion(of: portal.reservationId), stored >= portal.version { return .stale }
+        return try process(portal, in: tx)
+    }
+
+    /// Normalises a version with the rules in use, stores it and plans what it needs: a new
+    /// version, or the stored one again when a person asked to retry.
+    func process(_ portal: PortalReservation, in tx: StoreTransaction) throws -> IngestOutcome {
         let stored: StoredReservation
         var raise: [DomainError] = []
         var fallback = false
@@ -43,6 +49,7 @@ struct Ledger {
             raise = errors
         }
         try tx.save(stored, now: now)
+        try tx.recordVersion(stored, now: now)
         // A push whose answer was lost may have been applied: the portal's record says so.
         if let previous = try tx.reservation(id: portal.reservationId)?.lifecycle {
             var lifecycle = previous
@@ -58,6 +65,30 @@ struct Ledger {
         }
         return .stored(disposition: stored.disposition, sendsEnqueued: try plan(portal.reservationId, in: tx),
                        deadlineUsedFallback: fallback)
+    }
+
+    /// A person asked for it on the web page: the stored version goes through the pipeline again
+    /// with the rules in use now (a catalogue or configuration fixed since), sends that were
+    /// refused for good are forgotten, and what the planner asks for is sent — once, under the
+    /// same keys. Returns false when there is nothing to retry (no such record, or its personal
+    /// data was erased).
+    @discardableResult
+    func retry(_ reservationId: String, in tx: StoreTransaction) throws -> Bool {
+        guard let stored = try tx.reservation(id: reservationId), try !tx.isPurged(reservationId) else { return false }
+        _ = try tx.forgetRefusedSends(of: reservationId)
+        _ = try process(stored.portal, in: tx)
+        return true
+    }
+
+    /// Carries out one request a clerk made on the web page.
+    func apply(_ request: ClerkRequest, in tx: StoreTransaction) throws {
+        switch request.kind {
+        case .resolve:
+            guard let id = request.attentionId else { return }
+            try tx.resolveAttention(id: id, of: request.reservationId, by: request.account, note: request.note, now: now)
+        case .retry:
+            try retry(request.reservationId, in: tx)
+        }
     }
 
     /// A record of a page that could not be decoded at all.

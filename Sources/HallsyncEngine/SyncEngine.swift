@@ -16,6 +16,7 @@ public final class SyncEngine: @unchecked Sendable {
     /// The catalogue, calendar and site settings in use. A reload builds a new engine (``Daemon``).
     public let rules: SiteRules
     let pull: PortalPull
+    let requests: ClerkRequests
     let feeds: HallFeeds
     let delivery: Delivery
     let logger: Logger
@@ -49,6 +50,7 @@ public final class SyncEngine: @unchecked Sendable {
         }
         let store = self.store
         pull = PortalPull(configuration: configuration, store: store, portal: try makePortalClient(), logger: logger)
+        requests = ClerkRequests(configuration: configuration, store: store, logger: logger)
         // One token per hall, shared by the feed reader and every send slot.
         let tokens = Dictionary(uniqueKeysWithValues: HallTarget.allCases.map { ($0, TokenSource(path: configuration.hall($0).tokenFile)) })
         feeds = try HallFeeds(configuration: configuration, store: store, tokens: tokens, logger: logger)
@@ -129,6 +131,8 @@ public final class SyncEngine: @unchecked Sendable {
         public var warnings: [String] = []
         public var errors: [String] = []
         public var counts = StoreTransaction.Counts()
+        /// Clerks' requests from the web page applied this cycle.
+        public var clerkRequests = 0
         /// Reservations whose personal data was erased this cycle (retention), and in all.
         public var purged = 0
         public var purgedTotal = 0
@@ -163,6 +167,11 @@ public final class SyncEngine: @unchecked Sendable {
             return report
         }
         do {
+            // What clerks asked for on the web page, first: a retry's sends go out in this cycle.
+            do { report.clerkRequests = try requests.apply(normalizer: normalizer) } catch {
+                report.record("\(error)", endpoint: "web", label: "web requests", failing: false)
+                logger.error("the clerks' requests could not be read from the web page's database: \(error)")
+            }
             let pulled = try pull.run(normalizer: normalizer, stop: stop)
             report.pages = pulled.pages
             report.pulled = pulled.received

@@ -121,6 +121,49 @@ enum Schema {
                                arguments: [stored.appointmentKey, stored.itemKey, row["id"] as String])
             }
         }
+        migrator.registerMigration("v5: the summary's columns, portal version history, attention resolved by a person") { db in
+            try db.execute(sql: """
+                -- Who closed an attention entry on the web page, and their note (null: hallsync itself).
+                ALTER TABLE attention ADD COLUMN resolvedBy TEXT;
+                ALTER TABLE attention ADD COLUMN resolution TEXT;
+                CREATE INDEX attention_reservation ON attention(reservationId);
+
+                -- Every portal version seen, without personal data: a record's history.
+                CREATE TABLE reservationVersion (
+                    reservationId TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    updateTime TEXT NOT NULL,
+                    seenAt REAL NOT NULL,
+                    status TEXT,
+                    processStatus TEXT,
+                    appointmentDate TEXT,
+                    appointmentSlot TEXT,
+                    disposition TEXT NOT NULL,
+                    PRIMARY KEY (reservationId, version)
+                );
+                INSERT INTO reservationVersion (reservationId, version, updateTime, seenAt, status, processStatus, appointmentDate, appointmentSlot, disposition)
+                SELECT id, version, updateTime, changedAt, json_extract(portalJSON, '$.status'), json_extract(portalJSON, '$.processStatus'),
+                       json_extract(portalJSON, '$.appointmentDate'), json_extract(portalJSON, '$.appointmentSlot'), disposition FROM reservation;
+
+                -- The summary's categories, computed by SQLite from what is stored (nothing to keep in step):
+                -- PHONE (verified by phone only), HELD (on the attention list, not deliverable), the staff's
+                -- outcome HANDLED | CONSULTED, CANCELLED online without an outcome, else PENDING.
+                ALTER TABLE reservation ADD COLUMN outcome TEXT GENERATED ALWAYS AS (json_extract(lifecycleJSON, '$.outcome.status')) VIRTUAL;
+                ALTER TABLE reservation ADD COLUMN portalStatus TEXT GENERATED ALWAYS AS (json_extract(lifecycleJSON, '$.portalStatus')) VIRTUAL;
+                ALTER TABLE reservation ADD COLUMN deadline TEXT GENERATED ALWAYS AS (json_extract(contentJSON, '$.deadline')) VIRTUAL;
+                ALTER TABLE reservation ADD COLUMN state TEXT GENERATED ALWAYS AS (CASE
+                    WHEN disposition = 'PHONE' THEN 'PHONE'
+                    WHEN disposition = 'UNDELIVERABLE' THEN 'HELD'
+                    WHEN json_extract(lifecycleJSON, '$.outcome.status') IN ('HANDLED', 'CONSULTED') THEN json_extract(lifecycleJSON, '$.outcome.status')
+                    WHEN isCancelled = 1 THEN 'CANCELLED'
+                    ELSE 'PENDING' END) VIRTUAL;
+                CREATE INDEX reservation_dept_state ON reservation(deptCode, appointmentDate, state);
+                CREATE INDEX reservation_region_state ON reservation(regionCode, appointmentDate, state);
+                """)
+        }
         return migrator
     }
+
+    /// The newest migration's name: a reader (the web page) that needs columns of it refuses an older file.
+    static let newest = "v5: the summary's columns, portal version history, attention resolved by a person"
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import HallsyncDomain
 #if canImport(Glibc)
 import Glibc
@@ -24,8 +25,38 @@ public final class Store: Sendable {
     /// writes, the group (the web page's reader) reads, nobody else — whatever the umask.
     public static let fileMode: mode_t = 0o640
 
-    public init(path: String) throws(StoreError) {
+    /// - Parameter readOnly: a reader of another process (the web page): nothing is created,
+    ///   migrated or written, and `attaching` databases are attached to every connection
+    ///   (`name: path`); the file must already be at the newest schema the daemon writes.
+    public init(path: String, readOnly: Bool = false, attaching: [String: String] = [:]) throws(StoreError) {
         self.path = path
+        if readOnly {
+            do {
+                var configuration = Configuration()
+                configuration.readonly = true
+                configuration.busyMode = .timeout(10)
+                configuration.prepareDatabase { db in
+                    for (name, file) in attaching.sorted(by: { $0.key < $1.key }) {
+                        try db.execute(sql: "ATTACH DATABASE ? AS \(name)", arguments: [file])
+                    }
+                }
+                var info = stat()
+                guard stat(path, &info) == 0 else {
+                    throw StoreError(code: "STORE_OPEN", message: "there is no state database at \(path) yet; start hallsync (the daemon) first, or check database in the configuration")
+                }
+                identity = FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+                pool = try DatabasePool(path: path, configuration: configuration)
+                let applied = try pool.read { db in try Schema.migrator.appliedMigrations(db) }
+                guard applied.contains(Schema.newest) else {
+                    throw StoreError(code: "STORE_SCHEMA", message: "the state database \(path) is at an older schema than this hallsync reads; restart the daemon (hallsync.service) once so that it upgrades the file")
+                }
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                throw StoreError(code: "STORE_OPEN", message: "cannot read the state database \(path): \(error); check that this user may read it (group hallsync) and that the daemon has run once")
+            }
+            return
+        }
         identity = try Self.prepareFile(path)
         do {
             var configuration = Configuration()
@@ -35,6 +66,7 @@ public final class Store: Sendable {
                 try db.execute(sql: "PRAGMA foreign_keys = ON")
                 // Erased personal data (retention) is overwritten on disk, not left in free pages.
                 try db.execute(sql: "PRAGMA secure_delete = ON")
+                Store.persistWAL(db)
             }
             pool = try DatabasePool(path: path, configuration: configuration)
             try Schema.migrator.migrate(pool)
@@ -45,7 +77,11 @@ public final class Store: Sendable {
 
     /// Creates the file with ``fileMode`` before SQLite does (SQLite would use the umask), and
     /// takes other users' access away from an existing one.
-    static func prepareFile(_ path: String) throws(StoreError) -> FileIdentity {
+    ///
+    /// A file root creates (an administrator running a command by hand) is given to the owner of
+    /// its directory — the service's user — so that the service can still write it.
+    static func prepareFile(_ path: String, ownedLikeItsDirectory: Bool = true) throws(StoreError) -> FileIdentity {
+        let existed = access(path, F_OK) == 0
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, fileMode)
         guard fd >= 0 else {
             throw StoreError(code: "STORE_OPEN", message: "cannot open the state database \(path): \(String(cString: strerror(errno))); check the path, its directory's permissions and free disk space")
@@ -54,7 +90,22 @@ public final class Store: Sendable {
         var info = stat()
         fstat(fd, &info)
         if info.st_mode & 0o007 != 0 { fchmod(fd, info.st_mode & 0o770) }
+        if !existed, ownedLikeItsDirectory, geteuid() == 0 {
+            var directory = stat()
+            if stat(URL(fileURLWithPath: path).deletingLastPathComponent().path, &directory) == 0, directory.st_uid != 0 {
+                fchown(fd, directory.st_uid, directory.st_gid)
+            }
+        }
         return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
+    /// Keeps the `-wal` and `-shm` files when the last connection closes, so that a reader of
+    /// another user (the web page, with read access only) can open the database while the
+    /// daemon is stopped: a read-only connection cannot create them.
+    static func persistWAL(_ db: Database) {
+        guard let connection = db.sqliteConnection else { return }
+        var flag: Int32 = 1
+        _ = sqlite3_file_control(connection, "main", SQLITE_FCNTL_PERSIST_WAL, &flag)
     }
 
     /// Throws when the file at ``path`` is no longer the one this store writes: deleted (the

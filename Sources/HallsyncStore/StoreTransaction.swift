@@ -52,6 +52,15 @@ public struct StoreTransaction {
         return stored
     }
 
+    /// Notes a portal version in the reservation's history (no personal data).
+    public func recordVersion(_ r: StoredReservation, now: Double) throws {
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO reservationVersion (reservationId, version, updateTime, seenAt, status, processStatus, appointmentDate, appointmentSlot, disposition)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [r.id, r.version, r.portal.updateTime, now, r.portal.status, r.portal.processStatus,
+                             r.portal.appointmentDate, r.portal.appointmentSlot, r.disposition.rawValue])
+    }
+
     /// Stores what hallsync learnt about a reservation's outcome and the portal's status.
     public func setLifecycle(_ lifecycle: Lifecycle, of reservationId: String) throws {
         try db.execute(sql: "UPDATE reservation SET lifecycleJSON = ? WHERE id = ?",
@@ -312,6 +321,10 @@ public struct StoreTransaction {
         }
     }
 
+    public func isPurged(_ reservationId: String) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT purgedAt IS NOT NULL FROM reservation WHERE id = ?", arguments: [reservationId]) ?? false
+    }
+
     /// Reservations whose personal data was erased.
     public func purgedCount() throws -> Int {
         try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM reservation WHERE purgedAt IS NOT NULL") ?? 0
@@ -360,6 +373,23 @@ public struct StoreTransaction {
     public func resolveAttention(reservationId: String, code: String, field: String, now: Double) throws {
         try db.execute(sql: "UPDATE attention SET resolvedAt = ? WHERE reservationId = ? AND code = ? AND field = ? AND resolvedAt IS NULL",
                        arguments: [now, reservationId, code, field])
+    }
+
+    /// Closes one open entry on a person's word (the web page's "resolve"), with their note.
+    /// Returns false when there is no such open entry of that reservation.
+    @discardableResult
+    public func resolveAttention(id: Int64, of reservationId: String, by account: String, note: String, now: Double) throws -> Bool {
+        try db.execute(sql: "UPDATE attention SET resolvedAt = ?, resolvedBy = ?, resolution = ? WHERE id = ? AND reservationId = ? AND resolvedAt IS NULL",
+                       arguments: [now, account, note, id, reservationId])
+        return db.changesCount > 0
+    }
+
+    /// Forgets the sends of a reservation that were refused for good: nothing happened at the
+    /// peer (a refused create is not remembered under its key), so the planner may send again —
+    /// with the same key — once a person asked to retry.
+    public func forgetRefusedSends(of reservationId: String) throws -> Int {
+        try db.execute(sql: "DELETE FROM outbox WHERE reservationId = ? AND state = 'FAILED'", arguments: [reservationId])
+        return db.changesCount
     }
 
     public func openAttention(limit: Int = 1000) throws -> [AttentionEntry] {

@@ -158,6 +158,9 @@ public struct CursorName: RawRepresentable, Hashable, Sendable {
     /// `updateTime|reservationId`: every record at or below it, under the lag horizon, was read.
     public static let portalPosition = CursorName(rawValue: "portal.position")
 
+    /// The last clerk's request from the web page that was applied (the web database's request id).
+    public static let clerkRequests = CursorName(rawValue: "web.requests")
+
     /// A second with more records than a page, being read by offset over cycles: `second|nextPage|total|collected`.
     public static let portalCrowdedSecond = CursorName(rawValue: "portal.crowded")
 

@@ -116,7 +116,9 @@ public final class CurlHTTPClient: @unchecked Sendable {
         guard result == CURLE_OK else { throw Self.error(for: result, url: request.url) }
         var status = 0
         _ = hallsync_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        return HTTPResponse(status: status, headers: sink.headers, body: sink.body)
+        var response = HTTPResponse(status: status, headers: sink.headers, body: sink.body)
+        response.allHeaders = sink.allHeaders
+        return response
     }
 
     /// The taxonomy of libcurl failures: what may be retried and what needs a person.
@@ -156,16 +158,19 @@ final class ResponseSink {
     let limit: Int
     var body = Data()
     var headers: [String: String] = [:]
+    /// Every header line in order, repeated names included (`Set-Cookie`).
+    var allHeaders: [(name: String, value: String)] = []
     var exceeded = false
 
     init(limit: Int) { self.limit = limit }
 
     func appendHeaderLine(_ line: String) {
-        if line.hasPrefix("HTTP/") { headers = [:]; return }  // a new response (e.g. after 100 Continue)
+        if line.hasPrefix("HTTP/") { headers = [:]; allHeaders = []; return }  // a new response (e.g. after 100 Continue)
         guard let colon = line.firstIndex(of: ":") else { return }
         let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
         let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
         headers[name] = value
+        allHeaders.append((name, value))
     }
 }
 

@@ -29,6 +29,8 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [String: String]
     public var body: Data
+    /// Every header in order, a repeated name (`set-cookie`) as many times as it came.
+    public var allHeaders: [(name: String, value: String)] = []
 
     public init(status: Int, headers: [String: String], body: Data) {
         self.status = status

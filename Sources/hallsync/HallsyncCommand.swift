@@ -8,12 +8,13 @@ import Logging
 /// The release, shown by `--version`, in the status file and in the metrics.
 let hallsyncVersion = "0.4.0"
 
-struct HallsyncCommand: ParsableCommand {
+struct HallsyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hallsync",
         abstract: "Carries online reservations from the portal into the intake and licensing hall inboxes.",
         version: hallsyncVersion,
-        subcommands: [Run.self, Once.self, Status.self, CheckConfig.self, Demo.self, Normalize.self, DeadlineCommand.self],
+        subcommands: [Run.self, Once.self, Status.self, CheckConfig.self, Web.self, User.self, AttentionCommand.self, Demo.self,
+                      Normalize.self, DeadlineCommand.self],
         defaultSubcommand: nil)
 }
 

@@ -3,4 +3,4 @@ import Foundation
 import HallsyncEngine
 import Logging
 
-HallsyncCommand.main()
+await HallsyncCommand.main()

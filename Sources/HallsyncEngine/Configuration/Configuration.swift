@@ -77,6 +77,7 @@ public struct Configuration: Sendable {
     public struct Web: Sendable {
         /// Address to listen on: loopback unless the site's reverse proxy or TLS says otherwise.
         public var listen: String = "127.0.0.1"
+        /// 0: any free port (the demo and the tests).
         public var port: Int = 8443
         /// The web page's own database (accounts, sessions, audit log, clerks' requests). Default:
         /// `web.sqlite` next to the daemon's database.
@@ -382,7 +383,7 @@ struct ConfigurationReader {
 
         let web = section(file.web, "web")
         if let listen = web?.listen { c.web.listen = listen.text }
-        read(web?.port, "web.port", into: &c.web.port, in: 1...65_535)
+        read(web?.port, "web.port", into: &c.web.port, in: 0...65_535)
         if let database = web?.database { c.web.database = database.text }
         if let cert = web?.tlsCertificate, !cert.text.isEmpty { c.web.tlsCertificate = cert.text }
         if let key = web?.tlsKey, !key.text.isEmpty { c.web.tlsKey = key.text }

@@ -1,0 +1,168 @@
+import Foundation
+import GRDB
+import HallsyncDomain
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The web page's own database (`web.sqlite`): accounts, sessions, the audit log of unmasked
+/// views, clerks' phone-call results, and clerks' requests to the daemon (retry, resolve).
+///
+///     let web = try WebStore(path: "/var/lib/hallsync-web/web.sqlite")          // the web page: writes
+///     let requests = try WebStore(path: path, readOnly: true)                   // the daemon: reads
+///     try requests.read { try $0.requests(after: lastApplied, limit: 100) }
+///
+/// Each process writes only its own file: the web page writes this one, the daemon its own,
+/// and the daemon carries out the requests it reads here in its own transactions, with a cursor
+/// of its own — so a request is applied once, never races a cycle, and is never lost.
+public final class WebStore: Sendable {
+    public let path: String
+    let queue: DatabaseQueue
+
+    public init(path: String, readOnly: Bool = false) throws(StoreError) {
+        self.path = path
+        do {
+            if !readOnly { _ = try Store.prepareFile(path, ownedLikeItsDirectory: true) }
+            var configuration = Configuration()
+            configuration.readonly = readOnly
+            configuration.busyMode = .timeout(10)
+            configuration.prepareDatabase { db in
+                if !readOnly {
+                    try db.execute(sql: "PRAGMA journal_mode = WAL")
+                    try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                    Store.persistWAL(db)
+                }
+            }
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+            if !readOnly { try Self.migrator.migrate(queue) }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(code: "WEB_STORE_OPEN", message: "cannot open the web page's database \(path): \(error); check web.database, its directory and its permissions")
+        }
+    }
+
+    /// Runs `body` in one write transaction. A database failure becomes a ``StoreError``; what
+    /// `body` throws itself comes through as it is.
+    public func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try queue.write(body) } catch let error as DatabaseError {
+            throw StoreError(code: "WEB_STORE_WRITE", message: "writing \(path) failed: \(error)")
+        }
+    }
+
+    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try queue.read(body) } catch let error as DatabaseError {
+            throw StoreError(code: "WEB_STORE_READ", message: "reading \(path) failed: \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("web v1: accounts, sessions, audit, phone calls, requests") { db in
+            try db.execute(sql: """
+                -- Accounts, managed on the server (hallsync user …). Passwords as bcrypt hashes only.
+                CREATE TABLE account (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    passwordHash TEXT NOT NULL,
+                    role TEXT NOT NULL,                      -- staff | admin
+                    departments TEXT NOT NULL DEFAULT '',    -- staff: department codes, comma-separated
+                    region TEXT,                             -- admin: the region code
+                    disabled INTEGER NOT NULL DEFAULT 0,
+                    createdAt REAL NOT NULL,
+                    passwordChangedAt REAL NOT NULL
+                );
+                -- Sessions (the framework's key/value persistence), with their expiry.
+                CREATE TABLE persist (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL, expiresAt REAL);
+                -- Every view of unmasked personal data: who, when, which reservation, which page.
+                CREATE TABLE audit (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at REAL NOT NULL,
+                    account TEXT NOT NULL,
+                    reservationId TEXT NOT NULL,
+                    view TEXT NOT NULL,
+                    address TEXT NOT NULL DEFAULT ''
+                );
+                CREATE INDEX audit_at ON audit(at);
+                CREATE INDEX audit_reservation ON audit(reservationId);
+                -- Phone verification of pre-upgrade reservations: every call, and the latest per reservation.
+                CREATE TABLE phoneCall (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    reservationId TEXT NOT NULL,
+                    result TEXT NOT NULL,                    -- CONFIRMED | CANCELLED_BY_APPLICANT | UNREACHABLE
+                    note TEXT NOT NULL DEFAULT '',
+                    account TEXT NOT NULL,
+                    at REAL NOT NULL
+                );
+                CREATE INDEX phoneCall_reservation ON phoneCall(reservationId, id);
+                CREATE TABLE phoneCallLatest (
+                    reservationId TEXT PRIMARY KEY NOT NULL,
+                    result TEXT NOT NULL,
+                    account TEXT NOT NULL,
+                    at REAL NOT NULL
+                );
+                -- What clerks ask the daemon to do; the daemon applies them in order, once, by id.
+                CREATE TABLE request (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    kind TEXT NOT NULL,                      -- RETRY | RESOLVE
+                    reservationId TEXT NOT NULL,
+                    attentionId INTEGER,                     -- RESOLVE: the entry
+                    note TEXT NOT NULL DEFAULT '',
+                    account TEXT NOT NULL,
+                    at REAL NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}
+
+/// A clerk's request to the daemon, as the web page stored it.
+public struct ClerkRequest: Hashable, Sendable {
+    public enum Kind: String, Sendable {
+        /// Run the reservation through the pipeline again (after a catalogue or configuration fix).
+        case retry = "RETRY"
+        /// Close an attention entry, with a note.
+        case resolve = "RESOLVE"
+    }
+
+    public var id: Int64
+    public var kind: Kind
+    public var reservationId: String
+    public var attentionId: Int64?
+    public var note: String
+    public var account: String
+    public var at: Double
+
+    public init(id: Int64, kind: Kind, reservationId: String, attentionId: Int64?, note: String, account: String, at: Double) {
+        self.id = id
+        self.kind = kind
+        self.reservationId = reservationId
+        self.attentionId = attentionId
+        self.note = note
+        self.account = account
+        self.at = at
+    }
+}
+
+extension WebStore {
+    /// Requests after `id`, oldest first (the daemon's side).
+    public func requests(after id: Int64, limit: Int) throws -> [ClerkRequest] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM request WHERE id > ? ORDER BY id LIMIT ?", arguments: [id, limit]).compactMap { row in
+                guard let kind = ClerkRequest.Kind(rawValue: row["kind"]) else { return nil }
+                return ClerkRequest(id: row["id"], kind: kind, reservationId: row["reservationId"], attentionId: row["attentionId"],
+                                    note: row["note"], account: row["account"], at: row["at"])
+            }
+        }
+    }
+
+    /// Stores a request (the web page's side); returns its id.
+    @discardableResult
+    public func add(_ kind: ClerkRequest.Kind, reservationId: String, attentionId: Int64?, note: String, account: String, at: Double) throws -> Int64 {
+        try write { db in
+            try db.execute(sql: "INSERT INTO request (kind, reservationId, attentionId, note, account, at) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [kind.rawValue, reservationId, attentionId, note, account, at])
+            return db.lastInsertedRowID
+        }
+    }
+}

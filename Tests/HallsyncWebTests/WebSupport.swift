@@ -1,0 +1,144 @@
+import Foundation
+import HallsyncDomain
+import HallsyncEngine
+import HallsyncOperations
+import HallsyncStandIns
+import HallsyncStore
+@testable import HallsyncTransport
+@testable import HallsyncWeb
+import Logging
+import Synchronization
+
+/// A stand-in site with two departments' reservations delivered, the daemon's engine, and the
+/// web page serving on loopback with three accounts: a clerk of each department and the
+/// region's administrator.
+final class WebSite: @unchecked Sendable {
+    static let deptA = "11371002MB0000000B"
+    static let deptB = "11371002MB0000001C"
+    static let password = "correct horse battery"
+
+    let directory: String
+    let site: StandInSite
+    var engine: SyncEngine
+    let configuration: HallsyncEngine.Configuration
+    let server: WebServer
+    let port: Int
+    private let task: Task<Void, any Error>
+
+    static let logger = Logger(label: "hallsync-web-test") { JournalLogHandler(label: $0, level: .error) }
+
+    init(_ name: String, extraYAML: String = "", unknownMatter: String = "licensing") throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-web-\(name)-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        site = try StandInSite(directory: directory, options: .init(lag: 0, faults: .none))
+        let yaml = site.configurationYAML(database: directory + "/state.sqlite", interval: 1)
+            .replacingOccurrences(of: "sync:\n", with: "sync:\n  unknownMatter: \(unknownMatter)\n")
+            + "web:\n  listen: 127.0.0.1\n  port: 0\n  database: \(directory)/web.sqlite\n  loginAttemptsPerMinute: 3\n" + extraYAML
+        try yaml.write(toFile: directory + "/hallsync.yaml", atomically: true, encoding: .utf8)
+        configuration = try Configuration.load(path: directory + "/hallsync.yaml")
+        engine = try SyncEngine(configuration: configuration, logger: Self.logger)
+        // The daemon must have created its database before the web page opens it.
+        _ = engine.runCycle(stop: StopSignal())
+        let web = try WebServer(configuration: try Configuration.load(path: directory + "/hallsync.yaml", resolvingCredentials: false),
+                                logger: Self.logger, bcryptCost: 4)
+        server = web
+        let accounts = web.pages.accounts
+        _ = try accounts.add(Account(name: "clerkA", role: .staff, departments: [Self.deptA]), password: Self.password)
+        _ = try accounts.add(Account(name: "clerkB", role: .staff, departments: [Self.deptB]), password: Self.password)
+        _ = try accounts.add(Account(name: "admin", role: .admin, region: "371002"), password: Self.password)
+        let ready = Mutex<Int?>(nil)
+        task = Task { try await web.run { port in ready.withLock { $0 = port } } }
+        let deadline = Date().addingTimeInterval(20)
+        while ready.withLock({ $0 }) == nil, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        port = ready.withLock { $0 } ?? 0
+    }
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    func stop() {
+        task.cancel()
+        site.stop()
+    }
+
+    /// A reservation of the site's region; `dept` picks the department, `matter` the catalogue matter.
+    static func reservation(_ id: String, dept: String = deptA, matter: String = "371002-XK-0012", name: String = "王某某",
+                            phone: String = "13806310000", date: String = "2021-09-11") -> PortalReservation {
+        let seventeen = "3710021980010" + String(format: "%04d", abs(id.hashValue) % 10_000)
+        return PortalReservation(reservationId: id, version: 0, updateTime: "",
+                                 applicant: .init(name: name, idNumber: seventeen + String(ResidentIdentityNumber.checkCharacter(for: seventeen)!), phone: phone),
+                                 regionCode: "371002", deptCode: dept, deptName: dept == deptA ? "环翠区行政审批服务局" : "环翠区住房和城乡建设局",
+                                 itemCode: matter, itemName: "事项", appointmentDate: date, appointmentSlot: "10:00-10:30")
+    }
+
+    func publish(_ r: PortalReservation) { site.portal.publish(r) }
+
+    /// Cycles until everything published is in and nothing is pending.
+    func drain() {
+        // Until a cycle that started after everything published is below the horizon (lag 0, margin 1 s).
+        let mustStartAfter = Date().addingTimeInterval(2)
+        for _ in 0..<100 {
+            let report = engine.runCycle(stop: StopSignal())
+            if report.startedAt > mustStartAfter, report.caughtUp, report.counts.pendingSends.values.reduce(0, +) == 0, report.clerkRequests == 0 { return }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+    }
+
+    func browser() throws -> Browser { try Browser(baseURL: baseURL) }
+}
+
+/// A client with a cookie jar, over libcurl, that follows 303 redirects by hand.
+final class Browser: @unchecked Sendable {
+    let baseURL: String
+    let http: CurlHTTPClient
+    var cookies: [String: String] = [:]
+    /// Every Set-Cookie line received, for checking its attributes.
+    var setCookies: [String] = []
+
+    init(baseURL: String) throws {
+        self.baseURL = baseURL
+        http = try CurlHTTPClient(options: .init(connectTimeout: 2, totalTimeout: 30))
+    }
+
+    struct Page {
+        var status: Int
+        var body: String
+        var bytes: Data
+        var headers: [String: String]
+        var location: String?
+    }
+
+    func request(_ method: HTTPRequest.Method, _ path: String, form: [String: String]? = nil, follow: Bool = true) throws -> Page {
+        var headers: [(name: String, value: String)] = []
+        if !cookies.isEmpty { headers.append(("Cookie", cookies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; "))) }
+        var body: Data?
+        if let form {
+            body = Data(form.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&").utf8)
+            headers.append(("Content-Type", "application/x-www-form-urlencoded"))
+        }
+        let response = try http.perform(HTTPRequest(method: method, url: baseURL + path, headers: headers, body: body))
+        for (name, value) in response.allHeaders where name == "set-cookie" {
+            setCookies.append(value)
+            let pair = value.split(separator: ";")[0].split(separator: "=", maxSplits: 1).map(String.init)
+            guard pair.count == 2 else { continue }
+            if value.lowercased().contains("max-age=0") || value.contains("1970") { cookies[pair[0]] = nil } else { cookies[pair[0]] = pair[1] }
+        }
+        let page = Page(status: response.status, body: String(decoding: response.body, as: UTF8.self), bytes: response.body,
+                        headers: response.headers, location: response.header("location"))
+        if follow, response.status == 303, let location = page.location { return try request(.get, location) }
+        return page
+    }
+
+    func get(_ path: String) throws -> Page { try request(.get, path) }
+
+    /// The hidden `csrf` field of the page at `path` (or of `page`).
+    func csrf(in page: Page) -> String? {
+        guard let range = page.body.range(of: #"name="csrf" value=""#) else { return nil }
+        return String(page.body[range.upperBound...].prefix { $0 != "\"" })
+    }
+
+    @discardableResult
+    func login(_ name: String, password: String = WebSite.password) throws -> Page {
+        let form = try get("/login")
+        return try request(.post, "/login", form: ["name": name, "password": password, "csrf": csrf(in: form) ?? ""])
+    }
+}
