@@ -89,7 +89,9 @@ public final class Store: Sendable {
         defer { close(fd) }
         var info = stat()
         fstat(fd, &info)
-        if info.st_mode & 0o007 != 0 { fchmod(fd, info.st_mode & 0o770) }
+        // A new file gets exactly the mode (the unit's UMask=0077 would take the group's read away);
+        // an existing one only loses what others could do.
+        if !existed { fchmod(fd, fileMode) } else if info.st_mode & 0o007 != 0 { fchmod(fd, info.st_mode & 0o770) }
         if !existed, ownedLikeItsDirectory, geteuid() == 0 {
             var directory = stat()
             if stat(URL(fileURLWithPath: path).deletingLastPathComponent().path, &directory) == 0, directory.st_uid != 0 {

@@ -8,6 +8,8 @@ import Logging
 /// The release, shown by `--version`, in the status file and in the metrics.
 let hallsyncVersion = "0.4.0"
 
+@available(macOS 10.15, macCatalyst 13, iOS 13, tvOS 13, watchOS 6, *)
+@main
 struct HallsyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hallsync",

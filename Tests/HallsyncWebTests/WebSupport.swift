@@ -7,7 +7,6 @@ import HallsyncStore
 @testable import HallsyncTransport
 @testable import HallsyncWeb
 import Logging
-import Synchronization
 
 /// A stand-in site with two departments' reservations delivered, the daemon's engine, and the
 /// web page serving on loopback with three accounts: a clerk of each department and the
@@ -21,9 +20,10 @@ final class WebSite: @unchecked Sendable {
     let site: StandInSite
     var engine: SyncEngine
     let configuration: HallsyncEngine.Configuration
-    let server: WebServer
+    /// The web page's database, as the test sees it (the server is another process).
+    let web: WebStore
     let port: Int
-    private let task: Task<Void, any Error>
+    private let process: Process
 
     static let logger = Logger(label: "hallsync-web-test") { JournalLogHandler(label: $0, level: .error) }
 
@@ -39,25 +39,50 @@ final class WebSite: @unchecked Sendable {
         engine = try SyncEngine(configuration: configuration, logger: Self.logger)
         // The daemon must have created its database before the web page opens it.
         _ = engine.runCycle(stop: StopSignal())
-        let web = try WebServer(configuration: try Configuration.load(path: directory + "/hallsync.yaml", resolvingCredentials: false),
-                                logger: Self.logger, bcryptCost: 4)
-        server = web
-        let accounts = web.pages.accounts
+        web = try WebStore(path: configuration.web.database)
+        let accounts = AccountStore(web: web, cost: 4)
         _ = try accounts.add(Account(name: "clerkA", role: .staff, departments: [Self.deptA]), password: Self.password)
         _ = try accounts.add(Account(name: "clerkB", role: .staff, departments: [Self.deptB]), password: Self.password)
         _ = try accounts.add(Account(name: "admin", role: .admin, region: "371002"), password: Self.password)
-        let ready = Mutex<Int?>(nil)
-        task = Task { try await web.run { port in ready.withLock { $0 = port } } }
-        let deadline = Date().addingTimeInterval(20)
-        while ready.withLock({ $0 }) == nil, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        port = ready.withLock { $0 } ?? 0
+        // The real `hallsync web`, a process of its own, on a free port it reports in its log.
+        let log = directory + "/web.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.hallsyncBinary)
+        process.arguments = ["web", "--config", directory + "/hallsync.yaml", "--log-level", "notice"]
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        var found = 0
+        let deadline = Date().addingTimeInterval(30)
+        while found == 0, Date() < deadline, process.isRunning {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            if let range = text.range(of: #"address=http://127\.0\.0\.1:(\d+)/"#, options: .regularExpression) {
+                found = Int(text[range].split(separator: ":").last!.dropLast()) ?? 0
+            } else {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
+        port = found
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
     func stop() {
-        task.cancel()
+        if process.isRunning { process.terminate(); process.waitUntilExit() }
         site.stop()
+    }
+
+    /// The `hallsync` executable built next to the test bundle.
+    static var hallsyncBinary: String {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("hallsync").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug/hallsync").path
     }
 
     /// A reservation of the site's region; `dept` picks the department, `matter` the catalogue matter.
@@ -78,7 +103,8 @@ final class WebSite: @unchecked Sendable {
         let mustStartAfter = Date().addingTimeInterval(2)
         for _ in 0..<100 {
             let report = engine.runCycle(stop: StopSignal())
-            if report.startedAt > mustStartAfter, report.caughtUp, report.counts.pendingSends.values.reduce(0, +) == 0, report.clerkRequests == 0 { return }
+            if report.startedAt > mustStartAfter, report.caughtUp, report.errors.isEmpty, report.counts.pendingSends.values.reduce(0, +) == 0,
+               report.clerkRequests == 0 { return }
             Thread.sleep(forTimeInterval: 0.1)
         }
     }

@@ -53,7 +53,7 @@ import Testing
         let phonePage = try a.get("/phone?from=2021-09-01&to=2021-09-30")
         let token = try #require(a.csrf(in: phonePage))
         #expect(try a.request(.post, "/phone/YY-PB/call", form: ["csrf": token, "result": "CONFIRMED"], follow: false).status == 404)
-        let calls = try site.server.pages.web.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM phoneCall") } ?? -1
+        let calls = try site.web.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM phoneCall") } ?? -1
         #expect(calls == 0)
 
         // Department B sees its own, not A's.
@@ -119,7 +119,7 @@ import Testing
         defer { site.stop() }
         let browser = try site.browser()
         try browser.login("clerkA")
-        #expect(browser.setCookies.contains { $0.hasPrefix("hallsync_session=") && $0.contains("Secure") })
+        #expect(browser.setCookies.contains { $0.hasPrefix("hallsync_session=") && $0.contains("Secure") }, "\(browser.setCookies)")
     }
 
     @Test func passwordsAreKeptAsSlowSaltedHashesOnly() throws {
@@ -164,7 +164,7 @@ import Testing
         let admin = try site.browser()
         try admin.login("admin")
         _ = try admin.get("/list?from=2021-09-01&to=2021-09-30")   // masked: not audited
-        let lines = try site.server.pages.web.read { db in
+        let lines = try site.web.read { db in
             try Row.fetchAll(db, sql: "SELECT account, reservationId, view FROM audit ORDER BY id").map { "\($0["account"] as String) \($0["reservationId"] as String) \($0["view"] as String)" }
         }
         #expect(Set(lines) == ["clerkA YY-A1 list", "clerkA YY-PA list", "clerkA YY-HA list", "clerkA YY-A1 record"], "\(lines)")
@@ -191,12 +191,14 @@ import Testing
         page = try a.request(.post, entry, form: ["csrf": a.csrf(in: page) ?? ""])
         #expect(page.body.contains("已提交"))
         #expect(page.body.contains("已提交，等待同步程序处理"), "shown as waiting until the daemon applies it")
+        let applied = site.engine.runCycle(stop: StopSignal())
+        #expect(applied.clerkRequests == 1, "\(applied.errors)")
         site.drain()
         #expect(site.site.licensing.items(externalId: "YY-NEW").count == 1)
         #expect(site.site.licensing.items(externalId: "YY-NEW").first?.itemName == "（预约）新设事项")
         #expect(try Set(site.engine.store.read { tx in try tx.openAttention() }.map(\.code)).isEmpty)
         // A second retry (from the command line, or a double click) sends nothing more.
-        try site.server.pages.web.add(.retry, reservationId: "YY-NEW", attentionId: nil, note: "", account: "clerkA", at: Date().timeIntervalSince1970)
+        try site.web.add(.retry, reservationId: "YY-NEW", attentionId: nil, note: "", account: "clerkA", at: Date().timeIntervalSince1970)
         site.drain()
         #expect(site.site.licensing.items(externalId: "YY-NEW").count == 1)
     }

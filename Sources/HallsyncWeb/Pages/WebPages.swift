@@ -38,7 +38,9 @@ final class WebPages: Sendable {
         if context.account != nil, error == nil { return redirect("/summary") }
         // The login form's own token, in a cookie and in the form (a page elsewhere cannot read the cookie).
         let token = Token.make()
-        var response = html(Templates.render("login", ["title": "登录", "error": error as Any, "name": name, "loginToken": token]), status: status)
+        var model: [String: Any] = ["title": "登录", "name": name, "loginToken": token]
+        if let error { model["error"] = error }
+        var response = html(Templates.render("login", model), status: status)
         response.setCookie(Cookie(name: "hallsync_login", value: token, path: "/login", secure: secure, sameSite: .strict))
         return response
     }
@@ -104,7 +106,9 @@ final class WebPages: Sendable {
                 let phoneColumn = [.phone, .phoneConfirmed, .phoneCancelled, .phoneUnreachable, .phoneNotCalled].contains(column)
                 let link = count == 0 ? nil : Self.link(phoneColumn ? "/phone" : "/list", ["from": from.description, "to": to.description,
                                                                                           "dept": department, "matter": matter, "column": column == .all ? nil : column.rawValue])
-                return ["count": count, "link": link as Any]
+                var cell: [String: Any] = ["count": count]
+                if let link { cell["link"] = link }
+                return cell
             }
         }
         var viewRows: [[String: Any]] = rows.map { row in
@@ -161,9 +165,7 @@ final class WebPages: Sendable {
             "hidden": hidden(parameters), "rows": shown.map(\.dictionary), "total": total, "page": page,
             "masked": !account.departments.isEmpty || account.role == .admin,
             "csv": Self.link("/list.csv", parameters),
-            "previous": page > 1 ? Self.link("/list", parameters.merging(["page": String(page - 1)]) { $1 }) as Any : NSNull(),
-            "next": page * Self.pageSize < total ? Self.link("/list", parameters.merging(["page": String(page + 1)]) { $1 }) as Any : NSNull(),
-        ]
+        ] + pager("/list", parameters, page: page, total: total)
         parameters["page"] = nil
         return html(Templates.render("list", model))
     }
@@ -171,6 +173,14 @@ final class WebPages: Sendable {
     func listParameters(_ filter: ReservationFilter) -> [String: String?] {
         ["from": filter.from.description, "to": filter.to.description, "dept": filter.department, "matter": filter.matter,
          "column": filter.column == .all ? nil : filter.column.rawValue]
+    }
+
+    /// Links to the pages before and after, where there are any.
+    func pager(_ path: String, _ parameters: [String: String?], page: Int, total: Int) -> [String: Any] {
+        var links: [String: Any] = [:]
+        if page > 1 { links["previous"] = Self.link(path, parameters.merging(["page": String(page - 1)]) { $1 }) }
+        if page * Self.pageSize < total { links["next"] = Self.link(path, parameters.merging(["page": String(page + 1)]) { $1 }) }
+        return links
     }
 
     func hidden(_ parameters: [String: String?]) -> [[String: String]] {
@@ -203,8 +213,10 @@ final class WebPages: Sendable {
                                                 "disposition": Self.dispositionName($0.disposition)] },
             "sends": history.sends.map { ["target": Self.hallName($0.target), "kind": Self.kindName($0.kind), "state": Self.sendStateName($0.state), "attempts": $0.attempts,
                                           "createdAt": time($0.createdAt), "settledAt": time($0.settledAt), "lastError": PersonalData.redact($0.lastError ?? "")] },
-            "attention": history.attention.map { ["code": $0.code, "field": $0.field, "message": $0.messageZh, "raisedAt": time($0.raisedAt),
-                                                  "resolved": $0.resolvedAt.map { "已处理 \(time($0))" + (($0 > 0) ? "" : "") } ?? "待处理"] as [String: Any] },
+            "attention": history.attention.map { entry in
+                ["code": entry.code, "field": entry.field, "message": entry.messageZh, "raisedAt": time(entry.raisedAt),
+                 "resolved": entry.resolvedAt.map { "已处理 \(time($0))（\(entry.resolvedBy ?? "同步程序")\(entry.resolution.map { "：\($0)" } ?? "")）" } ?? "待处理"] as [String: Any]
+            },
             "hasCalls": !calls.isEmpty,
             "calls": calls.map { ["at": time($0["at"]), "result": Self.callName($0["result"]), "note": $0["note"] as String, "account": $0["account"] as String] },
         ]
@@ -236,9 +248,7 @@ final class WebPages: Sendable {
             "action": "/phone", "from": filter.from.description, "to": filter.to.description, "hidden": hidden(parameters), "total": total,
             "csv": Self.link("/phone.csv", parameters),
             "rows": shown.map { $0.dictionary + ["result": $0.call.isEmpty ? "未联系" : $0.call, "canRecord": $0.inFull, "csrf": csrf, "back": back] },
-            "previous": page > 1 ? Self.link("/phone", parameters.merging(["page": String(page - 1)]) { $1 }) as Any : NSNull(),
-            "next": page * Self.pageSize < total ? Self.link("/phone", parameters.merging(["page": String(page + 1)]) { $1 }) as Any : NSNull(),
-        ]
+        ] + pager("/phone", parameters, page: page, total: total)
         return html(Templates.render("phone", model))
     }
 

@@ -1,6 +1,0 @@
-import ArgumentParser
-import Foundation
-import HallsyncEngine
-import Logging
-
-await HallsyncCommand.main()
