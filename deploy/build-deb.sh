@@ -25,6 +25,7 @@ pkg="$stage/hallsync_${version}_${arch}"
 
 install -D -m 0755 "$binary" "$pkg/usr/bin/hallsync"
 install -D -m 0644 systemd/hallsync.service "$pkg/lib/systemd/system/hallsync.service"
+install -D -m 0644 systemd/hallsync-web.service "$pkg/lib/systemd/system/hallsync-web.service"
 for file in hallsync.yaml matters.csv working-calendar.txt; do
     install -D -m 0640 "Config/$file" "$pkg/etc/hallsync/$file"
 done
@@ -53,6 +54,10 @@ if [ "$1" = configure ]; then
     if ! getent passwd hallsync >/dev/null; then
         adduser --system --group --no-create-home --home /var/lib/hallsync --shell /usr/sbin/nologin hallsync
     fi
+    # The summary web page's own user, in the group that reads the daemon's database.
+    if ! getent passwd hallsync-web >/dev/null; then
+        adduser --system --ingroup hallsync --no-create-home --home /var/lib/hallsync-web --shell /usr/sbin/nologin hallsync-web
+    fi
     chgrp -R hallsync /etc/hallsync
     chmod 0750 /etc/hallsync
     if [ -d /run/systemd/system ]; then
@@ -68,7 +73,7 @@ cat > "$pkg/DEBIAN/prerm" <<'PRERM'
 #!/bin/sh
 set -e
 if [ "$1" = remove ] && [ -d /run/systemd/system ]; then
-    systemctl disable --now hallsync.service || true
+    systemctl disable --now hallsync-web.service hallsync.service || true
 fi
 exit 0
 PRERM
@@ -77,7 +82,8 @@ cat > "$pkg/DEBIAN/postrm" <<'POSTRM'
 set -e
 if [ "$1" = purge ]; then
     # The state (database, status file) and the user go only on purge.
-    rm -rf /var/lib/hallsync /etc/hallsync
+    rm -rf /var/lib/hallsync /var/lib/hallsync-web /etc/hallsync
+    if getent passwd hallsync-web >/dev/null; then deluser --system hallsync-web || true; fi
     if getent passwd hallsync >/dev/null; then deluser --system hallsync || true; fi
 fi
 if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi

@@ -9,14 +9,14 @@ purge=no
 [ "${1:-}" = "--purge" ] && purge=yes
 root="${DESTDIR:-}"
 if [ -z "$root" ]; then
-    systemctl disable --now hallsync.service 2>/dev/null || true
+    systemctl disable --now hallsync-web.service hallsync.service 2>/dev/null || true
 fi
-rm -f "$root/etc/systemd/system/hallsync.service" "$root/usr/local/bin/hallsync"
+rm -f "$root/etc/systemd/system/hallsync.service" "$root/etc/systemd/system/hallsync-web.service" "$root/usr/local/bin/hallsync"
 rm -rf "$root/usr/local/share/doc/hallsync"
 [ -z "$root" ] && systemctl daemon-reload
 if [ "$purge" = yes ]; then
-    rm -rf "$root/etc/hallsync" "$root/var/lib/hallsync"
-    [ -z "$root" ] && { userdel hallsync 2>/dev/null || true; }
+    rm -rf "$root/etc/hallsync" "$root/var/lib/hallsync" "$root/var/lib/hallsync-web"
+    [ -z "$root" ] && { userdel hallsync-web 2>/dev/null || true; userdel hallsync 2>/dev/null || true; }
     echo "hallsync removed, with its configuration, state and user"
 else
     echo "hallsync removed; kept /etc/hallsync and /var/lib/hallsync (use --purge to remove them)"

@@ -5,7 +5,9 @@ import HallsyncEngine
 import HallsyncOperations
 import HallsyncStandIns
 import HallsyncStore
+import HallsyncWeb
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 struct Demo: ParsableCommand {
@@ -32,6 +34,9 @@ struct Demo: ParsableCommand {
     @Option(help: "Lowest log level of the daemon.") var logLevel: String = "warning"
     @Flag(help: "Keep the temporary state directory (database, secrets, status file) instead of removing it at the end.")
     var keepState = false
+    @Flag(help: "Keep the summary web page up after the verification, until Ctrl-C.")
+    var serve = false
+    @Option(help: "The web page's port (0: any free one).") var webPort: Int = 0
 
     func run() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-demo-\(UUID().uuidString.prefix(8))").path
@@ -45,16 +50,22 @@ struct Demo: ParsableCommand {
         let configPath = try site.writeConfiguration(to: directory + "/hallsync.yaml", database: directory + "/hallsync.sqlite",
                                                      interval: 1, keyRetention: keyRetention)
         let logger = Logger(label: "hallsync") { JournalLogHandler(label: $0, level: Logger.Level(rawValue: logLevel) ?? .warning) }
+        // The summary web page beside it, on a free loopback port, with two demo accounts.
+        try (try String(contentsOfFile: configPath, encoding: .utf8) + "web:\n  listen: 127.0.0.1\n  port: \(webPort)\n  database: \(directory)/web.sqlite\n")
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
         let configuration = try Configuration.load(path: configPath)
         let lock = try InstanceLock.acquire(forDatabase: configuration.database)
         defer { withExtendedLifetime(lock) {} }
         let engine = try SyncEngine(configuration: configuration, logger: logger)
+        let web = try DemoWeb(configuration: configuration, logger: logger)
         print("""
         hallsync demo — state in \(directory)
           portal    \(site.portal.baseURL)   (lag \(Int(lag)) s, faults \(noFaults ? "off" : "on"))
           intake    \(site.intake.baseURL)
           licensing \(site.licensing.baseURL)
           traffic   \(backlog > 0 ? "a backlog of \(backlog), then " : "")\(rate)/s for \(Int(duration)) s, then up to \(Int(drainTimeout)) s to catch up; Ctrl-C ends the traffic early
+          web page  \(web.address)   (预约数据汇总\(serve ? "; stays up after the verification until Ctrl-C" : "; --serve keeps it up after the verification"))
+                    \(web.accounts.map { "\($0.name) / \($0.password)  (\($0.scope))" }.joined(separator: "\n            "))
         """)
 
         let daemon = Daemon(engine: engine, logger: logger)
@@ -146,6 +157,16 @@ struct Demo: ParsableCommand {
             .split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
         print(verdict.passed ? "PASS: 0 lost, 0 duplicated, every status right"
               : "FAIL: \(verdict.lost) lost, \(verdict.duplicated) duplicated, \(verdict.statusWrong) statuses wrong, \(verdict.refusedPushes) pushes refused")
+        if serve {
+            print("\nthe web page stays up at \(web.address) (Ctrl-C ends it)")
+            let done = DispatchSemaphore(value: 0)
+            let stop = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+            stop.setEventHandler { done.signal() }
+            stop.resume()
+            interrupt.cancel()
+            done.wait()
+        }
+        web.stop()
         if !verdict.passed { throw ExitCode(1) }
     }
 
@@ -169,4 +190,44 @@ final class LatestReport: Sendable {
     private let report = Mutex<SyncEngine.CycleReport?>(nil)
     func set(_ r: SyncEngine.CycleReport) { report.withLock { $0 = r } }
     func get() -> SyncEngine.CycleReport? { report.withLock { $0 } }
+}
+
+/// The summary web page of the demo: in this process, on loopback, with a clerk of the demo's
+/// busiest department and the region's administrator, each with a fresh random password.
+final class DemoWeb: @unchecked Sendable {
+    struct DemoAccount { let name: String; let password: String; let scope: String }
+
+    let accounts: [DemoAccount]
+    let address: String
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+
+    init(configuration: HallsyncEngine.Configuration, logger: Logger) throws {
+        let store = AccountStore(web: try WebStore(path: configuration.web.database))
+        var made: [DemoAccount] = []
+        for (name, account, scope) in [("demo-clerk", Account(name: "demo-clerk", role: .staff, departments: ["11371002MB0000000B"]), "staff of department 11371002MB0000000B"),
+                                       ("demo-admin", Account(name: "demo-admin", role: .admin, region: configuration.portal.regionCode), "administrator of region \(configuration.portal.regionCode)")] {
+            let password = "demo-" + String(UUID().uuidString.prefix(12)).lowercased()
+            _ = try store.add(account, password: password)
+            made.append(DemoAccount(name: name, password: password, scope: scope))
+        }
+        accounts = made
+        let server = try WebServer(configuration: configuration, logger: logger)
+        let port = Mutex<Int?>(nil)
+        let group = ServiceGroup(configuration: .init(services: [try server.makeApplication { bound in port.withLock { $0 = bound } }], logger: logger))
+        self.group = group
+        task = Task { try await group.run() }
+        let deadline = Date().addingTimeInterval(20)
+        while port.withLock({ $0 }) == nil, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        address = "http://127.0.0.1:\(port.withLock { $0 } ?? 0)/"
+    }
+
+    /// Ends the page gracefully (open requests finish).
+    func stop() {
+        let done = DispatchSemaphore(value: 0)
+        let group = self.group
+        Task { await group.triggerGracefulShutdown(); done.signal() }
+        done.wait()
+        _ = task
+    }
 }

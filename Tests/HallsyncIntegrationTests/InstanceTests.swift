@@ -135,6 +135,8 @@ import Testing
         let run = try Support.run(Support.hallsyncBinary, ["demo", "--duration", "3", "--rate", "10", "--lag", "1", "--drain-timeout", "60"])
         #expect(run.status == 0, "\(run.text.suffix(3000))")
         #expect(run.stdout.contains("PASS: 0 lost, 0 duplicated"))
+        #expect(run.stdout.contains("web page  http://127.0.0.1:") && run.stdout.contains("demo-clerk / demo-") && run.stdout.contains("demo-admin / demo-"),
+                "the demo starts the summary page with two demo accounts")
         let line = try #require(run.stdout.split(separator: "\n").first { $0.contains("state in ") })
         let directory = String(line[line.range(of: "state in ")!.upperBound...])
         #expect(!directory.isEmpty && !FileManager.default.fileExists(atPath: directory), "\(directory) was left behind")
