@@ -110,10 +110,9 @@ extension StoreTransaction {
         var all: StatementArguments = [now.description]
         all += arguments
         all += [from.description, to.description]
+        // The counts read the covering index only; the names come from one reservation per line after.
         let sql = """
-            SELECT r.deptCode AS department, r.itemCode AS matter,
-                   MAX(json_extract(r.portalJSON, '$.deptName')) AS departmentName,
-                   COALESCE(MAX(json_extract(r.contentJSON, '$.itemName')), MAX(json_extract(r.portalJSON, '$.itemName'))) AS matterName,
+            SELECT r.deptCode AS department, r.itemCode AS matter, MIN(r.id) AS sample,
                    \(Self.stateColumns)
             FROM reservation r LEFT JOIN web.phoneCallLatest p ON p.reservationId = r.id
             WHERE \(predicate) AND r.appointmentDate BETWEEN ? AND ?
@@ -125,8 +124,13 @@ extension StoreTransaction {
             for column in ReservationFilter.Column.allCases {
                 counts[column] = (row[column == .all ? "total" : column.rawValue] as Int?) ?? 0
             }
-            return SummaryRow(department: row["department"] ?? "", departmentName: row["departmentName"] ?? "",
-                              matter: row["matter"] ?? "", matterName: MatterName.strippingReservationPrefix(row["matterName"] ?? ""),
+            let names = try Row.fetchOne(db, sql: """
+                SELECT json_extract(portalJSON, '$.deptName') AS departmentName,
+                       COALESCE(json_extract(contentJSON, '$.itemName'), json_extract(portalJSON, '$.itemName')) AS matterName
+                FROM reservation WHERE id = ?
+                """, arguments: [row["sample"] as String])
+            return SummaryRow(department: row["department"] ?? "", departmentName: names?["departmentName"] ?? "",
+                              matter: row["matter"] ?? "", matterName: MatterName.strippingReservationPrefix(names?["matterName"] ?? ""),
                               counts: counts)
         }
     }
