@@ -122,7 +122,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HallsyncIntegrationTests",
-            dependencies: ["HallsyncEngine", "HallsyncOperations", "HallsyncStandIns"]
+            dependencies: ["HallsyncEngine", "HallsyncOperations", "HallsyncStandIns", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "HallsyncOperationsTests", dependencies: ["HallsyncOperations"]),
         // The engine's pure state machines, driven event by event: no socket, no sleep.

@@ -62,6 +62,7 @@ final class PortalPull: @unchecked Sendable {
             try drive(&paging, normalizer: normalizer, report: &report, stop: stop)
             report.settledPosition = paging.position
             report.caughtUp = paging.caughtUp
+            try endRestoreLookups(position: paging.position)
             if case .unstable(let second) = paging.stopReason {
                 report.error = TransportError(code: "PORTAL_UNSTABLE", message: "the portal's records of \(second) kept changing (its `total` never held still) while they were read; the position stays before that second and it is read again next cycle — report it to the portal's operators if it repeats", isRetryable: true)
             } else if let crowded = paging.crowded {
@@ -110,6 +111,14 @@ final class PortalPull: @unchecked Sendable {
             }
             effects = next
         }
+    }
+
+    /// After a restore, creates look up first until everything updated before it was read again.
+    func endRestoreLookups(position: PortalPosition) throws {
+        guard let through = try store.read({ tx in try tx.cursor(.restoreLookUpThrough) }).flatMap({ BeijingTime(parsing: $0) }),
+              position.time > through else { return }
+        try store.write { tx in try tx.removeCursor(.restoreLookUpThrough) }
+        logger.notice("the portal was read past the restore; creates go out without looking up first again")
     }
 
     /// The clock the horizon is measured on; the first cycle learns the portal's with a one-record request.

@@ -164,6 +164,12 @@ enum Schema {
         return migrator
     }
 
+    /// Every migration this binary knows, oldest first.
+    static var names: [String] { migrator.migrations }
+
+    /// `v5` of `v5: the summary's columns, …`, for file names.
+    static func shortName(_ migration: String) -> String { String(migration.prefix { $0 != ":" }) }
+
     /// The newest migration's name: a reader (the web page) that needs columns of it refuses an older file.
     static let newest = "v5: the summary's columns, portal version history, attention resolved by a person"
 }

@@ -58,6 +58,7 @@ public final class Store: Sendable {
             return
         }
         identity = try Self.prepareFile(path)
+        try Self.checkSchema(path)
         do {
             var configuration = Configuration()
             configuration.busyMode = .timeout(10)
@@ -69,7 +70,17 @@ public final class Store: Sendable {
                 Store.persistWAL(db)
             }
             pool = try DatabasePool(path: path, configuration: configuration)
+            // Before a migration changes the file, a copy of it as it was is kept beside it.
+            let applied = try pool.read { db in try Schema.migrator.appliedIdentifiers(db) }
+            if !applied.isEmpty, let next = Schema.names.first(where: { !applied.contains($0) }) {
+                let copy = path + ".before-" + Schema.shortName(next)
+                try? FileManager.default.removeItem(atPath: copy)
+                try pool.backup(to: try DatabaseQueue(path: copy))
+                chmod(copy, Self.fileMode)
+            }
             try Schema.migrator.migrate(pool)
+        } catch let error as StoreError {
+            throw error
         } catch {
             throw StoreError(code: "STORE_OPEN", message: "cannot open the state database \(path): \(error); check the path, its directory's permissions and free disk space")
         }
@@ -99,6 +110,17 @@ public final class Store: Sendable {
             }
         }
         return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
+    /// A file root put in place by hand (a restore) goes to the owner of its directory, the
+    /// service's user, with the database's mode.
+    public static func giveToDirectoryOwner(_ path: String) {
+        chmod(path, fileMode)
+        guard geteuid() == 0 else { return }
+        var directory = stat()
+        if stat(URL(fileURLWithPath: path).deletingLastPathComponent().path, &directory) == 0, directory.st_uid != 0 {
+            chown(path, directory.st_uid, directory.st_gid)
+        }
     }
 
     /// Keeps the `-wal` and `-shm` files when the last connection closes, so that a reader of
@@ -141,6 +163,46 @@ public final class Store: Sendable {
             throw error
         } catch {
             throw StoreError(code: "STORE_READ", message: "reading the state database \(path) failed: \(error)")
+        }
+    }
+
+    /// Refuses a file written by a newer hallsync (migrations this binary does not know): working
+    /// on it would write what the newer schema does not expect. Read with plain SQLite, before
+    /// anything else opens it.
+    static func checkSchema(_ path: String) throws(StoreError) {
+        let applied: [String]
+        do {
+            let queue = try DatabaseQueue(path: path)
+            applied = try queue.read { db in
+                try db.tableExists("grdb_migrations") ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : []
+            }
+        } catch {
+            throw StoreError(code: "STORE_OPEN", message: "cannot read the state database \(path): \(error); check the path and its permissions")
+        }
+        let unknown = applied.filter { !Schema.names.contains($0) }
+        guard unknown.isEmpty else {
+            throw StoreError(code: "STORE_SCHEMA_NEWER", message: "the state database \(path) was written by a newer hallsync (\(unknown.joined(separator: ", "))); this one refuses to work on it rather than corrupt it. Install the newer version again, or restore the copy the upgrade kept beside the file (\(path).before-…)")
+        }
+    }
+
+    /// A consistent copy of the database while the daemon runs (SQLite's online backup), written
+    /// to `destination` (a new file, mode 0640); a restore is the copy put in the state directory
+    /// while the daemon is stopped.
+    public func backup(to destination: String) throws(StoreError) {
+        guard !FileManager.default.fileExists(atPath: destination) else {
+            throw StoreError(code: "BACKUP_EXISTS", message: "\(destination) exists already; give a new file name")
+        }
+        do {
+            _ = try Self.prepareFile(destination, ownedLikeItsDirectory: false)
+            let target = try DatabaseQueue(path: destination)
+            try pool.backup(to: target)
+            try target.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
+            try target.close()
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            try? FileManager.default.removeItem(atPath: destination)
+            throw StoreError(code: "BACKUP_FAILED", message: "the backup to \(destination) failed: \(error); check the destination's directory and free space")
         }
     }
 

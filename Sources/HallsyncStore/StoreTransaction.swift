@@ -217,9 +217,12 @@ public struct StoreTransaction {
     /// Adds a send unless one with the same key exists (the key fixes the send).
     @discardableResult
     public func enqueue(_ entry: OutboxEntry, now: Double) throws -> Bool {
+        // After a restore, until the portal was read past that moment, a create looks its item up
+        // first (firstAttemptAt 0): the daemon that ran before may have made it after the backup.
         try db.execute(sql: """
-            INSERT OR IGNORE INTO outbox (reservationId, target, kind, itemNo, idempotencyKey, body, revision, state, attempts, nextAttemptAt, createdAt)
-            VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?)
+            INSERT OR IGNORE INTO outbox (reservationId, target, kind, itemNo, idempotencyKey, body, revision, state, attempts, nextAttemptAt, createdAt, firstAttemptAt)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?,
+                    CASE WHEN ?3 = 'CREATE' AND EXISTS (SELECT 1 FROM cursor WHERE name = 'restore.lookUpThrough') THEN 0 ELSE NULL END)
             """, arguments: [entry.reservationId, entry.target.rawValue, entry.kind.rawValue, entry.itemNo,
                              entry.idempotencyKey, entry.body, entry.revision, entry.nextAttemptAt, now])
         return db.changesCount > 0
@@ -249,6 +252,18 @@ public struct StoreTransaction {
 
     public func reschedule(outboxId: Int64, at next: Double, error: String) throws {
         try db.execute(sql: "UPDATE outbox SET nextAttemptAt = ?, lastError = ? WHERE id = ?", arguments: [next, error, outboxId])
+    }
+
+    /// After a restore from a backup: the halls may hold items created after the backup was taken
+    /// (their keys perhaps forgotten by now), so every pending create looks its item up by
+    /// `externalId` before it is sent (as a create older than the key retention does). Returns how many.
+    @discardableResult
+    public func lookUpBeforeEveryPendingCreate(restoredAt: BeijingTime, now: Double) throws -> Int {
+        try db.execute(sql: "UPDATE outbox SET firstAttemptAt = 0 WHERE state = 'PENDING' AND kind = 'CREATE'")
+        let count = db.changesCount
+        // And every create planned until the portal has been read past this moment.
+        try setCursor(.restoreLookUpThrough, to: restoredAt.description, now: now)
+        return count
     }
 
     /// Makes every pending send due at `time` (after a reload: what an operator fixed is tried at once).

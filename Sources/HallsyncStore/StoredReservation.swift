@@ -158,6 +158,9 @@ public struct CursorName: RawRepresentable, Hashable, Sendable {
     /// `updateTime|reservationId`: every record at or below it, under the lag horizon, was read.
     public static let portalPosition = CursorName(rawValue: "portal.position")
 
+    /// Present after a restore: creates look their items up first until the portal position passes this time.
+    public static let restoreLookUpThrough = CursorName(rawValue: "restore.lookUpThrough")
+
     /// The last clerk's request from the web page that was applied (the web database's request id).
     public static let clerkRequests = CursorName(rawValue: "web.requests")
 

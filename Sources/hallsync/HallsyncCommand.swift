@@ -15,8 +15,8 @@ struct HallsyncCommand: AsyncParsableCommand {
         commandName: "hallsync",
         abstract: "Carries online reservations from the portal into the intake and licensing hall inboxes.",
         version: hallsyncVersion,
-        subcommands: [Run.self, Once.self, Status.self, CheckConfig.self, Web.self, User.self, AttentionCommand.self, Demo.self,
-                      Normalize.self, DeadlineCommand.self],
+        subcommands: [Run.self, Once.self, Status.self, CheckConfig.self, Web.self, User.self, AttentionCommand.self, Backup.self, Restore.self,
+                      Demo.self, Normalize.self, DeadlineCommand.self],
         defaultSubcommand: nil)
 }
 
