@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "HallsyncOperations",
             dependencies: [
-                "HallsyncDomain", "HallsyncStore", "HallsyncEngine",
+                "HallsyncDomain", "HallsyncStore", "HallsyncEngine", "HallsyncTransport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -48,6 +48,8 @@ final class Delivery: @unchecked Sendable {
         var retried = 0
         var refused = 0
         var lastError: [SendTarget: String] = [:]
+        /// Peers whose last error needs an operator (a wrong URL or token, TLS).
+        var needsOperator: Set<SendTarget> = []
         var succeeded: [SendTarget: Int] = [:]
     }
 
@@ -111,6 +113,7 @@ final class Delivery: @unchecked Sendable {
                 case .retry(let error, _):
                     r.retried += 1
                     r.lastError[entry.target] = error.description
+                    if error.needsOperator { r.needsOperator.insert(entry.target) }
                 case .refused(let error):
                     r.refused += 1
                     r.lastError[entry.target] = error.description

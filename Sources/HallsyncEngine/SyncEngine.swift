@@ -130,6 +130,9 @@ public final class SyncEngine: @unchecked Sendable {
         /// What an operator should know although nothing failed (clocks disagree, a position rewound).
         public var warnings: [String] = []
         public var errors: [String] = []
+        /// Whether an error of this cycle needs an operator (a wrong URL, token or clock, TLS, the
+        /// store) rather than time: `hallsync once` exits 2 then, 1 for passing errors only.
+        public var needsOperator = false
         public var counts = StoreTransaction.Counts()
         /// Clerks' requests from the web page applied this cycle.
         public var clerkRequests = 0
@@ -182,7 +185,10 @@ public final class SyncEngine: @unchecked Sendable {
             report.portalHorizon = pulled.horizon?.description
             report.portalClockSkewSeconds = pulled.clockSkewSeconds
             report.warnings += pulled.warnings
-            if let error = pulled.error { report.record(error.description, endpoint: "portal", label: "portal") }
+            if let error = pulled.error {
+                report.record(error.description, endpoint: "portal", label: "portal")
+                report.needsOperator = report.needsOperator || error.needsOperator
+            }
             if !stop.isSet {
                 let followed = try feeds.run(normalizer: normalizer, stop: stop)
                 report.feedChanges = followed.read
@@ -191,6 +197,7 @@ public final class SyncEngine: @unchecked Sendable {
                 report.feedPositions = Dictionary(uniqueKeysWithValues: followed.seqs.map { ($0.key.rawValue, $0.value) })
                 for (target, error) in followed.errors.sorted(by: { $0.key < $1.key }) {
                     report.record(error.description, endpoint: target.rawValue, label: "\(target) feed")
+                    report.needsOperator = report.needsOperator || error.needsOperator
                 }
             }
             if !stop.isSet {
@@ -201,6 +208,7 @@ public final class SyncEngine: @unchecked Sendable {
                 report.succeeded = Dictionary(uniqueKeysWithValues: delivered.succeeded.map { ($0.key.rawValue, $0.value) })
                 for (target, error) in delivered.lastError.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                     report.record(error, endpoint: target.rawValue, label: target.rawValue, failing: delivered.succeeded[target, default: 0] == 0)
+                    report.needsOperator = report.needsOperator || delivered.needsOperator.contains(target)
                 }
             }
             try pruneSettledSends()
@@ -213,6 +221,7 @@ public final class SyncEngine: @unchecked Sendable {
             logger.critical("\(error.message)")
         } catch {
             report.errors.append("store: \(error)")
+            report.needsOperator = true
             logger.error("cycle failed", metadata: ["error": "\(error)"])
         }
         report.duration = Date().timeIntervalSince(started)

@@ -1,6 +1,7 @@
 import Foundation
 import HallsyncDomain
 import HallsyncEngine
+import HallsyncTransport
 
 /// `hallsync check-config`: everything an operator can get wrong before starting the service,
 /// listed at once rather than one failed start at a time.
@@ -74,6 +75,48 @@ public struct ConfigurationCheck: Sendable {
             }
         }
         return check
+    }
+
+    /// Tries each endpoint once, as the daemon would: the portal with a signed one-record list,
+    /// each hall with a one-change read of its feed. Says which failed, and why (TLS, DNS, a
+    /// refused signature or token, a wrong address).
+    public mutating func probe(path: String, environment: [String: String]) {
+        let configuration: Configuration
+        do { configuration = try Configuration.load(path: path, environment: environment) } catch {
+            problems += error.problems.map { "probe: \($0)" }
+            return
+        }
+        func secret(_ file: String) -> String? {
+            FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+        }
+        do {
+            guard let appSecret = secret(configuration.portal.appSecretFile) else {
+                problems.append("probe portal: cannot read the app secret \(configuration.portal.appSecretFile)")
+                return
+            }
+            let portal = PortalClient(baseURL: configuration.portal.baseURL, signer: PortalSigner(appId: configuration.portal.appId, appSecret: appSecret),
+                                      http: try CurlHTTPClient(options: configuration.httpOptions))
+            let now = BeijingTime.now()
+            do {
+                _ = try portal.listReservations(regionCode: configuration.portal.regionCode, from: now.adding(seconds: -1), until: now, pageNo: 1, pageSize: 1)
+                let skew = portal.estimatedServerTime().map { $0.unixSeconds - now.unixSeconds }
+                checked.append("probe portal \(configuration.portal.baseURL): signature accepted\(configuration.portal.baseURL.hasPrefix("https") ? ", TLS verified" : "")\(skew.map { ", clock \($0 >= 0 ? "+" : "")\($0) s from ours" } ?? "")")
+                if let skew, abs(skew) > PortalClock.tolerance { warnings.append("probe portal: its clock is \(skew) s from ours; fix NTP here or tell the portal's operators") }
+            } catch {
+                problems.append("probe portal \(configuration.portal.baseURL): \(error)")
+            }
+            for target in HallTarget.allCases {
+                let hall = try configuration.hallClient(target, token: TokenSource(path: configuration.hall(target).tokenFile))
+                do {
+                    _ = try hall.changes(after: 0, limit: 1)
+                    checked.append("probe \(target) \(configuration.hall(target).baseURL): token accepted\(configuration.hall(target).baseURL.hasPrefix("https") ? ", TLS verified" : "")")
+                } catch {
+                    problems.append("probe \(target) \(configuration.hall(target).baseURL): \(error)")
+                }
+            }
+        } catch {
+            problems.append("probe: libcurl could not start: \(error)")
+        }
     }
 
     mutating func secret(_ path: String, key: String) {

@@ -9,12 +9,14 @@ import HallsyncStore
 /// | code | meaning | systemd (`hallsync.service`) |
 /// | --- | --- | --- |
 /// | 0 | done | — |
-/// | 1 | `once`: the cycle had errors that are retried (a peer down, a 5xx) | — |
+/// | 1 | `once`: the cycle met errors that pass by themselves (a peer down, a 5xx): they are retried | — |
+/// | 2 | `once`: the cycle met an error an operator must fix (a wrong URL or token, TLS, the clock, the store) | — |
 /// | 74 | the database file was deleted or replaced while running: restore it or start deliberately | not restarted |
 /// | 75 | another hallsync already syncs this database (or it is busy): try again later | restarted |
 /// | 78 | the configuration, a secret, the catalogue or the calendar is wrong | not restarted |
 public enum ExitStatus {
     public static let retryableErrors: Int32 = 1
+    public static let failed: Int32 = 2
     public static let databaseLost: Int32 = 74
     public static let temporaryFailure: Int32 = 75
     public static let configuration: Int32 = 78

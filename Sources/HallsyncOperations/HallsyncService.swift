@@ -24,17 +24,22 @@ public final class HallsyncService: @unchecked Sendable {
     let logger: Logger
     let notifier: SystemdNotifier
 
-    public init(configPath: String, version: String, logger: Logger, notifier: SystemdNotifier = SystemdNotifier()) {
+    /// The environment the configuration's `credential:` secrets are resolved in.
+    let environment: [String: String]
+
+    public init(configPath: String, version: String, logger: Logger, notifier: SystemdNotifier = SystemdNotifier(),
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.configPath = configPath
         self.version = version
         self.logger = logger
         self.notifier = notifier
+        self.environment = environment
     }
 
     /// Loads the configuration and everything it names; every problem becomes one error. A
     /// reload passes the running store: the database stays the one this process has locked.
     public func makeEngine(store: Store? = nil) throws -> SyncEngine {
-        try SyncEngine(configuration: try Configuration.load(path: configPath), logger: logger, store: store)
+        try SyncEngine(configuration: try Configuration.load(path: configPath, environment: environment), logger: logger, store: store)
     }
 
     /// Runs until SIGTERM or SIGINT. Throws when the start fails (configuration, another
@@ -44,7 +49,7 @@ public final class HallsyncService: @unchecked Sendable {
         let engine: SyncEngine
         let lock: InstanceLock
         do {
-            let configuration = try Configuration.load(path: configPath)
+            let configuration = try Configuration.load(path: configPath, environment: environment)
             lock = try InstanceLock.acquire(forDatabase: configuration.database)
             engine = try SyncEngine(configuration: configuration, logger: logger)
         } catch {

@@ -15,8 +15,16 @@ struct CheckConfig: ParsableCommand {
     @Option(name: .long, help: "Where the unit's LoadCredential= lines take the secrets from (for credential:NAME outside systemd).")
     var credentialSource: String = "/etc/hallsync"
 
+    @Flag(help: "Also try each endpoint once: the portal's signature, each hall's token, TLS.")
+    var probe = false
+
     func run() throws {
-        let check = ConfigurationCheck.run(path: config, today: BeijingTime.now().date, credentialSource: credentialSource)
+        var check = ConfigurationCheck.run(path: config, today: BeijingTime.now().date, credentialSource: credentialSource)
+        if probe {
+            var environment = ProcessInfo.processInfo.environment
+            if (environment["CREDENTIALS_DIRECTORY"] ?? "").isEmpty { environment["CREDENTIALS_DIRECTORY"] = credentialSource }
+            check.probe(path: config, environment: environment)
+        }
         for line in check.checked { print("ok       \(line)") }
         for line in check.warnings { print("WARNING  \(line)") }
         for line in check.problems { print("PROBLEM  \(line)") }

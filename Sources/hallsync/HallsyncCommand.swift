@@ -28,6 +28,16 @@ struct DaemonOptions: ParsableArguments {
     @Option(name: .long, help: "Lowest log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
+    @Option(name: .long, help: "Where `credential:NAME` secrets are read when $CREDENTIALS_DIRECTORY is not set (by hand, outside systemd).")
+    var credentials: String = "/etc/hallsync"
+
+    /// The environment with $CREDENTIALS_DIRECTORY set: systemd's, or `--credentials` by hand.
+    var environment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        if (environment["CREDENTIALS_DIRECTORY"] ?? "").isEmpty { environment["CREDENTIALS_DIRECTORY"] = credentials }
+        return environment
+    }
+
     func makeLogger() -> Logger {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         return Logger(label: "hallsync") { JournalLogHandler(label: $0, level: level) }
@@ -36,7 +46,7 @@ struct DaemonOptions: ParsableArguments {
     /// The engine, with this process holding the database's instance lock for as long as it lives.
     func makeEngine(logger: Logger) throws -> (SyncEngine, InstanceLock) {
         do {
-            let configuration = try Configuration.load(path: config)
+            let configuration = try Configuration.load(path: config, environment: environment)
             let lock = try InstanceLock.acquire(forDatabase: configuration.database)
             return (try SyncEngine(configuration: configuration, logger: logger), lock)
         } catch {
@@ -56,7 +66,7 @@ struct Run: ParsableCommand {
     func run() throws {
         let logger = options.makeLogger()
         do {
-            try HallsyncService(configPath: options.config, version: hallsyncVersion, logger: logger).run()
+            try HallsyncService(configPath: options.config, version: hallsyncVersion, logger: logger, environment: options.environment).run()
         } catch {
             // 78 and 74 are in the unit's RestartPreventExitStatus=: a restart would not help.
             let status = ExitStatus.of(error)
@@ -78,6 +88,7 @@ struct Once: ParsableCommand {
         print(report.summary)
         for error in report.errors { print("error: \(error)") }
         if let fatal = report.fatal { throw ExitCode(ExitStatus.of(fatal)) }
+        if report.needsOperator { throw ExitCode(ExitStatus.failed) }
         if !report.errors.isEmpty { throw ExitCode(ExitStatus.retryableErrors) }
     }
 }

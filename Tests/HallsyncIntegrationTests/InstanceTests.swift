@@ -109,6 +109,42 @@ import Testing
         #expect(daemon.isRunning)
     }
 
+    @Test func onceByHandReadsCredentialSecretsAndItsExitCodeTellsPassingFromFailed() throws {
+        let (site, directory, config) = try site("once-by-hand")
+        defer { site.stop() }
+        // The shipped form: systemd credentials, which by hand are read from a directory.
+        var yaml = try String(contentsOfFile: config, encoding: .utf8)
+        for name in ["portal-secret", "intake-token", "licensing-token"] {
+            yaml = yaml.replacingOccurrences(of: "\(directory)/\(name)\n", with: "credential:\(name)\n")
+        }
+        try yaml.write(toFile: config, atomically: true, encoding: .utf8)
+        #expect(yaml.contains("credential:portal-secret") && yaml.contains("credential:intake-token"))
+        site.portal.publish(Support.reservation("YY-ONCE"))
+        Thread.sleep(forTimeInterval: 1.2)
+        let clean = ProcessInfo.processInfo.environment.merging(["CREDENTIALS_DIRECTORY": ""]) { $1 }
+        let ok = try Support.run(Support.hallsyncBinary, ["once", "--config", config, "--credentials", directory], environment: clean)
+        #expect(ok.status == 0, "\(ok.text)")
+        #expect(site.intake.items(externalId: "YY-ONCE").count == 1)
+        // Without them: the default place, named in the message, and "configuration" as the exit code.
+        let missing = try Support.run(Support.hallsyncBinary, ["once", "--config", config, "--credentials", directory + "/nowhere"], environment: clean)
+        #expect(missing.status == ExitStatus.configuration && missing.text.contains(directory + "/nowhere/portal-secret"), "\(missing.text)")
+        // A token the hall refuses: an operator must act (2). A hall that is down: it passes (1).
+        let issued = try String(contentsOfFile: site.intake.tokenFile, encoding: .utf8)
+        try "not-the-token\n".write(toFile: site.intake.tokenFile, atomically: true, encoding: .utf8)
+        chmod(site.intake.tokenFile, 0o600)
+        site.portal.publish(Support.reservation("YY-ONCE2"))
+        Thread.sleep(forTimeInterval: 1.2)
+        let refused = try Support.run(Support.hallsyncBinary, ["once", "--config", config, "--credentials", directory], environment: clean)
+        #expect(refused.status == ExitStatus.failed, "\(refused.text)")
+        let probe = try Support.run(Support.hallsyncBinary, ["check-config", "--config", config, "--credential-source", directory, "--probe"], environment: clean)
+        #expect(probe.status == 1 && probe.text.contains("ok       probe portal") && probe.text.contains("signature accepted")
+                && probe.text.contains("PROBLEM  probe intake") && probe.text.contains("UNAUTHORIZED") && probe.text.contains("ok       probe licensing"), "\(probe.text)")
+        try issued.write(toFile: site.intake.tokenFile, atomically: true, encoding: .utf8)
+        site.licensing.stop()
+        let passing = try Support.run(Support.hallsyncBinary, ["once", "--config", config, "--credentials", directory], environment: clean)
+        #expect(passing.status == ExitStatus.retryableErrors, "\(passing.text)")
+    }
+
     @Test func stateFilesAreNotWorldReadableWhateverTheUmask() throws {
         let directory = try Support.temporaryDirectory("modes")
         let old = umask(0o022)
