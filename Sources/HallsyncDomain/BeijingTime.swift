@@ -76,4 +76,9 @@ public struct BeijingTime: Hashable, Comparable, Sendable, CustomStringConvertib
     }
 
     public static func now() -> BeijingTime { BeijingTime(Date()) }
+
+    /// RFC 3339 with the offset, for files people and programs read elsewhere: `2021-09-11T10:00:00+08:00`.
+    public var rfc3339: String {
+        "\(date)T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2))+08:00"
+    }
 }

@@ -48,6 +48,8 @@ final class Delivery: @unchecked Sendable {
         var retried = 0
         var refused = 0
         var lastError: [SendTarget: String] = [:]
+        /// Requests the peer answered as the contract says (accepted, or refused for the record's sake).
+        var answered: [SendTarget: Int] = [:]
         /// Peers whose last error needs an operator (a wrong URL or token, TLS).
         var needsOperator: Set<SendTarget> = []
         var succeeded: [SendTarget: Int] = [:]
@@ -107,9 +109,11 @@ final class Delivery: @unchecked Sendable {
                     // The hall answered (it is up), but the change was not applied: the attention list says why.
                     r.refused += 1
                     r.succeeded[entry.target, default: 0] += 1
+                    r.answered[entry.target, default: 0] += 1
                 case .itemPresent, .updated, .superseded, .closed, .pushed:
                     r.delivered += 1
                     r.succeeded[entry.target, default: 0] += 1
+                    r.answered[entry.target, default: 0] += 1
                 case .retry(let error, _):
                     r.retried += 1
                     r.lastError[entry.target] = error.description
@@ -117,6 +121,8 @@ final class Delivery: @unchecked Sendable {
                 case .refused(let error):
                     r.refused += 1
                     r.lastError[entry.target] = error.description
+                    // Refused for the record's sake: the peer answered, it works.
+                    if !error.isRetryable && !error.needsOperator { r.answered[entry.target, default: 0] += 1 }
                 }
             }
         }

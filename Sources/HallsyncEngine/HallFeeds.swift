@@ -53,6 +53,8 @@ final class HallFeeds: @unchecked Sendable {
         var reconciled = 0
         var seqs: [HallTarget: String] = [:]
         var errors: [HallTarget: TransportError] = [:]
+        /// Feed pages read and lookups answered, per hall: the hall worked.
+        var answered: [HallTarget: Int] = [:]
     }
 
     func run(normalizer: ReservationNormalizer, stop: StopSignal) throws(StoreError) -> Report {
@@ -127,6 +129,7 @@ final class HallFeeds: @unchecked Sendable {
                 continue
             }
             let page = try answer.get()
+            report.answered[target, default: 0] += 1
             report.read += page.changes.count
             let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
             report.applied += try store.write { tx in
@@ -189,6 +192,7 @@ final class HallFeeds: @unchecked Sendable {
         if let error = storeFailure.withLock({ $0 }) { throw error }
         let done = round.withLock { $0 }
         report.reconciled += batch.count - done.failures
+        report.answered[target, default: 0] += batch.count - done.failures
         try store.write { tx in
             if done.allAnswered && batch.count < limit {
                 try tx.removeCursor(.reconcile(target))

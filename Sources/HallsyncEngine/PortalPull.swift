@@ -36,6 +36,8 @@ final class PortalPull: @unchecked Sendable {
         /// Below this portal time every record is visible (§2.5).
         var horizon: BeijingTime?
         var caughtUp = false
+        /// Requests the portal answered with a page.
+        var answered = 0
         /// Portal − local clock, seconds, as last read.
         var clockSkewSeconds: Int?
         /// For the operator: the clocks disagree, a position was rewound.
@@ -96,6 +98,7 @@ final class PortalPull: @unchecked Sendable {
                         let answer = try portal.listReservations(regionCode: configuration.portal.regionCode, from: request.start,
                                                                  until: request.end, pageNo: request.pageNo, pageSize: configuration.portal.pageSize)
                         page = answer
+                        report.answered += 1
                         next = paging.pageArrived(keys: answer.entries.map(key(of:)), total: answer.total)
                     } catch {
                         failure = error
@@ -129,6 +132,7 @@ final class PortalPull: @unchecked Sendable {
             report.pages += 1
             _ = try portal.listReservations(regionCode: configuration.portal.regionCode, from: local.adding(seconds: -1),
                                             until: local, pageNo: 1, pageSize: 1)
+            report.answered += 1
         }
         guard let portalTime = portal.estimatedServerTime() else {
             throw TransportError(code: "NO_SERVER_TIME", message: "the portal sent no X-Server-Time header; without its clock the visibility lag cannot be honoured", isRetryable: true)

@@ -144,10 +144,21 @@ public final class SyncEngine: @unchecked Sendable {
 
         public init(startedAt: Date) { self.startedAt = startedAt }
 
-        /// Records an endpoint's error; `failing` when nothing succeeded there this cycle.
-        mutating func record(_ error: String, endpoint: String, label: String, failing: Bool = true) {
+        /// Requests each peer answered this cycle (portal pages, feed pages, lookups, sends): with
+        /// any, the peer worked, whatever else failed there (its "last success").
+        public var answered: [String: Int] = [:]
+        /// The last error of each peer this cycle.
+        public var endpointErrors: [String: String] = [:]
+
+        /// Records an endpoint's error.
+        mutating func record(_ error: String, endpoint: String, label: String) {
             errors.append("\(label): \(error)")
-            if failing, failingEndpoints[endpoint] == nil { failingEndpoints[endpoint] = error }
+            endpointErrors[endpoint] = endpointErrors[endpoint] ?? error
+        }
+
+        /// Peers that failed this cycle without answering anything.
+        mutating func settleFailingEndpoints() {
+            failingEndpoints = endpointErrors.filter { answered[$0.key, default: 0] == 0 }
         }
 
         public var summary: String {
@@ -172,7 +183,7 @@ public final class SyncEngine: @unchecked Sendable {
         do {
             // What clerks asked for on the web page, first: a retry's sends go out in this cycle.
             do { report.clerkRequests = try requests.apply(normalizer: normalizer) } catch {
-                report.record("\(error)", endpoint: "web", label: "web requests", failing: false)
+                report.errors.append("web requests: \(error)")
                 logger.error("the clerks' requests could not be read from the web page's database: \(error)")
             }
             let pulled = try pull.run(normalizer: normalizer, stop: stop)
@@ -185,6 +196,7 @@ public final class SyncEngine: @unchecked Sendable {
             report.portalHorizon = pulled.horizon?.description
             report.portalClockSkewSeconds = pulled.clockSkewSeconds
             report.warnings += pulled.warnings
+            report.answered["portal", default: 0] += pulled.answered
             if let error = pulled.error {
                 report.record(error.description, endpoint: "portal", label: "portal")
                 report.needsOperator = report.needsOperator || error.needsOperator
@@ -195,6 +207,7 @@ public final class SyncEngine: @unchecked Sendable {
                 report.feedApplied = followed.applied
                 report.reconciled = followed.reconciled
                 report.feedPositions = Dictionary(uniqueKeysWithValues: followed.seqs.map { ($0.key.rawValue, $0.value) })
+                for (target, count) in followed.answered { report.answered[target.rawValue, default: 0] += count }
                 for (target, error) in followed.errors.sorted(by: { $0.key < $1.key }) {
                     report.record(error.description, endpoint: target.rawValue, label: "\(target) feed")
                     report.needsOperator = report.needsOperator || error.needsOperator
@@ -206,8 +219,9 @@ public final class SyncEngine: @unchecked Sendable {
                 report.retried = delivered.retried
                 report.refused = delivered.refused
                 report.succeeded = Dictionary(uniqueKeysWithValues: delivered.succeeded.map { ($0.key.rawValue, $0.value) })
+                for (target, count) in delivered.answered { report.answered[target.rawValue, default: 0] += count }
                 for (target, error) in delivered.lastError.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-                    report.record(error, endpoint: target.rawValue, label: target.rawValue, failing: delivered.succeeded[target, default: 0] == 0)
+                    report.record(error, endpoint: target.rawValue, label: target.rawValue)
                     report.needsOperator = report.needsOperator || delivered.needsOperator.contains(target)
                 }
             }
@@ -224,6 +238,7 @@ public final class SyncEngine: @unchecked Sendable {
             report.needsOperator = true
             logger.error("cycle failed", metadata: ["error": "\(error)"])
         }
+        report.settleFailingEndpoints()
         report.duration = Date().timeIntervalSince(started)
         return report
     }

@@ -15,7 +15,7 @@ public struct EndpointHealth: Sendable {
 
     /// Records one cycle: every endpoint not failing is counted a success (each cycle talks to all three).
     public mutating func record(cycleAt now: Double, failing: [String: String]) {
-        let time = BeijingTime(Date(timeIntervalSince1970: now)).description
+        let time = BeijingTime(Date(timeIntervalSince1970: now)).rfc3339
         for name in Self.names {
             var endpoint = endpoints[name] ?? StatusDocument.Endpoint(consecutiveFailures: 0)
             if let error = failing[name] {

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `hallsync status`: reads the status file and judges it by the monitoring-plugin
 /// convention — 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (no file, unreadable, stale).
@@ -28,16 +31,38 @@ public struct MonitoringCheck: Sendable {
         guard let d = document else { return head + " - " + (reasons.first ?? "") }
         let pending = d.queues.pending.values.reduce(0, +)
         let figures = "\(pending) pending, \(d.attention.open) on the attention list, \(d.overdue.total) overdue"
-        let perf = "pending=\(pending) attention=\(d.attention.open) overdue=\(d.overdue.total) cycle_seconds=\(d.lastCycle?.durationSeconds ?? 0)"
-        return head + " - " + (reasons.isEmpty ? figures : reasons.joined(separator: "; ") + " (" + figures + ")") + " | " + perf
+        return head + " - " + (reasons.isEmpty ? figures : reasons.joined(separator: "; ") + " (" + figures + ")") + " | " + Self.performanceData(d)
+    }
+
+    /// Performance data in the monitoring-plugins format: `'label'=value[unit];warn;crit;min`.
+    static func performanceData(_ d: StatusDocument) -> String {
+        let t = d.monitoring
+        func figure(_ value: Double) -> String { value == value.rounded() ? String(Int(value)) : String(format: "%.3f", value) }
+        let pending = d.queues.pending.values.reduce(0, +)
+        var items = [
+            "'pending'=\(pending);;;0",
+            "'attention'=\(d.attention.open);\(t.attentionWarning);\(t.attentionCritical);0",
+            "'overdue'=\(d.overdue.total);\(t.overdueWarning);\(t.overdueCritical);0",
+            "'cycle'=\(figure(d.lastCycle?.durationSeconds ?? 0))s;;;0",
+            "'oldest_pending'=\(figure(d.queues.oldestPendingAgeSeconds ?? 0))s;;;0",
+            "'failed_sends'=\(d.queues.failedSends);;;0",
+        ]
+        for (name, endpoint) in d.endpoints.sorted(by: { $0.key < $1.key }) {
+            items.append("'\(name)_failing_cycles'=\(endpoint.consecutiveFailures);;;0")
+        }
+        return items.joined(separator: " ")
     }
 
     public static func evaluate(fileAt path: String, now: Date = Date()) -> MonitoringCheck {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard FileManager.default.fileExists(atPath: path) else {
             return MonitoringCheck(state: .unknown, reasons: ["no status file at \(path): is hallsync running, and is this its statusFile?"], document: nil)
         }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let reason = access(path, R_OK) != 0 ? String(cString: strerror(errno)) : "it cannot be read"
+            return MonitoringCheck(state: .unknown, reasons: ["the status file \(path) exists but this user cannot read it (\(reason)): it is written 0644 in a 0755 directory (/run/hallsync); check the modes of the file and of every directory above it"], document: nil)
+        }
         guard let document = try? JSONDecoder().decode(StatusDocument.self, from: data) else {
-            return MonitoringCheck(state: .unknown, reasons: ["the status file \(path) cannot be read as hallsync status (schema 1)"], document: nil)
+            return MonitoringCheck(state: .unknown, reasons: ["the status file \(path) cannot be read as hallsync status (schema 2)"], document: nil)
         }
         return evaluate(document, now: now)
     }

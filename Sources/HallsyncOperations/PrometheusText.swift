@@ -23,8 +23,8 @@ enum PrometheusText {
         metric("hallsync_cycles_with_errors_total", "counter", "Sync cycles that met at least one error.", [([], Double(totals.cycleErrors))])
         metric("hallsync_last_cycle_duration_seconds", "gauge", "Duration of the last cycle.", [([], d.lastCycle?.durationSeconds ?? 0)])
         metric("hallsync_portal_records_total", "counter", "Reservation records received from the portal.", [([], Double(totals.pulled))])
-        metric("hallsync_hall_sends_total", "counter", "Creates, updates and actions the halls accepted, and pushes the portal accepted.",
-               [([("peer", "halls")], Double(totals.delivered - totals.pushed)), ([("peer", "portal")], Double(totals.pushed))])
+        metric("hallsync_sends_total", "counter", "Sends each peer accepted: creates, updates and closing actions for the halls, status pushes for the portal.",
+               EndpointHealth.names.sorted().map { ([("peer", $0)], Double(totals.sent[$0, default: 0])) })
         metric("hallsync_refused_sends_total", "counter", "Sends refused for good (put on the attention list).", [([], Double(totals.refused))])
         metric("hallsync_feed_changes_total", "counter", "Hall change feed entries read.", [([], Double(totals.feedChanges))])
         metric("hallsync_caught_up", "gauge", "1 when the portal was read up to its lag horizon in the last cycle.",
@@ -48,10 +48,10 @@ enum PrometheusText {
                d.overdue.byDepartment.sorted { $0.key < $1.key }.map { ([("dept", $0.key)], Double($0.value)) })
         metric("hallsync_overdue_items_by_region", "gauge", "Open hall items past their deadline, by region code.",
                d.overdue.byRegion.sorted { $0.key < $1.key }.map { ([("region", $0.key)], Double($0.value)) })
-        metric("hallsync_endpoint_up", "gauge", "1 when the endpoint did not fail in the last cycle.",
-               d.endpoints.sorted { $0.key < $1.key }.map { ([("endpoint", $0.key)], $0.value.consecutiveFailures == 0 ? 1 : 0) })
-        metric("hallsync_endpoint_consecutive_failures", "gauge", "Cycles in a row the endpoint failed.",
-               d.endpoints.sorted { $0.key < $1.key }.map { ([("endpoint", $0.key)], Double($0.value.consecutiveFailures)) })
+        metric("hallsync_peer_up", "gauge", "1 when the peer answered in the last cycle (or nothing failed there).",
+               d.endpoints.sorted { $0.key < $1.key }.map { ([("peer", $0.key)], $0.value.consecutiveFailures == 0 ? 1 : 0) })
+        metric("hallsync_peer_consecutive_failures", "gauge", "Cycles in a row the peer failed without answering anything.",
+               d.endpoints.sorted { $0.key < $1.key }.map { ([("peer", $0.key)], Double($0.value.consecutiveFailures)) })
         metric("hallsync_calendar_uncovered_years", "gauge", "Years within the next 60 days missing from the working calendar.",
                [([], Double(d.calendar.warnings.count))])
         metric("hallsync_deadline_fallbacks", "gauge", "Versions stored in the last cycle whose deadline counted weekends only.",

@@ -4,10 +4,11 @@ import Foundation
 /// about a running hallsync, written after every cycle. No personal data: ids, counts and
 /// codes only. The schema is documented in the README; `schema` changes when it does.
 public struct StatusDocument: Codable, Hashable, Sendable {
-    public var schema = 1
+    /// 2: times with their offset (`2026-11-27T05:22:16+08:00`).
+    public var schema = 2
     public var version: String
     public var pid: Int32
-    /// Beijing time, `yyyy-MM-dd HH:mm:ss`.
+    /// Beijing time with its offset, `2026-11-27T05:21:33+08:00` (as every time here but the portal's cursors).
     public var startedAt: String
     public var startedAtUnix: Double
     public var writtenAt: String

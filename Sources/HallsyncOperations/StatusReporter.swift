@@ -24,6 +24,8 @@ public final class StatusReporter: @unchecked Sendable {
         var pulled = 0
         var delivered = 0
         var pushed = 0
+        /// Sends each peer accepted: creates, updates and actions for the halls, status pushes for the portal.
+        var sent: [String: Int] = [:]
         var refused = 0
         var feedChanges = 0
         var cycleErrors = 0
@@ -46,6 +48,7 @@ public final class StatusReporter: @unchecked Sendable {
         totals.pulled += report.pulled
         totals.delivered += report.delivered
         totals.pushed += report.succeeded["portal", default: 0]
+        for (peer, count) in report.succeeded { totals.sent[peer, default: 0] += count }
         totals.refused += report.refused
         totals.feedChanges += report.feedChanges
         if !report.errors.isEmpty { totals.cycleErrors += 1 }
@@ -62,7 +65,7 @@ public final class StatusReporter: @unchecked Sendable {
         let now = Date().timeIntervalSince1970
         document.state = state
         document.stateReason = reason.map { PersonalData.redact($0) }
-        document.writtenAt = BeijingTime(Date(timeIntervalSince1970: now)).description
+        document.writtenAt = BeijingTime(Date(timeIntervalSince1970: now)).rfc3339
         document.writtenAtUnix = now
         last = document
         write(document, operations: engine.configuration.operations)
@@ -72,7 +75,7 @@ public final class StatusReporter: @unchecked Sendable {
         let c = report.counts
         let ops = engine.configuration.operations
         let rules = engine.rules
-        func time(_ date: Date) -> String { BeijingTime(date).description }
+        func time(_ date: Date) -> String { BeijingTime(date).rfc3339 }
         let cycle = StatusDocument.Cycle(
             startedAt: time(report.startedAt), endedAt: time(report.startedAt.addingTimeInterval(report.duration)),
             durationSeconds: (report.duration * 1000).rounded() / 1000, pulled: report.pulled, stored: report.stored,

@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HallsyncStandIns
 
 /// The stand-ins alone, for manual testing: the portal and both halls on loopback, with
@@ -22,6 +25,9 @@ struct StandIns: ParsableCommand {
         print("portal    \(site.portal.baseURL)\nintake    \(site.intake.baseURL)\nlicensing \(site.licensing.baseURL)")
         print("configuration for the daemon: \(configPath)\nrun: hallsync run --config \(configPath)")
         print("generating \(rate) reservations/s; Ctrl-C to stop")
+        // Out now, even into a file or a pipe: the addresses and the configuration's path must be
+        // readable while this runs for ever.
+        fflush(nil)
         while true {
             site.generator.step()
             Thread.sleep(forTimeInterval: 1 / max(rate, 0.01))

@@ -171,6 +171,7 @@ struct Demo: ParsableCommand {
     }
 
     func printProgress(_ report: SyncEngine.CycleReport?, elapsed: Double, generated: Int) {
+        defer { fflush(nil) }   // line by line into a pipe or a file too
         guard let r = report else { print(String(format: "[%5.1fs] generated=%d (first cycle running)", elapsed, generated)); return }
         let pending = r.counts.pendingSends.values.reduce(0, +)
         print(String(format: "[%5.1fs] generated=%d stored=%d in-halls=%d pending=%d attention=%d caught-up=%@", elapsed, generated,

@@ -25,10 +25,13 @@ struct Status: ParsableCommand {
     func run() throws {
         var path = file
         if path == nil {
-            if let configuration = try? Configuration.load(path: config, resolvingCredentials: false) {
-                path = configuration.operations.statusFile
-            } else {
-                path = "/var/lib/hallsync/status.json"
+            do {
+                path = try Configuration.load(path: config, resolvingCredentials: false).operations.statusFile
+            } catch {
+                // The monitoring user may not read the configuration: the packaged places, in order.
+                path = ["/run/hallsync/status.json", "/var/lib/hallsync/status.json"].first { FileManager.default.fileExists(atPath: $0) }
+                    ?? "/run/hallsync/status.json"
+                FileHandle.standardError.write(Data("hallsync: cannot read \(config) (\(error.problems.first ?? "")); reading \(path!)\n".utf8))
             }
         }
         let check = MonitoringCheck.evaluate(fileAt: path!, now: Date())

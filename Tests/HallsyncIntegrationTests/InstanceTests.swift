@@ -145,6 +145,24 @@ import Testing
         #expect(passing.status == ExitStatus.retryableErrors, "\(passing.text)")
     }
 
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser"), "needs root and runuser"))
+    func theMonitoringUserReadsTheStatusOrIsToldWhyNot() throws {
+        let (site, directory, config) = try site("monitoring-user")
+        defer { site.stop() }
+        let engine = try SyncEngine(configuration: try Configuration.load(path: config), logger: Support.logger)
+        let reporter = StatusReporter(version: "test", configPath: config, logger: Support.logger)
+        reporter.cycleFinished(engine.runCycle(stop: StopSignal()), engine: engine)
+        let status = directory + "/status.json"
+        func asNobody() throws -> Support.Output {
+            try Support.run("/usr/sbin/runuser", ["-u", "nobody", "--", Support.hallsyncBinary, "status", "--file", status])
+        }
+        let readable = try asNobody()
+        #expect(readable.stdout.hasPrefix("HALLSYNC ") && readable.status != 3, "\(readable.text)")
+        chmod(status, 0o600)
+        let refused = try asNobody()
+        #expect(refused.status == 3 && refused.stdout.contains("exists but this user cannot read it (Permission denied)"), "\(refused.text)")
+    }
+
     @Test func stateFilesAreNotWorldReadableWhateverTheUmask() throws {
         let directory = try Support.temporaryDirectory("modes")
         let old = umask(0o022)

@@ -84,3 +84,26 @@ import Testing
         #expect(run.stderr.contains("working calendar line 2"))
     }
 }
+
+@Suite struct StandInsToolTests {
+    @Test func printsTheConfigurationItPromisesEvenIntoAFile() throws {
+        let directory = try Support.temporaryDirectory("standins-tool")
+        let binary = URL(fileURLWithPath: Support.hallsyncBinary).deletingLastPathComponent().appendingPathComponent("hallsync-standins").path
+        let log = directory + "/out.txt"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = [directory + "/site", "--no-faults"]
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try process.run()
+        defer { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        let deadline = Date().addingTimeInterval(10)
+        var text = ""
+        while Date() < deadline, !text.contains("run: hallsync run --config") {
+            Thread.sleep(forTimeInterval: 0.1)
+            text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        }
+        #expect(text.contains("configuration for the daemon: \(directory)/site/hallsync.yaml"), "\(text)")
+        #expect(FileManager.default.fileExists(atPath: directory + "/site/hallsync.yaml"))
+    }
+}

@@ -101,3 +101,111 @@ final class Lines: @unchecked Sendable {
         #expect(lines.filter { !$0.hasPrefix("#") }.allSatisfy { $0.split(separator: " ").count == 2 })
     }
 }
+
+/// What an operator copies to monitor hallsync, checked against what hallsync really writes.
+@Suite struct MonitoringExamplesTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static func file(_ path: String) throws -> String { try String(contentsOf: repository.appendingPathComponent(path), encoding: .utf8) }
+
+    /// A status as a running daemon writes it, with every kind of figure present.
+    static var document: StatusDocument {
+        let endpoint = StatusDocument.Endpoint(lastSuccess: "2026-11-27T05:22:15+08:00", lastError: nil, lastErrorAt: nil, consecutiveFailures: 0, failingSinceUnix: nil)
+        return StatusDocument(
+            version: "test", pid: 1, startedAt: "2026-11-27T05:21:33+08:00", startedAtUnix: 1_795_728_093, writtenAt: "2026-11-27T05:22:16+08:00",
+            writtenAtUnix: 1_795_728_136, state: "running", configPath: "/etc/hallsync/hallsync.yaml", configGeneration: 1, intervalSeconds: 10,
+            lastCycle: .init(startedAt: "2026-11-27T05:22:15+08:00", endedAt: "2026-11-27T05:22:15+08:00", durationSeconds: 0.215, pulled: 1, stored: 1,
+                             feedChanges: 0, feedApplied: 0, delivered: 2, pushed: 1, retried: 0, refused: 0, caughtUp: true, errors: []),
+            cursors: .init(portalPosition: nil, portalSafeHorizon: nil, portalClockSkewSeconds: 0, feeds: ["intake": "seq:1"]),
+            endpoints: ["portal": endpoint, "intake": endpoint, "licensing": endpoint],
+            queues: .init(pending: ["intake": 0, "licensing": 1, "portal": 0], oldestPendingAgeSeconds: 12, failedSends: 0),
+            reservations: .init(total: 5, deliverable: 4, phoneVerifiedOnly: 1, undeliverable: 0, withoutPhone: 0),
+            items: ["PENDING": 3, "HANDLED": 1], attention: .init(open: 3, byCode: ["ITEM_CLOSED": 3]),
+            overdue: .init(total: 1, byDepartment: ["D1": 1], byRegion: ["371002": 1]),
+            calendar: .init(coveredYears: [2026], warnings: [], deadlineFallbacksLastCycle: 0),
+            monitoring: .init(staleAfterIntervals: 3, endpointWarningMinutes: 5, endpointCriticalMinutes: 30, attentionWarning: 50,
+                              attentionCritical: 500, overdueWarning: 1, overdueCritical: 20),
+            retention: .init(personalDataDays: 180, purgedLastCycle: 0, purgedTotal: 0))
+    }
+
+    static var metrics: String {
+        var totals = StatusReporter.Totals()
+        totals.sent = ["intake": 1, "licensing": 1, "portal": 1]
+        return PrometheusText.render(document, totals: totals)
+    }
+
+    /// Every `hallsync_…` name an expression uses.
+    static func metricNames(in text: String) -> Set<String> {
+        Set(text.matches(of: /hallsync_[a-z_]+/).map { String($0.output) })
+    }
+
+    static func promtool(_ arguments: [String], stdin: String = "") throws -> (Int32, String)? {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") else { return nil }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
+        process.arguments = arguments
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(stdin.utf8))
+        try input.fileHandleForWriting.close()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    @Test func theMetricsHaveOneNameForEachPeerAndPassPromtool() throws {
+        let text = Self.metrics
+        #expect(text.contains(#"hallsync_sends_total{peer="intake"} 1"#) && text.contains(#"hallsync_sends_total{peer="portal"} 1"#))
+        #expect(text.contains(#"hallsync_peer_up{peer="licensing"} 1"#) && !text.contains("endpoint=") && !text.contains(#"peer="halls""#))
+        if let (status, output) = try Self.promtool(["check", "metrics"], stdin: text) {
+            #expect(status == 0, "\(output)")
+        }
+    }
+
+    @Test func thePerformanceDataFollowsTheMonitoringPluginsFormat() {
+        let line = MonitoringCheck.evaluate(Self.document, now: Date(timeIntervalSince1970: 1_795_728_140)).summary
+        let data = line.split(separator: "|", maxSplits: 1).last.map(String.init) ?? ""
+        #expect(data.contains("'attention'=3;50;500;0") && data.contains("'overdue'=1;1;20;0") && data.contains("'cycle'=0.215s;;;0")
+                && data.contains("'oldest_pending'=12s;;;0"), "\(data)")
+        for item in data.split(separator: " ") {
+            #expect(item.wholeMatch(of: /'[a-z_]+'=[0-9.]+(s)?;[0-9]*;[0-9]*;[0-9]*/) != nil, "\(item)")
+        }
+    }
+
+    @Test func theAlertRulesParseAndUseOnlyMetricsHallsyncWrites() throws {
+        let rules = try Self.file("deploy/monitoring/prometheus-rules.yml")
+        let unknown = Self.metricNames(in: rules).subtracting(Self.metricNames(in: Self.metrics))
+        #expect(unknown.isEmpty, "rules use metrics hallsync does not write: \(unknown)")
+        if let (status, output) = try Self.promtool(["check", "rules", Self.repository.appendingPathComponent("deploy/monitoring/prometheus-rules.yml").path]) {
+            #expect(status == 0, "\(output)")
+        }
+    }
+
+    @Test func theDashboardParsesAndUsesOnlyMetricsHallsyncWrites() throws {
+        let json = try Self.file("deploy/monitoring/grafana-dashboard.json")
+        let dashboard = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        let panels = dashboard?["panels"] as? [[String: Any]] ?? []
+        #expect(panels.count >= 6)
+        let unknown = Self.metricNames(in: json).subtracting(Self.metricNames(in: Self.metrics))
+        #expect(unknown.isEmpty, "the dashboard uses metrics hallsync does not write: \(unknown)")
+    }
+
+    @Test func theIcingaAndNagiosChecksRunTheCommandTheREADMEDocuments() throws {
+        let icinga = try Self.file("deploy/monitoring/icinga2-hallsync.conf")
+        let array = try #require(icinga.firstMatch(of: /command = \[ ([^\]]*) \]/)?.output.1)
+        let command = array.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }.joined(separator: " ")
+        let readme = try Self.file("README.md")
+        #expect(command == "/usr/bin/hallsync status")
+        #expect(readme.contains("command[check_hallsync]=\(command)") || readme.contains("`\(command)`"), "the README documents \(command)")
+        #expect(try Self.file("deploy/monitoring/nagios-hallsync.cfg").contains("command[check_hallsync]=\(command)"))
+    }
+
+    @Test func statusTimesCarryTheirOffset() {
+        #expect(BeijingTime(parsing: "2026-11-27 05:22:16")!.rfc3339 == "2026-11-27T05:22:16+08:00")
+        var health = EndpointHealth()
+        health.record(cycleAt: 1_795_728_136, failing: [:])
+        #expect(health.endpoints["intake"]?.lastSuccess == "2026-11-27T05:22:16+08:00")
+    }
+}
