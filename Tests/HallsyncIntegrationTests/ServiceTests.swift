@@ -235,6 +235,42 @@ import Testing
         }
     }
 
+    /// A unit whose secrets are missing is skipped with one line naming the file, not started into
+    /// systemd's credential failure (243) and restarted for ever; systemd evaluates the unit's own
+    /// conditions here against a scratch directory standing for /etc/hallsync.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"), "systemd-analyze is not installed"))
+    func aStartWithoutTheSecretsIsRefusedWithOneLineAndNotRestarted() throws {
+        let unit = try String(contentsOf: Support.repository.appendingPathComponent("systemd/hallsync.service"), encoding: .utf8)
+        func values(_ key: String) -> [String] {
+            unit.split(separator: "\n").filter { $0.hasPrefix(key + "=") }.map { String($0.dropFirst(key.count + 1)) }
+        }
+        let credentials = values("LoadCredential").compactMap { $0.split(separator: ":", maxSplits: 1).last.map(String.init) }
+        let conditions = values("ConditionFileNotEmpty")
+        #expect(credentials.count == 3 && Set(credentials) == Set(conditions), "every loaded credential is a start condition: \(credentials) vs \(conditions)")
+        let preventing = Set(values("RestartPreventExitStatus").flatMap { $0.split(separator: " ").map(String.init) })
+        #expect(preventing.isSuperset(of: ["74", "78", "243"]), "\(preventing)")
+
+        let directory = try Support.temporaryDirectory("conditions")
+        let scratch = conditions.map { "ConditionFileNotEmpty=" + $0.replacingOccurrences(of: "/etc/hallsync", with: directory) }
+        func evaluate() throws -> (Int32, String) {
+            let output = try Support.run("/usr/bin/systemd-analyze", ["condition"] + scratch)
+            return (output.status, output.text)
+        }
+        // Missing or empty, each secret stops the start by itself, named in one line.
+        try "".write(toFile: directory + "/licensing-token", atomically: true, encoding: .utf8)
+        var absent = Set(["portal-secret", "intake-token", "licensing-token"])
+        while let name = absent.first {
+            let refused = try evaluate()
+            let failures = refused.1.split(separator: "\n").filter { $0.contains("ConditionFileNotEmpty=") && $0.hasSuffix(" failed.") }
+            #expect(refused.0 != 0 && failures.count == 1, "\(refused.1)")
+            #expect(failures.contains { line in absent.contains { line.contains("ConditionFileNotEmpty=\(directory)/\($0) failed") } }, "\(refused.1)")
+            try "secret\n".write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
+            absent.remove(name)
+        }
+        let present = try evaluate()
+        #expect(present.0 == 0, "\(present.1)")
+    }
+
     func checkUnit(_ name: String, limit: Double) throws {
         let unit = Support.repository.appendingPathComponent("systemd/\(name)").path
         func analyze(_ arguments: [String]) throws -> (Int32, String) {
@@ -255,33 +291,102 @@ import Testing
         print("unit \(name): \(line.trimmingCharacters(in: .whitespaces))")
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/dpkg-deb"), "dpkg-deb is not installed"))
-    func theDebianPackageHoldsTheServiceAndInstallsIntoAScratchRoot() throws {
+    /// The test build's own objects linked again with the Swift runtime and Foundation linked in
+    /// (what `--static-swift-stdlib` does; building the package's release binary would take the
+    /// suite minutes). The test objects import the shared Foundation, whose ICU dependencies are
+    /// named here, so the static archives are grouped for the linker.
+    static func staticallyLinkedHallsync(into directory: String) throws -> String {
+        let build = URL(fileURLWithPath: Support.hallsyncBinary).resolvingSymlinksInPath().deletingLastPathComponent().path
+        let fileList = build + "/hallsync.product/Objects.LinkFileList"
+        try #require(FileManager.default.fileExists(atPath: fileList), "the test build's link file list \(fileList) is missing")
+        let output = directory + "/hallsync"
+        var arguments = ["-lstdc++", "-L", build, "-o", output, "-module-name", "hallsync", "-static-stdlib", "-emit-executable",
+                         "-Xlinker", "--defsym", "-Xlinker", "main=hallsync_main", "-Xlinker", "-rpath=$ORIGIN", "@" + fileList, "-g",
+                         "-Xlinker", "--start-group"]
+        for library in ["Foundation", "FoundationNetworking", "FoundationInternationalization", "FoundationEssentials", "_FoundationICU",
+                        "_FoundationCShims", "_FoundationCollections", "CoreFoundation", "_CFURLSessionInterface", "dispatch", "BlocksRuntime"] {
+            arguments += ["-Xlinker", "-l" + library]
+        }
+        arguments += ["-Xlinker", "--end-group"]
+        let linked = try Support.run("/usr/bin/env", ["swiftc"] + arguments)
+        try #require(linked.status == 0, "linking a static hallsync failed: \(linked.text.suffix(2000))")
+        return output
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/dpkg-deb") && FileManager.default.isExecutableFile(atPath: "/usr/bin/objcopy"),
+                   "dpkg-deb or binutils is not installed"))
+    func theDebianPackageIsDebianShapedAndInstallsIntoAScratchRoot() throws {
         let directory = try Support.temporaryDirectory("deb")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         func sh(_ command: String, _ environment: [String: String] = [:]) throws -> (Int32, String) {
             let output = try Support.run("/bin/bash", ["-c", command], environment: environment)
             return (output.status, output.text)
         }
-        let built = try sh("deploy/build-deb.sh \(directory)/dist", ["HALLSYNC_BINARY": Support.hallsyncBinary, "HALLSYNC_DEB_COMPRESSION": "gzip"])
+        let binary = try Self.staticallyLinkedHallsync(into: directory)
+        let built = try sh("deploy/build-deb.sh \(directory)/dist", ["HALLSYNC_BINARY": binary, "HALLSYNC_DEB_COMPRESSION": "gzip"])
         #expect(built.0 == 0, "\(built.1)")
-        let deb = built.1.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last.map(String.init) ?? ""
+        print("build-deb.sh (lintian included): \(built.1)")
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/lintian") {
+            #expect(built.1.contains(": no errors"), "lintian ran: \(built.1)")
+        } else {
+            #expect(built.1.contains("lintian is not installed"))
+        }
+        // lintian's findings are on stderr: no error, no warning left that is not overridden with a reason.
+        #expect(!built.1.split(separator: "\n").contains { $0.hasPrefix("E: ") || $0.hasPrefix("W: ") }, "\(built.1)")
+        let deb = built.1.split(separator: "\n").last { $0.hasSuffix(".deb") }.map(String.init) ?? ""
+        let version = try sh("sed -n 's/^let hallsyncVersion = \"\\(.*\\)\"/\\1/p' Sources/hallsync/HallsyncCommand.swift").1.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(deb.hasSuffix("hallsync_\(version)-1_\(try sh("dpkg --print-architecture").1.trimmingCharacters(in: .whitespacesAndNewlines)).deb"), "\(deb)")
+
         let info = try sh("dpkg-deb --info \(deb) && dpkg-deb --info \(deb) conffiles")
-        #expect(info.1.contains("Package: hallsync") && info.1.contains("Depends: libc6, libcurl4, libsqlite3-0, adduser"))
+        print(info.1)
+        #expect(info.1.contains("Package: hallsync") && info.1.contains("Version: \(version)-1"))
+        #expect(info.1.contains("Maintainer: hallsync maintainers <") && info.1.contains("Section: admin"))
+        #expect(info.1.range(of: #"Installed-Size: [0-9]+\n"#, options: .regularExpression) != nil)
+        #expect(info.1.contains("libcurl4") && info.1.contains("libsqlite3-0") && info.1.contains("adduser") && info.1.contains("init-system-helpers"))
+        #expect(!info.1.contains("swift"), "the package needs no Swift toolchain")
         #expect(info.1.contains("/etc/hallsync/hallsync.yaml") && info.1.contains("/etc/hallsync/working-calendar.txt"))
         let contents = try sh("dpkg-deb --contents \(deb)")
-        for path in ["./usr/bin/hallsync", "./lib/systemd/system/hallsync.service", "./etc/hallsync/hallsync.yaml",
-                     "./etc/hallsync/matters.csv", "./etc/hallsync/working-calendar.txt"] {
-            #expect(contents.1.contains(path), "\(path) missing")
+        for path in ["./usr/bin/hallsync", "./lib/systemd/system/hallsync.service", "./lib/systemd/system/hallsync-web.service",
+                     "./etc/hallsync/hallsync.yaml", "./etc/hallsync/matters.csv", "./etc/hallsync/working-calendar.txt",
+                     "./usr/share/doc/hallsync/copyright", "./usr/share/doc/hallsync/changelog.Debian.gz", "./usr/share/doc/hallsync/README.md.gz",
+                     "./usr/share/man/man8/hallsync.8.gz", "./usr/share/man/man8/hallsync-backup.8.gz", "./usr/share/man/man8/hallsync-user-add.8.gz",
+                     "./usr/share/man/man8/hallsync-check-config.8.gz", "./usr/share/bash-completion/completions/hallsync",
+                     "./usr/share/zsh/vendor-completions/_hallsync", "./usr/share/lintian/overrides/hallsync"] {
+            #expect(contents.1.contains(path + "\n"), "\(path) missing")
         }
+        #expect(!contents.1.contains("hallsync-manual.8"), "the hidden man-page command has no page")
         #expect(contents.1.contains("-rwxr-xr-x root/root") && contents.1.contains("-rw-r----- root/root"))
-        // Unpacked into a scratch root, the files are the repository's and the binary runs.
+
+        // Unpacked into a scratch root: checksums hold, the binary is stripped with its debug
+        // information beside the package, runs, and needs no Swift library.
         let root = directory + "/root"
         #expect(try sh("dpkg -x \(deb) \(root) && dpkg-deb -e \(deb) \(root)/DEBIAN").0 == 0)
-        #expect(try sh("cmp systemd/hallsync.service \(root)/lib/systemd/system/hallsync.service && cmp Config/hallsync.yaml \(root)/etc/hallsync/hallsync.yaml").0 == 0)
-        let version = try sh("\(root)/usr/bin/hallsync --version")
-        #expect(version.0 == 0 && !version.1.isEmpty)
-        #expect(try sh("sh -n \(root)/DEBIAN/postinst && sh -n \(root)/DEBIAN/prerm && sh -n \(root)/DEBIAN/postrm").0 == 0)
-        #expect(try sh("grep -q 'adduser --system --group' \(root)/DEBIAN/postinst").0 == 0)
+        let sums = try sh("cd \(root) && md5sum --check --quiet DEBIAN/md5sums && wc -l < DEBIAN/md5sums && grep -c ' usr/bin/hallsync$' DEBIAN/md5sums")
+        #expect(sums.0 == 0, "\(sums.1)")
+        let sections = try sh("readelf -S \(root)/usr/bin/hallsync")
+        #expect(!sections.1.contains(".debug_info") && sections.1.contains(".gnu_debuglink") && !sections.1.contains(".symtab"))
+        #expect(try sh("readelf -S \(directory)/dist/hallsync_\(version)-1_*.debug").1.contains(".debug_info"))
+        let ldd = try sh("ldd \(root)/usr/bin/hallsync")
+        #expect(!ldd.1.contains("swift") && !ldd.1.contains("not found"), "\(ldd.1)")
+        let ran = try sh("\(root)/usr/bin/hallsync --version")
+        #expect(ran.0 == 0 && ran.1.contains(version))
+        #expect(try sh("cmp systemd/hallsync.service \(root)/lib/systemd/system/hallsync.service && cmp Config/hallsync.yaml \(root)/etc/hallsync/hallsync.yaml && cmp deploy/debian/postinst \(root)/DEBIAN/postinst").0 == 0)
+
+        // Documentation as Debian has it.
+        #expect(try sh("head -1 \(root)/usr/share/doc/hallsync/copyright").1.hasPrefix("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"))
+        #expect(try sh("zcat \(root)/usr/share/doc/hallsync/changelog.Debian.gz").1.hasPrefix("hallsync (\(version)-1) "))
+        let manual = try sh("zcat \(root)/usr/share/man/man8/hallsync-backup.8.gz")
+        #expect(manual.1.hasPrefix(".TH HALLSYNC-BACKUP 8 ") && manual.1.contains("hallsync backup <destination>") && manual.1.contains("SEE ALSO"))
+        let pages = try sh("ls \(root)/usr/share/man/man8 | wc -l").1.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(Int(pages) ?? 0 >= 20, "hallsync(8) and one page per subcommand: \(pages)")
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/man") {
+            let rendered = try sh("MANWIDTH=80 man --warnings -l \(root)/usr/share/man/man8/hallsync.8.gz 2>&1")
+            #expect(rendered.0 == 0 && rendered.1.contains("hallsync-backup(8)") && !rendered.1.contains("warning"), "\(rendered.1)")
+        }
+        let bash = try sh("cat \(root)/usr/share/bash-completion/completions/hallsync")
+        #expect(!bash.1.hasPrefix("#!") && bash.1.contains("complete") && bash.1.contains("check-config"))
+        #expect(try sh("bash -c 'source \(root)/usr/share/bash-completion/completions/hallsync && complete -p hallsync'").0 == 0)
+        #expect(try sh("head -1 \(root)/usr/share/zsh/vendor-completions/_hallsync").1.hasPrefix("#compdef hallsync"))
 
         // install.sh into a scratch root keeps an edited configuration; uninstall keeps it unless --purge.
         let scratch = directory + "/scratch"
