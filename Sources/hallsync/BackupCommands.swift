@@ -54,8 +54,12 @@ struct Restore: ParsableCommand {
             try? FileManager.default.removeItem(atPath: staged)
             try FileManager.default.copyItem(atPath: backup, toPath: staged)
             if FileManager.default.fileExists(atPath: database) {
+                // Kept with its write-ahead log: after a kill -9 the last transactions are only there.
                 let aside = database + ".replaced-" + String(Int(Date().timeIntervalSince1970))
                 try FileManager.default.moveItem(atPath: database, toPath: aside)
+                if FileManager.default.fileExists(atPath: database + "-wal") {
+                    try FileManager.default.moveItem(atPath: database + "-wal", toPath: aside + "-wal")
+                }
                 print("the database replaced is kept as \(aside)")
             }
             for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
