@@ -141,6 +141,11 @@ public final class Daemon: @unchecked Sendable {
                 fatal = error
                 logger.critical("stopping: \(error.message)")
                 requestStop()
+            } else if report.moreWork, !stop.isSet, let started = lastCycleStart {
+                // A backlog: the next cycle at once (a SIGHUP or SIGTERM still gets in between).
+                let interval = engine.configuration.sync.interval
+                let delay = CycleSchedule.delayAfterCycle(started: started, interval: interval, now: Self.monotonicSeconds(), moreWork: true)
+                timer.schedule(deadline: .now() + delay, repeating: interval, leeway: .milliseconds(50))
             }
         }
         queue.async { [self] in onReady?(engine) }

@@ -53,76 +53,93 @@ final class Delivery: @unchecked Sendable {
         /// Peers whose last error needs an operator (a wrong URL or token, TLS).
         var needsOperator: Set<SendTarget> = []
         var succeeded: [SendTarget: Int] = [:]
+        /// The cycle's send budget ran out with sends perhaps still due: the next cycle need not wait.
+        var budgetSpent = false
     }
 
+    /// Sends due sends until none is due or the cycle's budget (`maxSendsPerCycle`) is spent.
+    /// Each peer's worker slots take their peer's due sends in batches, refilled as they go —
+    /// a send planned meanwhile (the licensing create once the intake item exists, the RECEIVED
+    /// once both exist) goes out in the same cycle — and the answers are committed in groups.
     func run(normalizer: ReservationNormalizer, stop: StopSignal) throws(StoreError) -> Report {
-        // Taking the due sends and marking them attempted is one transaction: the mark is durable
-        // before any request leaves.
-        let due = try store.write { tx in
-            let now = Date().timeIntervalSince1970
-            let due = try tx.dueSends(now: now, limit: configuration.sync.maxSendsPerCycle)
-            try tx.markAttempted(ids: due.compactMap(\.id), now: now)
-            return due
-        }
-        guard !due.isEmpty else { return Report() }
-
-        // One queue of work per hall; every worker slot of that hall takes from it. One thread
-        // per slot: Dispatch's concurrentPerform would cap the parallelism at the core count,
-        // and these workers mostly wait on the network.
         let tally = Tally()
+        let budget = SendBudget(configuration.sync.maxSendsPerCycle)
+        let feeders = Dictionary(uniqueKeysWithValues: SendTarget.allCases.map { ($0, DueSends(target: $0, store: store)) })
+        let commits = GroupCommit<Settled> { [store] batch throws(StoreError) in
+            let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
+            try store.write { tx in
+                for settled in batch { try ledger.apply(settled.outcome, to: settled.entry, in: tx) }
+            }
+            for settled in batch { feeders[settled.entry.target]?.finished(settled.entry) }
+        }
+        // One thread per slot: these workers mostly wait on the network, and Dispatch's
+        // concurrentPerform would cap them at the core count.
         let group = DispatchGroup()
-        for (target, entries) in Dictionary(grouping: due, by: \.target) {
-            let queue = WorkQueue(entries)
-            for client in workers[target]!.prefix(min(entries.count, configuration.sync.concurrencyPerTarget)) {
+        var started = 0
+        for target in SendTarget.allCases {
+            let feeder = feeders[target]!
+            guard try feeder.refill(budget: budget, batch: configuration.sync.concurrencyPerTarget * 4) else { continue }
+            for client in workers[target]! {
                 group.enter()
+                started += 1
                 let thread = Thread {
-                    self.send(from: queue, with: client, normalizer: normalizer, tally: tally, stop: stop)
+                    self.send(from: feeder, with: client, budget: budget, commits: commits, tally: tally, stop: stop)
                     group.leave()
                 }
                 thread.name = "hallsync send \(target)"
                 thread.start()
             }
         }
+        guard started > 0 else { return Report() }
         group.wait()
-        if let error = tally.storeFailure.withLock({ $0 }) { throw error }
-        // Sends taken from the queue but not attempted because of a stop keep their
-        // attempt mark: harmless, the same key is used next time.
-        return tally.report.withLock { $0 }
+        // Sends taken but not attempted (a stop, the budget) are due again at once.
+        for feeder in feeders.values { try feeder.release() }
+        if let error = commits.failure ?? tally.storeFailure.withLock({ $0 }) { throw error }
+        var report = tally.report.withLock { $0 }
+        report.budgetSpent = budget.left <= 0
+        return report
     }
 
-    /// One worker: takes sends until the queue is empty, committing each answer as it comes.
-    private func send(from queue: WorkQueue<OutboxEntry>, with client: Worker, normalizer: ReservationNormalizer,
+    /// An answered send, waiting for its group's commit.
+    struct Settled: Sendable {
+        var entry: OutboxEntry
+        var outcome: Ledger.SendOutcome
+    }
+
+    /// One worker: takes its peer's due sends until none is left, the budget is spent or a stop
+    /// is asked for; hands each answer to the group commit.
+    private func send(from feeder: DueSends, with client: Worker, budget: SendBudget, commits: GroupCommit<Settled>,
                       tally: Tally, stop: StopSignal) {
-        while !stop.isSet, tally.storeFailure.withLock({ $0 == nil }), let entry = queue.next() {
-            let outcome = attempt(entry, with: client)
+        while !stop.isSet, commits.failure == nil, tally.storeFailure.withLock({ $0 == nil }) {
+            let next: OutboxEntry?
             do throws(StoreError) {
-                let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
-                try store.write { tx in try ledger.apply(outcome, to: entry, in: tx) }
+                next = try feeder.next(budget: budget, batch: configuration.sync.concurrencyPerTarget * 4)
             } catch {
-                tally.storeFailure.withLock { $0 = error }
+                tally.storeFailure.withLock { $0 = $0 ?? error }
                 return
             }
+            guard let entry = next else { return }
+            let outcome = attempt(entry, with: client)
+            commits.submit(Settled(entry: entry, outcome: outcome))
             tally.report.withLock { r in
                 r.attempted += 1
-                switch outcome {
-                case .closed where entry.kind == .update:
-                    // The hall answered (it is up), but the change was not applied: the attention list says why.
-                    r.refused += 1
-                    r.succeeded[entry.target, default: 0] += 1
-                    r.answered[entry.target, default: 0] += 1
-                case .itemPresent, .updated, .superseded, .closed, .pushed:
+                switch SendSettlement.effect(of: outcome, kind: entry.kind) {
+                case .delivered:
                     r.delivered += 1
                     r.succeeded[entry.target, default: 0] += 1
                     r.answered[entry.target, default: 0] += 1
-                case .retry(let error, _):
-                    r.retried += 1
-                    r.lastError[entry.target] = error.description
-                    if error.needsOperator { r.needsOperator.insert(entry.target) }
-                case .refused(let error):
+                case .refusedAnswered:
                     r.refused += 1
-                    r.lastError[entry.target] = error.description
-                    // Refused for the record's sake: the peer answered, it works.
-                    if !error.isRetryable && !error.needsOperator { r.answered[entry.target, default: 0] += 1 }
+                    r.succeeded[entry.target, default: 0] += 1
+                    r.answered[entry.target, default: 0] += 1
+                case .retried(let needsOperator):
+                    r.retried += 1
+                    if case .retry(let error, _) = outcome { r.lastError[entry.target] = error.description }
+                    if needsOperator { r.needsOperator.insert(entry.target) }
+                case .refused(let answered):
+                    r.refused += 1
+                    if case .refused(let error) = outcome { r.lastError[entry.target] = error.description }
+                    if answered { r.answered[entry.target, default: 0] += 1 }
                 }
             }
         }
@@ -132,24 +149,25 @@ final class Delivery: @unchecked Sendable {
     /// values (a 422 naming the ID number it refused): it is masked, by what the values are,
     /// before it reaches a log line, the attention list or the status file.
     func attempt(_ entry: OutboxEntry, with worker: Worker) -> Ledger.SendOutcome {
-        let outcome: Ledger.SendOutcome
+        let result: SendSettlement.Result
         do {
             switch worker {
             case .portal(let portal):
-                guard let body = try? JSONDecoder().decode(PortalClient.StatusPush.self, from: entry.body),
-                      let status = PortalProcessStatus(rawValue: body.processStatus) else {
+                guard let status = entry.pushStatus ?? (try? JSONDecoder().decode(PortalClient.StatusPush.self, from: entry.body))
+                        .flatMap({ PortalProcessStatus(rawValue: $0.processStatus) }) else {
                     return .refused(TransportError(code: "BAD_PUSH", message: "a status push that cannot be read; this is a bug", isRetryable: false))
                 }
                 try portal.pushStatus(reservationId: entry.reservationId, body: entry.body, requestId: entry.idempotencyKey)
-                return .pushed(status)
+                result = .pushed(status)
             case .hall(let hall):
-                return try attempt(entry, with: hall)
+                result = try attempt(entry, with: hall)
             }
-        } catch where error.code == "STALE_REVISION" {
-            return .superseded
         } catch {
-            outcome = failed(entry, Self.masked(error, sending: entry))
+            result = .failed(Self.masked(error, sending: entry))
         }
+        let outcome = SendSettlement.outcome(of: result, kind: entry.kind, attempts: entry.attempts, policy: configuration.retryPolicy,
+                                             jitter: Double.random(in: 0...1))
+        log(outcome, of: entry)
         return outcome
     }
 
@@ -160,30 +178,25 @@ final class Delivery: @unchecked Sendable {
         return error.withMessage(PersonalData.redact(error.message, names: names))
     }
 
-    /// What a failed attempt comes to: kept for a retry (an endpoint problem, a passing fault) or
-    /// refused (the record is at fault: the attention list).
-    func failed(_ entry: OutboxEntry, _ error: TransportError) -> Ledger.SendOutcome {
-        if error.needsOperator {
-            // Not the reservation's fault: it stays in the outbox and goes out once fixed.
-            let delay = configuration.retryPolicy.delay(afterAttempt: entry.attempts, retryAfter: nil, jitter: Double.random(in: 0...1))
+    /// The log line of a failed attempt: an endpoint an operator must fix, a passing fault, or a refusal.
+    func log(_ outcome: Ledger.SendOutcome, of entry: OutboxEntry) {
+        switch outcome {
+        case .retry(let error, _) where error.needsOperator:
             logger.error("the \(entry.target) cannot be used until an operator acts: \(error.message)",
                          metadata: ["target": "\(entry.target)", "error": "\(error.code)"])
-            return .retry(error, delay: delay)
-        }
-        if error.isRetryable {
-            let delay = configuration.retryPolicy.delay(afterAttempt: entry.attempts, retryAfter: error.retryAfter,
-                                                        jitter: Double.random(in: 0...1))
+        case .retry(let error, let delay):
             logger.info("send will be retried", metadata: ["reservation": "\(entry.reservationId)", "target": "\(entry.target)",
                                                            "kind": "\(entry.kind.rawValue)", "attempt": "\(entry.attempts)",
                                                            "in": "\(String(format: "%.1f", delay))s", "error": "\(error.code)"])
-            return .retry(error, delay: delay)
+        case .refused(let error):
+            logger.warning("send refused; reservation put on the attention list: \(error.message)",
+                           metadata: ["reservation": "\(entry.reservationId)", "target": "\(entry.target)", "kind": "\(entry.kind.rawValue)", "error": "\(error.code)"])
+        default:
+            break
         }
-        logger.warning("send refused; reservation put on the attention list: \(error.message)",
-                       metadata: ["reservation": "\(entry.reservationId)", "target": "\(entry.target)", "kind": "\(entry.kind.rawValue)", "error": "\(error.code)"])
-        return .refused(error)
     }
 
-    func attempt(_ entry: OutboxEntry, with hall: HallClient) throws(TransportError) -> Ledger.SendOutcome {
+    func attempt(_ entry: OutboxEntry, with hall: HallClient) throws(TransportError) -> SendSettlement.Result {
         switch entry.kind {
         case .create:
             // `entry` was read before this attempt was marked: a first-attempt time means an earlier
@@ -200,7 +213,7 @@ final class Delivery: @unchecked Sendable {
             return .itemPresent(itemNo: try hall.createItem(body: entry.body, idempotencyKey: entry.idempotencyKey))
         case .update:
             guard let itemNo = entry.itemNo else {
-                return .refused(TransportError(code: "NO_ITEM", message: "an update without an item number; this is a bug", isRetryable: false))
+                throw TransportError(code: "NO_ITEM", message: "an update without an item number; this is a bug", isRetryable: false)
             }
             do {
                 try hall.updateItem(itemNo: itemNo, body: entry.body)
@@ -209,23 +222,26 @@ final class Delivery: @unchecked Sendable {
                 // 409 ITEM_CLOSED names the status: the copy is closed, which is news about the item,
                 // learnt like the same answer to an action.
                 guard error.code == "ITEM_CLOSED", let status = error.itemStatus.flatMap(HallItemStatus.init(rawValue:)) else { throw error }
-                return .closed(status, origin: nil)
+                return .alreadyClosed(status)
             }
         case .action:
-            guard let itemNo = entry.itemNo, let body = try? JSONDecoder().decode(HallClient.ActionBody.self, from: entry.body) else {
-                return .refused(TransportError(code: "BAD_ACTION", message: "an action that cannot be read; this is a bug", isRetryable: false))
+            // What the action is: its typed columns (a send queued before they existed: its body).
+            let described = entry.action.map { ($0, entry.origin) }
+                ?? (try? JSONDecoder().decode(HallClient.ActionBody.self, from: entry.body)).map { ($0.action, Optional($0.origin)) }
+            guard let itemNo = entry.itemNo, let (action, origin) = described else {
+                throw TransportError(code: "BAD_ACTION", message: "an action that cannot be read; this is a bug", isRetryable: false)
             }
             switch try hall.act(itemNo: itemNo, body: entry.body, idempotencyKey: entry.idempotencyKey) {
             case .applied:
-                return .closed(body.action.resultingStatus, origin: body.origin)
+                return .acted(action.resultingStatus, origin: origin)
             case .alreadyClosed(let status):
                 guard let status = HallItemStatus(rawValue: status) else {
-                    return .refused(TransportError(code: "ITEM_CLOSED", message: "the item is closed with an unknown status \(status)", isRetryable: false))
+                    throw TransportError(code: "ITEM_CLOSED", message: "the item is closed with an unknown status \(status)", isRetryable: false)
                 }
-                return .closed(status, origin: nil)
+                return .alreadyClosed(status)
             }
         case .push:
-            return .refused(TransportError(code: "BAD_PUSH", message: "a status push queued for a hall; this is a bug", isRetryable: false))
+            throw TransportError(code: "BAD_PUSH", message: "a status push queued for a hall; this is a bug", isRetryable: false)
         }
     }
 }
@@ -234,23 +250,4 @@ final class Delivery: @unchecked Sendable {
 final class Tally: Sendable {
     let report = Mutex(Delivery.Report())
     let storeFailure = Mutex<StoreError?>(nil)
-}
-
-/// Items shared by several workers, each taken once.
-final class WorkQueue<Item: Sendable>: Sendable {
-    private let items: Mutex<(list: [Item], next: Int)>
-    let count: Int
-
-    init(_ items: [Item]) {
-        self.items = Mutex((items, 0))
-        self.count = items.count
-    }
-
-    func next() -> Item? {
-        items.withLock { state in
-            guard state.next < state.list.count else { return nil }
-            defer { state.next += 1 }
-            return state.list[state.next]
-        }
-    }
 }

@@ -48,14 +48,13 @@ struct Ledger {
             stored = StoredReservation(portal: portal, disposition: .undeliverable, route: nil, content: nil)
             raise = errors
         }
-        try tx.save(stored, now: now)
+        let contentJSON = try tx.save(stored, now: now)
         try tx.recordVersion(stored, now: now)
         // A push whose answer was lost may have been applied: the portal's record says so.
-        if let previous = try tx.reservation(id: portal.reservationId)?.lifecycle {
-            var lifecycle = previous
-            lifecycle.learn(portalProcessStatus: portal.processStatus)
-            if lifecycle != previous { try tx.setLifecycle(lifecycle, of: portal.reservationId) }
-        }
+        let previous = try tx.lifecycle(of: portal.reservationId) ?? Lifecycle()
+        var lifecycle = previous
+        lifecycle.learn(portalProcessStatus: portal.processStatus)
+        if lifecycle != previous { try tx.setLifecycle(lifecycle, of: portal.reservationId) }
         // A new version may fix what was wrong: close what no longer applies, let refused copies try again.
         try tx.resolveAttention(reservationId: portal.reservationId, keeping: Set(raise.map(\.code.rawValue)), now: now)
         try tx.unblockCopies(reservationId: portal.reservationId, now: now)
@@ -63,7 +62,10 @@ struct Ledger {
             try tx.raiseAttention(AttentionEntry(reservationId: portal.reservationId, code: error.code.rawValue, field: error.field,
                                                  messageZh: error.zh, messageEn: error.en, version: portal.version, raisedAt: now))
         }
-        return .stored(disposition: stored.disposition, sendsEnqueued: try plan(portal.reservationId, in: tx),
+        // Planned from the values in hand: the version is not read back and decoded again.
+        let state = PlanningState(disposition: stored.disposition, version: stored.version, lifecycle: lifecycle,
+                                  normalized: stored.normalized, contentJSON: contentJSON, route: stored.route)
+        return .stored(disposition: stored.disposition, sendsEnqueued: try plan(portal.reservationId, state: state, in: tx),
                        deadlineUsedFallback: fallback)
     }
 
@@ -102,11 +104,18 @@ struct Ledger {
     /// Enqueues the sends the planner asks for and records its findings; returns how many sends.
     @discardableResult
     func plan(_ reservationId: String, in tx: StoreTransaction) throws -> Int {
-        guard let stored = try tx.reservation(id: reservationId), let normalized = stored.normalized else { return 0 }
-        let plan = DeliveryPlanner.plan(for: normalized, copies: try tx.copies(of: reservationId), lifecycle: stored.lifecycle,
-                                        pushPending: try tx.pushPending(of: reservationId))
+        guard let state = try tx.planningState(of: reservationId) else { return 0 }
+        return try plan(reservationId, state: state, in: tx)
+    }
+
+    func plan(_ reservationId: String, state: PlanningState, in tx: StoreTransaction) throws -> Int {
+        guard let normalized = state.normalized else { return 0 }
+        let plan = DeliveryPlanner.plan(for: normalized, copies: try tx.copies(of: reservationId, olderThan: normalized.version),
+                                        lifecycle: state.lifecycle, pushPending: try tx.pushPending(of: reservationId))
         for finding in plan.findings { try raise(finding, reservationId: reservationId, version: normalized.version, in: tx) }
         var count = 0
+        // The content a create or an update sends is the reservation's own: its stored JSON.
+        let contentJSON = try state.contentJSON ?? String(decoding: StoreTransaction.encoder.encode(normalized.content), as: UTF8.self)
         for send in plan.sends {
             let encoder = StoreTransaction.encoder
             let entry: OutboxEntry
@@ -114,22 +123,22 @@ struct Ledger {
             case .create(let target, let body):
                 entry = OutboxEntry(reservationId: reservationId, target: SendTarget(target), kind: .create,
                                     idempotencyKey: IdempotencyKey.create(reservationId: reservationId, target: target, version: body.revision),
-                                    body: try encoder.encode(body), revision: body.revision, nextAttemptAt: now)
+                                    body: try encoder.encode(body), revision: body.revision, nextAttemptAt: now, contentJSON: contentJSON)
             case .update(let target, let itemNo, let body):
                 entry = OutboxEntry(reservationId: reservationId, target: SendTarget(target), kind: .update, itemNo: itemNo,
                                     idempotencyKey: IdempotencyKey.update(reservationId: reservationId, target: target, version: body.revision),
-                                    body: try encoder.encode(body), revision: body.revision, nextAttemptAt: now)
+                                    body: try encoder.encode(body), revision: body.revision, nextAttemptAt: now, contentJSON: contentJSON)
             case .act(let target, let itemNo, let action, let origin, let name):
                 let body = HallClient.ActionBody(action: action, origin: origin, operator: name, at: BeijingTime(Date(timeIntervalSince1970: now)).description)
                 entry = OutboxEntry(reservationId: reservationId, target: SendTarget(target), kind: .action, itemNo: itemNo,
                                     idempotencyKey: IdempotencyKey.action(reservationId: reservationId, target: target, action: action),
-                                    body: try encoder.encode(body), revision: normalized.version, nextAttemptAt: now)
+                                    body: try encoder.encode(body), revision: normalized.version, nextAttemptAt: now, action: action, origin: origin)
             case .push(let status, let hallItemNo, let name, let changedAt):
                 let body = PortalClient.StatusPush(processStatus: status.rawValue, hallItemNo: hallItemNo, operator_: name,
                                                    changedAt: changedAt ?? BeijingTime(Date(timeIntervalSince1970: now)).description, remark: "")
                 entry = OutboxEntry(reservationId: reservationId, target: .portal, kind: .push,
                                     idempotencyKey: IdempotencyKey.push(reservationId: reservationId, status: status),
-                                    body: try encoder.encode(body), revision: normalized.version, nextAttemptAt: now)
+                                    body: try encoder.encode(body), revision: normalized.version, nextAttemptAt: now, pushStatus: status)
             }
             if try tx.enqueue(entry, now: now) { count += 1 }
         }
@@ -147,9 +156,10 @@ struct Ledger {
     /// Returns false when the change is not about a copy of ours, or changes nothing.
     @discardableResult
     func applyStatus(_ change: HallStatusChange, reservationId: String, in tx: StoreTransaction) throws -> Bool {
-        guard let stored = try tx.reservation(id: reservationId), stored.disposition == .deliverable,
+        guard let stored = try tx.planningState(of: reservationId), stored.disposition == .deliverable,
               stored.route?.targets.contains(change.target) == true else { return false }
-        var copy = try tx.copies(of: reservationId)[change.target] ?? HallCopy(target: change.target)
+        // The copies' content is not looked at here (olderThan: 0 decodes none).
+        var copy = try tx.copies(of: reservationId, olderThan: 0)[change.target] ?? HallCopy(target: change.target)
         // Another item carrying our reservation's id (made by someone else): not ours to follow.
         if let known = copy.itemNo, known != change.itemNo { return false }
         let before = copy
@@ -160,7 +170,9 @@ struct Ledger {
         try tx.recordStatus(reservationId: reservationId, copy: copy, at: change.at.isEmpty ? nil : change.at, now: now)
         if lifecycle != stored.lifecycle { try tx.setLifecycle(lifecycle, of: reservationId) }
         for finding in findings { try raise(finding, reservationId: reservationId, version: stored.version, in: tx) }
-        try plan(reservationId, in: tx)
+        var state = stored
+        state.lifecycle = lifecycle
+        try plan(reservationId, state: state, in: tx)
         return true
     }
 
@@ -180,21 +192,28 @@ struct Ledger {
         case refused(TransportError)
     }
 
+    /// The content a create or an update sent: its typed column; for a send queued before the
+    /// column existed, read from its body.
+    static func contentJSON(of entry: OutboxEntry) -> String? {
+        if let json = entry.contentJSON { return json }
+        guard let content = try? JSONDecoder().decode(HallItemContent.self, from: entry.body),
+              let data = try? StoreTransaction.encoder.encode(content) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     func apply(_ outcome: SendOutcome, to entry: OutboxEntry, in tx: StoreTransaction) throws {
         guard let id = entry.id else { return }
         switch outcome {
         case .itemPresent(let itemNo):
             guard let hall = entry.target.hall else { return }
-            let content = try? JSONDecoder().decode(HallItemContent.self, from: entry.body)
             try tx.recordCopy(reservationId: entry.reservationId, target: hall, itemNo: itemNo,
-                              revision: entry.revision, content: content, now: now)
+                              revision: entry.revision, contentJSON: Self.contentJSON(of: entry), now: now)
             try tx.settle(outboxId: id, state: .done, error: nil, now: now)
             try plan(entry.reservationId, in: tx)
         case .updated, .superseded:
             if let hall = entry.target.hall, let itemNo = entry.itemNo {
-                let content = try? JSONDecoder().decode(HallItemContent.self, from: entry.body)
                 try tx.recordCopy(reservationId: entry.reservationId, target: hall, itemNo: itemNo,
-                                  revision: entry.revision, content: content, now: now)
+                                  revision: entry.revision, contentJSON: Self.contentJSON(of: entry), now: now)
             }
             try tx.settle(outboxId: id, state: .done, error: nil, now: now)
             try plan(entry.reservationId, in: tx)
@@ -217,7 +236,7 @@ struct Ledger {
                 try tx.resolveAttention(reservationId: entry.reservationId, code: DomainError.Code.portalRefused.rawValue,
                                         field: PortalProcessStatus.received.rawValue, now: now)
             }
-            if var lifecycle = try tx.reservation(id: entry.reservationId)?.lifecycle {
+            if var lifecycle = try tx.lifecycle(of: entry.reservationId) {
                 lifecycle.portalStatus = status
                 try tx.setLifecycle(lifecycle, of: entry.reservationId)
             }
@@ -227,10 +246,10 @@ struct Ledger {
         case .refused(let error):
             try tx.settle(outboxId: id, state: .failed, error: error.description, now: now)
             guard let hall = entry.target.hall else {
-                let status = (try? JSONDecoder().decode(PortalClient.StatusPush.self, from: entry.body))?.processStatus ?? ""
+                let status = entry.pushStatus?.rawValue ?? (try? JSONDecoder().decode(PortalClient.StatusPush.self, from: entry.body))?.processStatus ?? ""
                 // A push retried after the portal forgot its X-Request-Id is refused although it was
                 // applied; the portal's record already shows it.
-                if error.code == "PORTAL_4090", let held = try tx.reservation(id: entry.reservationId)?.lifecycle.portalStatus,
+                if error.code == "PORTAL_4090", let held = try tx.lifecycle(of: entry.reservationId)?.portalStatus,
                    held.rawValue == status {
                     try tx.settle(outboxId: id, state: .done, error: nil, now: now)
                     return

@@ -117,6 +117,9 @@ public final class SyncEngine: @unchecked Sendable {
         public var retried = 0
         public var refused = 0
         public var caughtUp = false
+        /// Work was left for lack of budget (portal pages, sends), not for errors: the next cycle
+        /// starts at once instead of an interval later, so a backlog drains at full speed.
+        public var moreWork = false
         public var portalPosition: String?
         /// The portal time below which every record is visible (the lag horizon), as last computed.
         public var portalHorizon: String?
@@ -192,6 +195,7 @@ public final class SyncEngine: @unchecked Sendable {
             report.stored = pulled.stored
             report.deadlineFallbacks = pulled.deadlineFallbacks
             report.caughtUp = pulled.caughtUp
+            report.moreWork = !pulled.caughtUp && pulled.error == nil && !stop.isSet
             report.portalPosition = pulled.settledPosition?.description
             report.portalHorizon = pulled.horizon?.description
             report.portalClockSkewSeconds = pulled.clockSkewSeconds
@@ -218,6 +222,7 @@ public final class SyncEngine: @unchecked Sendable {
                 report.delivered = delivered.delivered
                 report.retried = delivered.retried
                 report.refused = delivered.refused
+                report.moreWork = report.moreWork || delivered.budgetSpent
                 report.succeeded = Dictionary(uniqueKeysWithValues: delivered.succeeded.map { ($0.key.rawValue, $0.value) })
                 for (target, count) in delivered.answered { report.answered[target.rawValue, default: 0] += count }
                 for (target, error) in delivered.lastError.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {

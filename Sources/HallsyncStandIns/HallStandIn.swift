@@ -64,8 +64,8 @@ public final class HallStandIn: @unchecked Sendable {
         var order: [String] = []
         /// Item numbers by external id, for lookups (a hall indexes them too).
         var byExternalId: [String: [String]] = [:]
-        var keys: [String: (bodyDigest: String, itemNo: String, at: Double)] = [:]
-        var actionKeys: [String: (bodyDigest: String, answer: LoopbackServer.Response, at: Double)] = [:]
+        var keys = ExpiringKeys<(bodyDigest: String, itemNo: String)>()
+        var actionKeys = ExpiringKeys<(bodyDigest: String, answer: LoopbackServer.Response)>()
         /// Every change ever made, for verification; `retainedFrom` is the feed's window.
         var history: [Change] = []
         var retainedFrom = 0
@@ -78,6 +78,8 @@ public final class HallStandIn: @unchecked Sendable {
         var token: String
         var faults: Faults
         var keyRetention: Double
+        /// When the first item of each external id was created (Unix seconds): latency figures.
+        var createdAt: [String: Double] = [:]
         var requestCount = 0
         var lostAnswers = 0
     }
@@ -121,6 +123,19 @@ public final class HallStandIn: @unchecked Sendable {
     public var feedReadCount: Int { state.withLock { $0.feedReads } }
     /// Every status change, retained in the feed or not, in order.
     public var history: [Change] { state.withLock { $0.history } }
+
+    private let observer = Mutex<(@Sendable (_ externalId: String, _ at: Double) -> Void)?>(nil)
+
+    /// Called for every item created (a benchmark counts completions and latencies by it).
+    public func observeCreations(_ handler: @escaping @Sendable (_ externalId: String, _ at: Double) -> Void) {
+        observer.withLock { $0 = handler }
+    }
+
+    /// When the first item carrying `externalId` was created here (Unix seconds), nil if none.
+    public func createdAt(externalId: String) -> Double? { state.withLock { $0.createdAt[externalId] } }
+
+    /// How many distinct external ids have an item here.
+    public var externalIdCount: Int { state.withLock { $0.createdAt.count } }
     /// Creates answered with a lost answer after the commit.
     public var lostAnswerCount: Int { state.withLock { $0.lostAnswers } }
 
@@ -237,8 +252,8 @@ public final class HallStandIn: @unchecked Sendable {
         let now = Date().timeIntervalSince1970
         enum Outcome { case replay(String), mismatch, invalid(String), created(String) }
         let outcome: Outcome = state.withLock { s in
-            s.keys = s.keys.filter { now - $0.value.at < s.keyRetention }
-            if let known = s.keys[key] { return known.bodyDigest == digest ? .replay(known.itemNo) : .mismatch }
+            s.keys.prune(before: now - s.keyRetention)
+            if let known = s.keys[key]?.value { return known.bodyDigest == digest ? .replay(known.itemNo) : .mismatch }
             let item: Item
             switch HallValidation.validate(request.body) {
             case .failure(let failure): return .invalid(failure.message)
@@ -252,7 +267,8 @@ public final class HallStandIn: @unchecked Sendable {
             s.items[stored.itemNo] = stored
             s.order.append(stored.itemNo)
             s.byExternalId[stored.externalId, default: []].append(stored.itemNo)
-            s.keys[key] = (digest, stored.itemNo, now)
+            s.keys.insert((digest, stored.itemNo), for: key, at: now)
+            s.createdAt[stored.externalId] = s.createdAt[stored.externalId] ?? now
             return .created(stored.itemNo)
         }
         switch outcome {
@@ -260,6 +276,9 @@ public final class HallStandIn: @unchecked Sendable {
         case .mismatch: return .respond(error(422, "IDEMPOTENCY_MISMATCH", "this Idempotency-Key was used with another body"))
         case .invalid(let field): return .respond(error(422, "INVALID_FIELD", field))
         case .created(let itemNo):
+            if let observer = observer.withLock({ $0 }), let externalId = state.withLock({ $0.items[itemNo]?.externalId }) {
+                observer(externalId, now)
+            }
             if Double.random(in: 0..<1) < faults.lostAnswerAfterCommit {
                 state.withLock { $0.lostAnswers += 1 }
                 switch Int.random(in: 0..<3) {
@@ -282,7 +301,10 @@ public final class HallStandIn: @unchecked Sendable {
                 return error(410, "FEED_EXPIRED", "changes up to seq \(s.droppedThrough) are no longer retained; reconcile and read from after=0")
             }
             let retained = s.history[s.retainedFrom...]
-            let page = Array(retained.filter { $0.seq > after }.prefix(limit))
+            // `seq` increases along the history: the first change after `after`, by bisection.
+            var low = retained.startIndex, high = retained.endIndex
+            while low < high { let mid = (low + high) / 2; if retained[mid].seq <= after { low = mid + 1 } else { high = mid } }
+            let page = Array(retained[low..<min(low + limit, retained.endIndex)])
             let lastSeq = page.last?.seq ?? (after == 0 ? (retained.last?.seq ?? 0) : after)
             return .json(200, ChangesPage(changes: page, lastSeq: lastSeq))
         }
@@ -305,8 +327,8 @@ public final class HallStandIn: @unchecked Sendable {
         let digest = SHA256.hash(data: request.body).map { String(format: "%02x", $0) }.joined()
         let now = Date().timeIntervalSince1970
         let (answer, committed): (LoopbackServer.Response, Bool) = state.withLock { s in
-            s.actionKeys = s.actionKeys.filter { now - $0.value.at < s.keyRetention }
-            if let known = s.actionKeys[key] {
+            s.actionKeys.prune(before: now - s.keyRetention)
+            if let known = s.actionKeys[key]?.value {
                 return known.bodyDigest == digest ? (known.answer, false)
                     : (error(422, "IDEMPOTENCY_MISMATCH", "this Idempotency-Key was used with another body"), false)
             }
@@ -320,7 +342,7 @@ public final class HallStandIn: @unchecked Sendable {
             s.items[itemNo] = item
             Self.record(&s, item: item, origin: body.origin, operator: body.operator ?? "", remark: body.remark ?? "")
             let answer = LoopbackServer.Response.json(200, ["itemNo": itemNo, "status": status])
-            s.actionKeys[key] = (digest, answer, now)
+            s.actionKeys.insert((digest, answer), for: key, at: now)
             return (answer, true)
         }
         if committed, Double.random(in: 0..<1) < faults.lostAnswerAfterCommit {

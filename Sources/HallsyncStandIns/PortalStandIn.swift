@@ -48,6 +48,14 @@ public final class PortalStandIn: @unchecked Sendable {
         var generation: Int
         var validUntil: Double
         var versions: [Version]
+        /// Records with a version not yet visible when the snapshot was built.
+        var waiting: Set<String>
+    }
+
+    /// What the portal did, for a benchmark's bookkeeping: called outside the portal's lock.
+    public enum Event: Sendable {
+        /// A status push was accepted (Unix seconds).
+        case accepted(reservationId: String, status: String, at: Double)
     }
 
     struct State: Sendable {
@@ -55,9 +63,13 @@ public final class PortalStandIn: @unchecked Sendable {
         /// +1 on every publish.
         var generation = 0
         var snapshot: Snapshot?
+        /// Records published since the snapshot was built.
+        var changed: Set<String> = []
         var records: [String: Record] = [:]
-        var nonces: [String: Double] = [:]
-        var requestIds: [String: (answer: Data, at: Double)] = [:]
+        /// Every region code published: with one, a page is a slice of the window.
+        var regions: Set<String> = []
+        var nonces = ExpiringKeys<Bool>()
+        var requestIds = ExpiringKeys<Data>()
         var faults: Faults
         var lag: Double
         var requestCount = 0
@@ -99,6 +111,11 @@ public final class PortalStandIn: @unchecked Sendable {
         set { state.withLock { $0.lies = newValue } }
     }
 
+    private let observer = Mutex<(@Sendable (Event) -> Void)?>(nil)
+
+    /// Called for every accepted push (a benchmark counts completions by it).
+    public func observe(_ handler: @escaping @Sendable (Event) -> Void) { observer.withLock { $0 = handler } }
+
     public var requestCount: Int { state.withLock { $0.requestCount } }
     public var listRequestCount: Int { state.withLock { $0.listCount } }
     /// Status pushes received, whatever their fate.
@@ -116,11 +133,12 @@ public final class PortalStandIn: @unchecked Sendable {
         return publish(latest)
     }
 
-    /// Adds a reservation or a new version of one: `version` + 1, `updateTime` = now.
+    /// Adds a reservation or a new version of one: `version` + 1, `updateTime` = now (or `at`,
+    /// Unix seconds in the past, for a backlog that waited while the daemon was away).
     @discardableResult
-    public func publish(_ reservation: PortalReservation) -> PortalReservation {
+    public func publish(_ reservation: PortalReservation, at past: Double? = nil) -> PortalReservation {
         state.withLock { s in
-            let now = Date().timeIntervalSince1970
+            let now = past ?? Date().timeIntervalSince1970
             var r = reservation
             let time = BeijingTime(unixSeconds: Int(now))
             r.updateTime = time.description
@@ -129,6 +147,8 @@ public final class PortalStandIn: @unchecked Sendable {
             let guaranteed = Double(time.unixSeconds) + s.lag
             let visibleAt = now + Double.random(in: 0...max(0, guaranteed - now))
             s.records[r.reservationId, default: Record(versions: [])].versions.append(Version(reservation: r, updateTime: time, visibleAt: visibleAt))
+            s.regions.insert(r.regionCode ?? "\u{0}")   // none: never matches a query
+            s.changed.insert(r.reservationId)
             s.generation += 1
             return r
         }
@@ -204,7 +224,8 @@ public final class PortalStandIn: @unchecked Sendable {
         guard let pageSize = query["pageSize"].flatMap(Int.init), (1...200).contains(pageSize) else { return bad("pageSize 应为1-200") }
         let region = query["regionCode"] ?? ""
         let now = Date().timeIntervalSince1970
-        let visible: [PortalReservation] = state.withLock { s in
+        let lies = state.withLock { $0.lies }
+        let (total, slice): (Int, [PortalReservation]) = state.withLock { s in
             s.listCount += 1
             let sorted = Self.snapshot(&s, now: now).versions
             // The window, by binary search over the sorted view.
@@ -213,31 +234,78 @@ public final class PortalStandIn: @unchecked Sendable {
                 while low < high { let mid = (low + high) / 2; if sorted[mid].updateTime < time { low = mid + 1 } else { high = mid } }
                 return low
             }
-            return sorted[firstIndex(notBefore: start)..<firstIndex(notBefore: end)].compactMap {
-                $0.reservation.regionCode == region ? $0.reservation : nil
+            let lower = firstIndex(notBefore: start), upper = firstIndex(notBefore: end)
+            if !s.regions.contains(region) { return (0, []) }
+            // One region published (the usual site): a page is a slice of the window, which is
+            // not copied (a backlog of a million is paged in constant time).
+            if s.regions.count == 1 {
+                return Self.page(count: upper - lower, pageNo: pageNo, pageSize: pageSize, wrap: lies.pagesWrapAround) { sorted[lower + $0].reservation }
             }
+            let visible = sorted[lower..<upper].compactMap { $0.reservation.regionCode == region ? $0.reservation : nil }
+            return Self.page(count: visible.count, pageNo: pageNo, pageSize: pageSize, wrap: lies.pagesWrapAround) { visible[$0] }
         }
-        let lies = state.withLock { $0.lies }
-        var from = min((pageNo - 1) * pageSize, visible.count)
-        if lies.pagesWrapAround, !visible.isEmpty { from = ((pageNo - 1) * pageSize) % visible.count }
-        var slice = Array(visible[from..<min(from + pageSize, visible.count)])
-        if lies.pagesWrapAround, !visible.isEmpty { while slice.count < pageSize { slice.append(visible[slice.count % visible.count]) } }
-        return .json(200, Envelope(code: "0", msg: "成功", data: ListData(total: visible.count + lies.totalOffset, pageNo: pageNo, pageSize: pageSize, list: slice)), headers: headers)
+        return .json(200, Envelope(code: "0", msg: "成功", data: ListData(total: total + lies.totalOffset, pageNo: pageNo, pageSize: pageSize, list: slice)), headers: headers)
+    }
+
+    /// Page `pageNo` of `count` records, `element(i)` the i-th; with `wrap` (a lie), pages past
+    /// the end start again from the first record, full.
+    static func page(count: Int, pageNo: Int, pageSize: Int, wrap: Bool, element: (Int) -> PortalReservation) -> (Int, [PortalReservation]) {
+        guard count > 0 else { return (0, []) }
+        var from = min((pageNo - 1) * pageSize, count)
+        if wrap { from = ((pageNo - 1) * pageSize) % count }
+        var slice = (from..<min(from + pageSize, count)).map(element)
+        if wrap { while slice.count < pageSize { slice.append(element(slice.count % count)) } }
+        return (count, slice)
     }
 
     /// The replica's sorted view at `now`, rebuilt only when something was published or a version
     /// became visible since it was built (a backlog is read without sorting it on every page).
     static func snapshot(_ s: inout State, now: Double) -> Snapshot {
         if let cached = s.snapshot, cached.generation == s.generation, now < cached.validUntil { return cached }
-        var validUntil = Double.infinity
-        var versions: [Version] = []
-        versions.reserveCapacity(s.records.count)
-        for record in s.records.values {
-            if let version = record.versions.last(where: { $0.visibleAt <= now }) { versions.append(version) }
-            for version in record.versions where version.visibleAt > now { validUntil = min(validUntil, version.visibleAt) }
+        func before(_ a: Version, _ b: Version) -> Bool {
+            (a.updateTime, a.reservation.reservationId) < (b.updateTime, b.reservation.reservationId)
         }
-        versions.sort { ($0.updateTime, $0.reservation.reservationId) < ($1.updateTime, $1.reservation.reservationId) }
-        let snapshot = Snapshot(generation: s.generation, validUntil: validUntil, versions: versions)
+        var validUntil = Double.infinity
+        var waiting: Set<String> = []
+        var versions: [Version] = []
+        if let cached = s.snapshot {
+            // Only what changed since is looked at again: records published since, and records
+            // that had a version still invisible. The rest keeps its place in the sorted view.
+            let affected = s.changed.union(cached.waiting)
+            var fresh: [Version] = []
+            for id in affected {
+                guard let record = s.records[id] else { continue }
+                if let version = record.versions.last(where: { $0.visibleAt <= now }) { fresh.append(version) }
+                for version in record.versions where version.visibleAt > now {
+                    validUntil = min(validUntil, version.visibleAt)
+                    waiting.insert(id)
+                }
+            }
+            fresh.sort(by: before)
+            let kept = affected.isEmpty ? cached.versions : cached.versions.filter { !affected.contains($0.reservation.reservationId) }
+            // New versions are newer than the rest, mostly: then they go at the end; else a merge.
+            if let last = kept.last, let first = fresh.first, before(first, last) {
+                versions.reserveCapacity(kept.count + fresh.count)
+                var i = 0, j = 0
+                while i < kept.count || j < fresh.count {
+                    if j == fresh.count || (i < kept.count && before(kept[i], fresh[j])) { versions.append(kept[i]); i += 1 } else { versions.append(fresh[j]); j += 1 }
+                }
+            } else {
+                versions = kept + fresh
+            }
+        } else {
+            versions.reserveCapacity(s.records.count)
+            for (id, record) in s.records {
+                if let version = record.versions.last(where: { $0.visibleAt <= now }) { versions.append(version) }
+                for version in record.versions where version.visibleAt > now {
+                    validUntil = min(validUntil, version.visibleAt)
+                    waiting.insert(id)
+                }
+            }
+            versions.sort(by: before)
+        }
+        s.changed.removeAll(keepingCapacity: true)
+        let snapshot = Snapshot(generation: s.generation, validUntil: validUntil, versions: versions, waiting: waiting)
         s.snapshot = snapshot
         return snapshot
     }
@@ -255,8 +323,8 @@ public final class PortalStandIn: @unchecked Sendable {
         let now = Date().timeIntervalSince1970
         enum Outcome { case replay(Data), answer(Envelope<Int>), publish(PortalReservation) }
         let outcome: Outcome = state.withLock { s in
-            s.requestIds = s.requestIds.filter { now - $0.value.at < s.requestIdRetention }
-            if let remembered = s.requestIds[requestId] { return .replay(remembered.answer) }
+            s.requestIds.prune(before: now - s.requestIdRetention)
+            if let remembered = s.requestIds[requestId] { return .replay(remembered.value) }
             guard let record = s.records[id] else { return .answer(Envelope(code: "4040", msg: "预约不存在", data: nil)) }
             let current = record.latest.processStatus
             let cancelled = record.latest.isCancelled
@@ -285,7 +353,8 @@ public final class PortalStandIn: @unchecked Sendable {
         case .publish(let next):
             publish(next)
             let response = LoopbackServer.Response.json(200, Envelope(code: "0", msg: "成功", data: nil as Int?), headers: headers)
-            state.withLock { $0.requestIds[requestId] = (response.body, now) }
+            state.withLock { $0.requestIds.insert(response.body, for: requestId, at: now) }
+            if let observer = observer.withLock({ $0 }) { observer(.accepted(reservationId: id, status: next.processStatus ?? "", at: now)) }
             return (response, true)
         }
     }
@@ -305,9 +374,9 @@ public final class PortalStandIn: @unchecked Sendable {
         guard request.header("x-signature") == expected else { return ("4013", "bad signature") }
         let now = Date().timeIntervalSince1970
         let replayed: Bool = state.withLock { s in
-            if s.nonces.count > 50_000 { s.nonces = s.nonces.filter { now - $0.value < 600 } }
-            if let seen = s.nonces[nonce], now - seen < 600 { return true }
-            s.nonces[nonce] = now
+            s.nonces.prune(before: now - 600)
+            if s.nonces[nonce] != nil { return true }
+            s.nonces.insert(true, for: nonce, at: now)
             return false
         }
         return replayed ? ("4012", "nonce already used") : nil

@@ -62,6 +62,9 @@ public final class TrafficGenerator: @unchecked Sendable {
     }
 
     public var expectations: [Expectation] { state.withLock { Array($0.expectations.values) } }
+
+    /// What one reservation must become, nil if it was not generated here.
+    public func expectation(_ reservationId: String) -> Expectation? { state.withLock { $0.expectations[reservationId] } }
     public var generatedCount: Int { state.withLock { $0.counter } }
 
     /// The applicant of a random earlier reservation cancels it online; returns its id.
@@ -91,9 +94,10 @@ public final class TrafficGenerator: @unchecked Sendable {
         return hall.staffAct(itemNo: item.itemNo, action: action, operator: ["李四", "张三", "王五"][Int(pick % 3)]) ? (hall.target, item.itemNo, action) : nil
     }
 
-    /// Publishes one new reservation; with `rescheduleRate`, sometimes reschedules an earlier one instead.
+    /// Publishes one new reservation; with `rescheduleRate`, sometimes reschedules an earlier one
+    /// instead. `at` (Unix seconds in the past) back-dates it, for a backlog.
     @discardableResult
-    public func step(rescheduleRate: Double = 0.1) -> String {
+    public func step(rescheduleRate: Double = 0.1, at past: Double? = nil) -> String {
         let reservation = state.withLock { s -> PortalReservation in
             if !s.reschedulable.isEmpty, Double(s.rng.next() % 1000) / 1000 < rescheduleRate {
                 let id = s.reschedulable[Int(s.rng.next() % UInt64(s.reschedulable.count))]
@@ -112,7 +116,7 @@ public final class TrafficGenerator: @unchecked Sendable {
             if e.deliverable && !e.phoneOnly { s.reschedulable.append(r.reservationId) }
             return r
         }
-        portal.publish(reservation)
+        portal.publish(reservation, at: past)
         return reservation.reservationId
     }
 

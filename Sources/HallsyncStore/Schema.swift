@@ -161,6 +161,22 @@ enum Schema {
                 CREATE INDEX reservation_summary_region ON reservation(regionCode, appointmentDate, deptCode, itemCode, state, deadline, id);
                 """)
         }
+        migrator.registerMigration("v6: what a send is, in typed columns; due sends by peer") { db in
+            // Sending and settling read these instead of decoding the body they sent. Rows written
+            // before are filled from their bodies here; a create's or update's content stays NULL
+            // for them and is read from the body when it settles.
+            try db.execute(sql: """
+                ALTER TABLE outbox ADD COLUMN action TEXT;         -- ACTION: HANDLE | CONSULT | CANCEL
+                ALTER TABLE outbox ADD COLUMN origin TEXT;         -- ACTION: SYNC | PORTAL
+                ALTER TABLE outbox ADD COLUMN pushStatus TEXT;     -- PUSH: the portal status sent
+                ALTER TABLE outbox ADD COLUMN contentJSON TEXT;    -- CREATE | UPDATE: the content sent
+                UPDATE outbox SET action = json_extract(body, '$.action'), origin = json_extract(body, '$.origin')
+                    WHERE kind = 'ACTION' AND json_valid(body);
+                UPDATE outbox SET pushStatus = json_extract(body, '$.processStatus') WHERE kind = 'PUSH' AND json_valid(body);
+                -- Each peer's worker slots take their own due sends, oldest first.
+                CREATE INDEX outbox_due_target ON outbox(target, nextAttemptAt) WHERE state = 'PENDING';
+                """)
+        }
         return migrator
     }
 
@@ -171,5 +187,5 @@ enum Schema {
     static func shortName(_ migration: String) -> String { String(migration.prefix { $0 != ":" }) }
 
     /// The newest migration's name: a reader (the web page) that needs columns of it refuses an older file.
-    static let newest = "v5: the summary's columns, portal version history, attention resolved by a person"
+    static let newest = "v6: what a send is, in typed columns; due sends by peer"
 }

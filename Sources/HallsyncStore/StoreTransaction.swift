@@ -16,19 +16,21 @@ public struct StoreTransaction {
     // MARK: Reservations
 
     public func reservation(id: String) throws -> StoredReservation? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE id = ?", arguments: [id]) else { return nil }
+        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM reservation WHERE id = ?"), arguments: [id]) else { return nil }
         return try Self.reservation(from: row)
     }
 
     /// The stored version of a reservation, nil when never seen.
     public func storedVersion(of id: String) throws -> Int? {
-        try Int.fetchOne(db, sql: "SELECT version FROM reservation WHERE id = ?", arguments: [id])
+        try Int.fetchOne(try db.cachedStatement(sql: "SELECT version FROM reservation WHERE id = ?"), arguments: [id])
     }
 
-    public func save(_ r: StoredReservation, now: Double) throws {
+    /// Stores the reservation's latest version; returns its content as stored (canonical JSON).
+    @discardableResult
+    public func save(_ r: StoredReservation, now: Double) throws -> String? {
         let portalJSON = String(decoding: try Self.encoder.encode(r.portal), as: UTF8.self)
         let contentJSON = try r.content.map { String(decoding: try Self.encoder.encode($0), as: UTF8.self) }
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO reservation (id, version, updateTime, portalJSON, disposition, route, contentJSON, isCancelled, regionCode, deptCode,
                                      appointmentDate, itemCode, firstSeenAt, changedAt)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -37,9 +39,38 @@ public struct StoreTransaction {
                 contentJSON = excluded.contentJSON, isCancelled = excluded.isCancelled,
                 regionCode = excluded.regionCode, deptCode = excluded.deptCode, appointmentDate = excluded.appointmentDate,
                 itemCode = excluded.itemCode, purgedAt = NULL, changedAt = excluded.changedAt
-            """, arguments: [r.id, r.version, r.portal.updateTime, portalJSON, r.disposition.rawValue, r.route?.rawValue,
+            """).execute(arguments: [r.id, r.version, r.portal.updateTime, portalJSON, r.disposition.rawValue, r.route?.rawValue,
                              contentJSON, r.portal.isCancelled, r.regionKey, r.deptKey, r.appointmentKey, r.itemKey, now, now])
+        return contentJSON
     }
+
+    /// What planning the reservation's next sends needs; nil when it was never stored.
+    public func planningState(of id: String) throws -> PlanningState? {
+        guard let row = try Row.fetchOne(try db.cachedStatement(sql: """
+            SELECT version, isCancelled, disposition, route, contentJSON, lifecycleJSON FROM reservation WHERE id = ?
+            """), arguments: [id]) else { return nil }
+        let disposition = StoredReservation.Disposition(rawValue: row["disposition"]) ?? .undeliverable
+        let route = (row["route"] as String?).flatMap(Route.init(rawValue:))
+        let contentJSON: String? = row["contentJSON"]
+        let lifecycle = try (row["lifecycleJSON"] as String?).map { try Self.decoder.decode(Lifecycle.self, from: Data($0.utf8)) } ?? Lifecycle()
+        var normalized: NormalizedReservation?
+        if disposition == .deliverable, let route, let contentJSON {
+            let content = try Self.decoder.decode(HallItemContent.self, from: Data(contentJSON.utf8))
+            normalized = NormalizedReservation(reservationId: id, version: row["version"], isCancelled: row["isCancelled"], content: content, route: route)
+        }
+        return PlanningState(disposition: disposition, version: row["version"], lifecycle: lifecycle, normalized: normalized,
+                             contentJSON: contentJSON, route: route)
+    }
+
+    /// What hallsync knows of the reservation's outcome and the portal's status; nil when it was never stored.
+    public func lifecycle(of id: String) throws -> Lifecycle? {
+        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT lifecycleJSON FROM reservation WHERE id = ?"), arguments: [id]) else {
+            return nil
+        }
+        return try (row["lifecycleJSON"] as String?).map { try Self.decoder.decode(Lifecycle.self, from: Data($0.utf8)) } ?? Lifecycle()
+    }
+
+    static let decoder = JSONDecoder()
 
     static func reservation(from row: Row) throws -> StoredReservation {
         let portal = try JSONDecoder().decode(PortalReservation.self, from: Data((row["portalJSON"] as String).utf8))
@@ -54,17 +85,16 @@ public struct StoreTransaction {
 
     /// Notes a portal version in the reservation's history (no personal data).
     public func recordVersion(_ r: StoredReservation, now: Double) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO reservationVersion (reservationId, version, updateTime, seenAt, status, processStatus, appointmentDate, appointmentSlot, disposition)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [r.id, r.version, r.portal.updateTime, now, r.portal.status, r.portal.processStatus,
+            """).execute(arguments: [r.id, r.version, r.portal.updateTime, now, r.portal.status, r.portal.processStatus,
                              r.portal.appointmentDate, r.portal.appointmentSlot, r.disposition.rawValue])
     }
 
     /// Stores what hallsync learnt about a reservation's outcome and the portal's status.
     public func setLifecycle(_ lifecycle: Lifecycle, of reservationId: String) throws {
-        try db.execute(sql: "UPDATE reservation SET lifecycleJSON = ? WHERE id = ?",
-                       arguments: [String(decoding: try Self.encoder.encode(lifecycle), as: UTF8.self), reservationId])
+        try db.cachedStatement(sql: "UPDATE reservation SET lifecycleJSON = ? WHERE id = ?").execute(arguments: [String(decoding: try Self.encoder.encode(lifecycle), as: UTF8.self), reservationId])
     }
 
     public struct Counts: Hashable, Sendable {
@@ -94,7 +124,7 @@ public struct StoreTransaction {
     /// - Parameter now: the current Beijing time, for the overdue counts.
     public func counts(now: BeijingTime = .now()) throws -> Counts {
         var c = Counts()
-        for row in try Row.fetchAll(db, sql: "SELECT disposition, COUNT(*) AS n FROM reservation GROUP BY disposition") {
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT disposition, COUNT(*) AS n FROM reservation GROUP BY disposition")) {
             let n: Int = row["n"]
             c.reservations += n
             switch StoredReservation.Disposition(rawValue: row["disposition"]) {
@@ -104,21 +134,21 @@ public struct StoreTransaction {
             case nil: break
             }
         }
-        c.withoutPhone = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM reservation WHERE disposition = 'DELIVERABLE' AND json_extract(contentJSON, '$.phone') = ''") ?? 0
-        c.copiesCreated = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hallCopy WHERE itemNo IS NOT NULL") ?? 0
-        for row in try Row.fetchAll(db, sql: "SELECT target, COUNT(*) AS n FROM outbox WHERE state = 'PENDING' GROUP BY target") {
+        c.withoutPhone = try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(*) FROM reservation WHERE disposition = 'DELIVERABLE' AND json_extract(contentJSON, '$.phone') = ''")) ?? 0
+        c.copiesCreated = try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(*) FROM hallCopy WHERE itemNo IS NOT NULL")) ?? 0
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT target, COUNT(*) AS n FROM outbox WHERE state = 'PENDING' GROUP BY target")) {
             c.pendingSends[row["target"]] = row["n"]
         }
-        c.oldestPendingCreatedAt = try Double.fetchOne(db, sql: "SELECT MIN(createdAt) FROM outbox WHERE state = 'PENDING'")
-        c.failedSends = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE state = 'FAILED'") ?? 0
-        for row in try Row.fetchAll(db, sql: "SELECT code, COUNT(DISTINCT reservationId) AS n FROM attention WHERE resolvedAt IS NULL GROUP BY code") {
+        c.oldestPendingCreatedAt = try Double.fetchOne(try db.cachedStatement(sql: "SELECT MIN(createdAt) FROM outbox WHERE state = 'PENDING'"))
+        c.failedSends = try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(*) FROM outbox WHERE state = 'FAILED'")) ?? 0
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT code, COUNT(DISTINCT reservationId) AS n FROM attention WHERE resolvedAt IS NULL GROUP BY code")) {
             c.attentionByCode[row["code"]] = row["n"]
         }
-        c.openAttention = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT reservationId) FROM attention WHERE resolvedAt IS NULL") ?? 0
-        for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM hallCopy WHERE itemNo IS NOT NULL GROUP BY status") {
+        c.openAttention = try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(DISTINCT reservationId) FROM attention WHERE resolvedAt IS NULL")) ?? 0
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT status, COUNT(*) AS n FROM hallCopy WHERE itemNo IS NOT NULL GROUP BY status")) {
             c.copiesByStatus[row["status"]] = row["n"]
         }
-        for row in try Row.fetchAll(db, sql: Self.overdueQuery, arguments: [now.description]) {
+        for row in try Row.fetchAll(try db.cachedStatement(sql: Self.overdueQuery), arguments: [now.description]) {
             c.overdueByDept[row["dept"], default: 0] += row["n"] as Int
             c.overdueByRegion[row["region"], default: 0] += row["n"] as Int
         }
@@ -136,17 +166,23 @@ public struct StoreTransaction {
 
     // MARK: Hall copies
 
-    public func copies(of reservationId: String) throws -> [HallTarget: HallCopy] {
+    /// The reservation's copies. Their content is decoded only for copies older than `version`
+    /// (what the planner compares to decide on an update); nil: always.
+    public func copies(of reservationId: String, olderThan version: Int? = nil) throws -> [HallTarget: HallCopy] {
         var copies: [HallTarget: HallCopy] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT * FROM hallCopy WHERE reservationId = ?", arguments: [reservationId]) {
+        for row in try Row.fetchAll(try db.cachedStatement(sql: """
+            SELECT target, itemNo, revision, contentJSON, isBlocked, status, closedBy FROM hallCopy WHERE reservationId = ?
+            """), arguments: [reservationId]) {
             guard let target = HallTarget(rawValue: row["target"]) else { continue }
-            let content = try (row["contentJSON"] as String?).map { try JSONDecoder().decode(HallItemContent.self, from: Data($0.utf8)) }
+            let revision: Int = row["revision"]
+            let content = version.map { revision < $0 } ?? true
+                ? try (row["contentJSON"] as String?).map { try Self.decoder.decode(HallItemContent.self, from: Data($0.utf8)) } : nil
             copies[target] = HallCopy(target: target, itemNo: row["itemNo"], revision: row["revision"], content: content,
                                       hasPendingSend: false, isBlocked: row["isBlocked"],
                                       status: HallItemStatus(rawValue: row["status"]) ?? .open,
                                       closedBy: (row["closedBy"] as String?).flatMap(ActionOrigin.init(rawValue:)))
         }
-        for target in try String.fetchAll(db, sql: "SELECT DISTINCT target FROM outbox WHERE reservationId = ? AND state = 'PENDING'", arguments: [reservationId]) {
+        for target in try String.fetchAll(try db.cachedStatement(sql: "SELECT DISTINCT target FROM outbox WHERE reservationId = ? AND state = 'PENDING'"), arguments: [reservationId]) {
             guard let t = HallTarget(rawValue: target) else { continue }
             copies[t, default: HallCopy(target: t)].hasPendingSend = true
         }
@@ -155,61 +191,60 @@ public struct StoreTransaction {
 
     /// Whether a status push of this reservation is waiting in the outbox.
     public func pushPending(of reservationId: String) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM outbox WHERE reservationId = ? AND target = 'portal' AND state = 'PENDING')",
+        try Bool.fetchOne(try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM outbox WHERE reservationId = ? AND target = 'portal' AND state = 'PENDING')"),
                           arguments: [reservationId]) ?? false
     }
 
     /// Records a copy's status as the hall reported it (and its item number, when it was not known yet).
     public func recordStatus(reservationId: String, copy: HallCopy, at: String?, now: Double) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO hallCopy (reservationId, target, itemNo, status, closedBy, statusAt, changedAt) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(reservationId, target) DO UPDATE SET itemNo = COALESCE(hallCopy.itemNo, excluded.itemNo),
                 status = excluded.status, closedBy = excluded.closedBy, statusAt = COALESCE(excluded.statusAt, hallCopy.statusAt),
                 changedAt = excluded.changedAt
-            """, arguments: [reservationId, copy.target.rawValue, copy.itemNo, copy.status.rawValue, copy.closedBy?.rawValue, at, now])
+            """).execute(arguments: [reservationId, copy.target.rawValue, copy.itemNo, copy.status.rawValue, copy.closedBy?.rawValue, at, now])
     }
 
     /// Open items of one hall, in reservation order after `after`: what a reconciliation looks up.
     public func openCopies(in hall: HallTarget, after: String, limit: Int) throws -> [(reservationId: String, itemNo: String)] {
-        try Row.fetchAll(db, sql: """
+        try Row.fetchAll(try db.cachedStatement(sql: """
             SELECT reservationId, itemNo FROM hallCopy
             WHERE target = ? AND status = 'PENDING' AND itemNo IS NOT NULL AND reservationId > ?
             ORDER BY reservationId LIMIT ?
-            """, arguments: [hall.rawValue, after, limit]).map { ($0["reservationId"], $0["itemNo"]) }
+            """), arguments: [hall.rawValue, after, limit]).map { ($0["reservationId"], $0["itemNo"]) }
     }
 
     /// Whether hallsync ever sent a closing action to this copy.
     public func sentAction(reservationId: String, target: HallTarget) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM outbox WHERE reservationId = ? AND target = ? AND kind = 'ACTION')",
+        try Bool.fetchOne(try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM outbox WHERE reservationId = ? AND target = ? AND kind = 'ACTION')"),
                           arguments: [reservationId, target.rawValue]) ?? false
     }
 
-    /// Records what a hall item says after a create or update was answered.
+    /// Records what a hall item says after a create or update was answered (`contentJSON`: the
+    /// content sent, canonical JSON).
     public func recordCopy(reservationId: String, target: HallTarget, itemNo: String, revision: Int,
-                           content: HallItemContent?, now: Double) throws {
-        let contentJSON = try content.map { String(decoding: try Self.encoder.encode($0), as: UTF8.self) }
-        try db.execute(sql: """
+                           contentJSON: String?, now: Double) throws {
+        try db.cachedStatement(sql: """
             INSERT INTO hallCopy (reservationId, target, itemNo, revision, contentJSON, isBlocked, createdAt, changedAt)
             VALUES (?, ?, ?, ?, ?, 0, ?, ?)
             ON CONFLICT(reservationId, target) DO UPDATE SET itemNo = excluded.itemNo,
                 revision = MAX(hallCopy.revision, excluded.revision),
                 contentJSON = CASE WHEN excluded.revision >= hallCopy.revision THEN excluded.contentJSON ELSE hallCopy.contentJSON END,
                 createdAt = COALESCE(hallCopy.createdAt, excluded.createdAt), changedAt = excluded.changedAt
-            """, arguments: [reservationId, target.rawValue, itemNo, revision, contentJSON, now, now])
+            """).execute(arguments: [reservationId, target.rawValue, itemNo, revision, contentJSON, now, now])
     }
 
     /// Marks a copy as waiting for a person: no further send is planned for it.
     public func blockCopy(reservationId: String, target: HallTarget, now: Double) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO hallCopy (reservationId, target, isBlocked, changedAt) VALUES (?, ?, 1, ?)
             ON CONFLICT(reservationId, target) DO UPDATE SET isBlocked = 1, changedAt = excluded.changedAt
-            """, arguments: [reservationId, target.rawValue, now])
+            """).execute(arguments: [reservationId, target.rawValue, now])
     }
 
     /// Lets a blocked copy be planned again (a newer portal version may fix what the hall refused).
     public func unblockCopies(reservationId: String, now: Double) throws {
-        try db.execute(sql: "UPDATE hallCopy SET isBlocked = 0, changedAt = ? WHERE reservationId = ? AND isBlocked = 1",
-                       arguments: [now, reservationId])
+        try db.cachedStatement(sql: "UPDATE hallCopy SET isBlocked = 0, changedAt = ? WHERE reservationId = ? AND isBlocked = 1").execute(arguments: [now, reservationId])
     }
 
     // MARK: Outbox
@@ -219,39 +254,52 @@ public struct StoreTransaction {
     public func enqueue(_ entry: OutboxEntry, now: Double) throws -> Bool {
         // After a restore, until the portal was read past that moment, a create looks its item up
         // first (firstAttemptAt 0): the daemon that ran before may have made it after the backup.
-        try db.execute(sql: """
-            INSERT OR IGNORE INTO outbox (reservationId, target, kind, itemNo, idempotencyKey, body, revision, state, attempts, nextAttemptAt, createdAt, firstAttemptAt)
-            VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?,
+        try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO outbox (reservationId, target, kind, itemNo, idempotencyKey, body, revision, state, attempts, nextAttemptAt, createdAt,
+                                          action, origin, pushStatus, contentJSON, firstAttemptAt)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?, ?, ?, ?,
                     CASE WHEN ?3 = 'CREATE' AND EXISTS (SELECT 1 FROM cursor WHERE name = 'restore.lookUpThrough') THEN 0 ELSE NULL END)
-            """, arguments: [entry.reservationId, entry.target.rawValue, entry.kind.rawValue, entry.itemNo,
-                             entry.idempotencyKey, entry.body, entry.revision, entry.nextAttemptAt, now])
+            """).execute(arguments: [entry.reservationId, entry.target.rawValue, entry.kind.rawValue, entry.itemNo,
+                             entry.idempotencyKey, entry.body, entry.revision, entry.nextAttemptAt, now,
+                             entry.action?.rawValue, entry.origin?.rawValue, entry.pushStatus?.rawValue, entry.contentJSON])
         return db.changesCount > 0
     }
 
     /// Pending sends due now, oldest first.
     public func dueSends(now: Double, limit: Int) throws -> [OutboxEntry] {
-        try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE state = 'PENDING' AND nextAttemptAt <= ? ORDER BY nextAttemptAt, id LIMIT ?",
+        try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM outbox WHERE state = 'PENDING' AND nextAttemptAt <= ? ORDER BY nextAttemptAt, id LIMIT ?"),
                          arguments: [now, limit]).map(Self.outbox(from:))
     }
 
+    /// One peer's pending sends due now, oldest first.
+    public func dueSends(target: SendTarget, now: Double, limit: Int) throws -> [OutboxEntry] {
+        try Row.fetchAll(try db.cachedStatement(sql: """
+            SELECT * FROM outbox WHERE state = 'PENDING' AND target = ? AND nextAttemptAt <= ? ORDER BY nextAttemptAt, id LIMIT ?
+            """), arguments: [target.rawValue, now, limit]).map(Self.outbox(from:))
+    }
+
+    /// Makes these pending sends due at `time`.
+    public func makeDue(ids: [Int64], at time: Double) throws {
+        let statement = try db.cachedStatement(sql: "UPDATE outbox SET nextAttemptAt = MIN(nextAttemptAt, ?) WHERE id = ? AND state = 'PENDING'")
+        for id in ids { try statement.execute(arguments: [time, id]) }
+    }
+
     public func outbox(reservationId: String) throws -> [OutboxEntry] {
-        try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE reservationId = ? ORDER BY id", arguments: [reservationId]).map(Self.outbox(from:))
+        try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM outbox WHERE reservationId = ? ORDER BY id"), arguments: [reservationId]).map(Self.outbox(from:))
     }
 
     /// Notes that an attempt is about to be made, before the request leaves.
     public func markAttempted(ids: [Int64], now: Double) throws {
-        guard !ids.isEmpty else { return }
-        try db.execute(sql: "UPDATE outbox SET attempts = attempts + 1, firstAttemptAt = COALESCE(firstAttemptAt, ?) WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
-                       arguments: StatementArguments([now] + ids.map { $0 as (any DatabaseValueConvertible) }))
+        let statement = try db.cachedStatement(sql: "UPDATE outbox SET attempts = attempts + 1, firstAttemptAt = COALESCE(firstAttemptAt, ?) WHERE id = ?")
+        for id in ids { try statement.execute(arguments: [now, id]) }
     }
 
     public func settle(outboxId: Int64, state: OutboxEntry.State, error: String?, now: Double) throws {
-        try db.execute(sql: "UPDATE outbox SET state = ?, lastError = ?, settledAt = ? WHERE id = ?",
-                       arguments: [state.rawValue, error, now, outboxId])
+        try db.cachedStatement(sql: "UPDATE outbox SET state = ?, lastError = ?, settledAt = ? WHERE id = ?").execute(arguments: [state.rawValue, error, now, outboxId])
     }
 
     public func reschedule(outboxId: Int64, at next: Double, error: String) throws {
-        try db.execute(sql: "UPDATE outbox SET nextAttemptAt = ?, lastError = ? WHERE id = ?", arguments: [next, error, outboxId])
+        try db.cachedStatement(sql: "UPDATE outbox SET nextAttemptAt = ?, lastError = ? WHERE id = ?").execute(arguments: [next, error, outboxId])
     }
 
     /// After a restore from a backup: the halls may hold items created after the backup was taken
@@ -259,7 +307,7 @@ public struct StoreTransaction {
     /// `externalId` before it is sent (as a create older than the key retention does). Returns how many.
     @discardableResult
     public func lookUpBeforeEveryPendingCreate(restoredAt: BeijingTime, now: Double) throws -> Int {
-        try db.execute(sql: "UPDATE outbox SET firstAttemptAt = 0 WHERE state = 'PENDING' AND kind = 'CREATE'")
+        try db.cachedStatement(sql: "UPDATE outbox SET firstAttemptAt = 0 WHERE state = 'PENDING' AND kind = 'CREATE'")
         let count = db.changesCount
         // And every create planned until the portal has been read past this moment.
         try setCursor(.restoreLookUpThrough, to: restoredAt.description, now: now)
@@ -269,14 +317,14 @@ public struct StoreTransaction {
     /// Makes every pending send due at `time` (after a reload: what an operator fixed is tried at once).
     @discardableResult
     public func rescheduleAllPending(at time: Double) throws -> Int {
-        try db.execute(sql: "UPDATE outbox SET nextAttemptAt = ? WHERE state = 'PENDING' AND nextAttemptAt > ?", arguments: [time, time])
+        try db.cachedStatement(sql: "UPDATE outbox SET nextAttemptAt = ? WHERE state = 'PENDING' AND nextAttemptAt > ?").execute(arguments: [time, time])
         return db.changesCount
     }
 
     /// Deletes sends settled as done before `time`; returns how many. Refused ones stay (they explain the attention list).
     @discardableResult
     public func pruneSettled(before time: Double) throws -> Int {
-        try db.execute(sql: "DELETE FROM outbox WHERE state = 'DONE' AND settledAt < ?", arguments: [time])
+        try db.cachedStatement(sql: "DELETE FROM outbox WHERE state = 'DONE' AND settledAt < ?").execute(arguments: [time])
         return db.changesCount
     }
 
@@ -285,7 +333,11 @@ public struct StoreTransaction {
                     kind: OutboxEntry.Kind(rawValue: row["kind"]) ?? .create, itemNo: row["itemNo"],
                     idempotencyKey: row["idempotencyKey"], body: row["body"], revision: row["revision"],
                     state: OutboxEntry.State(rawValue: row["state"]) ?? .pending, attempts: row["attempts"],
-                    firstAttemptAt: row["firstAttemptAt"], nextAttemptAt: row["nextAttemptAt"], lastError: row["lastError"])
+                    firstAttemptAt: row["firstAttemptAt"], nextAttemptAt: row["nextAttemptAt"], lastError: row["lastError"],
+                    action: (row["action"] as String?).flatMap(HallAction.init(rawValue:)),
+                    origin: (row["origin"] as String?).flatMap(ActionOrigin.init(rawValue:)),
+                    pushStatus: (row["pushStatus"] as String?).flatMap(PortalProcessStatus.init(rawValue:)),
+                    contentJSON: row["contentJSON"])
     }
 
     // MARK: Retention
@@ -295,7 +347,7 @@ public struct StoreTransaction {
     /// and nothing about them open — no send pending, no copy open, the portal told its final
     /// status, nothing on the attention list.
     public func retentionDue(cutoff: String, changedBefore: Double, limit: Int) throws -> [String] {
-        try String.fetchAll(db, sql: """
+        try String.fetchAll(try db.cachedStatement(sql: """
             SELECT r.id FROM reservation r
             WHERE r.purgedAt IS NULL
               AND ((r.appointmentDate IS NOT NULL AND r.appointmentDate < ?) OR (r.appointmentDate IS NULL AND r.changedAt < ?))
@@ -305,7 +357,7 @@ public struct StoreTransaction {
               AND (r.disposition != 'DELIVERABLE'
                    OR json_extract(r.lifecycleJSON, '$.portalStatus') IN ('HANDLED', 'CONSULTED', 'CANCEL_ACKNOWLEDGED'))
             LIMIT ?
-            """, arguments: [cutoff, changedBefore, limit])
+            """), arguments: [cutoff, changedBefore, limit])
     }
 
     /// Erases the applicant's name, ID number and phone from a reservation, its copies, its
@@ -315,87 +367,80 @@ public struct StoreTransaction {
         let names = [stored.portal.applicant.name, stored.content?.applicantName].compactMap { $0 }
         let portalJSON = String(decoding: try Self.encoder.encode(rule.erase(stored.portal)), as: UTF8.self)
         let contentJSON = try stored.content.map { String(decoding: try Self.encoder.encode(rule.erase($0)), as: UTF8.self) }
-        try db.execute(sql: "UPDATE reservation SET portalJSON = ?, contentJSON = ?, purgedAt = ? WHERE id = ?",
-                       arguments: [portalJSON, contentJSON, now, reservationId])
-        for row in try Row.fetchAll(db, sql: "SELECT target, contentJSON FROM hallCopy WHERE reservationId = ? AND contentJSON IS NOT NULL",
+        try db.cachedStatement(sql: "UPDATE reservation SET portalJSON = ?, contentJSON = ?, purgedAt = ? WHERE id = ?").execute(arguments: [portalJSON, contentJSON, now, reservationId])
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT target, contentJSON FROM hallCopy WHERE reservationId = ? AND contentJSON IS NOT NULL"),
                                     arguments: [reservationId]) {
             let content = try JSONDecoder().decode(HallItemContent.self, from: Data((row["contentJSON"] as String).utf8))
-            try db.execute(sql: "UPDATE hallCopy SET contentJSON = ? WHERE reservationId = ? AND target = ?",
-                           arguments: [String(decoding: try Self.encoder.encode(rule.erase(content)), as: UTF8.self), reservationId, row["target"] as String])
+            try db.cachedStatement(sql: "UPDATE hallCopy SET contentJSON = ? WHERE reservationId = ? AND target = ?").execute(arguments: [String(decoding: try Self.encoder.encode(rule.erase(content)), as: UTF8.self), reservationId, row["target"] as String])
         }
-        for row in try Row.fetchAll(db, sql: "SELECT id, body FROM outbox WHERE reservationId = ? AND kind IN ('CREATE', 'UPDATE')", arguments: [reservationId]) {
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT id, body FROM outbox WHERE reservationId = ? AND kind IN ('CREATE', 'UPDATE')"), arguments: [reservationId]) {
             guard var body = try? JSONSerialization.jsonObject(with: row["body"] as Data) as? [String: Any] else { continue }
             for key in PersonalDataRetention.bodyKeys where body[key] != nil { body[key] = PersonalDataRetention.erased }
-            try db.execute(sql: "UPDATE outbox SET body = ? WHERE id = ?",
-                           arguments: [try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), row["id"] as Int64])
+            // The content sent (its typed column) goes with it: it is needed only while the send is pending.
+            try db.cachedStatement(sql: "UPDATE outbox SET body = ?, contentJSON = NULL WHERE id = ?").execute(arguments: [try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), row["id"] as Int64])
         }
-        for row in try Row.fetchAll(db, sql: "SELECT id, messageZh, messageEn, field FROM attention WHERE reservationId = ?", arguments: [reservationId]) {
-            try db.execute(sql: "UPDATE attention SET messageZh = ?, messageEn = ?, field = ? WHERE id = ?",
-                           arguments: [PersonalData.redact(row["messageZh"], names: names), PersonalData.redact(row["messageEn"], names: names),
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT id, messageZh, messageEn, field FROM attention WHERE reservationId = ?"), arguments: [reservationId]) {
+            try db.cachedStatement(sql: "UPDATE attention SET messageZh = ?, messageEn = ?, field = ? WHERE id = ?").execute(arguments: [PersonalData.redact(row["messageZh"], names: names), PersonalData.redact(row["messageEn"], names: names),
                                        PersonalData.redact(row["field"], names: names), row["id"] as Int64])
         }
     }
 
     public func isPurged(_ reservationId: String) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT purgedAt IS NOT NULL FROM reservation WHERE id = ?", arguments: [reservationId]) ?? false
+        try Bool.fetchOne(try db.cachedStatement(sql: "SELECT purgedAt IS NOT NULL FROM reservation WHERE id = ?"), arguments: [reservationId]) ?? false
     }
 
     /// Reservations whose personal data was erased.
     public func purgedCount() throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM reservation WHERE purgedAt IS NOT NULL") ?? 0
+        try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(*) FROM reservation WHERE purgedAt IS NOT NULL")) ?? 0
     }
 
     // MARK: Cursors
 
     public func cursor(_ name: CursorName) throws -> String? {
-        try String.fetchOne(db, sql: "SELECT value FROM cursor WHERE name = ?", arguments: [name.rawValue])
+        try String.fetchOne(try db.cachedStatement(sql: "SELECT value FROM cursor WHERE name = ?"), arguments: [name.rawValue])
     }
 
     /// When a cursor was last written (Unix seconds): for a feed, its last successful read.
     public func cursorChangedAt(_ name: CursorName) throws -> Double? {
-        try Double.fetchOne(db, sql: "SELECT changedAt FROM cursor WHERE name = ?", arguments: [name.rawValue])
+        try Double.fetchOne(try db.cachedStatement(sql: "SELECT changedAt FROM cursor WHERE name = ?"), arguments: [name.rawValue])
     }
 
     public func setCursor(_ name: CursorName, to value: String, now: Double) throws {
-        try db.execute(sql: "INSERT INTO cursor (name, value, changedAt) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value, changedAt = excluded.changedAt",
-                       arguments: [name.rawValue, value, now])
+        try db.cachedStatement(sql: "INSERT INTO cursor (name, value, changedAt) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value, changedAt = excluded.changedAt").execute(arguments: [name.rawValue, value, now])
     }
 
     public func removeCursor(_ name: CursorName) throws {
-        try db.execute(sql: "DELETE FROM cursor WHERE name = ?", arguments: [name.rawValue])
+        try db.cachedStatement(sql: "DELETE FROM cursor WHERE name = ?").execute(arguments: [name.rawValue])
     }
 
     // MARK: Attention
 
     /// Opens an entry, or refreshes the open one with the same reservation, code, field and target.
     public func raiseAttention(_ entry: AttentionEntry) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO attention (reservationId, code, field, target, messageZh, messageEn, version, raisedAt)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(reservationId, code, field, target) WHERE resolvedAt IS NULL
             DO UPDATE SET messageZh = excluded.messageZh, messageEn = excluded.messageEn, version = excluded.version
-            """, arguments: [entry.reservationId, entry.code, entry.field, entry.target, entry.messageZh, entry.messageEn, entry.version, entry.raisedAt])
+            """).execute(arguments: [entry.reservationId, entry.code, entry.field, entry.target, entry.messageZh, entry.messageEn, entry.version, entry.raisedAt])
     }
 
     /// Closes the open entries of a reservation, except those whose code is in `keeping`.
     public func resolveAttention(reservationId: String, keeping codes: Set<String>, now: Double) throws {
         let kept = codes.union(DomainError.Code.aboutTheLifecycle.map(\.rawValue)).sorted()
-        try db.execute(sql: "UPDATE attention SET resolvedAt = ? WHERE reservationId = ? AND resolvedAt IS NULL AND code NOT IN (\(kept.map { _ in "?" }.joined(separator: ",")))",
-                       arguments: StatementArguments([now, reservationId] + kept.map { $0 as (any DatabaseValueConvertible) }))
+        try db.cachedStatement(sql: "UPDATE attention SET resolvedAt = ? WHERE reservationId = ? AND resolvedAt IS NULL AND code NOT IN (\(kept.map { _ in "?" }.joined(separator: ",")))").execute(arguments: StatementArguments([now, reservationId] + kept.map { $0 as (any DatabaseValueConvertible) }))
     }
 
     /// Closes one open entry, when the situation it described has resolved itself.
     public func resolveAttention(reservationId: String, code: String, field: String, now: Double) throws {
-        try db.execute(sql: "UPDATE attention SET resolvedAt = ? WHERE reservationId = ? AND code = ? AND field = ? AND resolvedAt IS NULL",
-                       arguments: [now, reservationId, code, field])
+        try db.cachedStatement(sql: "UPDATE attention SET resolvedAt = ? WHERE reservationId = ? AND code = ? AND field = ? AND resolvedAt IS NULL").execute(arguments: [now, reservationId, code, field])
     }
 
     /// Closes one open entry on a person's word (the web page's "resolve"), with their note.
     /// Returns false when there is no such open entry of that reservation.
     @discardableResult
     public func resolveAttention(id: Int64, of reservationId: String, by account: String, note: String, now: Double) throws -> Bool {
-        try db.execute(sql: "UPDATE attention SET resolvedAt = ?, resolvedBy = ?, resolution = ? WHERE id = ? AND reservationId = ? AND resolvedAt IS NULL",
-                       arguments: [now, account, note, id, reservationId])
+        try db.cachedStatement(sql: "UPDATE attention SET resolvedAt = ?, resolvedBy = ?, resolution = ? WHERE id = ? AND reservationId = ? AND resolvedAt IS NULL").execute(arguments: [now, account, note, id, reservationId])
         return db.changesCount > 0
     }
 
@@ -403,12 +448,12 @@ public struct StoreTransaction {
     /// peer (a refused create is not remembered under its key), so the planner may send again —
     /// with the same key — once a person asked to retry.
     public func forgetRefusedSends(of reservationId: String) throws -> Int {
-        try db.execute(sql: "DELETE FROM outbox WHERE reservationId = ? AND state = 'FAILED'", arguments: [reservationId])
+        try db.cachedStatement(sql: "DELETE FROM outbox WHERE reservationId = ? AND state = 'FAILED'").execute(arguments: [reservationId])
         return db.changesCount
     }
 
     public func openAttention(limit: Int = 1000) throws -> [AttentionEntry] {
-        try Row.fetchAll(db, sql: "SELECT * FROM attention WHERE resolvedAt IS NULL ORDER BY raisedAt, id LIMIT ?", arguments: [limit]).map { row in
+        try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM attention WHERE resolvedAt IS NULL ORDER BY raisedAt, id LIMIT ?"), arguments: [limit]).map { row in
             AttentionEntry(reservationId: row["reservationId"], code: row["code"], field: row["field"], target: row["target"],
                            messageZh: row["messageZh"], messageEn: row["messageEn"], version: row["version"], raisedAt: row["raisedAt"])
         }

@@ -106,10 +106,18 @@ public struct OutboxEntry: Hashable, Sendable {
     public var firstAttemptAt: Double?
     public var nextAttemptAt: Double
     public var lastError: String?
+    /// What the send is, in typed columns beside its body, so that sending and settling it never
+    /// decode the body: an action's action and origin, a push's status, and for a create or an
+    /// update the content sent (the JSON the copy records once the hall has it).
+    public var action: HallAction?
+    public var origin: ActionOrigin?
+    public var pushStatus: PortalProcessStatus?
+    public var contentJSON: String?
 
     public init(id: Int64? = nil, reservationId: String, target: SendTarget, kind: Kind, itemNo: String? = nil,
                 idempotencyKey: String, body: Data, revision: Int, state: State = .pending, attempts: Int = 0,
-                firstAttemptAt: Double? = nil, nextAttemptAt: Double, lastError: String? = nil) {
+                firstAttemptAt: Double? = nil, nextAttemptAt: Double, lastError: String? = nil,
+                action: HallAction? = nil, origin: ActionOrigin? = nil, pushStatus: PortalProcessStatus? = nil, contentJSON: String? = nil) {
         self.id = id
         self.reservationId = reservationId
         self.target = target
@@ -123,6 +131,33 @@ public struct OutboxEntry: Hashable, Sendable {
         self.firstAttemptAt = firstAttemptAt
         self.nextAttemptAt = nextAttemptAt
         self.lastError = lastError
+        self.action = action
+        self.origin = origin
+        self.pushStatus = pushStatus
+        self.contentJSON = contentJSON
+    }
+}
+
+/// What planning a reservation's next sends needs, read without its portal record (the
+/// largest part of the row, with the personal data, which planning never looks at).
+public struct PlanningState: Sendable {
+    public var disposition: StoredReservation.Disposition
+    public var version: Int
+    public var lifecycle: Lifecycle
+    /// The normalised reservation, when deliverable.
+    public var normalized: NormalizedReservation?
+    /// Its content as stored (canonical JSON): what a create or an update sends.
+    public var contentJSON: String?
+    public var route: Route?
+
+    public init(disposition: StoredReservation.Disposition, version: Int, lifecycle: Lifecycle, normalized: NormalizedReservation?,
+                contentJSON: String?, route: Route?) {
+        self.disposition = disposition
+        self.version = version
+        self.lifecycle = lifecycle
+        self.normalized = normalized
+        self.contentJSON = contentJSON
+        self.route = route
     }
 }
 

@@ -173,6 +173,12 @@ import Testing
 }
 
 @Suite struct CycleScheduleTests {
+    @Test func aBacklogStartsTheNextCycleAtOnceElseAnIntervalAfterTheLastStart() {
+        #expect(CycleSchedule.delayAfterCycle(started: 100, interval: 10, now: 103, moreWork: true) == 0)
+        #expect(CycleSchedule.delayAfterCycle(started: 100, interval: 10, now: 103, moreWork: false) == 7)
+        #expect(CycleSchedule.delayAfterCycle(started: 100, interval: 10, now: 130, moreWork: false) == 0)
+    }
+
     @Test func theNextCycleComesOneIntervalAfterTheLastStartWhateverHappensBetween() {
         #expect(CycleSchedule.delayUntilNextCycle(lastStart: nil, interval: 10, now: 5) == 0)
         #expect(CycleSchedule.delayUntilNextCycle(lastStart: 100, interval: 10, now: 104) == 6)

@@ -14,12 +14,39 @@ import Testing
 
     @Test func migratesAFreshFileAndReopensIt() throws {
         let (store, directory) = try makeStore()
-        #expect(try store.appliedMigrations().count == 5)
+        #expect(try store.appliedMigrations().count == 6)
         try store.write { tx in try tx.setCursor(.portalPosition, to: "2021-09-08 09:00:00|YY1", now: 1) }
         let reopened = try Store(path: directory + "/state.sqlite")
         #expect(try reopened.read { tx in try tx.cursor(.portalPosition) } == "2021-09-08 09:00:00|YY1")
         let mode = try reopened.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
+    }
+
+    /// Sends queued by the version before v6 get their typed columns from their bodies; a
+    /// create's content stays to be read from its body when it settles.
+    @Test func pendingSendsOfTheVersionBeforeGetTheirTypedColumns() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-store-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let old = try DatabaseQueue(path: directory + "/state.sqlite")
+        try Schema.migrator.migrate(old, upTo: Schema.names[4])
+        try old.write { db in
+            try db.execute(sql: """
+                INSERT INTO reservation (id, version, updateTime, portalJSON, disposition, firstSeenAt, changedAt) VALUES ('YY1', 1, '', '{}', 'DELIVERABLE', 1, 1);
+                INSERT INTO outbox (reservationId, target, kind, itemNo, idempotencyKey, body, revision, nextAttemptAt, createdAt) VALUES
+                    ('YY1', 'intake', 'ACTION', 'ZH1', 'a1', CAST('{"action":"HANDLE","at":"2021-09-11 10:00:00","operator":"李四","origin":"SYNC"}' AS BLOB), 1, 0, 1),
+                    ('YY1', 'portal', 'PUSH', NULL, 'p1', CAST('{"processStatus":"RECEIVED","operator":"hallsync"}' AS BLOB), 1, 0, 1),
+                    ('YY1', 'licensing', 'CREATE', NULL, 'c1', CAST('{"externalId":"YY1"}' AS BLOB), 1, 0, 1);
+                """)
+        }
+        try old.close()
+        let store = try Store(path: directory + "/state.sqlite")
+        let sends = try store.read { tx in try tx.outbox(reservationId: "YY1") }
+        #expect(sends.map(\.kind) == [.action, .push, .create])
+        #expect(sends[0].action == .handle && sends[0].origin == .sync && sends[0].pushStatus == nil)
+        #expect(sends[1].pushStatus == .received && sends[1].action == nil)
+        #expect(sends[2].contentJSON == nil && sends[2].action == nil)
+        // The new index serves one peer's due sends.
+        #expect(try store.read { tx in try tx.dueSends(target: .portal, now: 10, limit: 10) }.map(\.idempotencyKey) == ["p1"])
     }
 
     @Test func anIdempotencyKeyIsEnqueuedOnce() throws {
@@ -49,9 +76,9 @@ import Testing
                                       applicantType: "PERSON", applicantName: "n", idType: "ID_CARD", idNumber: "i", orgName: nil, orgCode: nil,
                                       phone: "", regionCode: "371002", deptCode: "D1", itemCode: "c")
         try store.write { tx in
-            try tx.save(StoredReservation(portal: portal, disposition: .deliverable, route: .intakeThenLicensing, content: content), now: 1)
-            try tx.recordCopy(reservationId: "YY2", target: .intake, itemNo: "ZH1", revision: 1, content: content, now: 1)
-            try tx.recordCopy(reservationId: "YY2", target: .licensing, itemNo: "XK1", revision: 1, content: content, now: 1)
+            let contentJSON = try tx.save(StoredReservation(portal: portal, disposition: .deliverable, route: .intakeThenLicensing, content: content), now: 1)
+            try tx.recordCopy(reservationId: "YY2", target: .intake, itemNo: "ZH1", revision: 1, contentJSON: contentJSON, now: 1)
+            try tx.recordCopy(reservationId: "YY2", target: .licensing, itemNo: "XK1", revision: 1, contentJSON: contentJSON, now: 1)
         }
         // Both items open and past their deadline: overdue, by department and region.
         let counts = try store.read { tx in try tx.counts(now: BeijingTime(parsing: "2021-09-14 09:00:00")!) }

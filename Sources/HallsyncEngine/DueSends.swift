@@ -1,0 +1,103 @@
+import Foundation
+import HallsyncStore
+import Synchronization
+
+/// The sends a cycle may still make, shared by every peer's worker slots.
+final class SendBudget: Sendable {
+    private let remaining: Atomic<Int>
+
+    init(_ sends: Int) { remaining = Atomic(sends) }
+
+    /// Takes one send's worth; false when the budget is spent.
+    func take() -> Bool { remaining.wrappingSubtract(1, ordering: .relaxed).newValue >= 0 }
+
+    var left: Int { remaining.load(ordering: .relaxed) }
+}
+
+/// One peer's due sends during a delivery run, taken from the outbox in batches as the worker
+/// slots ask for them. Taking a batch marks its sends attempted in the same transaction, so the
+/// mark is durable before any request leaves. A send stays "in flight" until its answer is
+/// committed: a refill skips it although the outbox still shows it pending.
+final class DueSends: Sendable {
+    let target: SendTarget
+    let store: Store
+
+    private struct State: Sendable {
+        var queue: [OutboxEntry] = []
+        var next = 0
+        /// Taken and not yet settled (queued, being sent, or answered and waiting for the commit).
+        var inFlight: Set<Int64> = []
+        var exhausted = false
+    }
+
+    private let state = Mutex(State())
+    /// Refills are one at a time; a worker waiting for one takes from what it brought.
+    private let refilling = Mutex(())
+
+    init(target: SendTarget, store: Store) {
+        self.target = target
+        self.store = store
+    }
+
+    /// The next send to make, refilling from the outbox when the batch is used up; nil when
+    /// nothing is due or the cycle's budget is spent (one unit taken per send).
+    func next(budget: SendBudget, batch: Int) throws(StoreError) -> OutboxEntry? {
+        while budget.left > 0 {
+            if let entry = take(budget: budget) { return entry }
+            guard try refill(budget: budget, batch: batch) else { return take(budget: budget) }
+        }
+        return nil
+    }
+
+    private func take(budget: SendBudget) -> OutboxEntry? {
+        state.withLock { s in
+            guard s.next < s.queue.count else { return nil }
+            guard budget.take() else { return nil }
+            defer { s.next += 1 }
+            return s.queue[s.next]
+        }
+    }
+
+    /// Takes the next due sends of this peer; false when none was due.
+    @discardableResult
+    func refill(budget: SendBudget, batch: Int) throws(StoreError) -> Bool {
+        try refilling.withLock { _ throws(StoreError) -> Bool in
+            let (pending, inFlight) = state.withLock { s in (s.queue.count - s.next, s.inFlight) }
+            if pending > 0 { return true }   // another worker refilled meanwhile
+            guard budget.left > 0 else { return false }
+            let now = Date().timeIntervalSince1970
+            let taken: [OutboxEntry] = try store.write { tx in
+                // The ones in flight come first in the outbox's order: skip them.
+                let due = try tx.dueSends(target: target, now: now, limit: batch + inFlight.count)
+                    .filter { !inFlight.contains($0.id ?? -1) }.prefix(batch)
+                try tx.markAttempted(ids: due.compactMap(\.id), now: now)
+                return Array(due)
+            }
+            state.withLock { s in
+                s.queue = taken
+                s.next = 0
+                for entry in taken { if let id = entry.id { s.inFlight.insert(id) } }
+                s.exhausted = taken.isEmpty
+            }
+            return !taken.isEmpty
+        }
+    }
+
+    /// The answer to `entry` is committed: a later refill may take what the ledger planned after it.
+    func finished(_ entry: OutboxEntry) {
+        guard let id = entry.id else { return }
+        state.withLock { _ = $0.inFlight.remove(id) }
+    }
+
+    /// After the run: sends taken but never attempted keep their attempt mark (harmless: the same
+    /// key goes next time) and are due at once.
+    func release() throws(StoreError) {
+        let unsent = state.withLock { s -> [Int64] in
+            defer { s.queue.removeAll(); s.next = 0 }
+            return s.queue[s.next...].compactMap(\.id)
+        }
+        guard !unsent.isEmpty else { return }
+        let now = Date().timeIntervalSince1970
+        try store.write { tx in try tx.makeDue(ids: unsent, at: now) }
+    }
+}

@@ -1,0 +1,79 @@
+import HallsyncDomain
+import HallsyncStore
+import HallsyncTransport
+
+/// What one attempt of one send comes to, decided without I/O: from what the peer answered
+/// (or how the request failed), the outcome the ledger records, and how the cycle's report
+/// counts it. The delivery phase only performs the request and hands the result here.
+///
+///     let outcome = SendSettlement.outcome(of: .failed(error), kind: .create, attempts: 3,
+///                                          policy: RetryPolicy(base: 1, cap: 300), jitter: 0.5)
+///     // .retry(error, delay: 3.0)     a 503: later, under the same key
+///     // .refused(error)               a 422: the attention list
+///     SendSettlement.effect(of: outcome, kind: .create)   // .retried
+///
+///     answered ──created / found / replayed──▶ itemPresent ─▶ copy recorded, settled DONE
+///     answered ──updated──▶ updated;  ──409 STALE_REVISION──▶ superseded (a newer one is there)
+///     answered ──action applied / already in that status──▶ closed(status, origin) ─▶ DONE
+///     answered ──409 ITEM_CLOSED to an action or update──▶ closed(status, nil): the item's news
+///     answered ──push accepted──▶ pushed(status)
+///     failed ──endpoint's fault (URL, token, TLS)──▶ retry (backoff), the peer flagged for an operator
+///     failed ──passing fault (5xx, 429, reset, time-out)──▶ retry (backoff, Retry-After honoured)
+///     failed ──the record's fault (422, 409 business)──▶ refused: FAILED, the attention list
+enum SendSettlement {
+    /// What the transport returned for one attempt.
+    enum Result: Sendable {
+        /// The hall holds the item: created now, replayed under the same key, or found by `externalId`.
+        case itemPresent(itemNo: String)
+        case updated
+        /// An action was applied; the item now has this status.
+        case acted(HallItemStatus, origin: ActionOrigin?)
+        /// The item was closed already (an action or an update answered 409 `ITEM_CLOSED`, or an
+        /// action answered with the item's status).
+        case alreadyClosed(HallItemStatus)
+        case pushed(PortalProcessStatus)
+        case failed(TransportError)
+    }
+
+    /// How the cycle's report counts an outcome.
+    enum Effect: Equatable, Sendable {
+        /// The peer accepted the send.
+        case delivered
+        /// The peer answered, but the change was not applied (an update to a closed item): the
+        /// attention list says why. The peer works.
+        case refusedAnswered
+        /// The record was refused for good; `answered`: the peer answered (it works).
+        case refused(answered: Bool)
+        /// Kept for a later attempt; `needsOperator`: the endpoint, not time, must change.
+        case retried(needsOperator: Bool)
+    }
+
+    static func outcome(of result: Result, kind: OutboxEntry.Kind, attempts: Int, policy: RetryPolicy,
+                               jitter: Double) -> Ledger.SendOutcome {
+        switch result {
+        case .itemPresent(let itemNo): return .itemPresent(itemNo: itemNo)
+        case .updated: return .updated
+        case .acted(let status, let origin): return .closed(status, origin: origin)
+        case .alreadyClosed(let status): return .closed(status, origin: nil)
+        case .pushed(let status): return .pushed(status)
+        case .failed(let error):
+            if error.code == "STALE_REVISION" { return .superseded }
+            if error.needsOperator || error.isRetryable {
+                // Not the reservation's fault: it stays in the outbox; an endpoint's fault goes
+                // out once fixed (a reload makes it due at once).
+                let delay = policy.delay(afterAttempt: attempts, retryAfter: error.needsOperator ? nil : error.retryAfter, jitter: jitter)
+                return .retry(error, delay: delay)
+            }
+            return .refused(error)
+        }
+    }
+
+    static func effect(of outcome: Ledger.SendOutcome, kind: OutboxEntry.Kind) -> Effect {
+        switch outcome {
+        case .closed where kind == .update: return .refusedAnswered
+        case .itemPresent, .updated, .superseded, .closed, .pushed: return .delivered
+        case .retry(let error, _): return .retried(needsOperator: error.needsOperator)
+        case .refused(let error): return .refused(answered: !error.isRetryable && !error.needsOperator)
+        }
+    }
+}
