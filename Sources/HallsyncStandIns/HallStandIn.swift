@@ -124,11 +124,11 @@ public final class HallStandIn: @unchecked Sendable {
     /// Every status change, retained in the feed or not, in order.
     public var history: [Change] { state.withLock { $0.history } }
 
-    private let observer = Mutex<(@Sendable (_ externalId: String, _ at: Double) -> Void)?>(nil)
+    private let observer = Mutex<Observer<(externalId: String, at: Double)>?>(nil)
 
     /// Called for every item created (a benchmark counts completions and latencies by it).
     public func observeCreations(_ handler: @escaping @Sendable (_ externalId: String, _ at: Double) -> Void) {
-        observer.withLock { $0 = handler }
+        observer.withLock { $0 = Observer { handler($0.externalId, $0.at) } }
     }
 
     /// When the first item carrying `externalId` was created here (Unix seconds), nil if none.
@@ -277,7 +277,7 @@ public final class HallStandIn: @unchecked Sendable {
         case .invalid(let field): return .respond(error(422, "INVALID_FIELD", field))
         case .created(let itemNo):
             if let observer = observer.withLock({ $0 }), let externalId = state.withLock({ $0.items[itemNo]?.externalId }) {
-                observer(externalId, now)
+                observer.handle((externalId, now))
             }
             if Double.random(in: 0..<1) < faults.lostAnswerAfterCommit {
                 state.withLock { $0.lostAnswers += 1 }

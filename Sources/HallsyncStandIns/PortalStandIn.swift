@@ -111,10 +111,10 @@ public final class PortalStandIn: @unchecked Sendable {
         set { state.withLock { $0.lies = newValue } }
     }
 
-    private let observer = Mutex<(@Sendable (Event) -> Void)?>(nil)
+    private let observer = Mutex<Observer<Event>?>(nil)
 
     /// Called for every accepted push (a benchmark counts completions by it).
-    public func observe(_ handler: @escaping @Sendable (Event) -> Void) { observer.withLock { $0 = handler } }
+    public func observe(_ handler: @escaping @Sendable (Event) -> Void) { observer.withLock { $0 = Observer(handler) } }
 
     public var requestCount: Int { state.withLock { $0.requestCount } }
     public var listRequestCount: Int { state.withLock { $0.listCount } }
@@ -354,7 +354,7 @@ public final class PortalStandIn: @unchecked Sendable {
             publish(next)
             let response = LoopbackServer.Response.json(200, Envelope(code: "0", msg: "成功", data: nil as Int?), headers: headers)
             state.withLock { $0.requestIds.insert(response.body, for: requestId, at: now) }
-            if let observer = observer.withLock({ $0 }) { observer(.accepted(reservationId: id, status: next.processStatus ?? "", at: now)) }
+            observer.withLock { $0 }?.handle(.accepted(reservationId: id, status: next.processStatus ?? "", at: now))
             return (response, true)
         }
     }
@@ -403,6 +403,13 @@ struct ListData: Encodable {
     var pageNo: Int
     var pageSize: Int
     var list: [PortalReservation]
+}
+
+/// A stand-in's event handler, held by reference (a closure stored in a `Mutex` and read back
+/// is wrapped in a new reabstraction thunk on every read).
+final class Observer<Event>: Sendable {
+    let handle: @Sendable (Event) -> Void
+    init(_ handle: @escaping @Sendable (Event) -> Void) { self.handle = handle }
 }
 
 /// Lets a server's handler reach its owner once the owner exists.
