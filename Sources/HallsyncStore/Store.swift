@@ -28,7 +28,10 @@ public final class Store: Sendable {
     /// - Parameter readOnly: a reader of another process (the web page): nothing is created,
     ///   migrated or written, and `attaching` databases are attached to every connection
     ///   (`name: path`); the file must already be at the newest schema the daemon writes.
-    public init(path: String, readOnly: Bool = false, attaching: [String: String] = [:]) throws(StoreError) {
+    /// - Parameter observingStatements: called with the SQL of every statement the writer runs
+    ///   (tests check the query plans of what a sync does).
+    public init(path: String, readOnly: Bool = false, attaching: [String: String] = [:],
+                observingStatements: (@Sendable (String) -> Void)? = nil) throws(StoreError) {
         self.path = path
         if readOnly {
             do {
@@ -68,6 +71,12 @@ public final class Store: Sendable {
                 // Erased personal data (retention) is overwritten on disk, not left in free pages.
                 try db.execute(sql: "PRAGMA secure_delete = ON")
                 Store.persistWAL(db)
+                StatementProfile.attach(db)
+                if let observingStatements {
+                    db.trace(options: .statement) { event in
+                        if case let .statement(statement) = event { observingStatements(statement.sql) }
+                    }
+                }
             }
             pool = try DatabasePool(path: path, configuration: configuration)
             // Before a migration changes the file, a copy of it as it was is kept beside it.

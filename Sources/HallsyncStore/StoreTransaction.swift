@@ -190,8 +190,11 @@ public struct StoreTransaction {
     }
 
     /// Whether a status push of this reservation is waiting in the outbox.
+    ///
+    /// `INDEXED BY`: without statistics SQLite prefers the partial index of due sends
+    /// (`target = 'portal'`) and reads every pending push — 174 µs a call at a 10,000 backlog.
     public func pushPending(of reservationId: String) throws -> Bool {
-        try Bool.fetchOne(try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM outbox WHERE reservationId = ? AND target = 'portal' AND state = 'PENDING')"),
+        try Bool.fetchOne(try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM outbox INDEXED BY outbox_reservation WHERE reservationId = ? AND target = 'portal' AND state = 'PENDING')"),
                           arguments: [reservationId]) ?? false
     }
 
@@ -345,7 +348,8 @@ public struct StoreTransaction {
     /// Reservations whose personal data is due for erasure: the appointment before `cutoff`
     /// (`yyyy-MM-dd`; a record without a readable date: last changed before `changedBefore`),
     /// and nothing about them open — no send pending, no copy open, the portal told its final
-    /// status, nothing on the attention list.
+    /// status, nothing on the attention list. (`+c.status`: the copies are found by their
+    /// reservation, not by reading every pending copy for each candidate.)
     public func retentionDue(cutoff: String, changedBefore: Double, limit: Int) throws -> [String] {
         try String.fetchAll(try db.cachedStatement(sql: """
             SELECT r.id FROM reservation r
@@ -353,7 +357,7 @@ public struct StoreTransaction {
               AND ((r.appointmentDate IS NOT NULL AND r.appointmentDate < ?) OR (r.appointmentDate IS NULL AND r.changedAt < ?))
               AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.reservationId = r.id AND o.state = 'PENDING')
               AND NOT EXISTS (SELECT 1 FROM attention a WHERE a.reservationId = r.id AND a.resolvedAt IS NULL)
-              AND NOT EXISTS (SELECT 1 FROM hallCopy c WHERE c.reservationId = r.id AND c.itemNo IS NOT NULL AND c.status = 'PENDING')
+              AND NOT EXISTS (SELECT 1 FROM hallCopy c WHERE c.reservationId = r.id AND c.itemNo IS NOT NULL AND +c.status = 'PENDING')
               AND (r.disposition != 'DELIVERABLE'
                    OR json_extract(r.lifecycleJSON, '$.portalStatus') IN ('HANDLED', 'CONSULTED', 'CANCEL_ACKNOWLEDGED'))
             LIMIT ?

@@ -1,0 +1,39 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// Where a run's SQL time goes: with `HALLSYNC_SQL_PROFILE=FILE` in the environment, every
+/// statement's time is summed by its SQL text and written to FILE at exit (a diagnostic for
+/// `hallsync bench`, off otherwise).
+enum StatementProfile {
+    struct Entry { var count = 0; var nanoseconds: UInt64 = 0 }
+    static let path = ProcessInfo.processInfo.environment["HALLSYNC_SQL_PROFILE"]
+    static let entries = Mutex<[String: Entry]>([:])
+    static let registered = Mutex(false)
+
+    static func attach(_ db: Database) {
+        guard path != nil else { return }
+        registered.withLock { done in
+            guard !done else { return }
+            done = true
+            atexit { StatementProfile.write() }
+        }
+        db.trace(options: .profile) { event in
+            guard case let .profile(statement, duration) = event else { return }
+            let sql = statement.sql
+            entries.withLock { $0[sql, default: Entry()].count += 1; $0[sql, default: Entry()].nanoseconds += UInt64(duration * 1e9) }
+        }
+    }
+
+    static func write() {
+        guard let path else { return }
+        let rows = entries.withLock { $0 }.sorted { $0.value.nanoseconds > $1.value.nanoseconds }
+        let total = rows.reduce(0) { $0 + $1.value.nanoseconds }
+        var text = String(format: "total %.3f s\n", Double(total) / 1e9)
+        for (sql, entry) in rows {
+            text += String(format: "%9.3f s %8d × %7.1f µs  ", Double(entry.nanoseconds) / 1e9, entry.count, Double(entry.nanoseconds) / 1e3 / Double(max(entry.count, 1)))
+                + sql.replacingOccurrences(of: "\n", with: " ").prefix(300) + "\n"
+        }
+        try? text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+}
