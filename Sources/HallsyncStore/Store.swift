@@ -67,6 +67,9 @@ public final class Store: Sendable {
             configuration.busyMode = .timeout(10)
             configuration.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                // 8 MiB of pages per connection instead of SQLite's 2 MiB: a backlog's indexes
+                // stay in memory instead of being read again from the OS on every statement.
+                try db.execute(sql: "PRAGMA cache_size = -8192")
                 try db.execute(sql: "PRAGMA foreign_keys = ON")
                 // Erased personal data (retention) is overwritten on disk, not left in free pages.
                 try db.execute(sql: "PRAGMA secure_delete = ON")

@@ -270,14 +270,14 @@ public struct StoreTransaction {
 
     /// Pending sends due now, oldest first.
     public func dueSends(now: Double, limit: Int) throws -> [OutboxEntry] {
-        try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM outbox WHERE state = 'PENDING' AND nextAttemptAt <= ? ORDER BY nextAttemptAt, id LIMIT ?"),
+        try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(Self.outboxColumns) FROM outbox WHERE state = 'PENDING' AND nextAttemptAt <= ? ORDER BY nextAttemptAt, id LIMIT ?"),
                          arguments: [now, limit]).map(Self.outbox(from:))
     }
 
     /// One peer's pending sends due now, oldest first.
     public func dueSends(target: SendTarget, now: Double, limit: Int) throws -> [OutboxEntry] {
         try Row.fetchAll(try db.cachedStatement(sql: """
-            SELECT * FROM outbox WHERE state = 'PENDING' AND target = ? AND nextAttemptAt <= ? ORDER BY nextAttemptAt, id LIMIT ?
+            SELECT \(Self.outboxColumns) FROM outbox WHERE state = 'PENDING' AND target = ? AND nextAttemptAt <= ? ORDER BY nextAttemptAt, id LIMIT ?
             """), arguments: [target.rawValue, now, limit]).map(Self.outbox(from:))
     }
 
@@ -288,7 +288,7 @@ public struct StoreTransaction {
     }
 
     public func outbox(reservationId: String) throws -> [OutboxEntry] {
-        try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM outbox WHERE reservationId = ? ORDER BY id"), arguments: [reservationId]).map(Self.outbox(from:))
+        try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(Self.outboxColumns) FROM outbox WHERE reservationId = ? ORDER BY id"), arguments: [reservationId]).map(Self.outbox(from:))
     }
 
     /// Notes that an attempt is about to be made, before the request leaves.
@@ -331,16 +331,23 @@ public struct StoreTransaction {
         return db.changesCount
     }
 
+    /// The columns ``outbox(from:)`` reads, in its order: a row is read by position (a lookup by
+    /// name lower-cases the name on every read — measurable on the delivery's hot path).
+    static let outboxColumns = """
+        id, reservationId, target, kind, itemNo, idempotencyKey, body, revision, state, attempts, \
+        firstAttemptAt, nextAttemptAt, lastError, action, origin, pushStatus, contentJSON
+        """
+
     static func outbox(from row: Row) -> OutboxEntry {
-        OutboxEntry(id: row["id"], reservationId: row["reservationId"], target: SendTarget(rawValue: row["target"]) ?? .licensing,
-                    kind: OutboxEntry.Kind(rawValue: row["kind"]) ?? .create, itemNo: row["itemNo"],
-                    idempotencyKey: row["idempotencyKey"], body: row["body"], revision: row["revision"],
-                    state: OutboxEntry.State(rawValue: row["state"]) ?? .pending, attempts: row["attempts"],
-                    firstAttemptAt: row["firstAttemptAt"], nextAttemptAt: row["nextAttemptAt"], lastError: row["lastError"],
-                    action: (row["action"] as String?).flatMap(HallAction.init(rawValue:)),
-                    origin: (row["origin"] as String?).flatMap(ActionOrigin.init(rawValue:)),
-                    pushStatus: (row["pushStatus"] as String?).flatMap(PortalProcessStatus.init(rawValue:)),
-                    contentJSON: row["contentJSON"])
+        OutboxEntry(id: row[0], reservationId: row[1], target: SendTarget(rawValue: row[2]) ?? .licensing,
+                    kind: OutboxEntry.Kind(rawValue: row[3]) ?? .create, itemNo: row[4],
+                    idempotencyKey: row[5], body: row[6], revision: row[7],
+                    state: OutboxEntry.State(rawValue: row[8]) ?? .pending, attempts: row[9],
+                    firstAttemptAt: row[10], nextAttemptAt: row[11], lastError: row[12],
+                    action: (row[13] as String?).flatMap(HallAction.init(rawValue:)),
+                    origin: (row[14] as String?).flatMap(ActionOrigin.init(rawValue:)),
+                    pushStatus: (row[15] as String?).flatMap(PortalProcessStatus.init(rawValue:)),
+                    contentJSON: row[16])
     }
 
     // MARK: Retention

@@ -164,11 +164,21 @@ final class ResponseSink {
 
     init(limit: Int) { self.limit = limit }
 
-    func appendHeaderLine(_ line: String) {
-        if line.hasPrefix("HTTP/") { headers = [:]; allHeaders = []; return }  // a new response (e.g. after 100 Continue)
-        guard let colon = line.firstIndex(of: ":") else { return }
-        let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
-        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+    func appendHeaderLine(_ line: UnsafeRawBufferPointer) {
+        let bytes = line.bindMemory(to: UInt8.self)
+        if bytes.starts(with: "HTTP/".utf8) { headers = [:]; allHeaders = []; return }  // a new response (e.g. after 100 Continue)
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return }
+        // Byte by byte: a name is an ASCII token (lower-cased here), a value is trimmed of
+        // blanks and the line end; Foundation's trimming and `lowercased()` cost more than the rest.
+        func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+        func trimmed(_ range: Range<Int>) -> Range<Int> {
+            var lower = range.lowerBound, upper = range.upperBound
+            while lower < upper, isBlank(bytes[lower]) { lower += 1 }
+            while upper > lower, isBlank(bytes[upper - 1]) { upper -= 1 }
+            return lower..<upper
+        }
+        let name = String(decoding: bytes[trimmed(0..<colon)].lazy.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }, as: UTF8.self)
+        let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[trimmed(colon + 1..<bytes.count)]), as: UTF8.self)
         headers[name] = value
         allHeaders.append((name, value))
     }
@@ -190,7 +200,6 @@ private let curlWriteHeader: hallsync_curl_write_callback = { pointer, size, cou
     guard let pointer, let userData else { return 0 }
     let sink = Unmanaged<ResponseSink>.fromOpaque(userData).takeUnretainedValue()
     let length = size * count
-    let line = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
-    sink.appendHeaderLine(line)
+    sink.appendHeaderLine(UnsafeRawBufferPointer(start: pointer, count: length))
     return length
 }
