@@ -88,7 +88,9 @@ final class WebSite: @unchecked Sendable {
     /// A reservation of the site's region; `dept` picks the department, `matter` the catalogue matter.
     static func reservation(_ id: String, dept: String = deptA, matter: String = "371002-XK-0012", name: String = "王某某",
                             phone: String = "13806310000", date: String = "2021-09-11") -> PortalReservation {
-        let seventeen = "3710021980010" + String(format: "%04d", abs(id.hashValue) % 10_000)
+        // Born 1980-01-01; the sequence from the id, the same in every run (`hashValue` is seeded
+        // per process, and its first digit once made the day of birth 00).
+        let seventeen = "37100219800101" + String(format: "%03d", id.unicodeScalars.reduce(0) { ($0 * 31 + Int($1.value)) % 1000 })
         return PortalReservation(reservationId: id, version: 0, updateTime: "",
                                  applicant: .init(name: name, idNumber: seventeen + String(ResidentIdentityNumber.checkCharacter(for: seventeen)!), phone: phone),
                                  regionCode: "371002", deptCode: dept, deptName: dept == deptA ? "环翠区行政审批服务局" : "环翠区住房和城乡建设局",
