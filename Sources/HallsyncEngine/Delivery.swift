@@ -64,24 +64,31 @@ final class Delivery: @unchecked Sendable {
     func run(normalizer: ReservationNormalizer, stop: StopSignal) throws(StoreError) -> Report {
         let tally = Tally()
         let budget = SendBudget(configuration.sync.maxSendsPerCycle)
-        let feeders = Dictionary(uniqueKeysWithValues: SendTarget.allCases.map { ($0, DueSends(target: $0, store: store)) })
+        let unsettled = UnsettledSends()
+        let feeders = Dictionary(uniqueKeysWithValues: SendTarget.allCases.map { ($0, DueSends(target: $0, store: store, unsettled: unsettled)) })
         let commits = GroupCommit<Settled> { [store] batch throws(StoreError) in
-            let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
+            let planned = PlannedTargets()
+            let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970, planned: planned)
             try store.write { tx in
                 for settled in batch { try ledger.apply(settled.outcome, to: settled.entry, in: tx) }
             }
-            for settled in batch { feeders[settled.entry.target]?.finished(settled.entry) }
+            let finished = batch.filter { feeders[$0.entry.target]?.finished($0.entry) == true }.count
+            unsettled.settled(finished, planned: planned.all)
         }
         // One thread per slot: these workers mostly wait on the network, and Dispatch's
         // concurrentPerform would cap them at the core count.
+        // Every peer gets its workers when any send is due: a peer with nothing due yet gets the
+        // sends the others' answers plan.
+        var anyDue = false
+        for target in SendTarget.allCases {
+            if try feeders[target]!.refill(budget: budget, batch: configuration.sync.concurrencyPerTarget * 4) { anyDue = true }
+        }
+        guard anyDue else { return Report() }
         let group = DispatchGroup()
-        var started = 0
         for target in SendTarget.allCases {
             let feeder = feeders[target]!
-            guard try feeder.refill(budget: budget, batch: configuration.sync.concurrencyPerTarget * 4) else { continue }
             for client in workers[target]! {
                 group.enter()
-                started += 1
                 let thread = Thread {
                     self.send(from: feeder, with: client, budget: budget, commits: commits, tally: tally, stop: stop)
                     group.leave()
@@ -90,7 +97,6 @@ final class Delivery: @unchecked Sendable {
                 thread.start()
             }
         }
-        guard started > 0 else { return Report() }
         group.wait()
         // Sends taken but not attempted (a stop, the budget) are due again at once.
         for feeder in feeders.values { try feeder.release() }
@@ -111,6 +117,7 @@ final class Delivery: @unchecked Sendable {
     private func send(from feeder: DueSends, with client: Worker, budget: SendBudget, commits: GroupCommit<Settled>,
                       tally: Tally, stop: StopSignal) {
         while !stop.isSet, commits.failure == nil, tally.storeFailure.withLock({ $0 == nil }) {
+            let mark = feeder.unsettled.mark(for: feeder.target)
             let next: OutboxEntry?
             do throws(StoreError) {
                 next = try feeder.next(budget: budget, batch: configuration.sync.concurrencyPerTarget * 4)
@@ -118,7 +125,16 @@ final class Delivery: @unchecked Sendable {
                 tally.storeFailure.withLock { $0 = $0 ?? error }
                 return
             }
-            guard let entry = next else { return }
+            guard let entry = next else {
+                // Nothing due for this peer: wait while an answer elsewhere may plan a send for it
+                // (the stop, the budget and failures are looked at every 0.2 s meanwhile).
+                var wait = UnsettledSends.Wait.keepWaiting
+                while wait == .keepWaiting, budget.left > 0, !stop.isSet, commits.failure == nil {
+                    wait = feeder.unsettled.wait(for: feeder.target, after: mark, timeout: 0.2)
+                }
+                guard wait == .lookAgain else { return }
+                continue
+            }
             let outcome = attempt(entry, with: client)
             commits.submit(Settled(entry: entry, outcome: outcome))
             tally.report.withLock { r in

@@ -28,23 +28,30 @@ final class DueSends: Sendable {
         /// Taken and not yet settled (queued, being sent, or answered and waiting for the commit).
         var inFlight: Set<Int64> = []
         var exhausted = false
+        /// How many times the outbox was read for this peer.
+        var looks = 0
     }
 
     private let state = Mutex(State())
     /// Refills are one at a time; a worker waiting for one takes from what it brought.
     private let refilling = Mutex(())
 
-    init(target: SendTarget, store: Store) {
+    /// Every peer's sends of the run not yet settled: what this peer takes is counted there.
+    let unsettled: UnsettledSends
+
+    init(target: SendTarget, store: Store, unsettled: UnsettledSends = UnsettledSends()) {
         self.target = target
         self.store = store
+        self.unsettled = unsettled
     }
 
     /// The next send to make, refilling from the outbox when the batch is used up; nil when
     /// nothing is due or the cycle's budget is spent (one unit taken per send).
     func next(budget: SendBudget, batch: Int) throws(StoreError) -> OutboxEntry? {
         while budget.left > 0 {
+            let looked = state.withLock { $0.looks }
             if let entry = take(budget: budget) { return entry }
-            guard try refill(budget: budget, batch: batch) else { return take(budget: budget) }
+            guard try refill(budget: budget, batch: batch, unlessLookedSince: looked) else { return take(budget: budget) }
         }
         return nil
     }
@@ -59,11 +66,16 @@ final class DueSends: Sendable {
     }
 
     /// Takes the next due sends of this peer; false when none was due.
+    ///
+    /// - Parameter looked: the outbox looks counted when the worker found its queue empty; when
+    ///   another worker has looked since, what was due is in the queue already (or was not
+    ///   there), and the outbox is not read again for nothing.
     @discardableResult
-    func refill(budget: SendBudget, batch: Int) throws(StoreError) -> Bool {
+    func refill(budget: SendBudget, batch: Int, unlessLookedSince looked: Int? = nil) throws(StoreError) -> Bool {
         try refilling.withLock { _ throws(StoreError) -> Bool in
-            let (pending, inFlight) = state.withLock { s in (s.queue.count - s.next, s.inFlight) }
+            let (pending, inFlight, looks) = state.withLock { s in (s.queue.count - s.next, s.inFlight, s.looks) }
             if pending > 0 { return true }   // another worker refilled meanwhile
+            if let looked, looks != looked { return false }
             guard budget.left > 0 else { return false }
             let now = Date().timeIntervalSince1970
             let taken: [OutboxEntry] = try store.write { tx in
@@ -74,19 +86,23 @@ final class DueSends: Sendable {
                 return Array(due)
             }
             state.withLock { s in
+                s.looks += 1
                 s.queue = taken
                 s.next = 0
                 for entry in taken { if let id = entry.id { s.inFlight.insert(id) } }
                 s.exhausted = taken.isEmpty
             }
+            unsettled.took(taken.count)
             return !taken.isEmpty
         }
     }
 
     /// The answer to `entry` is committed: a later refill may take what the ledger planned after it.
-    func finished(_ entry: OutboxEntry) {
-        guard let id = entry.id else { return }
-        state.withLock { _ = $0.inFlight.remove(id) }
+    /// Returns whether it was one of this run's.
+    @discardableResult
+    func finished(_ entry: OutboxEntry) -> Bool {
+        guard let id = entry.id else { return false }
+        return state.withLock { $0.inFlight.remove(id) } != nil
     }
 
     /// After the run: sends taken but never attempted keep their attempt mark (harmless: the same

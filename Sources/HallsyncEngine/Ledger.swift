@@ -9,6 +9,8 @@ import HallsyncTransport
 struct Ledger {
     let normalizer: ReservationNormalizer
     let now: Double
+    /// Told the peer of every send the planning enqueues (the delivery wakes that peer's workers).
+    var planned: PlannedTargets?
 
     enum IngestOutcome: Equatable {
         /// The same or an older version was already stored.
@@ -140,7 +142,10 @@ struct Ledger {
                                     idempotencyKey: IdempotencyKey.push(reservationId: reservationId, status: status),
                                     body: try encoder.encode(body), revision: normalized.version, nextAttemptAt: now, pushStatus: status)
             }
-            if try tx.enqueue(entry, now: now) { count += 1 }
+            if try tx.enqueue(entry, now: now) {
+                count += 1
+                planned?.insert(entry.target)
+            }
         }
         return count
     }

@@ -20,6 +20,25 @@ import Testing
 
     func changes(_ hall: HallStandIn, _ itemNo: String) -> [HallStandIn.Change] { hall.history.filter { $0.itemNo == itemNo } }
 
+    /// The licensing create waits for the intake item and the RECEIVED for both; each is planned
+    /// by the answer before it, and goes out in the same cycle, not an interval later.
+    @Test func newReservationsReachBothInboxesAndThePortalInTheCycleThatReadsThem() throws {
+        let (site, engine) = try Support.quietSite("one-cycle")
+        defer { site.stop() }
+        for i in 0..<60 { site.portal.publish(Support.reservation("YY-M\(i)")) }
+        var reading: SyncEngine.CycleReport?
+        for _ in 0..<40 where reading == nil {
+            let report = engine.runCycle(stop: StopSignal())
+            if report.stored > 0 { reading = report } else { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        let report = try #require(reading, "nothing was read")
+        // Each reservation read: an intake create, then a licensing create, then RECEIVED.
+        #expect(report.delivered == 3 * report.stored, "\(report.delivered) sends for \(report.stored) reservations")
+        let received = (0..<60).filter { site.portal.reservation(id: "YY-M\($0)")?.processStatus == "RECEIVED" }.count
+        #expect(received == report.stored)
+        #expect((0..<60).filter { !site.licensing.items(externalId: "YY-M\($0)").isEmpty }.count == report.stored)
+    }
+
     @Test(arguments: [(HallTarget.intake, HallAction.handle), (.intake, .consult), (.licensing, .handle), (.licensing, .consult)])
     func mirrorsAStaffOutcomeToTheOtherHallAndReportsIt(_ target: HallTarget, _ action: HallAction) throws {
         let (site, engine, intakeNo, licensingNo) = try delivered("outcome")
