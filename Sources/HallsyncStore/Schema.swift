@@ -177,6 +177,17 @@ enum Schema {
                 CREATE INDEX outbox_due_target ON outbox(target, nextAttemptAt) WHERE state = 'PENDING';
                 """)
         }
+        migrator.registerMigration("v7: the status counts read small indexes, not whole tables") { db in
+            // Counted every cycle for the status file: without these, each count read every
+            // reservation (and its JSON) or every send — 30 ms a cycle at 10,000 reservations,
+            // 300 ms at 100,000, a third of a catch-up's CPU. The same conditions as the counts'.
+            try db.execute(sql: """
+                CREATE INDEX reservation_without_phone ON reservation(disposition)
+                    WHERE disposition = 'DELIVERABLE' AND json_extract(contentJSON, '$.phone') = '';
+                CREATE INDEX reservation_purged ON reservation(purgedAt) WHERE purgedAt IS NOT NULL;
+                CREATE INDEX outbox_failed ON outbox(state) WHERE state = 'FAILED';
+                """)
+        }
         return migrator
     }
 
@@ -186,6 +197,7 @@ enum Schema {
     /// `v5` of `v5: the summary's columns, …`, for file names.
     static func shortName(_ migration: String) -> String { String(migration.prefix { $0 != ":" }) }
 
-    /// The newest migration's name: a reader (the web page) that needs columns of it refuses an older file.
+    /// The newest migration whose columns a reader (the web page) needs: it refuses an older
+    /// file. (v7 adds indexes only.)
     static let newest = "v6: what a send is, in typed columns; due sends by peer"
 }

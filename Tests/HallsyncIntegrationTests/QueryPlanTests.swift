@@ -43,8 +43,9 @@ import Testing
                plan.contains(where: { $0.hasPrefix("SEARCH ") && !$0.contains("reservationId=?") && !$0.contains("id=?") }) {
                 problems.append("\(sql)\n    \(plan)")
             }
-            // No table is read whole, except by the status counts (once a cycle) and the hourly pruning.
-            let scans = plan.filter { $0.hasPrefix("SCAN ") && !$0.hasPrefix("SCAN CONSTANT") && !$0.contains("USING INDEX") }
+            // No table is read row by row, except by the hourly pruning; the status counts read
+            // indexes (some whole: a few bytes a row, once a cycle).
+            let scans = plan.filter { $0.hasPrefix("SCAN ") && !$0.hasPrefix("SCAN CONSTANT") && !$0.contains(" INDEX ") }
             if !scans.isEmpty, !Self.sweeps(sql) {
                 problems.append("\(sql)\n    \(plan)")
             }
@@ -66,9 +67,8 @@ import Testing
         return lines
     }
 
-    /// The statements that may read a whole table: counts for the status file, once a cycle, and
-    /// the pruning of settled sends, once an hour.
+    /// The statements that may read a whole table: the pruning of settled sends, once an hour.
     static func sweeps(_ sql: String) -> Bool {
-        sql.contains("COUNT(") || sql.contains("MIN(createdAt)") || sql.hasPrefix("DELETE FROM outbox WHERE state = 'DONE'")
+        sql.hasPrefix("DELETE FROM outbox WHERE state = 'DONE'")
     }
 }
