@@ -75,8 +75,6 @@ final class Delivery: @unchecked Sendable {
             let finished = batch.filter { feeders[$0.entry.target]?.finished($0.entry) == true }.count
             unsettled.settled(finished, planned: planned.all)
         }
-        // One thread per slot: these workers mostly wait on the network, and Dispatch's
-        // concurrentPerform would cap them at the core count.
         // Every peer gets its workers when any send is due: a peer with nothing due yet gets the
         // sends the others' answers plan.
         var anyDue = false
@@ -84,6 +82,8 @@ final class Delivery: @unchecked Sendable {
             if try feeders[target]!.refill(budget: budget, batch: configuration.sync.concurrencyPerTarget * 4) { anyDue = true }
         }
         guard anyDue else { return Report() }
+        // One thread per slot: these workers mostly wait on the network, and Dispatch's
+        // concurrentPerform would cap them at the core count.
         let group = DispatchGroup()
         for target in SendTarget.allCases {
             let feeder = feeders[target]!
