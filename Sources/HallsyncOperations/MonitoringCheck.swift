@@ -54,7 +54,13 @@ public struct MonitoringCheck: Sendable {
     }
 
     public static func evaluate(fileAt path: String, now: Date = Date()) -> MonitoringCheck {
-        guard FileManager.default.fileExists(atPath: path) else {
+        var info = stat()
+        if stat(path, &info) != 0 {
+            let code = errno
+            guard code == ENOENT else {
+                // A directory above it this user may not search: a permission problem, not a missing file.
+                return MonitoringCheck(state: .unknown, reasons: ["the status file \(path) cannot be reached by this user (\(String(cString: strerror(code)))): a directory above it does not let this user through; /run/hallsync is 0755 as the unit makes it — check the modes of every directory above the file"], document: nil)
+            }
             return MonitoringCheck(state: .unknown, reasons: ["no status file at \(path): is hallsync running, and is this its statusFile?"], document: nil)
         }
         guard let data = FileManager.default.contents(atPath: path) else {

@@ -161,6 +161,13 @@ import Testing
         chmod(status, 0o600)
         let refused = try asNobody()
         #expect(refused.status == 3 && refused.stdout.contains("exists but this user cannot read it (Permission denied)"), "\(refused.text)")
+        // A directory above it that this user may not pass: a permission problem too, not "no status file".
+        chmod(status, 0o644)
+        chmod(directory, 0o700)
+        defer { chmod(directory, 0o755) }
+        let unreachable = try asNobody()
+        #expect(unreachable.status == 3 && unreachable.stdout.contains("cannot be reached by this user (Permission denied)")
+                && !unreachable.stdout.contains("no status file"), "\(unreachable.text)")
     }
 
     @Test func stateFilesAreNotWorldReadableWhateverTheUmask() throws {
