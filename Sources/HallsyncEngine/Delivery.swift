@@ -127,9 +127,11 @@ final class Delivery: @unchecked Sendable {
             }
             guard let entry = next else {
                 // Nothing due for this peer: wait while an answer elsewhere may plan a send for it
-                // (the stop, the budget and failures are looked at every 0.2 s meanwhile).
+                // (the stop, the budget and failures are looked at every 0.2 s meanwhile: after a
+                // failure, sends another worker took may never settle).
                 var wait = UnsettledSends.Wait.keepWaiting
-                while wait == .keepWaiting, budget.left > 0, !stop.isSet, commits.failure == nil {
+                while wait == .keepWaiting, budget.left > 0, !stop.isSet, commits.failure == nil,
+                      tally.storeFailure.withLock({ $0 == nil }) {
                     wait = feeder.unsettled.wait(for: feeder.target, after: mark, timeout: 0.2)
                 }
                 guard wait == .lookAgain else { return }
