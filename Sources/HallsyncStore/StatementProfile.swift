@@ -4,24 +4,34 @@ import Synchronization
 
 /// Where a run's SQL time goes: with `HALLSYNC_SQL_PROFILE=FILE` in the environment, every
 /// statement's time is summed by its SQL text and written to FILE at exit (a diagnostic for
-/// `hallsync bench`, off otherwise).
+/// `hallsync bench`, off otherwise). The same trace tells a store's statement observer.
 enum StatementProfile {
     struct Entry { var count = 0; var nanoseconds: UInt64 = 0 }
     static let path = ProcessInfo.processInfo.environment["HALLSYNC_SQL_PROFILE"]
     static let entries = Mutex<[String: Entry]>([:])
     static let registered = Mutex(false)
 
-    static func attach(_ db: Database) {
-        guard path != nil else { return }
-        registered.withLock { done in
-            guard !done else { return }
-            done = true
-            atexit { StatementProfile.write() }
+    /// One trace per connection (GRDB keeps one): the profile when asked for by the environment,
+    /// and `observer`, told the SQL of every statement run (the query-plan test).
+    static func trace(_ db: Database, observer: (@Sendable (String) -> Void)?) {
+        let profiling = path != nil
+        guard profiling || observer != nil else { return }
+        if profiling {
+            registered.withLock { done in
+                guard !done else { return }
+                done = true
+                atexit { StatementProfile.write() }
+            }
         }
         db.trace(options: .profile) { event in
             guard case let .profile(statement, duration) = event else { return }
             let sql = statement.sql
-            entries.withLock { $0[sql, default: Entry()].count += 1; $0[sql, default: Entry()].nanoseconds += UInt64(duration * 1e9) }
+            observer?(sql)
+            guard profiling else { return }
+            entries.withLock { entries in
+                entries[sql, default: Entry()].count += 1
+                entries[sql, default: Entry()].nanoseconds += UInt64(duration * 1e9)
+            }
         }
     }
 

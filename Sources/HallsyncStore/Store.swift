@@ -74,12 +74,7 @@ public final class Store: Sendable {
                 // Erased personal data (retention) is overwritten on disk, not left in free pages.
                 try db.execute(sql: "PRAGMA secure_delete = ON")
                 Store.persistWAL(db)
-                StatementProfile.attach(db)
-                if let observingStatements {
-                    db.trace(options: .statement) { event in
-                        if case let .statement(statement) = event { observingStatements(statement.sql) }
-                    }
-                }
+                StatementProfile.trace(db, observer: observingStatements)
             }
             pool = try DatabasePool(path: path, configuration: configuration)
             // Before a migration changes the file, a copy of it as it was is kept beside it.
