@@ -171,9 +171,9 @@ final class Delivery: @unchecked Sendable {
         do {
             switch worker {
             case .portal(let portal):
-                guard let status = entry.pushStatus ?? (try? JSONDecoder().decode(PortalClient.StatusPush.self, from: entry.body))
-                        .flatMap({ PortalProcessStatus(rawValue: $0.processStatus) }) else {
-                    return .refused(TransportError(code: "BAD_PUSH", message: "a status push that cannot be read; this is a bug", isRetryable: false))
+                // Every push has its status in its typed column (v6 filled those queued before).
+                guard let status = entry.pushStatus else {
+                    return .refused(TransportError(code: "BAD_PUSH", message: "a status push without a status in the outbox; this is a bug in hallsync: report it, then retry the reservation from the attention list (hallsync attention retry)", isRetryable: false))
                 }
                 try portal.pushStatus(reservationId: entry.reservationId, body: entry.body, requestId: entry.idempotencyKey)
                 result = .pushed(status)

@@ -27,7 +27,6 @@ final class DueSends: Sendable {
         var next = 0
         /// Taken and not yet settled (queued, being sent, or answered and waiting for the commit).
         var inFlight: Set<Int64> = []
-        var exhausted = false
         /// How many times the outbox was read for this peer.
         var looks = 0
     }
@@ -90,7 +89,6 @@ final class DueSends: Sendable {
                 s.queue = taken
                 s.next = 0
                 for entry in taken { if let id = entry.id { s.inFlight.insert(id) } }
-                s.exhausted = taken.isEmpty
             }
             unsettled.took(taken.count)
             return !taken.isEmpty

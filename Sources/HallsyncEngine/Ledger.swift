@@ -112,8 +112,8 @@ struct Ledger {
 
     func plan(_ reservationId: String, state: PlanningState, in tx: StoreTransaction) throws -> Int {
         guard let normalized = state.normalized else { return 0 }
-        let plan = DeliveryPlanner.plan(for: normalized, copies: try tx.copies(of: reservationId, olderThan: normalized.version),
-                                        lifecycle: state.lifecycle, pushPending: try tx.pushPending(of: reservationId))
+        let (copies, pushPending) = try tx.copiesAndPushPending(of: reservationId, olderThan: normalized.version)
+        let plan = DeliveryPlanner.plan(for: normalized, copies: copies, lifecycle: state.lifecycle, pushPending: pushPending)
         for finding in plan.findings { try raise(finding, reservationId: reservationId, version: normalized.version, in: tx) }
         var count = 0
         // The content a create or an update sends is the reservation's own: its stored JSON.
@@ -241,17 +241,18 @@ struct Ledger {
                 try tx.resolveAttention(reservationId: entry.reservationId, code: DomainError.Code.portalRefused.rawValue,
                                         field: PortalProcessStatus.received.rawValue, now: now)
             }
-            if var lifecycle = try tx.lifecycle(of: entry.reservationId) {
-                lifecycle.portalStatus = status
-                try tx.setLifecycle(lifecycle, of: entry.reservationId)
+            // The state read once: the status the portal now holds, then what it allows next.
+            if var state = try tx.planningState(of: entry.reservationId) {
+                state.lifecycle.portalStatus = status
+                try tx.setLifecycle(state.lifecycle, of: entry.reservationId)
+                try plan(entry.reservationId, state: state, in: tx)
             }
-            try plan(entry.reservationId, in: tx)
         case .retry(let error, let delay):
             try tx.reschedule(outboxId: id, at: now + delay, error: error.description)
         case .refused(let error):
             try tx.settle(outboxId: id, state: .failed, error: error.description, now: now)
             guard let hall = entry.target.hall else {
-                let status = entry.pushStatus?.rawValue ?? (try? JSONDecoder().decode(PortalClient.StatusPush.self, from: entry.body))?.processStatus ?? ""
+                let status = entry.pushStatus?.rawValue ?? ""
                 // A push retried after the portal forgot its X-Request-Id is refused although it was
                 // applied; the portal's record already shows it.
                 if error.code == "PORTAL_4090", let held = try tx.lifecycle(of: entry.reservationId)?.portalStatus,

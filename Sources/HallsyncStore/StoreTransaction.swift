@@ -169,6 +169,17 @@ public struct StoreTransaction {
     /// The reservation's copies. Their content is decoded only for copies older than `version`
     /// (what the planner compares to decide on an update); nil: always.
     public func copies(of reservationId: String, olderThan version: Int? = nil) throws -> [HallTarget: HallCopy] {
+        try copiesAndPushPending(of: reservationId, olderThan: version).copies
+    }
+
+    /// Whether a status push of this reservation is waiting in the outbox.
+    public func pushPending(of reservationId: String) throws -> Bool {
+        try copiesAndPushPending(of: reservationId, olderThan: 0).pushPending
+    }
+
+    /// The copies and whether a status push is waiting, as the planner needs them: the pending
+    /// sends' peers are read once (a hall's mark the copy's pending send, `portal` the push).
+    public func copiesAndPushPending(of reservationId: String, olderThan version: Int? = nil) throws -> (copies: [HallTarget: HallCopy], pushPending: Bool) {
         var copies: [HallTarget: HallCopy] = [:]
         for row in try Row.fetchAll(try db.cachedStatement(sql: """
             SELECT target, itemNo, revision, contentJSON, isBlocked, status, closedBy FROM hallCopy WHERE reservationId = ?
@@ -182,20 +193,13 @@ public struct StoreTransaction {
                                       status: HallItemStatus(rawValue: row["status"]) ?? .open,
                                       closedBy: (row["closedBy"] as String?).flatMap(ActionOrigin.init(rawValue:)))
         }
+        var pushPending = false
         for target in try String.fetchAll(try db.cachedStatement(sql: "SELECT DISTINCT target FROM outbox WHERE reservationId = ? AND state = 'PENDING'"), arguments: [reservationId]) {
+            if target == SendTarget.portal.rawValue { pushPending = true }
             guard let t = HallTarget(rawValue: target) else { continue }
             copies[t, default: HallCopy(target: t)].hasPendingSend = true
         }
-        return copies
-    }
-
-    /// Whether a status push of this reservation is waiting in the outbox.
-    ///
-    /// `INDEXED BY`: without statistics SQLite prefers the partial index of due sends
-    /// (`target = 'portal'`) and reads every pending push — 174 µs a call at a 10,000 backlog.
-    public func pushPending(of reservationId: String) throws -> Bool {
-        try Bool.fetchOne(try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM outbox INDEXED BY outbox_reservation WHERE reservationId = ? AND target = 'portal' AND state = 'PENDING')"),
-                          arguments: [reservationId]) ?? false
+        return (copies, pushPending)
     }
 
     /// Records a copy's status as the hall reported it (and its item number, when it was not known yet).
