@@ -110,6 +110,7 @@ struct Ledger {
         return try plan(reservationId, state: state, in: tx)
     }
 
+    @discardableResult
     func plan(_ reservationId: String, state: PlanningState, in tx: StoreTransaction) throws -> Int {
         guard let normalized = state.normalized else { return 0 }
         let (copies, pushPending) = try tx.copiesAndPushPending(of: reservationId, olderThan: normalized.version)
