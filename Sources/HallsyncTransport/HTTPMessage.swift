@@ -9,18 +9,12 @@ public struct HTTPRequest: Sendable {
     public var url: String
     public var headers: [(name: String, value: String)]
     public var body: Data?
-    /// Open a new connection for this request instead of reusing a live one. libcurl re-sends a
-    /// request by itself when a reused connection turns out dead before any answer; a signed
-    /// request re-sent that way carries a used nonce.
-    public var freshConnection: Bool
 
-    public init(method: Method, url: String, headers: [(name: String, value: String)] = [], body: Data? = nil,
-                freshConnection: Bool = false) {
+    public init(method: Method, url: String, headers: [(name: String, value: String)] = [], body: Data? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
-        self.freshConnection = freshConnection
     }
 }
 

@@ -103,8 +103,11 @@ public final class PortalClient: @unchecked Sendable {
     ///
     /// A `4012` (nonce already used) is what a request re-sent by libcurl on a new connection
     /// after a reused one died gets — the same nonce twice. It is signed again with a new nonce
-    /// and sent once more at once. Signed POSTs go out on a fresh connection, so that libcurl
-    /// never re-sends them by itself.
+    /// and sent once more at once. That holds for a status push too: the first copy may have
+    /// been applied before the connection died, and the push sent again carries the same
+    /// `X-Request-Id`, which the portal answers with its first answer and no second effect
+    /// (contract §2.4). So every request keeps its connection alive; a fresh TCP connection per
+    /// push cost about as much CPU as the push itself.
     func send<Answer: Decodable>(method: HTTPRequest.Method, path: String, body: Data?, extraHeaders: [(name: String, value: String)],
                                  answer: Answer.Type) throws(TransportError) -> Answer? {
         var attempt = 0
@@ -115,8 +118,7 @@ public final class PortalClient: @unchecked Sendable {
                                          timestampMillis: millis, nonce: PortalSigner.makeNonce())
             headers.append(contentsOf: extraHeaders)
             headers.append(("Accept", "application/json"))
-            let response = try http.perform(HTTPRequest(method: method, url: baseURL + path, headers: headers, body: body,
-                                                        freshConnection: method != .get))
+            let response = try http.perform(HTTPRequest(method: method, url: baseURL + path, headers: headers, body: body))
             if let serverTime = response.header("x-server-time").flatMap({ BeijingTime(parsing: $0) }) {
                 lastServerTime = (serverTime, ContinuousClock.now)
             }
