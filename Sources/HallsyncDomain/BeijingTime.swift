@@ -39,12 +39,46 @@ public struct BeijingTime: Hashable, Comparable, Sendable, CustomStringConvertib
 
     /// Parses the wire format `yyyy-MM-dd HH:mm:ss`.
     public init?(parsing text: some StringProtocol) {
+        if let fast = Self.parsingDigits(text) {
+            self = fast
+        } else {
+            self.init(generalParsing: text)
+        }
+    }
+
+    /// ``init(parsing:)`` by fields, whatever the text: what decides when the byte-wise reading
+    /// (``parsingDigits(_:)``) does not apply.
+    init?(generalParsing text: some StringProtocol) {
         let parts = text.split(separator: " ", omittingEmptySubsequences: false)
         guard parts.count == 2, let date = CivilDate(iso: parts[0]) else { return nil }
         let clock = parts[1].split(separator: ":", omittingEmptySubsequences: false)
         guard clock.count == 3, clock.allSatisfy({ $0.count == 2 }),
               let h = Int(clock[0]), let m = Int(clock[1]), let s = Int(clock[2]) else { return nil }
         self.init(date: date, hour: h, minute: m, second: s)
+    }
+
+    /// The common case of ``init(parsing:)`` read byte by byte: `dddd-dd-dd dd:dd:dd` with ASCII
+    /// digits only. Anything else (nil here) goes through the general parser, which decides.
+    static func parsingDigits(_ text: some StringProtocol) -> BeijingTime? {
+        var fields = (0, 0, 0, 0, 0, 0)
+        let parsed: Bool? = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            guard bytes.count == 19, bytes[4] == 0x2D, bytes[7] == 0x2D, bytes[10] == 0x20, bytes[13] == 0x3A, bytes[16] == 0x3A else { return false }
+            func number(_ from: Int, _ count: Int) -> Int? {
+                var value = 0
+                for i in from..<(from + count) {
+                    let digit = Int(bytes[i]) - 0x30
+                    guard (0...9).contains(digit) else { return nil }
+                    value = value * 10 + digit
+                }
+                return value
+            }
+            guard let y = number(0, 4), let mo = number(5, 2), let d = number(8, 2),
+                  let h = number(11, 2), let mi = number(14, 2), let s = number(17, 2) else { return false }
+            fields = (y, mo, d, h, mi, s)
+            return true
+        }
+        guard parsed == true, let date = CivilDate(year: fields.0, month: fields.1, day: fields.2) else { return nil }
+        return BeijingTime(date: date, hour: fields.3, minute: fields.4, second: fields.5)
     }
 
     public var hour: Int { secondOfDay / 3600 }

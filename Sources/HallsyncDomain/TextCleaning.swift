@@ -46,6 +46,10 @@ enum TextCleaning {
 
     /// Trims every kind of space at both ends.
     static func trimmed(_ text: String) -> String {
+        // Nothing to trim when both ends are printable ASCII (most values): no copy.
+        if let first = text.utf8.first, let last = text.utf8.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) {
+            return text
+        }
         let scalars = Array(text.unicodeScalars)
         guard let first = scalars.firstIndex(where: { !isSpace($0) }),
               let last = scalars.lastIndex(where: { !isSpace($0) }) else { return "" }
