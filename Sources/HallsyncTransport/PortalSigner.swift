@@ -33,14 +33,33 @@ public struct PortalSigner: Sendable {
          ("X-Signature", signature(method: method, target: target, timestampMillis: timestampMillis, nonce: nonce, body: body))]
     }
 
-    /// 32 random characters of `[0-9a-zA-Z]`.
+    /// 32 random characters of `[0-9a-zA-Z]`, unbiased: random bytes from one draw of the
+    /// system generator per 8, each under 248 (4 × 62) taken modulo 62, the others drawn again.
     public static func makeNonce() -> String {
-        let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
         var generator = SystemRandomNumberGenerator()
-        return String((0..<32).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
+        var characters = [UInt8]()
+        characters.reserveCapacity(32)
+        while characters.count < 32 {
+            var word = generator.next()
+            for _ in 0..<8 where characters.count < 32 {
+                let byte = UInt8(truncatingIfNeeded: word)
+                word >>= 8
+                if byte < 248 { characters.append(nonceAlphabet[Int(byte % 62)]) }
+            }
+        }
+        return String(decoding: characters, as: UTF8.self)
     }
 
+    private static let nonceAlphabet = Array("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
     static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        var text = [UInt8]()
+        text.reserveCapacity(64)
+        for byte in digest {
+            text.append(hexDigits[Int(byte >> 4)])
+            text.append(hexDigits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 }

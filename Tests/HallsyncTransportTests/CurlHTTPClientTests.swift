@@ -139,6 +139,31 @@ import Testing
         #expect(canonical == "GET\n/gateway/api/v1/reservations?startTime=2021-09-08%2009%3A00%3A00\n1631325600000\nabcdefghijklmnop\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(QueryEncoding.encode("2021-09-08 09:00:00") == "2021-09-08%2009%3A00%3A00")
     }
+
+    /// Signatures computed independently (Python's hmac and hashlib) for a GET and a POST with a body.
+    @Test func signaturesMatchAnIndependentHMAC() {
+        let signer = PortalSigner(appId: "hallsync", appSecret: "secret")
+        #expect(signer.signature(method: "GET", target: "/gateway/api/v1/reservations?pageNo=1", timestampMillis: 1_631_325_600_000,
+                                 nonce: "abcdefghijklmnop", body: Data()) == "2a1c088d35c98d6e00208b3f8b18f0ec15aead380997156bcbecbf475d1178ff")
+        #expect(signer.signature(method: "POST", target: "/gateway/api/v1/reservations/Y1/status", timestampMillis: 1_631_325_600_000,
+                                 nonce: "abcdefghijklmnop", body: Data(#"{"a":1}"#.utf8)) == "3394bba99bd893d6494d3afcd994da7a8141797db4bddd2db649bc546bfdc761")
+    }
+
+    /// Nonces have the contract's form, never repeat, and use the whole alphabet about evenly.
+    @Test func noncesAreThirtyTwoCharactersOfTheAlphabetWithoutBias() {
+        let alphabet = Set("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        var counts: [Character: Int] = [:]
+        var seen = Set<String>()
+        for _ in 0..<20_000 {
+            let nonce = PortalSigner.makeNonce()
+            #expect(nonce.count == 32 && nonce.allSatisfy(alphabet.contains), "\(nonce)")
+            #expect(seen.insert(nonce).inserted)
+            for c in nonce { counts[c, default: 0] += 1 }
+        }
+        // 640,000 characters over 62: about 10,323 each, standard deviation about 100.
+        #expect(counts.count == 62)
+        #expect(counts.values.allSatisfy { (9_700...10_950).contains($0) }, "\(counts.sorted { $0.value < $1.value }.prefix(3)) … \(counts.sorted { $0.value > $1.value }.prefix(3))")
+    }
 }
 
 @Suite struct HallClientTests {

@@ -49,11 +49,13 @@ struct Bench: ParsableCommand {
         discussion: """
         Scenarios: backlog (100,000 waiting), slow-halls (every hall request answered after 100 ms; \
         10,000 waiting), steady (50 a second for 60 s, 1 s interval), huge (1,000,000 waiting: memory), \
-        mixed (3,000 over 30 s with reschedules, cancellations and staff actions, 2 s interval). \
+        mixed (3,000 over 30 s with reschedules, cancellations and staff actions, 2 s interval), \
+        floor (no daemon: what a page read, a hall create, a status push and a one-row commit cost \
+        alone on this machine, the floor under any CPU per reservation; --backlog sets its records, 5,000). \
         Build it in release mode first: swift build -c release; .build/release/hallsync bench mixed
         """)
 
-    @Argument(help: "Scenarios to run: \(BenchScenario.names.joined(separator: ", ")).") var scenarios: [String] = ["mixed", "backlog", "slow-halls", "steady"]
+    @Argument(help: "Scenarios to run: \(BenchScenario.names.joined(separator: ", ")), floor.") var scenarios: [String] = ["mixed", "backlog", "slow-halls", "steady"]
     @Option(help: "Overrides the backlog of the scenarios that have one.") var backlog: Int?
     @Option(help: "Overrides the arrival rate of steady and mixed (reservations a second).") var rate: Double?
     @Option(help: "Overrides how long steady and mixed run, seconds.") var duration: Double?
@@ -63,8 +65,8 @@ struct Bench: ParsableCommand {
     @Flag(help: "Keep each scenario's directory (database, logs).") var keepState = false
 
     func validate() throws {
-        for name in scenarios where BenchScenario.named(name) == nil {
-            throw ValidationError("unknown scenario \(name); the scenarios are \(BenchScenario.names.joined(separator: ", "))")
+        for name in scenarios where BenchScenario.named(name) == nil && name != "floor" {
+            throw ValidationError("unknown scenario \(name); the scenarios are \(BenchScenario.names.joined(separator: ", ")), floor")
         }
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
     }
@@ -75,7 +77,16 @@ struct Bench: ParsableCommand {
         #endif
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         var results: [BenchResult] = []
+        var floors: [BenchFloor.Figures] = []
         for name in scenarios {
+            if name == "floor" {
+                for _ in 1...runs {
+                    let figures = try BenchFloor.measure(records: backlog ?? 5_000, executable: executable, host: Self.host())
+                    print(BenchFloor.line(figures))
+                    floors.append(figures)
+                }
+                continue
+            }
             var scenario = BenchScenario.named(name)!
             if let backlog, scenario.backlog > 0 { scenario.backlog = backlog }
             if let rate, scenario.rate > 0 { scenario.rate = rate }
@@ -93,9 +104,21 @@ struct Bench: ParsableCommand {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(results).write(to: URL(fileURLWithPath: json))
+        if floors.isEmpty {
+            try encoder.encode(results).write(to: URL(fileURLWithPath: json))
+        } else {
+            struct All: Encodable { var scenarios: [BenchResult]; var floor: [BenchFloor.Figures] }
+            try encoder.encode(All(scenarios: results, floor: floors)).write(to: URL(fileURLWithPath: json))
+        }
         print("figures written to \(json)")
         if results.contains(where: { !$0.passed }) { throw ExitCode(1) }
+    }
+
+    static func host() -> String {
+        var uts = utsname()
+        uname(&uts)
+        return withUnsafeBytes(of: &uts.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            + ", \(ProcessInfo.processInfo.activeProcessorCount) cores"
     }
 
     static func line(_ r: BenchResult) -> String {
@@ -155,10 +178,7 @@ struct Bench: ParsableCommand {
         guard let report else { throw ValidationError("the stand-ins stopped without a report; see \(directory)/stand-ins.log") }
         let writes = ["intake": report.intakeWrites, "licensing": report.licensingWrites]
         let limit = scenario.hallDelay > 0 ? Double(writes.values.max() ?? 0) * scenario.hallDelay / 8 : nil
-        var uts = utsname()
-        uname(&uts)
-        let host = withUnsafeBytes(of: &uts.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            + ", \(ProcessInfo.processInfo.activeProcessorCount) cores"
+        let host = Self.host()
         return BenchResult(
             scenario: scenario, run: run, reservations: report.total, required: report.required, completed: report.completed,
             passed: report.passed, seconds: report.seconds,
