@@ -113,7 +113,8 @@ struct Ledger {
     @discardableResult
     func plan(_ reservationId: String, state: PlanningState, in tx: StoreTransaction) throws -> Int {
         guard let normalized = state.normalized else { return 0 }
-        let (copies, pushPending) = try tx.copiesAndPushPending(of: reservationId, olderThan: normalized.version)
+        let (copies, pushPending) = try tx.copiesAndPushPending(of: reservationId, olderThan: normalized.version,
+                                                                current: state.contentJSON.map { ($0, normalized.content) })
         let plan = DeliveryPlanner.plan(for: normalized, copies: copies, lifecycle: state.lifecycle, pushPending: pushPending)
         for finding in plan.findings { try raise(finding, reservationId: reservationId, version: normalized.version, in: tx) }
         var count = 0

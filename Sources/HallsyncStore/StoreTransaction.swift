@@ -179,22 +179,33 @@ public struct StoreTransaction {
 
     /// The copies and whether a status push is waiting, as the planner needs them: the pending
     /// sends' peers are read once (a hall's mark the copy's pending send, `portal` the push).
-    public func copiesAndPushPending(of reservationId: String, olderThan version: Int? = nil) throws -> (copies: [HallTarget: HallCopy], pushPending: Bool) {
+    ///
+    /// - Parameter current: the reservation's content as stored and as decoded: a copy whose stored
+    ///   JSON is the same bytes (canonical encoding) says the same, and is not decoded again.
+    public func copiesAndPushPending(of reservationId: String, olderThan version: Int? = nil,
+                                     current: (json: String, content: HallItemContent)? = nil) throws -> (copies: [HallTarget: HallCopy], pushPending: Bool) {
         var copies: [HallTarget: HallCopy] = [:]
-        for row in try Row.fetchAll(try db.cachedStatement(sql: """
+        let rows = try Row.fetchCursor(try db.cachedStatement(sql: """
             SELECT target, itemNo, revision, contentJSON, isBlocked, status, closedBy FROM hallCopy WHERE reservationId = ?
-            """), arguments: [reservationId]) {
-            guard let target = HallTarget(rawValue: row["target"]) else { continue }
-            let revision: Int = row["revision"]
-            let content = version.map { revision < $0 } ?? true
-                ? try (row["contentJSON"] as String?).map { try Self.decoder.decode(HallItemContent.self, from: Data($0.utf8)) } : nil
-            copies[target] = HallCopy(target: target, itemNo: row["itemNo"], revision: row["revision"], content: content,
-                                      hasPendingSend: false, isBlocked: row["isBlocked"],
-                                      status: HallItemStatus(rawValue: row["status"]) ?? .open,
-                                      closedBy: (row["closedBy"] as String?).flatMap(ActionOrigin.init(rawValue:)))
+            """), arguments: [reservationId])
+        while let row = try rows.next() {
+            guard let target = HallTarget(rawValue: row[0]) else { continue }
+            let revision: Int = row[2]
+            var content: HallItemContent?
+            let json: String? = row[3]
+            if version.map({ revision < $0 }) ?? true, let json {
+                content = json == current?.json ? current?.content : try Self.decoder.decode(HallItemContent.self, from: Data(json.utf8))
+            }
+            copies[target] = HallCopy(target: target, itemNo: row[1], revision: revision, content: content,
+                                      hasPendingSend: false, isBlocked: row[4],
+                                      status: HallItemStatus(rawValue: row[5]) ?? .open,
+                                      closedBy: (row[6] as String?).flatMap(ActionOrigin.init(rawValue:)))
         }
         var pushPending = false
-        for target in try String.fetchAll(try db.cachedStatement(sql: "SELECT DISTINCT target FROM outbox WHERE reservationId = ? AND state = 'PENDING'"), arguments: [reservationId]) {
+        // Pending sends are few per reservation: their peers are told apart here rather than by a DISTINCT (a temporary b-tree).
+        let targets = try String.fetchCursor(try db.cachedStatement(sql: "SELECT target FROM outbox WHERE reservationId = ? AND state = 'PENDING'"),
+                                             arguments: [reservationId])
+        while let target = try targets.next() {
             if target == SendTarget.portal.rawValue { pushPending = true }
             guard let t = HallTarget(rawValue: target) else { continue }
             copies[t, default: HallCopy(target: t)].hasPendingSend = true

@@ -20,6 +20,8 @@ struct BenchResult: Codable {
     /// The daemon process's CPU time (user + system, from its rusage) and per reservation made.
     var daemonCPUSeconds: Double
     var cpuMicrosecondsPerReservation: Double
+    /// The kernel's part of the daemon's CPU time (sockets, file writes, scheduling).
+    var daemonSystemSeconds: Double
     var daemonPeakRSSMiB: Double
     /// The daemon's resident memory when a quarter, half, three quarters and all of the work was done.
     var daemonRSSMiBByProgress: [String: Double]
@@ -125,7 +127,7 @@ struct Bench: ParsableCommand {
         func f(_ value: Double?, _ format: String) -> String { value.map { String(format: format, $0) } ?? "-" }
         return "\(r.scenario.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(r.passed ? "PASS" : "FAIL") "
             + "\(r.reservations) reservations in \(f(r.seconds, "%.1f")) s = \(f(r.reservationsPerSecond, "%.0f"))/s; "
-            + "daemon CPU \(f(r.daemonCPUSeconds, "%.2f")) s = \(f(r.cpuMicrosecondsPerReservation, "%.0f")) µs/reservation; "
+            + "daemon CPU \(f(r.daemonCPUSeconds, "%.2f")) s (kernel \(f(r.daemonSystemSeconds / max(r.daemonCPUSeconds, 0.001) * 100, "%.0f")) %) = \(f(r.cpuMicrosecondsPerReservation, "%.0f")) µs/reservation; "
             + "peak RSS \(f(r.daemonPeakRSSMiB, "%.1f")) MiB; latency p50 \(f(r.latencyP50, "%.2f")) s p99 \(f(r.latencyP99, "%.2f")) s; "
             + "stand-ins \(f(r.standInCoreShare * 100, "%.0f"))% of a core"
             + (r.limitSeconds.map { " ; limit \(String(format: "%.0f", $0)) s, ratio \(f(r.ratioToLimit, "%.2f"))" } ?? "")
@@ -185,6 +187,7 @@ struct Bench: ParsableCommand {
             reservationsPerSecond: report.seconds > 0 ? Double(report.total) / report.seconds : 0,
             daemonCPUSeconds: daemonExit.cpuSeconds,
             cpuMicrosecondsPerReservation: daemonExit.cpuSeconds / Double(max(report.total, 1)) * 1e6,
+            daemonSystemSeconds: daemonExit.systemSeconds,
             daemonPeakRSSMiB: Double(daemonExit.peakResidentBytes) / 1_048_576, daemonRSSMiBByProgress: rssByProgress,
             latencyP50: report.latencyP50, latencyP99: report.latencyP99,
             standInCPUSeconds: siteExit.cpuSeconds, standInCoreShare: siteExit.cpuSeconds / max(wall, 0.001),

@@ -17,6 +17,8 @@ final class ChildProcess {
     struct Exit {
         var status: Int32
         var cpuSeconds: Double
+        /// The system (kernel) part of `cpuSeconds`: sockets, file writes, scheduling.
+        var systemSeconds: Double
         var peakResidentBytes: Int
     }
 
@@ -104,8 +106,8 @@ final class ChildProcess {
         while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
         if output >= 0 { close(output) }
         closeInput()
-        let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
-            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
-        return Exit(status: status, cpuSeconds: cpu, peakResidentBytes: usage.ru_maxrss * 1024)
+        let system = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + system
+        return Exit(status: status, cpuSeconds: cpu, systemSeconds: system, peakResidentBytes: usage.ru_maxrss * 1024)
     }
 }
