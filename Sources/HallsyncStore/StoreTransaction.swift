@@ -325,7 +325,7 @@ public struct StoreTransaction {
     /// `externalId` before it is sent (as a create older than the key retention does). Returns how many.
     @discardableResult
     public func lookUpBeforeEveryPendingCreate(restoredAt: BeijingTime, now: Double) throws -> Int {
-        try db.cachedStatement(sql: "UPDATE outbox SET firstAttemptAt = 0 WHERE state = 'PENDING' AND kind = 'CREATE'")
+        try db.execute(sql: "UPDATE outbox SET firstAttemptAt = 0 WHERE state = 'PENDING' AND kind = 'CREATE'")
         let count = db.changesCount
         // And every create planned until the portal has been read past this moment.
         try setCursor(.restoreLookUpThrough, to: restoredAt.description, now: now)

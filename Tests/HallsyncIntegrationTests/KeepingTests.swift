@@ -46,6 +46,42 @@ import Testing
         #expect(mode == 0o640)
     }
 
+    /// Creates planned but not yet sent when the backup was taken, sent after it (the halls
+    /// hold their items, and have forgotten the keys by the restore): after the restore each is
+    /// looked up by `externalId` and adopted, never created a second time.
+    @Test func createsNotYetSentWhenTheBackupWasTakenAreLookedUpAfterTheRestore() throws {
+        let directory = try Support.temporaryDirectory("backup-unsent")
+        let site = try StandInSite(directory: directory, options: .init(lag: 0, faults: .none, keyRetention: 2))
+        defer { site.stop() }
+        let config = try site.writeConfiguration(to: directory + "/hallsync.yaml", database: directory + "/state.sqlite", interval: 0.3, keyRetention: 2)
+        // One send a cycle: after the first cycle, creates are planned and not yet sent.
+        let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "maxSendsPerCycle: 400", with: "maxSendsPerCycle: 1")
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        for i in 0..<3 { site.portal.publish(Support.reservation("YY-UN\(i)")) }
+        let first = try Support.run(Support.hallsyncBinary, ["once", "--config", config])
+        #expect(first.status == 0 || first.status == 1, "\(first.text)")
+        let store = try Store(path: directory + "/state.sqlite", readOnly: true)
+        let unsent = try store.read { tx in try tx.dueSends(now: Date().timeIntervalSince1970 + 60, limit: 100) }.filter { $0.kind == .create && $0.firstAttemptAt == nil }
+        #expect(!unsent.isEmpty, "creates planned and never attempted at the backup: \(unsent.count)")
+        let backup = directory + "/backup.sqlite"
+        let made = try Support.run(Support.hallsyncBinary, ["backup", backup, "--config", config])
+        #expect(made.status == 0, "\(made.text)")
+        // After the backup: everything is sent, and the halls forget the keys.
+        for _ in 0..<12 { _ = try Support.run(Support.hallsyncBinary, ["once", "--config", config]) }
+        for i in 0..<3 {
+            #expect(site.intake.items(externalId: "YY-UN\(i)").count == 1 && site.licensing.items(externalId: "YY-UN\(i)").count == 1, "YY-UN\(i) before the restore")
+        }
+        Thread.sleep(forTimeInterval: 2.5)
+
+        let restore = try Support.run(Support.hallsyncBinary, ["restore", backup, "--config", config])
+        #expect(restore.status == 0, "\(restore.text)")
+        for _ in 0..<12 { _ = try Support.run(Support.hallsyncBinary, ["once", "--config", config]) }
+        for i in 0..<3 {
+            #expect(site.intake.items(externalId: "YY-UN\(i)").count == 1, "YY-UN\(i) in intake")
+            #expect(site.licensing.items(externalId: "YY-UN\(i)").count == 1, "YY-UN\(i) in licensing")
+        }
+    }
+
     @Test func anUpgradeKeepsTheFileAsItWasAndANewerSchemaIsRefusedUntouched() throws {
         let directory = try Support.temporaryDirectory("schema")
         let path = directory + "/state.sqlite"

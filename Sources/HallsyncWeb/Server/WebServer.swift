@@ -96,7 +96,7 @@ struct SessionSweeper: Service {
     let logger: Logger
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try? persist.removeExpired()
                 try? await Task.sleep(for: .seconds(600))
