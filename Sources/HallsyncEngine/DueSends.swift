@@ -80,10 +80,12 @@ final class DueSends: Sendable {
         if let looked, looks != looked { return false }
         guard budget.left > 0 else { return false }
         let now = Date().timeIntervalSince1970
+        // No more than the budget may still send: a send taken and not made keeps its attempt mark.
+        let size = min(batch, budget.left)
         let taken: [OutboxEntry] = try store.write { tx in
             // The ones in flight come first in the outbox's order: skip them.
-            let due = try tx.dueSends(target: target, now: now, limit: batch + inFlight.count)
-                .filter { !inFlight.contains($0.id ?? -1) }.prefix(batch)
+            let due = try tx.dueSends(target: target, now: now, limit: size + inFlight.count)
+                .filter { !inFlight.contains($0.id ?? -1) }.prefix(size)
             try tx.markAttempted(ids: due.compactMap(\.id), now: now)
             return Array(due)
         }
