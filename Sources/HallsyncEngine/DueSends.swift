@@ -81,7 +81,8 @@ final class DueSends: Sendable {
         guard budget.left > 0 else { return false }
         let now = Date().timeIntervalSince1970
         // No more than the budget may still send: a send taken and not made keeps its attempt mark.
-        let size = min(batch, budget.left)
+        // (The budget is shared: other peers' workers may have spent it since the guard.)
+        let size = max(1, min(batch, budget.left))
         let taken: [OutboxEntry] = try store.write { tx in
             // The ones in flight come first in the outbox's order: skip them.
             let due = try tx.dueSends(target: target, now: now, limit: size + inFlight.count)
