@@ -32,10 +32,7 @@ public final class SyncEngine: @unchecked Sendable {
         for warning in rules.coverageWarnings(today: BeijingTime.now().date) { logger.warning("\(warning)") }
         configurationWarnings = configuration.warnings()
         for warning in configurationWarnings { logger.warning("\(warning)") }
-        guard let secret = FileManager.default.contents(atPath: configuration.portal.appSecretFile)
-            .flatMap({ String(data: $0, encoding: .utf8) })?.trimmingCharacters(in: .whitespacesAndNewlines), !secret.isEmpty else {
-            throw ConfigurationError("cannot read the portal app secret from \(configuration.portal.appSecretFile); check portal.appSecretFile")
-        }
+        let signer = try configuration.portalSigner()
         if let store {
             guard store.path == configuration.database else {
                 throw ConfigurationError("database is \(configuration.database), but this hallsync runs on \(store.path): the database cannot change on a reload; restart hallsync to use another file")
@@ -44,10 +41,7 @@ public final class SyncEngine: @unchecked Sendable {
         } else {
             self.store = try Store(path: configuration.database)
         }
-        let signer = PortalSigner(appId: configuration.portal.appId, appSecret: secret)
-        let makePortalClient = { () throws(TransportError) -> PortalClient in
-            PortalClient(baseURL: configuration.portal.baseURL, signer: signer, http: try CurlHTTPClient(options: configuration.httpOptions))
-        }
+        let makePortalClient = { () throws(TransportError) -> PortalClient in try configuration.portalClient(signer: signer) }
         let store = self.store
         pull = PortalPull(configuration: configuration, store: store, portal: try makePortalClient(), logger: logger)
         requests = ClerkRequests(configuration: configuration, store: store, logger: logger)

@@ -86,16 +86,13 @@ public struct ConfigurationCheck: Sendable {
             problems += error.problems.map { "probe: \($0)" }
             return
         }
-        func secret(_ file: String) -> String? {
-            FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
-        }
         do {
-            guard let appSecret = secret(configuration.portal.appSecretFile) else {
-                problems.append("probe portal: cannot read the app secret \(configuration.portal.appSecretFile)")
+            let signer: PortalSigner
+            do { signer = try configuration.portalSigner() } catch {
+                problems.append("probe portal: \(error.message)")
                 return
             }
-            let portal = PortalClient(baseURL: configuration.portal.baseURL, signer: PortalSigner(appId: configuration.portal.appId, appSecret: appSecret),
-                                      http: try CurlHTTPClient(options: configuration.httpOptions))
+            let portal = try configuration.portalClient(signer: signer)
             let now = BeijingTime.now()
             do {
                 _ = try portal.listReservations(regionCode: configuration.portal.regionCode, from: now.adding(seconds: -1), until: now, pageNo: 1, pageSize: 1)
