@@ -137,18 +137,7 @@ struct Bench: ParsableCommand {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-bench-\(scenario.name)-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         defer { if keepState { print("state kept in \(directory)") } else { try? FileManager.default.removeItem(atPath: directory) } }
-        let scenarioJSON = String(decoding: try JSONEncoder().encode(scenario), as: UTF8.self)
-        print("\(scenario.name): preparing \(scenario.total) reservations (stand-ins in their own process)…")
-        let site = try ChildProcess(executable, ["bench-site", "--scenario", scenarioJSON, "--directory", directory, "--timeout", String(timeout)],
-                                    log: directory + "/stand-ins.log", pipeInput: true, pipeOutput: true)
-        var config: String?
-        while let line = site.readLine() {
-            if line.hasPrefix("READY ") { config = String(line.dropFirst(6)); break }
-        }
-        guard let config else {
-            _ = site.wait()
-            throw ValidationError("the stand-ins did not start; see \(directory)/stand-ins.log")
-        }
+        let (site, config) = try BenchSite.launch(scenario, directory: directory, executable: executable, timeout: timeout)
         let wallStart = Date()
         let daemon = try ChildProcess(executable, ["run", "--config", config, "--log-level", "warning"],
                                       log: directory + "/daemon.log", pipeInput: false, pipeOutput: false)

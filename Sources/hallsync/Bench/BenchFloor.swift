@@ -43,27 +43,14 @@ struct BenchFloor {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-bench-floor-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        print("floor: preparing \(records) reservations (stand-ins in their own process)…")
-        let site = try ChildProcess(executable, ["bench-site", "--scenario", String(decoding: try JSONEncoder().encode(scenario), as: UTF8.self),
-                                                 "--directory", directory],
-                                    log: directory + "/stand-ins.log", pipeInput: true, pipeOutput: true)
+        let (site, configPath) = try BenchSite.launch(scenario, directory: directory, executable: executable, timeout: 3600)
         defer {
             site.closeInput()
             _ = site.wait()
         }
-        var configPath: String?
-        while let line = site.readLine() {
-            if line.hasPrefix("READY ") { configPath = String(line.dropFirst(6)); break }
-        }
-        guard let configPath else { throw BenchFloorError("the stand-ins did not start; see \(directory)/stand-ins.log") }
         let configuration = try Configuration.load(path: configPath)
         let rules = try SiteRules.load(configuration)
-        guard let secret = FileManager.default.contents(atPath: configuration.portal.appSecretFile)
-            .map({ String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }) else {
-            throw BenchFloorError("cannot read \(configuration.portal.appSecretFile)")
-        }
-        let portal = PortalClient(baseURL: configuration.portal.baseURL, signer: PortalSigner(appId: configuration.portal.appId, appSecret: secret),
-                                  http: try CurlHTTPClient(options: configuration.httpOptions))
+        let portal = try configuration.portalClient(signer: try configuration.portalSigner())
         let halls = Dictionary(uniqueKeysWithValues: try HallTarget.allCases.map { target throws in
             (target, try configuration.hallClient(target, token: TokenSource(path: configuration.hall(target).tokenFile)))
         })
@@ -136,9 +123,4 @@ struct BenchFloor {
             + "hall create \(us(f.hallCreate)), portal push \(us(f.portalPush)), one-row commit \(us(f.oneRowCommit)); "
             + "a reservation for both halls needs \(us(f.requestsPerReservation)) µs of requests, \(us(f.withCommitsPerReservation)) µs with three commits"
     }
-}
-
-struct BenchFloorError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

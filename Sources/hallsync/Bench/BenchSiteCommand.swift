@@ -144,6 +144,20 @@ struct BenchSite: ParsableCommand {
         site.stop()
     }
 
+    /// Starts the stand-ins of `scenario` in a process of their own and waits until they are
+    /// ready: the process, and the configuration they wrote for the daemon.
+    static func launch(_ scenario: BenchScenario, directory: String, executable: String, timeout: Double) throws -> (site: ChildProcess, config: String) {
+        print("\(scenario.name): preparing \(scenario.total) reservations (stand-ins in their own process)…")
+        let site = try ChildProcess(executable, ["bench-site", "--scenario", String(decoding: try JSONEncoder().encode(scenario), as: UTF8.self),
+                                                 "--directory", directory, "--timeout", String(timeout)],
+                                    log: directory + "/stand-ins.log", pipeInput: true, pipeOutput: true)
+        while let line = site.readLine() {
+            if line.hasPrefix("READY ") { return (site, String(line.dropFirst(6))) }
+        }
+        _ = site.wait()
+        throw ValidationError("the stand-ins did not start; see \(directory)/stand-ins.log")
+    }
+
     /// Open attention codes by reservation, from the daemon's database (read-only, WAL).
     func attentionCodes(_ database: String) throws -> [String: Set<String>] {
         let store = try Store(path: database, readOnly: true)
