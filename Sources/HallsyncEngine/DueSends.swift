@@ -40,7 +40,7 @@ final class DueSends: Sendable {
     /// Every peer's sends of the run not yet settled: what this peer takes is counted there.
     let unsettled: UnsettledSends
 
-    init(target: SendTarget, store: Store, unsettled: UnsettledSends = UnsettledSends()) {
+    init(target: SendTarget, store: Store, unsettled: UnsettledSends) {
         self.target = target
         self.store = store
         self.unsettled = unsettled

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import HallsyncStore
+import Synchronization
 
 /// The sends of one delivery run taken and not yet settled, across every peer, and which peers
 /// their answers planned new sends for. An answer of one peer plans sends for another (the
@@ -93,19 +94,10 @@ final class UnsettledSends: @unchecked Sendable {
 }
 
 /// The peers a ledger's planning enqueued sends for, while one batch of answers is applied.
-final class PlannedTargets: @unchecked Sendable {
-    private let lock = NSLock()
-    private var targets: Set<SendTarget> = []
+final class PlannedTargets: Sendable {
+    private let targets = Mutex<Set<SendTarget>>([])
 
-    func insert(_ target: SendTarget) {
-        lock.lock()
-        targets.insert(target)
-        lock.unlock()
-    }
+    func insert(_ target: SendTarget) { targets.withLock { _ = $0.insert(target) } }
 
-    var all: Set<SendTarget> {
-        lock.lock()
-        defer { lock.unlock() }
-        return targets
-    }
+    var all: Set<SendTarget> { targets.withLock { $0 } }
 }

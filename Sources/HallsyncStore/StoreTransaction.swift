@@ -172,11 +172,6 @@ public struct StoreTransaction {
         try copiesAndPushPending(of: reservationId, olderThan: version).copies
     }
 
-    /// Whether a status push of this reservation is waiting in the outbox.
-    public func pushPending(of reservationId: String) throws -> Bool {
-        try copiesAndPushPending(of: reservationId, olderThan: 0).pushPending
-    }
-
     /// The copies and whether a status push is waiting, as the planner needs them: the pending
     /// sends' peers are read once (a hall's mark the copy's pending send, `portal` the push).
     ///

@@ -112,10 +112,10 @@ import Testing
 
         let push = OutboxEntry(reservationId: "YY2", target: .portal, kind: .push, idempotencyKey: "p1", body: Data("{}".utf8), revision: 2, nextAttemptAt: 0)
         try store.write { tx in try tx.enqueue(push, now: 4) }
-        #expect(try store.read { tx in try tx.pushPending(of: "YY2") })
+        #expect(try store.read { tx in try tx.copiesAndPushPending(of: "YY2", olderThan: 0).pushPending })
         let id = try store.read { tx in try tx.outbox(reservationId: "YY2") }.first!.id!
         try store.write { tx in try tx.settle(outboxId: id, state: .done, error: nil, now: 5) }
-        #expect(try store.read { tx in try tx.pushPending(of: "YY2") } == false)
+        #expect(try store.read { tx in try tx.copiesAndPushPending(of: "YY2", olderThan: 0).pushPending } == false)
         #expect(try store.write { tx in try tx.pruneSettled(before: 5) } == 0)
         #expect(try store.write { tx in try tx.pruneSettled(before: 6) } == 1)
     }
