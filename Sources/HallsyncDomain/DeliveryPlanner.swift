@@ -13,6 +13,10 @@
 ///     open ──PORTAL CANCEL (cancelled online, no outcome)──▶ closed
 ///     closed ──newer content──▶ closed, and the attention list (ITEM_CLOSED)
 ///     refused for good ──▶ blocked until a newer portal version
+///     exists ──another applicant (ID number, document, type, org code) or another route──▶ held:
+///         nothing created or updated, the attention list (IDENTITY_CHANGED, ROUTE_CHANGED),
+///         until the portal reverts it or a person confirms it (retry)
+///     closed by the cancellation ──the portal lists it live again──▶ the attention list (REVIVED_AFTER_CANCEL)
 ///
 /// The reservation, towards the portal (one push outstanding at a time, in this order):
 ///
@@ -49,10 +53,32 @@ public enum DeliveryPlanner {
     /// The name hallsync acts and reports under when no person did.
     public static let systemOperator = "hallsync"
 
+    /// - Parameter identityConfirmed: a person looked at a reservation held for a changed identity or
+    ///   route and asked to send it as it is now (the attention list's retry): this once, the
+    ///   content goes out.
     public static func plan(for reservation: NormalizedReservation, copies: [HallTarget: HallCopy],
-                            lifecycle: Lifecycle = Lifecycle(), pushPending: Bool = false) -> Plan {
+                            lifecycle: Lifecycle = Lifecycle(), pushPending: Bool = false,
+                            identityConfirmed: Bool = false) -> Plan {
         var plan = Plan()
         let outcome = lifecycle.outcome
+        // What the halls hold must stay about the same applicant and the same inboxes: a version that
+        // says otherwise after items were made is held — nothing created or updated — until a person
+        // decides. Actions and statuses about the items that exist go on.
+        for (target, copy) in copies.sorted(by: { $0.key < $1.key }) where copy.exists {
+            if !reservation.route.targets.contains(target), copy.status == .open {
+                plan.findings.append(.routeChanged(target))
+            } else if let content = copy.content, content.identity != reservation.content.identity {
+                plan.findings.append(.identityChanged(target))
+            }
+        }
+        // Live on the portal again after the halls closed it for the cancellation (or the portal
+        // acknowledged it): the closed items cannot be opened again, and new ones would be refused
+        // a RECEIVED; a person calls the applicant.
+        let cancellationCarriedOut = lifecycle.portalStatus == .cancelAcknowledged
+            || copies.values.contains { $0.exists && $0.status == .cancelled }
+        let revived = !reservation.isCancelled && outcome == nil && cancellationCarriedOut
+        if revived { plan.findings.append(.revivedAfterCancellation) }
+        let holdContent = revived || (!plan.findings.isEmpty && !identityConfirmed)
         for target in reservation.route.targets {
             let copy = copies[target] ?? HallCopy(target: target)
             if copy.hasPendingSend || copy.isBlocked { continue }
@@ -60,18 +86,18 @@ public enum DeliveryPlanner {
                 let changed = copy.content != reservation.content && reservation.version > copy.revision
                 if copy.status.isClosed {
                     // A version that only echoes a status push or a cancellation has equal content.
-                    if changed && !reservation.isCancelled { plan.findings.append(.changeOnClosedCopy(target, copy.status)) }
+                    if changed && !reservation.isCancelled && !revived { plan.findings.append(.changeOnClosedCopy(target, copy.status)) }
                 } else if let outcome, outcome.target != target, let action = outcome.status.action {
                     plan.sends.append(.act(target, itemNo: itemNo, action, .sync, operator: outcome.name))
                 } else if reservation.isCancelled && outcome == nil {
                     plan.sends.append(.act(target, itemNo: itemNo, .cancel, .portal, operator: systemOperator))
-                } else if changed && !reservation.isCancelled {
+                } else if changed && !reservation.isCancelled && !holdContent {
                     plan.sends.append(.update(target, itemNo: itemNo, HallItemUpdate(revision: reservation.version, content: reservation.content)))
                 }
                 continue
             }
             // Absent. A reservation cancelled before a copy exists gets no item there.
-            if reservation.isCancelled { continue }
+            if reservation.isCancelled || holdContent { continue }
             var linked: String? = nil
             if target == .licensing && reservation.route == .intakeThenLicensing {
                 guard let intakeItem = copies[.intake]?.itemNo else { continue }
@@ -82,7 +108,7 @@ public enum DeliveryPlanner {
                 content: reservation.content, linkedItemNo: linked)))
         }
         if reservation.isCancelled, let outcome { plan.findings.append(.cancelledAfterOutcome(outcome)) }
-        if !pushPending, let push = nextPush(for: reservation, copies: copies, lifecycle: lifecycle) { plan.sends.append(push) }
+        if !pushPending, !revived, let push = nextPush(for: reservation, copies: copies, lifecycle: lifecycle) { plan.sends.append(push) }
         return plan
     }
 

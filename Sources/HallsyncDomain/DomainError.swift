@@ -36,16 +36,60 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let reservationIdInvalid = Code(rawValue: "RESERVATION_ID_INVALID")
         /// A region, department or matter code not of the form codes have.
         public static let codeFormat = Code(rawValue: "CODE_FORMAT")
+        /// The record's region is not the region hallsync serves (a record of another district in our list).
+        public static let regionForeign = Code(rawValue: "REGION_FOREIGN")
+        /// The appointment lies before the reservation was made, or implausibly far ahead (1970, 2099).
+        public static let appointmentImplausible = Code(rawValue: "APPOINTMENT_IMPLAUSIBLE")
+        /// A value longer than the halls accept (a name of a megabyte): held, never sent.
+        public static let fieldTooLong = Code(rawValue: "FIELD_TOO_LONG")
+
+        // What a peer said that contradicts hallsync's records: held or shown, never believed.
+
+        /// A new version changes who the applicant is (ID number, document or applicant type, the
+        /// organisation's code) after the items were made: nothing is sent until a person decides.
+        public static let identityChanged = Code(rawValue: "IDENTITY_CHANGED")
+        /// A new version moves the reservation to a matter routed to other halls after items were made.
+        public static let routeChanged = Code(rawValue: "ROUTE_CHANGED")
+        /// A reservation delivered to the halls is now listed as a pre-upgrade (PHONE) one.
+        public static let modeChangedAfterDelivery = Code(rawValue: "MODE_CHANGED_AFTER_DELIVERY")
+        /// The portal sent a version hallsync holds with other content, or a lower version after a higher one.
+        public static let versionConflict = Code(rawValue: "VERSION_CONFLICT")
+        /// The portal lists a reservation as live again after its cancellation was carried out in the halls.
+        public static let revivedAfterCancellation = Code(rawValue: "REVIVED_AFTER_CANCEL")
+        /// The portal's record shows a processing status hallsync never pushed.
+        public static let portalStatusUnexplained = Code(rawValue: "PORTAL_STATUS_UNEXPLAINED")
+        /// A hall answered a create with an item number another reservation's copy already holds.
+        public static let hallItemConflict = Code(rawValue: "HALL_ITEM_CONFLICT")
+        /// A hall holds another item with this reservation's id besides the one hallsync made (made by
+        /// hand at the counter, or a change about it that hallsync cannot place).
+        public static let otherHallItem = Code(rawValue: "OTHER_HALL_ITEM")
+        /// A hall reported a status of one of hallsync's items that contradicts what it reported
+        /// before (a closed item open again, closed with another status, or under another reservation's id).
+        public static let itemStatusContradiction = Code(rawValue: "ITEM_STATUS_CONTRADICTION")
+        /// A lookup by the reservation's id no longer lists the item hallsync made there.
+        public static let hallItemMissing = Code(rawValue: "HALL_ITEM_MISSING")
 
         /// Codes about what happened in the halls after delivery: a newer portal version does
         /// not make them go away, so they stay open until a person closes them.
-        public static let aboutTheLifecycle: Set<Code> = [.itemClosed, .outcomeConflict, .cancelledAfterOutcome, .portalRefused]
+        public static let aboutTheLifecycle: Set<Code> = [
+            .itemClosed, .outcomeConflict, .cancelledAfterOutcome, .portalRefused, .identityChanged, .routeChanged,
+            .versionConflict, .revivedAfterCancellation, .portalStatusUnexplained, .hallItemConflict,
+            .otherHallItem, .itemStatusContradiction, .hallItemMissing,
+        ]
+
+        /// Conditions the planner finds in what the reservation and its copies are now: raised while
+        /// they hold, closed by hallsync as soon as they no longer do (the portal reverted the change,
+        /// a person confirmed it).
+        public static let conditions: Set<Code> = [.identityChanged, .routeChanged, .revivedAfterCancellation]
 
         /// Every code the normaliser and the engine raise, for documentation and checks.
         public static let all: [Code] = [
             .missingField, .idFormat, .idBirthDate, .idCheckDigit, .idTypeUnknown, .orgCodeFormat, .orgCodeCheck,
             .applicantType, .nameInvalid, .appointmentDate, .appointmentSlot, .unknownMatter, .handleModeUnknown, .statusUnknown, .hallRejected,
             .itemClosed, .outcomeConflict, .cancelledAfterOutcome, .portalRefused, .unreadableRecord, .reservationIdInvalid, .codeFormat,
+            .regionForeign, .appointmentImplausible, .fieldTooLong, .identityChanged, .routeChanged, .modeChangedAfterDelivery,
+            .versionConflict, .revivedAfterCancellation, .portalStatusUnexplained, .hallItemConflict, .otherHallItem,
+            .itemStatusContradiction, .hallItemMissing,
         ]
     }
 

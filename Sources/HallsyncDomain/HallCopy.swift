@@ -15,10 +15,16 @@ public struct HallCopy: Hashable, Sendable {
     public var status: HallItemStatus
     /// Who closed the item, when known.
     public var closedBy: ActionOrigin?
+    /// The item was seen carrying the reservation's id (a lookup found it, the feed reported it
+    /// under that id); an item number only a create's answer gave is checked before it is acted on.
+    public var verified: Bool
+    /// How many item numbers a hall gave for this copy turned out to be another reservation's: the
+    /// next create goes under a key of its own.
+    public var keyGeneration: Int
 
     public init(target: HallTarget, itemNo: String? = nil, revision: Int = 0, content: HallItemContent? = nil,
                 hasPendingSend: Bool = false, isBlocked: Bool = false, status: HallItemStatus = .open,
-                closedBy: ActionOrigin? = nil) {
+                closedBy: ActionOrigin? = nil, verified: Bool = false, keyGeneration: Int = 0) {
         self.target = target
         self.itemNo = itemNo
         self.revision = revision
@@ -27,6 +33,8 @@ public struct HallCopy: Hashable, Sendable {
         self.isBlocked = isBlocked
         self.status = status
         self.closedBy = closedBy
+        self.verified = verified
+        self.keyGeneration = keyGeneration
     }
 
     /// The item exists and no one has closed it.

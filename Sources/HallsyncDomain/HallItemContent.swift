@@ -42,6 +42,22 @@ public struct HallItemContent: Codable, Hashable, Sendable {
     }
 }
 
+extension HallItemContent {
+    /// Who the item is about: the applicant's type, document and number, and for an organisation
+    /// its credit code. A change of any of these after an item was made is another applicant, not
+    /// a correction (a name or a phone may be corrected; an ID number that changes is held).
+    public struct Identity: Hashable, Sendable {
+        public var applicantType: String
+        public var idType: String
+        public var idNumber: String
+        public var orgCode: String?
+    }
+
+    public var identity: Identity {
+        Identity(applicantType: applicantType, idType: idType, idNumber: idNumber, orgCode: applicantType == "ORG" ? orgCode : nil)
+    }
+}
+
 /// The body of `POST /inbox/items` (contract §3.3). Encodes absent values as explicit nulls.
 public struct HallItemCreate: Encodable, Hashable, Sendable {
     public var externalId: String

@@ -27,6 +27,13 @@ public enum IdempotencyKey {
         fit("hs-p-\(reservationId)-\(status.rawValue)")
     }
 
+    /// A create's key after the hall answered it with another reservation's item: that key may
+    /// bring the wrong answer back for as long as the hall remembers it, so the create goes again —
+    /// after a lookup by `externalId` found no item of its own — under a key of its own.
+    public static func afterConflict(_ key: String, attempt: Int) -> String {
+        fit("\(key)-x\(attempt)")
+    }
+
     static func fit(_ key: String) -> String {
         let ascii = String(key.unicodeScalars.map { $0.isASCII && $0.value > 0x20 ? Character($0) : "_" })
         guard ascii.utf8.count > maxLength || ascii != key else { return ascii }

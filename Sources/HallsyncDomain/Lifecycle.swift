@@ -20,8 +20,29 @@ public struct Lifecycle: Codable, Hashable, Sendable {
     /// Takes the portal's `processStatus` into account: a push whose answer was lost may
     /// still have been applied, and the portal's record says so.
     public mutating func learn(portalProcessStatus raw: String?) {
-        guard let raw, let status = PortalProcessStatus(rawValue: raw) else { return }
-        if portalStatus == nil || (portalStatus == .received && status.isFinal) { portalStatus = status }
+        if case .ahead(let status) = news(inPortalProcessStatus: raw) { portalStatus = status }
+    }
+
+    /// What the portal's `processStatus` tells that hallsync does not hold yet.
+    public enum PortalStatusNews: Hashable, Sendable {
+        /// Nothing new: no status, or one at or behind what hallsync holds.
+        case none
+        /// A status further on than hallsync holds: a push whose answer was lost may have been
+        /// applied — hallsync takes it only when it did plan that push.
+        case ahead(PortalProcessStatus)
+        /// Another final status than the one the portal took from hallsync (HANDLED where
+        /// hallsync pushed CONSULTED): not hallsync's doing.
+        case contradicting(PortalProcessStatus)
+        /// A status the contract does not define.
+        case unknown(String)
+    }
+
+    public func news(inPortalProcessStatus raw: String?) -> PortalStatusNews {
+        guard let raw, !raw.isEmpty else { return .none }
+        guard let status = PortalProcessStatus(rawValue: raw) else { return .unknown(raw) }
+        if portalStatus == nil || (portalStatus == .received && status.isFinal) { return .ahead(status) }
+        if let held = portalStatus, held.isFinal, status.isFinal, status != held { return .contradicting(status) }
+        return .none
     }
 }
 

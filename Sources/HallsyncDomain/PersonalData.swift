@@ -5,9 +5,10 @@
 ///     PersonalData.maskIdNumber("37100219800101001X")   // "3710**********001X"
 ///     PersonalData.maskPhone("13806310000")             // "138****0000"
 ///     PersonalData.maskName("王小明")                    // "王*"
-///     PersonalData.redact("refused 371002 19800101 001X, call +86 138-0631-0000")
+///     PersonalData.redactPeerText("refused 371002 19800101 001X, call +86 138-0631-0000")
 ///     // "refused 3710**********001X, call 138****0000"
-///     PersonalData.redact("王小明的证件号有误", names: ["王小明"])   // "王*的证件号有误"
+///     PersonalData.redactPeerText("王 小明的证件号有误", values: PersonalValues(names: ["王小明"]))   // "王*的证件号有误"
+///     PersonalData.redact("the portal's clock is 2592000 s ahead")   // unchanged: not personal
 public enum PersonalData {
     public static func maskIdNumber(_ id: String) -> String {
         let characters = Array(id)
@@ -32,21 +33,104 @@ public enum PersonalData {
         return String(first) + "*"
     }
 
-    /// Masks every ID-number-like and phone-like number in free text (an error message that
-    /// echoes a value, a record a peer could not read), whatever its spelling, and every
-    /// occurrence of the `names` given — the names of the record the text is about, as the
-    /// portal sent them and as normalised. Names cannot be recognised in free text otherwise: log
-    /// them only as fields, which the log handler masks by key.
-    public static func redact(_ text: String, names: [String] = []) -> String {
-        var out = maskNumbers(text)
-        for name in names.map(TextCleaning.trimmed).filter({ $0.count >= 2 }).sorted(by: { $0.count > $1.count }) {
-            out = out.replacingOccurrences(of: name, with: maskName(name))
-            // The name's letters the way a peer may have re-spelt it (full-width, other middle dots).
-            if let normalized = try? PersonName.normalize(name), normalized != name, normalized.count >= 2 {
-                out = out.replacingOccurrences(of: normalized, with: maskName(normalized))
+    /// Masks personal data in hallsync's own text (a log line, a warning, the status file), which
+    /// never puts a personal value in by itself: only numbers whose very shape is an ID number or a
+    /// mobile or landline number with its area code are masked, as a last line of defence. Other
+    /// numbers — a clock difference, a byte count, a region code — are left as they are: personal
+    /// data is masked by the field it came in (``redactPeerText(_:values:)``, the log's name fields).
+    public static func redact(_ text: String) -> String {
+        maskNumbers(text, policy: .ownText)
+    }
+
+    /// Masks a text a peer wrote (a hall's or the portal's error message, which may echo what it
+    /// was sent), and every spelling of the personal values given — the record's names, ID
+    /// numbers and phones, as the portal sent them and as normalised — wherever they stand:
+    /// spaced, hyphenated, full-width, with `+86`, with or without the middle dot.
+    public static func redactPeerText(_ text: String, values: PersonalValues = PersonalValues()) -> String {
+        var out = text
+        for number in values.numberDigits.sorted(by: { $0.count > $1.count }) { out = maskNumber(number, in: out) }
+        out = maskNumbers(out, policy: .peerText(values.numberDigits))
+        for name in values.names.sorted(by: { $0.count > $1.count }) { out = maskName(name, in: out) }
+        return out
+    }
+
+    /// Every occurrence of the number `digits` in `text` — separators (spaces, hyphens, brackets,
+    /// dots) between its digits, full-width digits, glued to letters — replaced by its mask.
+    static func maskNumber(_ digits: String, in text: String) -> String {
+        let wanted = Array(digits.unicodeScalars)
+        guard wanted.count >= 5 else { return text }
+        let scalars = Array(text.unicodeScalars)
+        var out = String.UnicodeScalarView()
+        var i = 0
+        while i < scalars.count {
+            // Try to read the number from here: its digits in order, separators between them.
+            var j = i, matched = 0
+            while j < scalars.count, matched < wanted.count {
+                if let d = digit(scalars[j]), Unicode.Scalar(0x30 + d)! == wanted[matched] { matched += 1; j += 1; continue }
+                if matched > 0, isSeparator(scalars[j]) || scalars[j] == "\u{3000}" { j += 1; continue }
+                break
+            }
+            if matched == wanted.count {
+                let masked = wanted.count >= 15 ? maskIdNumber(digits) : digits.hasPrefix("0") && wanted.count >= 10
+                    ? maskPhone(String(digits.prefix(digits.hasPrefix("01") || digits.hasPrefix("02") ? 3 : 4)) + "-" + String(digits.dropFirst(digits.hasPrefix("01") || digits.hasPrefix("02") ? 3 : 4)))
+                    : maskPhone(digits)
+                out.append(contentsOf: masked.unicodeScalars)
+                // An ID's check X goes with it.
+                if j < scalars.count, wanted.count == 17, isCheckX(scalars[j]) { j += 1 }
+                i = j
+            } else {
+                out.append(scalars[i])
+                i += 1
             }
         }
-        return out
+        return String(out)
+    }
+
+    // MARK: Names in free text
+
+    /// A character as names are compared: full-width forms half-width, Latin letters lower-cased;
+    /// nil for what may stand inside a name without changing it (spaces, middle dots, invisibles).
+    static func nameKey(_ scalar: Unicode.Scalar) -> Unicode.Scalar? {
+        if TextCleaning.isSpace(scalar) || TextCleaning.isInvisible(scalar) || PersonName.middleDots.contains(scalar) || scalar == "." { return nil }
+        var v = scalar
+        if (0xFF01...0xFF5E).contains(v.value) { v = Unicode.Scalar(v.value - 0xFEE0)! }
+        if (0x41...0x5A).contains(v.value) { v = Unicode.Scalar(v.value + 0x20)! }
+        return v
+    }
+
+    /// Every occurrence of `name` in `text`, however spelt (spaces, middle dots, width, case), replaced by its mask.
+    static func maskName(_ name: String, in text: String) -> String {
+        let key = name.unicodeScalars.compactMap(nameKey)
+        // A name of one letter is masked only where it stands as written: its letter alone is everywhere.
+        guard key.count >= 2 else {
+            let literal = TextCleaning.trimmed(name)
+            return literal.count >= 2 ? text.replacingOccurrences(of: literal, with: maskName(literal)) : text
+        }
+        let scalars = Array(text.unicodeScalars)
+        // The text as names are compared, with where each key character stands in the text.
+        var projected: [(key: Unicode.Scalar, at: Int)] = []
+        for (i, scalar) in scalars.enumerated() { if let k = nameKey(scalar) { projected.append((k, i)) } }
+        guard projected.count >= key.count else { return text }
+        var spans: [Range<Int>] = []
+        var i = 0
+        while i + key.count <= projected.count {
+            if (0..<key.count).allSatisfy({ projected[i + $0].key == key[$0] }) {
+                spans.append(projected[i].at..<(projected[i + key.count - 1].at + 1))
+                i += key.count
+            } else {
+                i += 1
+            }
+        }
+        guard !spans.isEmpty else { return text }
+        var out = String.UnicodeScalarView()
+        var position = 0
+        for span in spans {
+            out.append(contentsOf: scalars[position..<span.lowerBound])
+            out.append(contentsOf: maskName(String(String.UnicodeScalarView(scalars[span]))).unicodeScalars)
+            position = span.upperBound
+        }
+        out.append(contentsOf: scalars[position...])
+        return String(out)
     }
 
     // MARK: Numbers in free text
@@ -79,7 +163,15 @@ public enum PersonalData {
         var range: Range<Int>
     }
 
-    static func maskNumbers(_ text: String) -> String {
+    /// Which numbers are masked: in hallsync's own text only those shaped like an ID number or a
+    /// phone with its prefix; in a peer's text every number-like run a person could be identified
+    /// by, and the record's own numbers however spelt.
+    enum Policy {
+        case ownText
+        case peerText(Set<String>)
+    }
+
+    static func maskNumbers(_ text: String, policy: Policy = .peerText([])) -> String {
         let scalars = Array(text.unicodeScalars)
         var output = String.UnicodeScalarView()
         var index = 0
@@ -127,7 +219,7 @@ public enum PersonalData {
                     let span = groups[g..<to]
                     let digits = span.map(\.digits).joined()
                     let x = checkX && to == groups.count && digits.count == 17
-                    if let masked = mask(digits: digits, checkX: x, groups: span.map(\.digits.count)) { best = (to, masked, x); break }
+                    if let masked = mask(digits: digits, checkX: x, groups: span.map(\.digits.count), policy: policy) { best = (to, masked, x); break }
                 }
                 if let best {
                     // What stood before the span (the + or a separator) is kept, the number replaced.
@@ -149,9 +241,21 @@ public enum PersonalData {
     }
 
     /// The masked form of one number, nil when it is not personal (a date, a count, a time).
-    static func mask(digits: String, checkX: Bool, groups: [Int]) -> String? {
+    static func mask(digits: String, checkX: Bool, groups: [Int], policy: Policy) -> String? {
         let count = digits.count
         if checkX { return maskIdNumber(digits + "X") }
+        var ownText = false
+        switch policy {
+        case .peerText(let known):
+            // The record's own numbers, in whatever grouping the peer wrote them.
+            if known.contains(digits) || (digits.hasPrefix("86") && known.contains(String(digits.dropFirst(2)))) {
+                return count >= 15 ? maskIdNumber(digits) : digits.hasPrefix("0") && count >= 10
+                    ? maskPhone(String(digits.prefix(groups.count >= 2 ? groups[0] : 4)) + "-" + String(digits.dropFirst(groups.count >= 2 ? groups[0] : 4)))
+                    : maskPhone(digits.hasPrefix("86") && count == 13 ? String(digits.dropFirst(2)) : digits)
+            }
+        case .ownText:
+            ownText = true
+        }
         // Dates and times written with separators: 2021-09-11, 2021/9/11, 10.30.
         if groups.count >= 2, groups.first == 4, groups.dropFirst().allSatisfy({ $0 <= 2 }) { return nil }
         if groups.count >= 2, groups.allSatisfy({ $0 <= 2 }) { return nil }
@@ -166,10 +270,10 @@ public enum PersonalData {
             // A landline with its area code: 3 or 4 digits of area code.
             let area = groups.count >= 2 && (3...4).contains(groups[0]) ? groups[0] : (digits.hasPrefix("01") || digits.hasPrefix("02") ? 3 : 4)
             return maskPhone(String(digits.prefix(area)) + "-" + String(digits.dropFirst(area)))
-        case 7...8 where groups.allSatisfy({ $0 >= 3 }) && !isDate(digits):
+        case 7...8 where !ownText && groups.allSatisfy({ $0 >= 3 }) && !isDate(digits):
             // A local number without its area code (5201234, 5201 2334).
             return maskPhone(digits)
-        case 16, 17:
+        case 16...17 where !ownText:
             // An ID number cut or run into something: mask it all the same.
             return maskIdNumber(digits)
         default:
@@ -180,5 +284,39 @@ public enum PersonalData {
     static func isDate(_ digits: String) -> Bool {
         guard digits.count == 8, let y = Int(digits.prefix(4)), let m = Int(digits.dropFirst(4).prefix(2)), let d = Int(digits.suffix(2)) else { return false }
         return (1900...2100).contains(y) && CivilDate(year: y, month: m, day: d) != nil
+    }
+}
+
+/// The personal values of one record, masked wherever and however a peer's text repeats them.
+public struct PersonalValues: Hashable, Sendable {
+    public var names: [String]
+    /// ID numbers and phones, as sent or canonical.
+    public var numbers: [String]
+
+    public init(names: [String] = [], numbers: [String] = []) {
+        self.names = names.filter { !$0.isEmpty }
+        self.numbers = numbers.filter { !$0.isEmpty }
+    }
+
+    /// The numbers as their digits (half-width; an ID's check X dropped, as the masking reads it).
+    /// A landline's local part too (`5201234` of `0631-5201234`): a peer may leave the area code off.
+    var numberDigits: Set<String> {
+        func digits(of text: some StringProtocol) -> String {
+            var digits = ""
+            for scalar in text.unicodeScalars { if let d = PersonalData.digit(scalar) { digits.unicodeScalars.append(Unicode.Scalar(0x30 + d)!) } }
+            return digits
+        }
+        var all: Set<String> = []
+        for number in numbers {
+            var d = digits(of: number)
+            if d.hasPrefix("86"), d.count == 13 { d = String(d.dropFirst(2)) }
+            if d.count >= 5 { all.insert(d) }
+            if d.hasPrefix("0"), (10...12).contains(d.count) {
+                let local = number.split(separator: "-").count == 2 ? digits(of: number.split(separator: "-")[1])
+                    : String(d.dropFirst(d.hasPrefix("01") || d.hasPrefix("02") ? 3 : 4))
+                if local.count >= 7 { all.insert(local) }
+            }
+        }
+        return all
     }
 }

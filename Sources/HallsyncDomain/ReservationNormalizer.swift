@@ -14,11 +14,19 @@ public struct ReservationNormalizer: Sendable {
         public var areaCode: String
         public var sessions: Appointment.Sessions
         public var unknownMatter: Route.UnknownMatterPolicy
+        /// The region hallsync serves (`portal.regionCode`): a record of another region — or of none
+        /// below it — is held, never put into our halls. Nil checks nothing (tools without a site).
+        public var regionCode: String?
+        /// How far after the reservation was made (or last changed) an appointment may lie.
+        public var appointmentMaxDaysAhead: Int
 
-        public init(areaCode: String, sessions: Appointment.Sessions, unknownMatter: Route.UnknownMatterPolicy) {
+        public init(areaCode: String, sessions: Appointment.Sessions, unknownMatter: Route.UnknownMatterPolicy,
+                    regionCode: String? = nil, appointmentMaxDaysAhead: Int = 366) {
             self.areaCode = areaCode
             self.sessions = sessions
             self.unknownMatter = unknownMatter
+            self.regionCode = regionCode
+            self.appointmentMaxDaysAhead = appointmentMaxDaysAhead
         }
 
         public static let weihai = Settings(areaCode: "0631", sessions: .weihai, unknownMatter: .licensing)
@@ -69,7 +77,7 @@ public struct ReservationNormalizer: Sendable {
                                       zh: "申请人类型应为个人或单位，请核实",
                                       en: "The applicant type must be PERSON or ORG; check the reservation on the portal."))
         }
-        let name = attempt { () throws(DomainError) in try PersonName.normalize(r.applicant.name) }
+        let name = attempt { () throws(DomainError) in try FieldLimit.applicantName.check(try PersonName.normalize(r.applicant.name)) }
         let idType = TextCleaning.trimmed(TextCleaning.halfWidth(r.applicant.idType ?? "")).uppercased()
         var idNumber: String?
         switch idType {
@@ -85,7 +93,9 @@ public struct ReservationNormalizer: Sendable {
         var orgName: String?
         var orgCode: String?
         if applicantType == "ORG" {
-            orgName = attempt { () throws(DomainError) in try PersonName.normalize(r.applicant.orgName, field: "applicant.orgName") }
+            orgName = attempt { () throws(DomainError) in
+                try FieldLimit.orgName.check(try PersonName.normalize(r.applicant.orgName, field: "applicant.orgName"))
+            }
             orgCode = attempt { () throws(DomainError) in try SocialCreditCode.normalize(r.applicant.orgCode) }
         }
         let phone = PhoneNumber.normalize(r.applicant.phone, areaCode: settings.areaCode)
@@ -96,11 +106,19 @@ public struct ReservationNormalizer: Sendable {
         default: break
         }
         let appointment = attempt { () throws(DomainError) in
-            try Appointment.parse(date: r.appointmentDate, slot: r.appointmentSlot, sessions: settings.sessions)
+            let appointment = try Appointment.parse(date: r.appointmentDate, slot: r.appointmentSlot, sessions: settings.sessions)
+            try AppointmentPlausibility(maxDaysAhead: settings.appointmentMaxDaysAhead).check(appointment, of: r)
+            return appointment
         }
         var regionCode = required(r.regionCode.map(TextCleaning.halfWidth), "regionCode", "区划代码", "region code")
         if let code = regionCode, !CodeForm.isRegionCode(code) {
             errors.append(Self.badCode(field: "regionCode", zh: "区划代码", en: "region code"))
+            regionCode = nil
+        } else if let code = regionCode, let ours = settings.regionCode, !code.hasPrefix(ours) {
+            // Our list holds only our region's records; one of another region is the portal's mistake.
+            errors.append(DomainError(code: .regionForeign, field: "regionCode",
+                                      zh: "预约的区划代码（\(code)）不属于本区（\(ours)），未送入大厅，请与门户核实该预约应由哪个区办理",
+                                      en: "The reservation's region code \(code) is not this site's region \(ours); nothing was sent to the halls. Ask the portal which region the reservation belongs to."))
             regionCode = nil
         }
         let portalItemCode = required(r.itemCode, "itemCode", "事项编码", "matter code")
@@ -117,9 +135,11 @@ public struct ReservationNormalizer: Sendable {
             errors.append(Self.badCode(field: "deptCode", zh: "部门编码", en: "department code"))
             deptCode = nil
         }
-        let itemName = MatterName.hallItemName(portalName: r.itemName, catalogueName: matter?.name)
+        var itemName = MatterName.hallItemName(portalName: r.itemName, catalogueName: matter?.name)
         if itemName == nil {
             errors.append(DomainError(code: .missingField, field: "itemName", zh: "缺少事项名称，请核实后补充", en: "The matter name is missing; check the reservation on the portal."))
+        } else if let name = itemName {
+            itemName = attempt { () throws(DomainError) in try FieldLimit.itemName.check(name) }
         }
         var route = Route.licensingOnly
         if let matter {

@@ -66,11 +66,26 @@ final class Delivery: @unchecked Sendable {
         let budget = SendBudget(configuration.sync.maxSendsPerCycle)
         let unsettled = UnsettledSends()
         let feeders = Dictionary(uniqueKeysWithValues: SendTarget.allCases.map { ($0, DueSends(target: $0, store: store, unsettled: unsettled)) })
+        let retryPolicy = configuration.retryPolicy
         let commits = GroupCommit<Settled> { [store] batch throws(StoreError) in
             let planned = PlannedTargets()
-            let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970, planned: planned)
-            try store.write { tx in
-                for settled in batch { try ledger.apply(settled.outcome, to: settled.entry, in: tx) }
+            let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970, planned: planned, retryPolicy: retryPolicy)
+            let contradictions = try store.write { tx in
+                try batch.compactMap { settled in try ledger.apply(settled.outcome, to: settled.entry, in: tx) }
+            }
+            // An answer that contradicted hallsync's records was the peer's fault: its endpoint says so.
+            if !contradictions.isEmpty {
+                tally.report.withLock { r in
+                    for c in contradictions {
+                        r.lastError[c.target] = c.error.description
+                        r.delivered -= 1
+                        r.retried += 1
+                    }
+                }
+                for c in contradictions {
+                    self.logger.error("a peer's answer contradicts hallsync's records; the send is kept: \(c.error.message)",
+                                      metadata: ["target": "\(c.target)", "error": "\(c.error.code)"])
+                }
             }
             let finished = batch.filter { feeders[$0.entry.target]?.finished($0.entry) == true }.count
             unsettled.settled(finished, planned: planned.all)
@@ -189,11 +204,15 @@ final class Delivery: @unchecked Sendable {
         return outcome
     }
 
-    /// `error` with every personal value of the send's body masked in its message.
+    /// `error` with every personal value of the send's body masked in its message, however the
+    /// peer spelt it back.
     static func masked(_ error: TransportError, sending entry: OutboxEntry) -> TransportError {
-        struct Names: Decodable { var applicantName: String?; var orgName: String?; var `operator`: String? }
-        let names = (try? JSONDecoder().decode(Names.self, from: entry.body)).map { [$0.applicantName, $0.orgName, $0.operator].compactMap { $0 } } ?? []
-        return error.withMessage(PersonalData.redact(error.message, names: names))
+        struct Values: Decodable {
+            var applicantName: String?; var orgName: String?; var `operator`: String?; var idNumber: String?; var phone: String?
+        }
+        guard let v = try? JSONDecoder().decode(Values.self, from: entry.body) else { return error.withMessage(PersonalData.redactPeerText(error.message)) }
+        let values = PersonalValues(names: [v.applicantName, v.orgName, v.operator].compactMap { $0 }, numbers: [v.idNumber, v.phone].compactMap { $0 })
+        return error.withMessage(PersonalData.redactPeerText(error.message, values: values))
     }
 
     /// The log line of a failed attempt: an endpoint an operator must fix, a passing fault, or a refusal.
@@ -222,25 +241,30 @@ final class Delivery: @unchecked Sendable {
             if let first = entry.firstAttemptAt,
                Date().timeIntervalSince1970 - first > configuration.sync.idempotencyKeyRetention - configuration.sync.idempotencyKeySafetyMargin {
                 let found = try hall.findItems(externalId: entry.reservationId)
-                if let item = found.sorted(by: { $0.itemNo < $1.itemNo }).first {
-                    logger.notice("adopted an item found by externalId after the key's retention",
-                                  metadata: ["reservation": "\(entry.reservationId)", "target": "\(entry.target)", "itemNo": "\(item.itemNo)", "found": "\(found.count)"])
-                    return .itemPresent(itemNo: item.itemNo)
+                // The one hallsync made, told from items made by hand with the same id (they are shown).
+                let (ours, others) = CreatedItemMatch.split(found, sent: entry.body)
+                let seen = others.map { Self.sighting($0, target: hall.target) }
+                if let ours {
+                    logger.notice("adopted the item found by externalId after the key's retention",
+                                  metadata: ["reservation": "\(entry.reservationId)", "target": "\(entry.target)", "itemNo": "\(ours.itemNo)", "found": "\(found.count)"])
+                    return .itemPresent(itemNo: ours.itemNo, found: [Self.sighting(ours, target: hall.target)] + seen)
                 }
+                return .itemPresent(itemNo: try hall.createItem(body: entry.body, idempotencyKey: entry.idempotencyKey), found: seen)
             }
             return .itemPresent(itemNo: try hall.createItem(body: entry.body, idempotencyKey: entry.idempotencyKey))
         case .update:
             guard let itemNo = entry.itemNo else {
                 throw TransportError(code: "NO_ITEM", message: "an update without an item number; this is a bug", isRetryable: false)
             }
+            if let notOurs = try verify(itemNo, of: entry, with: hall) { return notOurs }
             do {
                 try hall.updateItem(itemNo: itemNo, body: entry.body)
                 return .updated
             } catch {
                 // 409 ITEM_CLOSED names the status: the copy is closed, which is news about the item,
                 // learnt like the same answer to an action.
-                guard error.code == "ITEM_CLOSED", let status = error.itemStatus.flatMap(HallItemStatus.init(rawValue:)) else { throw error }
-                return .alreadyClosed(status)
+                guard error.code == "ITEM_CLOSED" else { throw error }
+                return .alreadyClosed(try Self.closedStatus(error.itemStatus, itemNo: itemNo, hall: hall.target))
             }
         case .action:
             // What the action is: its typed columns (a send queued before they existed: its body).
@@ -249,18 +273,46 @@ final class Delivery: @unchecked Sendable {
             guard let itemNo = entry.itemNo, let (action, origin) = described else {
                 throw TransportError(code: "BAD_ACTION", message: "an action that cannot be read; this is a bug", isRetryable: false)
             }
+            if let notOurs = try verify(itemNo, of: entry, with: hall) { return notOurs }
             switch try hall.act(itemNo: itemNo, body: entry.body, idempotencyKey: entry.idempotencyKey) {
             case .applied:
                 return .acted(action.resultingStatus, origin: origin)
             case .alreadyClosed(let status):
-                guard let status = HallItemStatus(rawValue: status) else {
-                    throw TransportError(code: "ITEM_CLOSED", message: "the item is closed with an unknown status \(status)", isRetryable: false)
-                }
-                return .alreadyClosed(status)
+                return .alreadyClosed(try Self.closedStatus(status, itemNo: itemNo, hall: hall.target))
             }
         case .push:
             throw TransportError(code: "BAD_PUSH", message: "a status push queued for a hall; this is a bug", isRetryable: false)
         }
+    }
+}
+
+extension Delivery {
+    /// Before the first update or action on an item whose number only a create's answer gave
+    /// (`firstAttemptAt` 0): is it listed under the reservation's id? Nil: yes, go on.
+    func verify(_ itemNo: String, of entry: OutboxEntry, with hall: HallClient) throws(TransportError) -> SendSettlement.Result? {
+        guard entry.firstAttemptAt == 0 else { return nil }
+        let found = try hall.findItems(externalId: entry.reservationId)
+        if found.contains(where: { $0.itemNo == itemNo }) { return nil }
+        return .notOurs(itemNo: itemNo, found: found.map { Self.sighting($0, target: hall.target) })
+    }
+
+    /// What a lookup said of an item, as the ledger notes it.
+    static func sighting(_ item: HallClient.Item, target: HallTarget) -> HallItemSighting {
+        HallItemSighting(target: target, itemNo: item.itemNo, reservationId: item.externalId, status: item.status,
+                         origin: nil, operator: nil, at: nil, source: .lookup)
+    }
+
+    /// The status a 409 `ITEM_CLOSED` names. An answer that calls the item closed but names no
+    /// closed status (none, `PENDING`, one the contract does not define) contradicts itself: the
+    /// send is kept (the hall's fault), never settled on it — an action settled on a "closed" item
+    /// that is open would leave an outcome unmirrored.
+    static func closedStatus(_ raw: String?, itemNo: String, hall: HallTarget) throws(TransportError) -> HallItemStatus {
+        guard let raw, let status = HallItemStatus(rawValue: raw), status.isClosed else {
+            throw TransportError(code: "ITEM_CLOSED_UNREADABLE",
+                                 message: "the \(hall) hall answered 409 ITEM_CLOSED for item \(itemNo) with the status \(raw.map { WireIdentifier.printable(String($0.prefix(40))) } ?? "(none)"), which is not a closed status; the send is kept and tried again — report it to the hall's operators",
+                                 isRetryable: true, status: 409)
+        }
+        return status
     }
 }
 

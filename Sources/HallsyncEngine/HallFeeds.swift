@@ -55,6 +55,10 @@ final class HallFeeds: @unchecked Sendable {
         var errors: [HallTarget: TransportError] = [:]
         /// Feed pages read and lookups answered, per hall: the hall worked.
         var answered: [HallTarget: Int] = [:]
+        /// What a hall said that contradicts hallsync's records (nothing was changed by it).
+        var contradictions: [HallTarget: [String]] = [:]
+        /// For the operator: a feed's numbering went back.
+        var warnings: [String] = []
     }
 
     func run(normalizer: ReservationNormalizer, stop: StopSignal) throws(StoreError) -> Report {
@@ -82,10 +86,15 @@ final class HallFeeds: @unchecked Sendable {
     }
 
     func cursor(_ target: HallTarget) throws(StoreError) -> HallFeedCursor {
-        try store.read { tx in HallFeedCursor(feed: try tx.cursor(.feed(target)), reconcile: try tx.cursor(.reconcile(target))) }
+        try store.read { tx in try Self.cursor(target, in: tx) }
     }
 
-    /// Stores `cursor` for `target` (both cursors) in `tx`.
+    static func cursor(_ target: HallTarget, in tx: StoreTransaction) throws -> HallFeedCursor {
+        HallFeedCursor(feed: try tx.cursor(.feed(target)), reconcile: try tx.cursor(.reconcile(target)),
+                       createdBefore: try tx.cursor(.reconcileCreatedBefore(target)))
+    }
+
+    /// Stores `cursor` for `target` (every cursor it is made of) in `tx`.
     static func save(_ cursor: HallFeedCursor, of target: HallTarget, in tx: StoreTransaction, now: Double) throws {
         try tx.setCursor(.feed(target), to: cursor.feed, now: now)
         if let after = cursor.reconcileAfter {
@@ -93,25 +102,51 @@ final class HallFeeds: @unchecked Sendable {
         } else {
             try tx.removeCursor(.reconcile(target))
         }
+        if let before = cursor.reconcileCreatedBefore {
+            try tx.setCursor(.reconcileCreatedBefore(target), to: String(before), now: now)
+        } else {
+            try tx.removeCursor(.reconcileCreatedBefore(target))
+        }
+    }
+
+    /// Ends a reconciliation: every item it was to look up was looked up.
+    static func finishReconciling(_ target: HallTarget, in tx: StoreTransaction) throws {
+        try tx.removeCursor(.reconcile(target))
+        try tx.removeCursor(.reconcileCreatedBefore(target))
     }
 
     /// Changes may have been dropped unread without any 410: the feed was never read while we had
     /// items there (a database from before feeds were followed), or not for most of its retention.
-    /// One cycle thread moves the cursors, so a read here and a write below cannot race.
+    /// And once a day the open items older than a day are looked up whatever the feed said (a
+    /// hall whose numbering went back quietly). The decision is ``HallFeedCursor/start``'s; one
+    /// cycle thread moves the cursors, so a read here and a write below cannot race.
     private func startReconcilingIfStale(_ target: HallTarget) throws {
         let now = Date().timeIntervalSince1970
-        let (stale, lastRead) = try store.read { tx -> (Bool, Double?) in
-            let cursor = HallFeedCursor(feed: try tx.cursor(.feed(target)), reconcile: try tx.cursor(.reconcile(target)))
-            guard cursor.reconcileAfter == nil else { return (false, nil) }
+        let (cursor, start, lastRead) = try store.read { tx -> (HallFeedCursor, HallFeedCursor.Start, Double?) in
+            let cursor = try Self.cursor(target, in: tx)
             let lastRead = try tx.cursorChangedAt(.feed(target))
-            let old = lastRead.map { now - $0 > configuration.sync.feedRetention * 0.9 } ?? true
+            let lastSweep = try tx.cursor(.sweep(target)).flatMap(Double.init)
             let haveOpenItems = try !tx.openCopies(in: target, after: "", limit: 1).isEmpty
-            return (old && haveOpenItems, lastRead)
+            return (cursor, cursor.start(lastRead: lastRead, lastSweep: lastSweep, haveOpenItems: haveOpenItems,
+                                         retention: configuration.sync.feedRetention, sweepInterval: configuration.sync.sweepInterval,
+                                         now: now), lastRead)
         }
-        guard stale else { return }
-        logger.warning("the \(target) change feed was not read for too long to trust; looking up every open item there while reading it again from its oldest change",
-                       metadata: ["target": "\(target)", "lastRead": "\(lastRead.map { BeijingTime(Date(timeIntervalSince1970: $0)).description } ?? "never")"])
-        try store.write { tx in try Self.save(.expired, of: target, in: tx, now: now) }
+        switch start {
+        case .readOn:
+            return
+        case .startOver:
+            logger.warning("the \(target) change feed was not read for too long to trust; looking up every open item there while reading it again from its oldest change",
+                           metadata: ["target": "\(target)", "lastRead": "\(lastRead.map { BeijingTime(Date(timeIntervalSince1970: $0)).description } ?? "never")"])
+            try store.write { tx in
+                try Self.save(.expired, of: target, in: tx, now: now)
+                try tx.setCursor(.sweep(target), to: String(now), now: now)
+            }
+        case .sweep(let createdBefore):
+            try store.write { tx in
+                try Self.save(HallFeedCursor(seq: cursor.seq, reconcileAfter: "", reconcileCreatedBefore: createdBefore), of: target, in: tx, now: now)
+                try tx.setCursor(.sweep(target), to: String(now), now: now)
+            }
+        }
     }
 
     /// Reads the feed from its cursor, a bounded number of pages; a 410 restarts it from the oldest
@@ -122,8 +157,13 @@ final class HallFeeds: @unchecked Sendable {
             let after = try cursor(target).seq
             // (A Result: a typed `catch where` here crashes the 6.3 compiler's ownership checker.)
             let answer = Result { () throws(TransportError) in try client.changes(after: after, limit: Self.pageSize) }
-            if case .failure(let error) = answer, error.code == "FEED_EXPIRED" {
-                logger.warning("the \(target) change feed expired before it was read; reading it again from its oldest change and looking up every open item there",
+            if case .failure(let error) = answer, error.code == "FEED_EXPIRED" || error.code == "FEED_REWOUND" {
+                // Changes may be lost to us either way: dropped unread (410), or numbered below our
+                // position (the hall's numbering went back). Start over and look every open item up.
+                if error.code == "FEED_REWOUND" {
+                    report.warnings.append("the \(target) hall's change feed numbering went back (after \(after)): it may have been restored from a backup; hallsync reads it again from its oldest change and looks up every open item there")
+                }
+                logger.warning("the \(target) change feed \(error.code == "FEED_REWOUND" ? "went back below hallsync's position" : "expired before it was read"); reading it again from its oldest change and looking up every open item there",
                                metadata: ["target": "\(target)", "after": "\(after)"])
                 try store.write { tx in try Self.save(.expired, of: target, in: tx, now: Date().timeIntervalSince1970) }
                 continue
@@ -132,20 +172,33 @@ final class HallFeeds: @unchecked Sendable {
             report.answered[target, default: 0] += 1
             report.read += page.changes.count
             let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
+            var contradictions: [String] = []
             report.applied += try store.write { tx in
                 var applied = 0
                 for change in page.changes {
                     // Ours have ids and numbers of the contract's form; anything else is not ours to follow.
-                    guard WireIdentifier.isValid(change.externalId), WireIdentifier.isValid(change.itemNo),
-                          let status = HallItemStatus(rawValue: change.status) else { continue }
+                    guard WireIdentifier.isValid(change.externalId), WireIdentifier.isValid(change.itemNo) else { continue }
+                    guard let status = HallItemStatus(rawValue: change.status) else {
+                        if try ledger.reportUnknownStatus(change.status, target: target, itemNo: change.itemNo, in: tx) { applied += 1 }
+                        continue
+                    }
                     let statusChange = HallStatusChange(target: target, itemNo: change.itemNo, status: status,
                                                         origin: change.origin.flatMap(ActionOrigin.init(rawValue:)),
                                                         operator: change.operator ?? "", at: change.at ?? "")
-                    if try ledger.applyStatus(statusChange, reservationId: change.externalId, in: tx) { applied += 1 }
+                    switch try ledger.applyHallReport(statusChange, externalId: change.externalId, source: .feed, in: tx) {
+                    case .applied: applied += 1
+                    case .contradiction(let message): contradictions.append(message)
+                    case .notOurs, .unchanged: break
+                    }
                 }
                 // The reconciliation's progress is kept as it is; only the seq moves.
                 try tx.setCursor(.feed(target), to: HallFeedCursor(seq: max(after, page.lastSeq)).feed, now: ledger.now)
                 return applied
+            }
+            if let first = contradictions.first {
+                // The hall's own fault, reported on its endpoint; the feed goes on.
+                report.contradictions[target, default: []] += contradictions
+                logger.error("the \(target) change feed contradicts hallsync's records: \(first)", metadata: ["target": "\(target)", "count": "\(contradictions.count)"])
             }
             if page.changes.count < Self.pageSize { return }
         }
@@ -153,11 +206,12 @@ final class HallFeeds: @unchecked Sendable {
 
     /// One round of lookups while reconciling; returns the error of a lookup that failed for good.
     private func reconcile(_ target: HallTarget, normalizer: ReservationNormalizer, report: inout Report, stop: StopSignal) throws -> TransportError? {
-        guard let after = try cursor(target).reconcileAfter, !stop.isSet else { return nil }
+        let current = try cursor(target)
+        guard let after = current.reconcileAfter, !stop.isSet else { return nil }
         let limit = configuration.sync.maxLookupsPerCycle
-        let batch = try store.read { tx in try tx.openCopies(in: target, after: after, limit: limit) }
+        let batch = try store.read { tx in try tx.openCopies(in: target, after: after, limit: limit, createdBefore: current.reconcileCreatedBefore) }
         if batch.isEmpty {
-            try store.write { tx in try tx.removeCursor(.reconcile(target)) }
+            try store.write { tx in try Self.finishReconciling(target, in: tx) }
             logger.notice("reconciliation finished: every open item was looked up", metadata: ["target": "\(target)"])
             return nil
         }
@@ -195,7 +249,7 @@ final class HallFeeds: @unchecked Sendable {
         report.answered[target, default: 0] += batch.count - done.failures
         try store.write { tx in
             if done.allAnswered && batch.count < limit {
-                try tx.removeCursor(.reconcile(target))
+                try Self.finishReconciling(target, in: tx)
             } else if let progress = done.progress {
                 try tx.setCursor(.reconcile(target), to: progress, now: Date().timeIntervalSince1970)
             }
@@ -223,19 +277,33 @@ final class HallFeeds: @unchecked Sendable {
         }
     }
 
-    /// Applies what a lookup found for one open copy, in its own transaction.
+    /// Applies what a lookup found for one open copy, in its own transaction: our item's status,
+    /// the other items with the reservation's id (shown), and our item missing from the answer.
     private func apply(_ items: [HallClient.Item], to copy: (reservationId: String, itemNo: String), target: HallTarget,
                        normalizer: ReservationNormalizer) throws {
-        guard let item = items.first(where: { $0.itemNo == copy.itemNo }), let status = HallItemStatus(rawValue: item.status),
-              status.isClosed else { return }
         let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
+        let at = BeijingTime(Date(timeIntervalSince1970: ledger.now)).description
+        let others = items.filter { $0.itemNo != copy.itemNo }
+        let ours = items.first { $0.itemNo == copy.itemNo }
         try store.write { tx in
-            // A lookup does not say who closed the item: our own action if we sent one, else staff.
-            let ours = try tx.sentAction(reservationId: copy.reservationId, target: target)
-            let origin: ActionOrigin = ours ? (status == .cancelled ? .portal : .sync) : .staff
-            let change = HallStatusChange(target: target, itemNo: copy.itemNo, status: status, origin: origin, operator: "",
-                                          at: BeijingTime(Date(timeIntervalSince1970: ledger.now)).description)
-            _ = try ledger.applyStatus(change, reservationId: copy.reservationId, in: tx)
+            if let ours {
+                guard let status = HallItemStatus(rawValue: ours.status) else {
+                    _ = try ledger.reportUnknownStatus(ours.status, target: target, itemNo: ours.itemNo, in: tx)
+                    return
+                }
+                // A lookup does not say who closed the item: our own action if we sent one, else staff.
+                let sent = try tx.sentAction(reservationId: copy.reservationId, target: target)
+                let origin: ActionOrigin? = status.isClosed ? (sent ? (status == .cancelled ? .portal : .sync) : .staff) : nil
+                let change = HallStatusChange(target: target, itemNo: copy.itemNo, status: status, origin: origin, operator: "", at: at)
+                try ledger.applyHallReport(change, externalId: copy.reservationId, source: .lookup, in: tx)
+            } else {
+                try ledger.reportMissingItem(copy.itemNo, of: copy.reservationId, target: target, in: tx)
+            }
+            for item in others {
+                guard let status = HallItemStatus(rawValue: item.status) else { continue }
+                let change = HallStatusChange(target: target, itemNo: item.itemNo, status: status, origin: nil, operator: "", at: "")
+                try ledger.applyHallReport(change, externalId: copy.reservationId, source: .lookup, in: tx)
+            }
         }
     }
 }

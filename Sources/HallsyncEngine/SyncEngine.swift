@@ -210,6 +210,11 @@ public final class SyncEngine: @unchecked Sendable {
                     report.record(error.description, endpoint: target.rawValue, label: "\(target) feed")
                     report.needsOperator = report.needsOperator || error.needsOperator
                 }
+                for (target, messages) in followed.contradictions.sorted(by: { $0.key < $1.key }) {
+                    let more = messages.count > 1 ? " (and \(messages.count - 1) more this cycle)" : ""
+                    report.record("CONTRADICTION: \(messages[0])\(more)", endpoint: target.rawValue, label: "\(target) feed")
+                }
+                report.warnings += followed.warnings
             }
             if !stop.isSet {
                 let delivered = try delivery.run(normalizer: normalizer, stop: stop)

@@ -54,13 +54,8 @@ public struct ConfigurationCheck: Sendable {
         }
         for (key, url) in [("portal.baseURL", configuration.portal.baseURL), ("intake.baseURL", configuration.intake.baseURL),
                            ("licensing.baseURL", configuration.licensing.baseURL)] {
-            guard let parsed = URL(string: url), let host = parsed.host else { check.problems.append("\(key) is not a URL: \(url)"); continue }
-            let loopback = host == "localhost" || host.hasPrefix("127.") || host == "::1"
-            if parsed.scheme != "https" && !loopback {
-                check.problems.append("\(key) is \(url): plain http to another host would carry personal data unencrypted; use https")
-            } else {
-                check.checked.append("\(key) \(url)")
-            }
+            // Configuration.load checked the form (https, no credentials inside): the daemon applies the same rules.
+            check.checked.append("\(key) \(url)")
         }
         for (key, file) in [("database", configuration.database), ("operations.statusFile", configuration.operations.statusFile)]
             + (configuration.operations.metricsFile.map { [("operations.metricsFile", $0)] } ?? []) {

@@ -9,11 +9,17 @@ import Synchronization
 ///     <6>cycle done pulled=12 delivered=20
 ///     <7>stored reservation applicant=王* phone=138****0000 idNumber=3710**********015X
 ///
-/// Personal data never leaves in full: ID-number-like and phone-like numbers are masked in the
-/// message and in every field, and the fields that hold names are masked by their key.
+/// Personal data never leaves in full. It is masked by the field it comes in: a peer's words
+/// where they enter hallsync (``PersonalData/redactPeerText(_:values:)``), and here the fields
+/// whose key says they hold a name, an ID number or a phone. hallsync's own numbers (a clock
+/// difference, a byte count) are left alone; only a number whose very shape is an ID number or
+/// a phone with its prefix is masked anywhere, as a last line of defence.
 public struct JournalLogHandler: LogHandler {
     /// Field names whose values are people's names.
     public static let nameKeys: Set<String> = ["name", "applicant", "applicantName", "operator", "orgName", "agent"]
+    /// Field names whose values are ID numbers or phones.
+    public static let idNumberKeys: Set<String> = ["idNumber", "idCard"]
+    public static let phoneKeys: Set<String> = ["phone", "mobile", "tel"]
 
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
@@ -52,7 +58,10 @@ public struct JournalLogHandler: LogHandler {
         var line = "<\(priority)>\(PersonalData.redact("\(event.message)"))"
         let all = metadata.merging(event.metadata ?? [:]) { $1 }
         for (key, value) in all.sorted(by: { $0.key < $1.key }) {
-            let text = Self.nameKeys.contains(key) ? PersonalData.maskName("\(value)") : PersonalData.redact("\(value)")
+            let text = Self.nameKeys.contains(key) ? PersonalData.maskName("\(value)")
+                : Self.idNumberKeys.contains(key) ? PersonalData.maskIdNumber("\(value)")
+                : Self.phoneKeys.contains(key) ? PersonalData.maskPhone("\(value)")
+                : PersonalData.redact("\(value)")
             line += " \(key)=" + (text.contains(" ") || text.isEmpty ? "\"\(text.replacingOccurrences(of: "\"", with: "'"))\"" : text)
         }
         line = line.replacingOccurrences(of: "\n", with: " ") + "\n"

@@ -50,16 +50,75 @@ public final class HallStandIn: @unchecked Sendable {
         public var remark: String
     }
 
-    /// Ways a hall can break the contract or be unkind beyond it, for tests.
+    /// Ways a hall can break the contract or be unkind beyond it, for tests: each a rate per
+    /// occasion (0…1), drawn from the hall's own seeded generator so that a run can be repeated.
     public struct Lies: Sendable, Hashable {
         /// Every create is refused with a 422 whose message echoes the applicant's name, ID number
         /// and phone, spelt the way people type them (spaced, `+86`, full-width).
         public var refuseEchoingValues = false
-        public init(refuseEchoingValues: Bool = false) { self.refuseEchoingValues = refuseEchoingValues }
+        /// A create is answered 201 with the number of another external id's item; nothing is made.
+        public var createAnsweredWithOthersItem = 0.0
+        /// A change is reported in the feed under another item's external id (the item number kept).
+        public var feedNamesOtherExternalId = 0.0
+        /// When a create makes an item, a clerk also registers the reservation by hand at the
+        /// counter: a second item with the same external id (source `COUNTER`) that staff may close.
+        public var counterDuplicate = 0.0
+        /// Per feed read: the hall is restored from a backup — its newest changes vanish from the
+        /// feed and its numbering goes back, so new changes are numbered below a reader's position.
+        public var rewind = 0.0
+        /// After a rewind, a read above the numbering answers `lastSeq` = the hall's newest (below
+        /// `after`) instead of `after` (the contract's answer, which hides the rewind).
+        public var rewindLoudly = false
+        /// A 409 `ITEM_CLOSED` names `PENDING` as the item's status.
+        public var closedAnswerSaysPending = 0.0
+        /// A change is reported with a status the contract does not define (`DONE`).
+        public var unknownStatus = 0.0
+
+        public init(refuseEchoingValues: Bool = false, createAnsweredWithOthersItem: Double = 0, feedNamesOtherExternalId: Double = 0,
+                    counterDuplicate: Double = 0, rewind: Double = 0, rewindLoudly: Bool = false, closedAnswerSaysPending: Double = 0,
+                    unknownStatus: Double = 0) {
+            self.refuseEchoingValues = refuseEchoingValues
+            self.createAnsweredWithOthersItem = createAnsweredWithOthersItem
+            self.feedNamesOtherExternalId = feedNamesOtherExternalId
+            self.counterDuplicate = counterDuplicate
+            self.rewind = rewind
+            self.rewindLoudly = rewindLoudly
+            self.closedAnswerSaysPending = closedAnswerSaysPending
+            self.unknownStatus = unknownStatus
+        }
+
+        /// Every lie of this kind at a moderate rate (the lying-peer mode).
+        public static func some(loudRewinds: Bool) -> Lies {
+            Lies(createAnsweredWithOthersItem: 0.03, feedNamesOtherExternalId: 0.03, counterDuplicate: 0.03, rewind: 0.01,
+                 rewindLoudly: loudRewinds, closedAnswerSaysPending: 0.1, unknownStatus: 0.02)
+        }
+    }
+
+    /// What a hall lied about, for the model check after a run.
+    public struct LieLog: Sendable, Hashable {
+        public var createsAnsweredWithOthersItem = 0
+        /// Changes the feed reported under another external id: (item, the id it really carries, the id said).
+        public var mislabelled: [(itemNo: String, externalId: String, said: String)] = []
+        /// Items registered by hand at the counter.
+        public var counterItems: [String] = []
+        public var rewinds = 0
+        public var closedAnswersSayingPending = 0
+        /// Changes reported with an unknown status: (item, external id).
+        public var unknownStatuses: [(itemNo: String, externalId: String)] = []
+
+        public static func == (a: LieLog, b: LieLog) -> Bool {
+            a.createsAnsweredWithOthersItem == b.createsAnsweredWithOthersItem && a.counterItems == b.counterItems && a.rewinds == b.rewinds
+                && a.mislabelled.map(\.itemNo) == b.mislabelled.map(\.itemNo)
+        }
+        public func hash(into h: inout Hasher) { h.combine(counterItems); h.combine(rewinds) }
     }
 
     struct State: Sendable {
         var lies = Lies()
+        var lieLog = LieLog()
+        var rng = SplitMix64(seed: 7)
+        /// What the change feed serves: the history, less what a rewind lost.
+        var feed: [Change] = []
         var items: [String: Item] = [:]
         var order: [String] = []
         /// Item numbers by external id, for lookups (a hall indexes them too).
@@ -73,6 +132,7 @@ public final class HallStandIn: @unchecked Sendable {
         var seq: Int64 = 1000
         var feedReads = 0
         var feedOutage = false
+        var createOutage = false
         var writeCount = 0
         var sequence = 0
         var token: String
@@ -110,6 +170,59 @@ public final class HallStandIn: @unchecked Sendable {
         set { state.withLock { $0.lies = newValue } }
     }
 
+    /// What the hall lied about so far.
+    public var lieLog: LieLog { state.withLock { $0.lieLog } }
+
+    /// Seeds the generator the lies are drawn from.
+    public func seedLies(_ seed: UInt64) { state.withLock { $0.rng = SplitMix64(seed: seed) } }
+
+    static func draw(_ rate: Double, _ s: inout State) -> Bool {
+        rate > 0 && Double(s.rng.next() % 1_000_000) / 1_000_000 < rate
+    }
+
+    /// A clerk registers the reservation by hand at the counter: an item with the same external id
+    /// and content, source `COUNTER`, that hallsync did not make. Returns its number.
+    @discardableResult
+    public func registerAtCounter(like itemNo: String) -> String? {
+        state.withLock { s in Self.counterItem(like: itemNo, &s) }
+    }
+
+    static func counterItem(like itemNo: String, _ s: inout State) -> String? {
+        guard var item = s.items[itemNo] else { return nil }
+        s.sequence += 1
+        item.itemNo = String(itemNo.prefix(2)) + "C" + String(format: "%07d", s.sequence)
+        item.source = "COUNTER"
+        item.status = "PENDING"
+        item.linkedItemNo = nil
+        s.items[item.itemNo] = item
+        s.order.append(item.itemNo)
+        s.byExternalId[item.externalId, default: []].append(item.itemNo)
+        s.lieLog.counterItems.append(item.itemNo)
+        return item.itemNo
+    }
+
+    /// The hall is restored from a backup: the newest `count` changes vanish from its feed and its
+    /// numbering goes back to the last one kept; new changes are numbered from there.
+    public func rewindFeed(dropping count: Int) {
+        state.withLock { s in Self.rewind(dropping: count, &s) }
+    }
+
+    static func rewind(dropping count: Int, _ s: inout State) {
+        let keep = max(s.retainedFrom, s.feed.count - count)
+        s.feed.removeSubrange(keep...)
+        s.seq = s.feed.last?.seq ?? s.droppedThrough
+        s.lieLog.rewinds += 1
+    }
+
+    /// Puts a change in the feed as the hall would report it, whatever the items say (a lie).
+    public func reportInFeed(itemNo: String, externalId: String, status: String, origin: String = "STAFF", operator name: String = "李四") {
+        state.withLock { s in
+            s.seq += 1
+            s.feed.append(Change(seq: s.seq, itemNo: itemNo, externalId: externalId, status: status, origin: origin, operator: name,
+                                 at: BeijingTime.now().description, remark: ""))
+        }
+    }
+
     public var requestCount: Int { state.withLock { $0.requestCount } }
 
     /// While set, the change feed answers 503 and everything else works: a reader learns of
@@ -118,6 +231,21 @@ public final class HallStandIn: @unchecked Sendable {
         get { state.withLock { $0.feedOutage } }
         set { state.withLock { $0.feedOutage = newValue } }
     }
+    /// While set, creates answer 503 (nothing is made) and everything else works.
+    public var createOutage: Bool {
+        get { state.withLock { $0.createOutage } }
+        set { state.withLock { $0.createOutage = newValue } }
+    }
+
+    /// The hall loses an item (restored from a backup taken before it was made).
+    public func forget(itemNo: String) {
+        state.withLock { s in
+            guard let item = s.items.removeValue(forKey: itemNo) else { return }
+            s.order.removeAll { $0 == itemNo }
+            s.byExternalId[item.externalId]?.removeAll { $0 == itemNo }
+        }
+    }
+
     /// Requests that could change something (creates, updates, actions); polls are not counted.
     public var writeRequestCount: Int { state.withLock { $0.writeCount } }
     public var feedReadCount: Int { state.withLock { $0.feedReads } }
@@ -179,16 +307,31 @@ public final class HallStandIn: @unchecked Sendable {
     /// behind the newest dropped `seq` gets 410 `FEED_EXPIRED`.
     public func expireFeed() {
         state.withLock { s in
-            s.droppedThrough = s.history.last?.seq ?? s.droppedThrough
-            s.retainedFrom = s.history.count
+            s.droppedThrough = s.feed.last?.seq ?? s.droppedThrough
+            s.retainedFrom = s.feed.count
         }
     }
 
     static func record(_ s: inout State, item: Item, origin: String, operator name: String, remark: String) {
         // `seq` strictly increases and may skip numbers (contract §3.7).
         s.seq += Int64.random(in: 1...3)
-        s.history.append(Change(seq: s.seq, itemNo: item.itemNo, externalId: item.externalId, status: item.status,
-                                origin: origin, operator: name, at: BeijingTime.now().description, remark: remark))
+        let change = Change(seq: s.seq, itemNo: item.itemNo, externalId: item.externalId, status: item.status,
+                            origin: origin, operator: name, at: BeijingTime.now().description, remark: remark)
+        s.history.append(change)
+        var reported = change
+        let items = s.items
+        let candidates = s.lies.feedNamesOtherExternalId > 0
+            ? s.order.compactMap { items[$0] }.filter { $0.externalId != item.externalId && $0.source != "COUNTER" } : []
+        if !candidates.isEmpty, draw(s.lies.feedNamesOtherExternalId, &s) {
+            // The other id is one of an item made earlier; which one depends on the generator only.
+            let said = candidates[Int(s.rng.next() % UInt64(candidates.count))].externalId
+            reported.externalId = said
+            s.lieLog.mislabelled.append((item.itemNo, item.externalId, said))
+        } else if draw(s.lies.unknownStatus, &s) {
+            reported.status = "DONE"
+            s.lieLog.unknownStatuses.append((item.itemNo, item.externalId))
+        }
+        s.feed.append(reported)
     }
 
     // MARK: Handling
@@ -226,7 +369,10 @@ public final class HallStandIn: @unchecked Sendable {
             let itemNo = String(path.dropFirst((base + "/inbox/items/").count).dropLast("/actions".count)).removingPercentEncoding ?? ""
             return act(itemNo, request, faults: faults)
         }
-        if request.method == "POST", path == base + "/inbox/items" { return create(request, faults: faults) }
+        if request.method == "POST", path == base + "/inbox/items" {
+            if state.withLock({ $0.createOutage }) { return .respond(error(503, "UNAVAILABLE", "creates are paused; try again later")) }
+            return create(request, faults: faults)
+        }
         if request.method == "GET", path == base + "/inbox/items" {
             let id = request.query["externalId"] ?? ""
             return .respond(.json(200, ["items": items(externalId: id)]))
@@ -250,7 +396,7 @@ public final class HallStandIn: @unchecked Sendable {
         }
         let digest = SHA256.hash(data: request.body).map { String(format: "%02x", $0) }.joined()
         let now = Date().timeIntervalSince1970
-        enum Outcome { case replay(String), mismatch, invalid(String), created(String) }
+        enum Outcome { case replay(String), mismatch, invalid(String), created(String), lie(String) }
         let outcome: Outcome = state.withLock { s in
             s.keys.prune(before: now - s.keyRetention)
             if let known = s.keys[key]?.value { return known.bodyDigest == digest ? .replay(known.itemNo) : .mismatch }
@@ -258,6 +404,13 @@ public final class HallStandIn: @unchecked Sendable {
             switch HallValidation.validate(request.body) {
             case .failure(let failure): return .invalid(failure.message)
             case .success(let valid): item = valid
+            }
+            if Self.draw(s.lies.createAnsweredWithOthersItem, &s) {
+                let others = s.order.filter { s.items[$0].map { $0.externalId != item.externalId } ?? false }
+                if !others.isEmpty {
+                    s.lieLog.createsAnsweredWithOthersItem += 1
+                    return .lie(others[Int(s.rng.next() % UInt64(others.count))])
+                }
             }
             s.sequence += 1
             let day = BeijingTime.now().date.description.replacingOccurrences(of: "-", with: "")
@@ -269,9 +422,11 @@ public final class HallStandIn: @unchecked Sendable {
             s.byExternalId[stored.externalId, default: []].append(stored.itemNo)
             s.keys.insert((digest, stored.itemNo), for: key, at: now)
             s.createdAt[stored.externalId] = s.createdAt[stored.externalId] ?? now
+            if Self.draw(s.lies.counterDuplicate, &s) { _ = Self.counterItem(like: stored.itemNo, &s) }
             return .created(stored.itemNo)
         }
         switch outcome {
+        case .lie(let itemNo): return .respond(.json(201, ["itemNo": itemNo]))
         case .replay(let itemNo): return .respond(.json(200, ["itemNo": itemNo]))
         case .mismatch: return .respond(error(422, "IDEMPOTENCY_MISMATCH", "this Idempotency-Key was used with another body"))
         case .invalid(let field): return .respond(error(422, "INVALID_FIELD", field))
@@ -297,15 +452,17 @@ public final class HallStandIn: @unchecked Sendable {
         return state.withLock { s in
             s.feedReads += 1
             if s.feedOutage { return error(503, "UNAVAILABLE", "the change feed is being rebuilt; try again later") }
+            if Self.draw(s.lies.rewind, &s) { Self.rewind(dropping: 1 + Int(s.rng.next() % 8), &s) }
             if after > 0 && after < s.droppedThrough {
                 return error(410, "FEED_EXPIRED", "changes up to seq \(s.droppedThrough) are no longer retained; reconcile and read from after=0")
             }
-            let retained = s.history[s.retainedFrom...]
+            let retained = s.feed[s.retainedFrom...]
             // `seq` increases along the history: the first change after `after`, by bisection.
             var low = retained.startIndex, high = retained.endIndex
             while low < high { let mid = (low + high) / 2; if retained[mid].seq <= after { low = mid + 1 } else { high = mid } }
             let page = Array(retained[low..<min(low + limit, retained.endIndex)])
-            let lastSeq = page.last?.seq ?? (after == 0 ? (retained.last?.seq ?? 0) : after)
+            var lastSeq = page.last?.seq ?? (after == 0 ? (retained.last?.seq ?? 0) : after)
+            if page.isEmpty, s.lies.rewindLoudly, s.lieLog.rewinds > 0, after > s.seq { lastSeq = s.seq }
             return .json(200, ChangesPage(changes: page, lastSeq: lastSeq))
         }
     }
@@ -336,6 +493,10 @@ public final class HallStandIn: @unchecked Sendable {
             let status = action.resultingStatus.rawValue
             if item.status == status { return (.json(200, ["itemNo": itemNo, "status": status]), false) }
             if item.status != "PENDING" {
+                if Self.draw(s.lies.closedAnswerSaysPending, &s) {
+                    s.lieLog.closedAnswersSayingPending += 1
+                    return (error(409, "ITEM_CLOSED", "item is closed", extra: ["status": "PENDING"]), false)
+                }
                 return (error(409, "ITEM_CLOSED", "item is \(item.status)", extra: ["status": item.status]), false)
             }
             item.status = status

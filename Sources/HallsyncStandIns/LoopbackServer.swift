@@ -17,6 +17,8 @@ public final class LoopbackServer: @unchecked Sendable {
         public var target: String
         public var headers: [String: String]
         public var body: Data
+        /// 1 for the first request on its connection, 2 for the next on the same kept-alive one, ….
+        public var onConnection = 1
 
         public var path: String { String(target.split(separator: "?", maxSplits: 1).first ?? "") }
 
@@ -136,9 +138,12 @@ public final class LoopbackServer: @unchecked Sendable {
 
     private func serve(_ fd: Int32) {
         var buffer = Data()
+        var served = 0
         defer { close(fd) }
         while !stopped.load(ordering: .acquiring) {
-            guard let request = readRequest(fd, &buffer) else { return }
+            guard var request = readRequest(fd, &buffer) else { return }
+            served += 1
+            request.onConnection = served
             switch handler(request) {
             case .respond(let response):
                 guard write(fd, head(response) + response.body) else { return }

@@ -34,11 +34,14 @@ public final class PortalStandIn: @unchecked Sendable {
         public var totalOffset = 0
         /// A page past the end of the list answers from its start again, full, for ever.
         public var pagesWrapAround = false
+        /// The list holds every region's records, not only the region asked for.
+        public var listsOtherRegions = false
 
-        public init(clockOffset: Double = 0, totalOffset: Int = 0, pagesWrapAround: Bool = false) {
+        public init(clockOffset: Double = 0, totalOffset: Int = 0, pagesWrapAround: Bool = false, listsOtherRegions: Bool = false) {
             self.clockOffset = clockOffset
             self.totalOffset = totalOffset
             self.pagesWrapAround = pagesWrapAround
+            self.listsOtherRegions = listsOtherRegions
         }
     }
 
@@ -154,6 +157,31 @@ public final class PortalStandIn: @unchecked Sendable {
         }
     }
 
+    /// The id is issued again, for another reservation: its versions start over at 1 (a lie: ids
+    /// are stable and versions only grow).
+    @discardableResult
+    public func reissue(_ reservation: PortalReservation) -> PortalReservation {
+        state.withLock { s in s.records[reservation.reservationId] = nil }
+        return publish(reservation)
+    }
+
+    /// The newest version is sent again with other content under the same version number (a lie).
+    @discardableResult
+    public func republishSameVersion(_ reservation: PortalReservation) -> PortalReservation? {
+        state.withLock { s in
+            guard var record = s.records[reservation.reservationId], let last = record.versions.last else { return nil }
+            var r = reservation
+            r.version = last.reservation.version
+            r.updateTime = last.reservation.updateTime
+            r.createTime = last.reservation.createTime
+            record.versions[record.versions.count - 1] = Version(reservation: r, updateTime: last.updateTime, visibleAt: last.visibleAt)
+            s.records[r.reservationId] = record
+            s.changed.insert(r.reservationId)
+            s.generation += 1
+            return r
+        }
+    }
+
     /// The newest version of every reservation, as the portal's primary database holds it.
     public func allReservations() -> [PortalReservation] {
         state.withLock { $0.records.values.map(\.latest) }.sorted { $0.reservationId < $1.reservationId }
@@ -235,10 +263,10 @@ public final class PortalStandIn: @unchecked Sendable {
                 return low
             }
             let lower = firstIndex(notBefore: start), upper = firstIndex(notBefore: end)
-            if !s.regions.contains(region) { return (0, []) }
+            if !s.regions.contains(region) && !lies.listsOtherRegions { return (0, []) }
             // One region published (the usual site): a page is a slice of the window, which is
             // not copied (a backlog of a million is paged in constant time).
-            if s.regions.count == 1 {
+            if s.regions.count == 1 || lies.listsOtherRegions {
                 return Self.page(count: upper - lower, pageNo: pageNo, pageSize: pageSize, wrap: lies.pagesWrapAround) { sorted[lower + $0].reservation }
             }
             let visible = sorted[lower..<upper].compactMap { $0.reservation.regionCode == region ? $0.reservation : nil }

@@ -51,6 +51,17 @@ public final class StandInSite: @unchecked Sendable {
 
     public func hall(_ target: HallTarget) -> HallStandIn { target == .intake ? intake : licensing }
 
+    /// The lying-peer mode: both halls err in content in every way they know, at moderate rates
+    /// drawn from `seed`, one of them hiding its rewinds and the other not; the portal lists other
+    /// regions' records in ours. (The portal's other lies are the traffic generator's ``TrafficGenerator/lie()``.)
+    public func startLying(seed: UInt64) {
+        intake.lies = .some(loudRewinds: seed % 2 == 1)
+        intake.seedLies(seed)
+        licensing.lies = .some(loudRewinds: seed % 2 == 0)
+        licensing.seedLies(seed &+ 1)
+        portal.lies.listsOtherRegions = true
+    }
+
     public func stop() {
         portal.stop()
         intake.stop()
@@ -66,7 +77,7 @@ public final class StandInSite: @unchecked Sendable {
           appId: \(portal.appId)
           appSecretFile: \(directory)/portal-secret
           regionCode: "\(portal.regionCode)"
-          visibilityLag: \(Int(options.lag.rounded(.up)))
+          visibilityLag: \(max(1, Int(options.lag.rounded(.up))))
           lagMargin: 1
           pageSize: 50
           startFrom: "\(startedAt)"

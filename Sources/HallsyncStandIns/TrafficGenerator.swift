@@ -28,6 +28,28 @@ public final class TrafficGenerator: @unchecked Sendable {
         public var phone: String
         /// The applicant cancelled online.
         public var cancelled = false
+        /// What the portal lied about this reservation (the lying-peer mode), if anything.
+        public var lie: PortalLie?
+        /// The region the record carries (another one's, when the portal lists it in ours: a lie).
+        public var regionCode = ""
+    }
+
+    /// A way the portal errs in content (the lying-peer mode).
+    public enum PortalLie: String, Sendable, Hashable, CaseIterable {
+        /// A record of another region, in our region's list.
+        case foreignRegion
+        /// A new version of a delivered reservation names another applicant.
+        case identitySwap
+        /// The id issued again, at version 1, for another applicant.
+        case reissue
+        /// A reservation whose cancellation was carried out listed as submitted again.
+        case revive
+        /// An appointment in 1970 or 2099.
+        case implausibleDate
+        /// A processing status hallsync never pushed.
+        case unexplainedStatus
+        /// The newest version sent again with other content under its number.
+        case sameVersionOtherContent
     }
 
     public static let matters: [Matter] = [
@@ -52,6 +74,7 @@ public final class TrafficGenerator: @unchecked Sendable {
         var counter = 0
         var expectations: [String: Expectation] = [:]
         var reschedulable: [String] = []
+        var cancelled: [String] = []
         var rng = SplitMix64(seed: 20210911)
     }
 
@@ -75,6 +98,7 @@ public final class TrafficGenerator: @unchecked Sendable {
             let index = Int(s.rng.next() % UInt64(s.reschedulable.count))
             let id = s.reschedulable.remove(at: index)
             s.expectations[id]?.cancelled = true
+            s.cancelled.append(id)
             return id
         }
         guard let id else { return nil }
@@ -120,6 +144,70 @@ public final class TrafficGenerator: @unchecked Sendable {
         return reservation.reservationId
     }
 
+    // MARK: Lies
+
+    /// The portal errs once in one of its ways, on a random reservation where it needs one;
+    /// returns what it did, nil when there was nothing to do it to.
+    @discardableResult
+    public func lie() -> (PortalLie, String)? {
+        let kind = state.withLock { s in PortalLie.allCases[Int(s.rng.next() % UInt64(PortalLie.allCases.count))] }
+        return lie(kind).map { (kind, $0) }
+    }
+
+    /// The portal errs in this way; returns the reservation concerned.
+    @discardableResult
+    public func lie(_ kind: PortalLie) -> String? {
+        enum Act { case publish(PortalReservation), reissue(PortalReservation), republish(PortalReservation), none }
+        let act: Act = state.withLock { s in
+            func pick(_ ids: [String]) -> String? { ids.isEmpty ? nil : ids[Int(s.rng.next() % UInt64(ids.count))] }
+            switch kind {
+            case .foreignRegion, .implausibleDate:
+                s.counter += 1
+                var (r, e) = Self.make(number: s.counter, region: regionCode, rng: &s.rng)
+                if kind == .foreignRegion {
+                    r.regionCode = String(regionCode.prefix(4)) + (regionCode.hasSuffix("03") ? "04" : "03")
+                } else {
+                    r.appointmentDate = s.rng.next() % 2 == 0 ? "1970-01-01" : "2099-12-31"
+                }
+                e.lie = kind
+                e.regionCode = r.regionCode ?? ""
+                e.targets = []
+                s.expectations[r.reservationId] = e
+                return .publish(r)
+            case .identitySwap, .unexplainedStatus, .sameVersionOtherContent, .reissue:
+                guard let id = pick(s.reschedulable), var current = portal.reservation(id: id) else { return .none }
+                s.expectations[id]?.lie = kind
+                s.reschedulable.removeAll { $0 == id }
+                switch kind {
+                case .unexplainedStatus:
+                    current.processStatus = s.rng.next() % 2 == 0 ? "HANDLED" : "CONSULTED"
+                    return .publish(current)
+                case .sameVersionOtherContent:
+                    current.appointmentSlot = current.appointmentSlot == "上午" ? "下午" : "上午"
+                    return .republish(current)
+                default:
+                    let (other, _) = Self.make(number: s.counter + 1_000_000, region: regionCode, rng: &s.rng)
+                    current.applicant = other.applicant
+                    current.applicant.type = "PERSON"
+                    current.applicant.idNumber = Self.identity(&s.rng).0
+                    return kind == .reissue ? .reissue(current) : .publish(current)
+                }
+            case .revive:
+                guard let id = pick(s.cancelled), var current = portal.reservation(id: id) else { return .none }
+                s.cancelled.removeAll { $0 == id }
+                s.expectations[id]?.lie = kind
+                current.status = "SUBMITTED"
+                return .publish(current)
+            }
+        }
+        switch act {
+        case .publish(let r): portal.publish(r); return r.reservationId
+        case .reissue(let r): portal.reissue(r); return r.reservationId
+        case .republish(let r): return portal.republishSameVersion(r)?.reservationId
+        case .none: return nil
+        }
+    }
+
     // MARK: Making dirty reservations
 
     static func make(number: Int, region: String, rng: inout SplitMix64) -> (PortalReservation, Expectation) {
@@ -150,7 +238,7 @@ public final class TrafficGenerator: @unchecked Sendable {
             appointmentDate: date, appointmentSlot: slot, channel: ["PROVINCE_PORTAL", "CITY_SITE", "DISTRICT_SITE"][roll(3)])
         let targets: Set<HallTarget> = phoneOnly || !idValid ? [] : (unknown || !matter.throughIntake ? [.licensing] : [.intake, .licensing])
         return (r, Expectation(reservationId: id, targets: targets, deliverable: idValid, phoneOnly: phoneOnly, registerTime: start,
-                               itemName: "（预约）" + matter.name, idNumber: idClean, phone: phoneClean))
+                               itemName: "（预约）" + matter.name, idNumber: idClean, phone: phoneClean, regionCode: region))
     }
 
     static let fullWidthDigits = Array("０１２３４５６７８９")

@@ -188,6 +188,69 @@ enum Schema {
                 CREATE INDEX outbox_failed ON outbox(state) WHERE state = 'FAILED';
                 """)
         }
+        migrator.registerMigration("v8: one hall item belongs to one reservation; items seen that are not ours") { db in
+            // A hall once answered a create with another reservation's item number and both copies
+            // recorded it. The older copy keeps the number; the others lose it (a lookup or a create
+            // finds their own item again), their sends addressed to that item are refused, and they
+            // go to the attention list. Then the store refuses a second owner for good.
+            let now = Date().timeIntervalSince1970
+            try db.execute(sql: """
+                -- The item was seen carrying the reservation's id (found by a lookup, reported by the
+                -- feed under it): an item number known only from a create's answer is checked by a
+                -- lookup before hallsync updates it or acts on it.
+                ALTER TABLE hallCopy ADD COLUMN verified INTEGER NOT NULL DEFAULT 0;
+                -- +1 each time the item number a hall gave turned out to be another's: the next create
+                -- goes under a key of its own, after a lookup.
+                ALTER TABLE hallCopy ADD COLUMN keyGeneration INTEGER NOT NULL DEFAULT 0;
+                """)
+            let losers = """
+                SELECT c.reservationId, c.target, c.itemNo FROM hallCopy c
+                WHERE c.itemNo IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM hallCopy k WHERE k.target = c.target AND k.itemNo = c.itemNo
+                    AND (COALESCE(k.createdAt, 0), k.rowid) < (COALESCE(c.createdAt, 0), c.rowid))
+                """
+            for row in try Row.fetchAll(db, sql: losers) {
+                let (id, target, itemNo): (String, String, String) = (row[0], row[1], row[2])
+                let hall = HallTarget(rawValue: target)?.chineseName ?? target
+                try db.execute(sql: """
+                    INSERT INTO attention (reservationId, code, field, target, messageZh, messageEn, version, raisedAt)
+                    VALUES (?, 'HALL_ITEM_CONFLICT', ?, ?, ?, ?, 0, ?)
+                    ON CONFLICT(reservationId, code, field, target) WHERE resolvedAt IS NULL DO NOTHING
+                    """, arguments: [id, itemNo, target,
+                                     "\(hall)办件 \(itemNo) 曾被同时记为本预约和另一预约的办件；该办件归先建的预约，本预约的办件将重新查找或创建，请核对\(hall)中是否有本预约的办件",
+                                     "The \(target) item \(itemNo) was recorded for this and another reservation; it stays with the older one, and this reservation's own item is looked up or created again. Check the \(target) hall for this reservation's item.",
+                                     now])
+                try db.execute(sql: """
+                    UPDATE outbox SET state = 'FAILED', settledAt = ?, lastError = 'HALL_ITEM_CONFLICT: addressed an item that belongs to another reservation; not sent'
+                    WHERE reservationId = ? AND target = ? AND itemNo = ? AND state = 'PENDING'
+                    """, arguments: [now, id, target, itemNo])
+                try db.execute(sql: """
+                    UPDATE hallCopy SET itemNo = NULL, status = 'PENDING', closedBy = NULL, statusAt = NULL, contentJSON = NULL, revision = 0,
+                        keyGeneration = keyGeneration + 1, changedAt = ?
+                    WHERE reservationId = ? AND target = ?
+                    """, arguments: [now, id, target])
+            }
+            try db.execute(sql: """
+                CREATE UNIQUE INDEX hallCopy_item ON hallCopy(target, itemNo) WHERE itemNo IS NOT NULL;
+
+                -- Items a hall holds with one of our reservations' ids that are not (yet) that
+                -- reservation's copy: a change of the feed or a lookup's answer about them, kept until
+                -- the item turns out to be ours (a create whose answer was lost) or is shown to a person.
+                CREATE TABLE hallItemSighting (
+                    target TEXT NOT NULL,
+                    itemNo TEXT NOT NULL,
+                    reservationId TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    origin TEXT,
+                    operator TEXT,
+                    at TEXT,
+                    source TEXT NOT NULL,          -- FEED | LOOKUP
+                    seenAt REAL NOT NULL,
+                    PRIMARY KEY (target, itemNo)
+                );
+                CREATE INDEX hallItemSighting_reservation ON hallItemSighting(reservationId);
+                """)
+        }
         return migrator
     }
 
@@ -198,6 +261,6 @@ enum Schema {
     static func shortName(_ migration: String) -> String { String(migration.prefix { $0 != ":" }) }
 
     /// The newest migration whose columns a reader (the web page) needs: it refuses an older
-    /// file. (v7 adds indexes only.)
+    /// file. (v7 adds indexes only; v8 an index and a table the daemon alone reads.)
     static let newest = "v6: what a send is, in typed columns; due sends by peer"
 }

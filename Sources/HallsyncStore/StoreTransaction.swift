@@ -20,6 +20,14 @@ public struct StoreTransaction {
         return try Self.reservation(from: row)
     }
 
+    /// The stored version of a reservation as the portal sent it, for telling a repeat from a
+    /// contradiction; nil when never seen.
+    public func storedHead(of id: String) throws -> StoredHead? {
+        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT version, updateTime, portalJSON, purgedAt IS NOT NULL FROM reservation WHERE id = ?"),
+                                         arguments: [id]) else { return nil }
+        return StoredHead(version: row[0], updateTime: row[1], portalJSON: row[2], purged: row[3])
+    }
+
     /// The stored version of a reservation, nil when never seen.
     public func storedVersion(of id: String) throws -> Int? {
         try Int.fetchOne(try db.cachedStatement(sql: "SELECT version FROM reservation WHERE id = ?"), arguments: [id])
@@ -71,6 +79,11 @@ public struct StoreTransaction {
     }
 
     static let decoder = JSONDecoder()
+
+    /// The portal's record as stored, in its canonical JSON (what ``save(_:now:)`` writes).
+    public static func canonicalJSON(_ portal: PortalReservation) throws -> String {
+        String(decoding: try encoder.encode(portal), as: UTF8.self)
+    }
 
     static func reservation(from row: Row) throws -> StoredReservation {
         let portal = try JSONDecoder().decode(PortalReservation.self, from: Data((row["portalJSON"] as String).utf8))
@@ -181,7 +194,7 @@ public struct StoreTransaction {
                                      current: (json: String, content: HallItemContent)? = nil) throws -> (copies: [HallTarget: HallCopy], pushPending: Bool) {
         var copies: [HallTarget: HallCopy] = [:]
         let rows = try Row.fetchCursor(try db.cachedStatement(sql: """
-            SELECT target, itemNo, revision, contentJSON, isBlocked, status, closedBy FROM hallCopy WHERE reservationId = ?
+            SELECT target, itemNo, revision, contentJSON, isBlocked, status, closedBy, verified, keyGeneration FROM hallCopy WHERE reservationId = ?
             """), arguments: [reservationId])
         while let row = try rows.next() {
             guard let target = HallTarget(rawValue: row[0]) else { continue }
@@ -194,7 +207,8 @@ public struct StoreTransaction {
             copies[target] = HallCopy(target: target, itemNo: row[1], revision: revision, content: content,
                                       hasPendingSend: false, isBlocked: row[4],
                                       status: HallItemStatus(rawValue: row[5]) ?? .open,
-                                      closedBy: (row[6] as String?).flatMap(ActionOrigin.init(rawValue:)))
+                                      closedBy: (row[6] as String?).flatMap(ActionOrigin.init(rawValue:)),
+                                      verified: row[7], keyGeneration: row[8])
         }
         var pushPending = false
         // Pending sends are few per reservation: their peers are told apart here rather than by a DISTINCT (a temporary b-tree).
@@ -218,13 +232,74 @@ public struct StoreTransaction {
             """).execute(arguments: [reservationId, copy.target.rawValue, copy.itemNo, copy.status.rawValue, copy.closedBy?.rawValue, at, now])
     }
 
-    /// Open items of one hall, in reservation order after `after`: what a reconciliation looks up.
-    public func openCopies(in hall: HallTarget, after: String, limit: Int) throws -> [(reservationId: String, itemNo: String)] {
+    /// Open items of one hall, in reservation order after `after`: what a reconciliation looks up;
+    /// with `createdBefore` (Unix seconds), only those made before then (a copy of unknown age counts as old).
+    public func openCopies(in hall: HallTarget, after: String, limit: Int, createdBefore: Double? = nil) throws -> [(reservationId: String, itemNo: String)] {
         try Row.fetchAll(try db.cachedStatement(sql: """
             SELECT reservationId, itemNo FROM hallCopy
-            WHERE target = ? AND status = 'PENDING' AND itemNo IS NOT NULL AND reservationId > ?
+            WHERE target = ? AND status = 'PENDING' AND itemNo IS NOT NULL AND reservationId > ? AND COALESCE(createdAt, 0) < ?
             ORDER BY reservationId LIMIT ?
-            """), arguments: [hall.rawValue, after, limit]).map { ($0["reservationId"], $0["itemNo"]) }
+            """), arguments: [hall.rawValue, after, createdBefore ?? Double.greatestFiniteMagnitude, limit]).map { ($0["reservationId"], $0["itemNo"]) }
+    }
+
+    /// The reservation whose copy in `target` is the item `itemNo`, nil when none is (the store
+    /// allows one: `hallCopy_item`).
+    public func copyOwner(target: HallTarget, itemNo: String) throws -> String? {
+        try String.fetchOne(try db.cachedStatement(sql: "SELECT reservationId FROM hallCopy WHERE target = ? AND itemNo = ?"),
+                            arguments: [target.rawValue, itemNo])
+    }
+
+    /// Every copy with an item number (for checks of a whole run).
+    public func recordedCopies() throws -> [(reservationId: String, target: HallTarget, itemNo: String)] {
+        try Row.fetchAll(db, sql: "SELECT reservationId, target, itemNo FROM hallCopy WHERE itemNo IS NOT NULL").compactMap { row in
+            HallTarget(rawValue: row[1]).map { (row[0], $0, row[2]) }
+        }
+    }
+
+    /// Whether a create of the reservation's copy in `target` is waiting to be sent or answered.
+    public func hasPendingCreate(reservationId: String, target: HallTarget) throws -> Bool {
+        try Bool.fetchOne(try db.cachedStatement(sql: """
+            SELECT EXISTS (SELECT 1 FROM outbox WHERE reservationId = ? AND target = ? AND kind = 'CREATE' AND state = 'PENDING')
+            """), arguments: [reservationId, target.rawValue]) ?? false
+    }
+
+    /// Whether a status push of `status` was ever planned for the reservation (sent or not, whatever
+    /// its answer): a status the portal shows that hallsync never planned is not its own.
+    public func plannedPush(reservationId: String, status: PortalProcessStatus) throws -> Bool {
+        try Bool.fetchOne(try db.cachedStatement(sql: """
+            SELECT EXISTS (SELECT 1 FROM outbox WHERE reservationId = ? AND target = 'portal' AND pushStatus = ?)
+            """), arguments: [reservationId, status.rawValue]) ?? false
+    }
+
+    // MARK: Items seen that are not a copy of ours
+
+    /// Notes what a hall said about an item carrying one of our reservations' ids that is not
+    /// that reservation's copy (yet): the newest word about each item is kept.
+    public func recordSighting(_ sighting: HallItemSighting, now: Double) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO hallItemSighting (target, itemNo, reservationId, status, origin, operator, at, source, seenAt)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(target, itemNo) DO UPDATE SET reservationId = excluded.reservationId, status = excluded.status,
+                origin = COALESCE(excluded.origin, hallItemSighting.origin), operator = COALESCE(excluded.operator, hallItemSighting.operator),
+                at = COALESCE(excluded.at, hallItemSighting.at), source = excluded.source, seenAt = excluded.seenAt
+            """).execute(arguments: [sighting.target.rawValue, sighting.itemNo, sighting.reservationId, sighting.status,
+                             sighting.origin, sighting.operator, sighting.at, sighting.source.rawValue, now])
+    }
+
+    /// The items seen with the reservation's id in `target` that are not its copy.
+    public func sightings(of reservationId: String, in target: HallTarget) throws -> [HallItemSighting] {
+        try Row.fetchAll(try db.cachedStatement(sql: """
+            SELECT target, itemNo, reservationId, status, origin, operator, at, source FROM hallItemSighting
+            WHERE reservationId = ? AND +target = ? ORDER BY itemNo
+            """), arguments: [reservationId, target.rawValue]).compactMap { row in
+            guard let target = HallTarget(rawValue: row[0]), let source = HallItemSighting.Source(rawValue: row[7]) else { return nil }
+            return HallItemSighting(target: target, itemNo: row[1], reservationId: row[2], status: row[3], origin: row[4],
+                                    operator: row[5], at: row[6], source: source)
+        }
+    }
+
+    public func removeSighting(target: HallTarget, itemNo: String) throws {
+        try db.cachedStatement(sql: "DELETE FROM hallItemSighting WHERE target = ? AND itemNo = ?").execute(arguments: [target.rawValue, itemNo])
     }
 
     /// Whether hallsync ever sent a closing action to this copy.
@@ -235,16 +310,47 @@ public struct StoreTransaction {
 
     /// Records what a hall item says after a create or update was answered (`contentJSON`: the
     /// content sent, canonical JSON).
+    /// - Parameter verified: the item was found carrying the reservation's id (a lookup), not only named by an answer.
     public func recordCopy(reservationId: String, target: HallTarget, itemNo: String, revision: Int,
-                           contentJSON: String?, now: Double) throws {
+                           contentJSON: String?, verified: Bool = false, now: Double) throws {
         try db.cachedStatement(sql: """
-            INSERT INTO hallCopy (reservationId, target, itemNo, revision, contentJSON, isBlocked, createdAt, changedAt)
-            VALUES (?, ?, ?, ?, ?, 0, ?, ?)
+            INSERT INTO hallCopy (reservationId, target, itemNo, revision, contentJSON, isBlocked, createdAt, changedAt, verified)
+            VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)
             ON CONFLICT(reservationId, target) DO UPDATE SET itemNo = excluded.itemNo,
                 revision = MAX(hallCopy.revision, excluded.revision),
                 contentJSON = CASE WHEN excluded.revision >= hallCopy.revision THEN excluded.contentJSON ELSE hallCopy.contentJSON END,
-                createdAt = COALESCE(hallCopy.createdAt, excluded.createdAt), changedAt = excluded.changedAt
-            """).execute(arguments: [reservationId, target.rawValue, itemNo, revision, contentJSON, now, now])
+                createdAt = COALESCE(hallCopy.createdAt, excluded.createdAt), changedAt = excluded.changedAt,
+                verified = MAX(hallCopy.verified, excluded.verified)
+            """).execute(arguments: [reservationId, target.rawValue, itemNo, revision, contentJSON, now, now, verified])
+    }
+
+    /// The item was seen carrying the reservation's id: no lookup is needed before acting on it.
+    public func markVerified(target: HallTarget, itemNo: String) throws {
+        try db.cachedStatement(sql: "UPDATE hallCopy SET verified = 1 WHERE target = ? AND itemNo = ? AND verified = 0")
+            .execute(arguments: [target.rawValue, itemNo])
+    }
+
+    /// The item number a hall gave for this copy is not the reservation's (a lookup by its id does
+    /// not list it): the copy forgets it and is created again under a key of its own; the sends
+    /// addressed to that item are refused, unsent.
+    public func unclaim(reservationId: String, target: HallTarget, itemNo: String, now: Double) throws {
+        try db.cachedStatement(sql: """
+            UPDATE hallCopy SET itemNo = NULL, status = 'PENDING', closedBy = NULL, statusAt = NULL, contentJSON = NULL, revision = 0,
+                verified = 0, keyGeneration = keyGeneration + 1, changedAt = ?
+            WHERE reservationId = ? AND target = ? AND itemNo = ?
+            """).execute(arguments: [now, reservationId, target.rawValue, itemNo])
+        try db.cachedStatement(sql: """
+            UPDATE outbox SET state = 'FAILED', settledAt = ?, lastError = 'HALL_ITEM_CONFLICT: addressed an item that is not this reservation''s; not sent'
+            WHERE reservationId = ? AND target = ? AND itemNo = ? AND state = 'PENDING'
+            """).execute(arguments: [now, reservationId, target.rawValue, itemNo])
+    }
+
+    /// After an item number turned out to be another's: the copy's next create goes under a key of its own.
+    public func nextKeyGeneration(reservationId: String, target: HallTarget, now: Double) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO hallCopy (reservationId, target, keyGeneration, changedAt) VALUES (?, ?, 1, ?)
+            ON CONFLICT(reservationId, target) DO UPDATE SET keyGeneration = hallCopy.keyGeneration + 1, changedAt = excluded.changedAt
+            """).execute(arguments: [reservationId, target.rawValue, now])
     }
 
     /// Marks a copy as waiting for a person: no further send is planned for it.
@@ -263,6 +369,8 @@ public struct StoreTransaction {
     // MARK: Outbox
 
     /// Adds a send unless one with the same key exists (the key fixes the send).
+    /// `entry.firstAttemptAt` 0: the item is looked up by the reservation's id first (a create: an
+    /// item perhaps made already; an update or action: whether the item is the reservation's).
     @discardableResult
     public func enqueue(_ entry: OutboxEntry, now: Double) throws -> Bool {
         // After a restore, until the portal was read past that moment, a create looks its item up
@@ -271,10 +379,10 @@ public struct StoreTransaction {
             INSERT OR IGNORE INTO outbox (reservationId, target, kind, itemNo, idempotencyKey, body, revision, state, attempts, nextAttemptAt, createdAt,
                                           action, origin, pushStatus, contentJSON, firstAttemptAt)
             VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?, ?, ?, ?,
-                    CASE WHEN ?3 = 'CREATE' AND EXISTS (SELECT 1 FROM cursor WHERE name = 'restore.lookUpThrough') THEN 0 ELSE NULL END)
+                    COALESCE(?, CASE WHEN ?3 = 'CREATE' AND EXISTS (SELECT 1 FROM cursor WHERE name = 'restore.lookUpThrough') THEN 0 ELSE NULL END))
             """).execute(arguments: [entry.reservationId, entry.target.rawValue, entry.kind.rawValue, entry.itemNo,
                              entry.idempotencyKey, entry.body, entry.revision, entry.nextAttemptAt, now,
-                             entry.action?.rawValue, entry.origin?.rawValue, entry.pushStatus?.rawValue, entry.contentJSON])
+                             entry.action?.rawValue, entry.origin?.rawValue, entry.pushStatus?.rawValue, entry.contentJSON, entry.firstAttemptAt])
         return db.changesCount > 0
     }
 
@@ -309,6 +417,13 @@ public struct StoreTransaction {
 
     public func settle(outboxId: Int64, state: OutboxEntry.State, error: String?, now: Double) throws {
         try db.cachedStatement(sql: "UPDATE outbox SET state = ?, lastError = ?, settledAt = ? WHERE id = ?").execute(arguments: [state.rawValue, error, now, outboxId])
+    }
+
+    /// Holds the reservation's pending creates in `target` until `time` (after a conflict: a hall
+    /// that keeps answering with another's item is not asked again at once).
+    public func holdCreates(reservationId: String, target: HallTarget, until time: Double) throws {
+        try db.cachedStatement(sql: "UPDATE outbox SET nextAttemptAt = MAX(nextAttemptAt, ?) WHERE reservationId = ? AND target = ? AND kind = 'CREATE' AND state = 'PENDING'")
+            .execute(arguments: [time, reservationId, target.rawValue])
     }
 
     public func reschedule(outboxId: Int64, at next: Double, error: String) throws {
@@ -385,7 +500,8 @@ public struct StoreTransaction {
     /// outbox bodies and its attention entries; ids, dates, statuses, department and matter stay.
     public func erasePersonalData(of reservationId: String, rule: PersonalDataRetention, now: Double) throws {
         guard let stored = try reservation(id: reservationId) else { return }
-        let names = [stored.portal.applicant.name, stored.content?.applicantName].compactMap { $0 }
+        let values = PersonalValues(names: [stored.portal.applicant.name, stored.content?.applicantName, stored.portal.applicant.orgName].compactMap { $0 },
+                                    numbers: [stored.portal.applicant.idNumber, stored.content?.idNumber, stored.portal.applicant.phone, stored.content?.phone].compactMap { $0 })
         let portalJSON = String(decoding: try Self.encoder.encode(rule.erase(stored.portal)), as: UTF8.self)
         let contentJSON = try stored.content.map { String(decoding: try Self.encoder.encode(rule.erase($0)), as: UTF8.self) }
         try db.cachedStatement(sql: "UPDATE reservation SET portalJSON = ?, contentJSON = ?, purgedAt = ? WHERE id = ?").execute(arguments: [portalJSON, contentJSON, now, reservationId])
@@ -401,8 +517,8 @@ public struct StoreTransaction {
             try db.cachedStatement(sql: "UPDATE outbox SET body = ?, contentJSON = NULL WHERE id = ?").execute(arguments: [try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), row["id"] as Int64])
         }
         for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT id, messageZh, messageEn, field FROM attention WHERE reservationId = ?"), arguments: [reservationId]) {
-            try db.cachedStatement(sql: "UPDATE attention SET messageZh = ?, messageEn = ?, field = ? WHERE id = ?").execute(arguments: [PersonalData.redact(row["messageZh"], names: names), PersonalData.redact(row["messageEn"], names: names),
-                                       PersonalData.redact(row["field"], names: names), row["id"] as Int64])
+            try db.cachedStatement(sql: "UPDATE attention SET messageZh = ?, messageEn = ?, field = ? WHERE id = ?").execute(arguments: [PersonalData.redactPeerText(row["messageZh"], values: values), PersonalData.redactPeerText(row["messageEn"], values: values),
+                                       PersonalData.redactPeerText(row["field"], values: values), row["id"] as Int64])
         }
     }
 
@@ -450,6 +566,20 @@ public struct StoreTransaction {
     public func resolveAttention(reservationId: String, keeping codes: Set<String>, now: Double) throws {
         let kept = codes.union(DomainError.Code.aboutTheLifecycle.map(\.rawValue)).sorted()
         try db.cachedStatement(sql: "UPDATE attention SET resolvedAt = ? WHERE reservationId = ? AND resolvedAt IS NULL AND code NOT IN (\(kept.map { _ in "?" }.joined(separator: ",")))").execute(arguments: StatementArguments([now, reservationId] + kept.map { $0 as (any DatabaseValueConvertible) }))
+    }
+
+    /// Closes the reservation's open entries of these codes (conditions that no longer hold).
+    public func resolveAttention(reservationId: String, codes: Set<String>, now: Double) throws {
+        guard !codes.isEmpty else { return }
+        let list = codes.sorted()
+        try db.cachedStatement(sql: "UPDATE attention SET resolvedAt = ? WHERE reservationId = ? AND resolvedAt IS NULL AND code IN (\(list.map { _ in "?" }.joined(separator: ",")))")
+            .execute(arguments: StatementArguments([now, reservationId] + list.map { $0 as (any DatabaseValueConvertible) }))
+    }
+
+    /// Closes the reservation's open entries of one code about one peer, whatever their field.
+    public func resolveAttention(reservationId: String, code: String, target: String, now: Double) throws {
+        try db.cachedStatement(sql: "UPDATE attention SET resolvedAt = ? WHERE reservationId = ? AND code = ? AND target = ? AND resolvedAt IS NULL")
+            .execute(arguments: [now, reservationId, code, target])
     }
 
     /// Closes one open entry, when the situation it described has resolved itself.

@@ -209,4 +209,55 @@ public struct CursorName: RawRepresentable, Hashable, Sendable {
     /// Present while a hall's open items are being reconciled: the last reservation id looked up
     /// in order (empty before the first). The feed is read on meanwhile.
     public static func reconcile(_ hall: HallTarget) -> CursorName { CursorName(rawValue: "reconcile.\(hall.rawValue)") }
+
+    /// Present while a periodic sweep reconciles: only items made before this Unix time are looked up.
+    public static func reconcileCreatedBefore(_ hall: HallTarget) -> CursorName { CursorName(rawValue: "reconcile.\(hall.rawValue).createdBefore") }
+
+    /// When a hall's open items were last swept (looked up whatever the feed said), Unix seconds.
+    public static func sweep(_ hall: HallTarget) -> CursorName { CursorName(rawValue: "sweep.\(hall.rawValue)") }
+}
+
+/// A reservation's stored version as the portal sent it: enough to tell a repeat of it from a
+/// version that contradicts it.
+public struct StoredHead: Sendable {
+    public var version: Int
+    public var updateTime: String
+    public var portalJSON: String
+    /// Its personal data was erased (retention): the stored record no longer equals what was sent.
+    public var purged: Bool
+
+    public init(version: Int, updateTime: String, portalJSON: String, purged: Bool) {
+        self.version = version
+        self.updateTime = updateTime
+        self.portalJSON = portalJSON
+        self.purged = purged
+    }
+}
+
+/// What a hall said about an item that carries one of our reservations' ids but is not (yet)
+/// that reservation's copy there: made by hand at the counter, a change hallsync cannot place,
+/// or — until the answer of a create arrives — perhaps our own.
+public struct HallItemSighting: Hashable, Sendable {
+    public enum Source: String, Sendable { case feed = "FEED", lookup = "LOOKUP" }
+    public var target: HallTarget
+    public var itemNo: String
+    public var reservationId: String
+    /// As the hall said it (`PENDING`, `HANDLED`, …).
+    public var status: String
+    public var origin: String?
+    public var `operator`: String?
+    public var at: String?
+    public var source: Source
+
+    public init(target: HallTarget, itemNo: String, reservationId: String, status: String, origin: String?, operator: String?,
+                at: String?, source: Source) {
+        self.target = target
+        self.itemNo = itemNo
+        self.reservationId = reservationId
+        self.status = status
+        self.origin = origin
+        self.operator = `operator`
+        self.at = at
+        self.source = source
+    }
 }

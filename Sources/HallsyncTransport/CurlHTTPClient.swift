@@ -86,6 +86,8 @@ public final class CurlHTTPClient: @unchecked Sendable {
         // The path goes out exactly as built: no dot-segment collapsing (`/items/../actions`).
         set(hallsync_curl_setopt_long(handle, CURLOPT_PATH_AS_IS, 1))
         set(hallsync_curl_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1))
+        // The handle is reset per request (options do not carry over): a fresh connection is asked for each time.
+        set(hallsync_curl_setopt_long(handle, CURLOPT_FRESH_CONNECT, request.freshConnection ? 1 : 0))
         set(hallsync_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList))
         set(hallsync_curl_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION, curlWriteBody))
         set(hallsync_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, sinkPointer))

@@ -9,12 +9,16 @@ public struct HTTPRequest: Sendable {
     public var url: String
     public var headers: [(name: String, value: String)]
     public var body: Data?
+    /// On a new connection, never one kept alive: after a peer refused a copy libcurl re-sent on a
+    /// new connection (a portal's 4012), the next try must not meet the same dying connection.
+    public var freshConnection: Bool
 
-    public init(method: Method, url: String, headers: [(name: String, value: String)] = [], body: Data? = nil) {
+    public init(method: Method, url: String, headers: [(name: String, value: String)] = [], body: Data? = nil, freshConnection: Bool = false) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
+        self.freshConnection = freshConnection
     }
 }
 

@@ -27,8 +27,27 @@ public final class HallClient: @unchecked Sendable {
         public var itemNo: String
         public var externalId: String
         public var status: String
-        public var revision: Int
+        public var revision: Int?
         public var source: String?
+        /// What the item says, as created (or updated): tells the item hallsync made from one made
+        /// by hand with the same id.
+        public var itemName: String?
+        public var registerTime: String?
+        public var idNumber: String?
+        public var linkedItemNo: String?
+
+        public init(itemNo: String, externalId: String, status: String, revision: Int?, source: String? = nil, itemName: String? = nil,
+                    registerTime: String? = nil, idNumber: String? = nil, linkedItemNo: String? = nil) {
+            self.itemNo = itemNo
+            self.externalId = externalId
+            self.status = status
+            self.revision = revision
+            self.source = source
+            self.itemName = itemName
+            self.registerTime = registerTime
+            self.idNumber = idNumber
+            self.linkedItemNo = linkedItemNo
+        }
     }
 
     /// Creates an item; returns its `itemNo` (the same one again for a repeated key).
@@ -152,9 +171,16 @@ public final class HallClient: @unchecked Sendable {
             throw .malformed("the change feed answer is not {changes: [...], lastSeq: N}", url: url)
         }
         let seqs = page.changes.map(\.seq)
+        // Numbering below the position asked for: the hall's feed went back (restored from a
+        // backup?). Changes numbered below it would never be read: the reader starts over.
+        if after > 0, page.lastSeq < after || seqs.contains(where: { $0 <= after }) {
+            throw TransportError(code: "FEED_REWOUND",
+                                 message: "the change feed at \(url) answered seq values at or below the position asked for (after \(after), lastSeq \(page.lastSeq)): its numbering went back, as after a restore from a backup; hallsync reads it again from its oldest change and looks up every open item",
+                                 isRetryable: false, status: response.status)
+        }
         let lastSeqRight = seqs.last.map { $0 == page.lastSeq } ?? (after == 0 ? page.lastSeq >= 0 : page.lastSeq == after)
-        guard lastSeqRight, zip(seqs, seqs.dropFirst()).allSatisfy({ $0 < $1 }), seqs.first.map({ $0 > after }) ?? true else {
-            throw .malformed("the change feed answered seq values out of order or behind the position asked for (after \(after), lastSeq \(page.lastSeq))", url: url)
+        guard lastSeqRight, zip(seqs, seqs.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            throw .malformed("the change feed answered seq values out of order, or a lastSeq that is not its last change (after \(after), lastSeq \(page.lastSeq))", url: url)
         }
         return page
     }
@@ -183,7 +209,8 @@ public final class HallClient: @unchecked Sendable {
         let body = errorBody(response)
         let code = body?.error.map { WireIdentifier.printable(String($0.prefix(40))) } ?? "HTTP_\(response.status)"
         var message = "the \(hall) hall answered HTTP \(response.status) \(code)"
-        if let text = body?.message, !text.isEmpty { message += ": " + String(text.prefix(500)) }
+        // The hall's words may echo what it was sent (a 422 naming the ID number): masked as a peer's text.
+        if let text = body?.message, !text.isEmpty { message += ": " + PersonalData.redactPeerText(String(text.prefix(500))) }
         let retryable: Bool
         var needsOperator = false
         switch response.status {

@@ -118,7 +118,9 @@ public final class PortalClient: @unchecked Sendable {
                                          timestampMillis: millis, nonce: PortalSigner.makeNonce())
             headers.append(contentsOf: extraHeaders)
             headers.append(("Accept", "application/json"))
-            let response = try http.perform(HTTPRequest(method: method, url: baseURL + path, headers: headers, body: body))
+            // After a 4012 the copy goes on a new connection: a peer that drops every re-used one would
+            // otherwise have libcurl re-send the new nonce on a new connection too, and refuse it again.
+            let response = try http.perform(HTTPRequest(method: method, url: baseURL + path, headers: headers, body: body, freshConnection: attempt > 1))
             if let serverTime = response.header("x-server-time").flatMap({ BeijingTime(parsing: $0) }) {
                 lastServerTime = (serverTime, ContinuousClock.now)
             }
@@ -142,7 +144,8 @@ public final class PortalClient: @unchecked Sendable {
         let typed = try? decoder.decode(Envelope<Answer>.self, from: response.body)
         // Only a failure's envelope, or a `data` of the wrong shape, is read a second time, without `data`.
         let envelope = typed?.withoutData ?? (try? decoder.decode(Envelope<Ignored>.self, from: response.body))
-        let message = envelope?.msg.map { String($0.prefix(500)) }
+        // The portal's words may echo what it was sent: masked as a peer's text.
+        let message = envelope?.msg.map { PersonalData.redactPeerText(String($0.prefix(500))) }
         switch response.status {
         case 200:
             guard let envelope else { throw .malformed("not a {code, msg, data} envelope", url: url) }

@@ -37,6 +37,9 @@ struct Demo: ParsableCommand {
     @Flag(help: "Keep the summary web page up after the verification, until Ctrl-C.")
     var serve = false
     @Option(help: "The web page's port (0: any free one).") var webPort: Int = 0
+    @Flag(help: "Lying peers: both halls and the portal also err in content at random (another reservation's item number, outcomes under another id, items made by hand at the counter, feeds whose numbering goes back, other regions' records, another applicant in a new version, ids issued again, impossible appointments, statuses never pushed); the verdict is the model check of what must hold whatever they say.")
+    var lyingPeers = false
+    @Option(help: "Seed of the traffic and of the peers' lies (a run can be repeated).") var seed: UInt64 = 20210911
 
     func run() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-demo-\(UUID().uuidString.prefix(8))").path
@@ -45,11 +48,23 @@ struct Demo: ParsableCommand {
         defer {
             if keepState { print("state kept in \(directory)") } else { try? FileManager.default.removeItem(atPath: directory) }
         }
-        let site = try StandInSite(directory: directory, options: .init(lag: lag, faults: noFaults ? .none : .unkind, keyRetention: keyRetention))
+        let site = try StandInSite(directory: directory, options: .init(lag: lag, faults: noFaults ? .none : .unkind, keyRetention: keyRetention, seed: seed))
         defer { site.stop() }
         let configPath = try site.writeConfiguration(to: directory + "/hallsync.yaml", database: directory + "/hallsync.sqlite",
                                                      interval: 1, keyRetention: keyRetention)
-        let logger = Logger(label: "hallsync") { JournalLogHandler(label: $0, level: Logger.Level(rawValue: logLevel) ?? .warning) }
+        if lyingPeers {
+            // A quiet rewind is found by the sweep of old open items: every 15 s here, not daily.
+            try (try String(contentsOfFile: configPath, encoding: .utf8).replacingOccurrences(of: "  retryCap: 2", with: "  retryCap: 2\n  sweepInterval: 15"))
+                .write(toFile: configPath, atomically: true, encoding: .utf8)
+            site.startLying(seed: seed)
+        }
+        // Every line the daemon logs is also kept, for the check that no personal value is in it.
+        let logged = LoggedLines()
+        let level = Logger.Level(rawValue: logLevel) ?? .warning
+        let logger = Logger(label: "hallsync") { label in
+            MultiplexLogHandler([JournalLogHandler(label: label, level: level),
+                                 JournalLogHandler(label: label, level: .debug, write: { logged.append($0) })])
+        }
         // The summary web page beside it, on a free loopback port, with two demo accounts.
         try (try String(contentsOfFile: configPath, encoding: .utf8) + "web:\n  listen: 127.0.0.1\n  port: \(webPort)\n  database: \(directory)/web.sqlite\n")
             .write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -102,6 +117,7 @@ struct Demo: ParsableCommand {
                 cancelCredit += cancelRate
                 while staffCredit >= 1 { site.generator.staffActOnOne(in: [site.intake, site.licensing]); staffCredit -= 1 }
                 while cancelCredit >= 1 { site.generator.cancelOne(); cancelCredit -= 1 }
+                if lyingPeers, generated % 8 == 0 { site.generator.lie() }
             }
             if Date().timeIntervalSince(lastPrint) >= 1 {
                 lastPrint = Date()
@@ -110,8 +126,9 @@ struct Demo: ParsableCommand {
             Thread.sleep(forTimeInterval: 0.05)
         }
         let trafficEnded = Date()
-        // Catch up: everything published is below the lag horizon and nothing is pending.
-        let horizonNeeded = Date().addingTimeInterval(lag + 3)
+        // Catch up: everything published is below the lag horizon and nothing is pending (with lying
+        // peers, also a sweep of old open items after the last rewind).
+        let horizonNeeded = Date().addingTimeInterval(lag + 3 + (lyingPeers ? 16 : 0))
         while Date().timeIntervalSince(trafficEnded) < drainTimeout {
             if let r = latest.get(), r.startedAt > horizonNeeded, r.counts.pendingSends.values.reduce(0, +) == 0, r.caughtUp { break }
             if Date().timeIntervalSince(lastPrint) >= 1 {
@@ -150,13 +167,34 @@ struct Demo: ParsableCommand {
           throughput               \(String(format: "%.1f", Double(verdict.delivered) / elapsed)) copies/s over \(String(format: "%.0f", elapsed)) s
           peak memory              \(peakMemoryMiB()) MiB
         """)
-        for problem in verdict.problems.prefix(20) { print("  ! \(problem)") }
+        var passed = verdict.passed
+        if lyingPeers {
+            // The peers lied: what must hold whatever they said, not each reservation's exact fate.
+            let copies = try engine.store.read { tx in try tx.recordedCopies() }.map { ModelCheck.Copy(reservationId: $0.reservationId, target: $0.target, itemNo: $0.itemNo) }
+            let check = site.modelCheck(copies: copies, attention: Dictionary(grouping: attention, by: \.reservationId).mapValues { Set($0.map(\.code)) })
+            let leaks = PersonalDataLeaks.find(in: logged.all.joined() + ((try? String(contentsOfFile: engine.configuration.operations.statusFile, encoding: .utf8)) ?? ""),
+                                               records: site.portal.allReservations())
+            print("""
+              lying peers (model check)  \(check)
+              personal data in log/status \(leaks.count) (\(logged.count) log lines checked)
+            """)
+            for violation in check.violations.prefix(20) { print("  ! \(violation)") }
+            for leak in leaks.prefix(5) { print("  ! \(leak)") }
+            passed = check.passed && leaks.isEmpty
+        } else {
+            for problem in verdict.problems.prefix(20) { print("  ! \(problem)") }
+        }
         reporter.stateChanged(to: "stopped", engine: engine)
         print("\nthe status file, as `hallsync status` renders it:")
         print(MonitoringCheck.evaluate(fileAt: engine.configuration.operations.statusFile).render()
             .split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
-        print(verdict.passed ? "PASS: 0 lost, 0 duplicated, every status right"
-              : "FAIL: \(verdict.lost) lost, \(verdict.duplicated) duplicated, \(verdict.statusWrong) statuses wrong, \(verdict.refusedPushes) pushes refused")
+        if lyingPeers {
+            print(passed ? "PASS: whatever the peers said, no item of two reservations, nothing twice, every outcome mirrored or shown, nothing of another region, no personal data in the log"
+                  : "FAIL: the model check found what the peers' lies made hallsync do (above)")
+        } else {
+            print(verdict.passed ? "PASS: 0 lost, 0 duplicated, every status right"
+                  : "FAIL: \(verdict.lost) lost, \(verdict.duplicated) duplicated, \(verdict.statusWrong) statuses wrong, \(verdict.refusedPushes) pushes refused")
+        }
         if serve {
             print("\nthe web page stays up at \(web.address) (Ctrl-C ends it)")
             let done = DispatchSemaphore(value: 0)
@@ -167,7 +205,7 @@ struct Demo: ParsableCommand {
             done.wait()
         }
         web.stop()
-        if !verdict.passed { throw ExitCode(1) }
+        if !passed { throw ExitCode(1) }
     }
 
     func printProgress(_ report: SyncEngine.CycleReport?, elapsed: Double, generated: Int) {
@@ -184,6 +222,14 @@ struct Demo: ParsableCommand {
               let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return "?" }
         return String(format: "%.0f", kb / 1024)
     }
+}
+
+/// Every line the demo's daemon logged.
+final class LoggedLines: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var all: [String] { lines.withLock { $0 } }
+    var count: Int { lines.withLock { $0.count } }
 }
 
 /// The last cycle's report, written by the cycle queue and read by the progress loop.

@@ -21,7 +21,7 @@ import Testing
         ("电话 +86 139-1234-5678（１３９１２３４５６７８）", "139****5678（139****5678）"),
     ])
     func masksEveryFormTheContractLists(_ text: String, _ masked: String) {
-        let out = PersonalData.redact(text)
+        let out = PersonalData.redactPeerText(text)
         #expect(out.contains(masked), "\(out)")
         #expect(!Self.projection(out).contains("1980010101") && !Self.projection(out).contains("06310000") && !Self.projection(out).contains("5201234"), "\(out)")
     }
@@ -35,12 +35,39 @@ import Testing
     ])
     func leavesWhatIsNotPersonalAlone(_ text: String) {
         #expect(PersonalData.redact(text) == text)
+        #expect(PersonalData.redactPeerText(text) == text)
+    }
+
+    /// hallsync's own words carry no personal value: its numbers are masked only when their very
+    /// shape is an ID number or a phone with its prefix (personal data is masked by its field).
+    @Test(arguments: [
+        "the portal's clock is 2592000 s ahead of ours; reading from 2026-12-01 10:00:00",
+        "portal.regionCode must be the region's division code, 6 digits such as \"371002\" (quote it); found 3710021",
+        "the answer from http://127.0.0.1:8080/x exceeded 16777216 bytes and was abandoned",
+        "pruned 52012345 settled sends; erased 1234567 reservations",
+    ])
+    func leavesHallsyncsOwnNumbersAlone(_ text: String) {
+        #expect(PersonalData.redact(text) == text)
+    }
+
+    @Test func stillMasksWhatIsShapedLikeAnIdNumberOrAPhoneInItsOwnText() {
+        #expect(PersonalData.redact("x 37100219800101015X y 13806310000 z +86 138-0631-0000") == "x 3710**********015X y 138****0000 z 138****0000")
     }
 
     @Test func masksTheRecordsOwnNamesHoweverSpelt() {
-        let out = PersonalData.redact("申请人 阿依古丽·买买提（阿依古丽•买买提）姓名有误; applicant Ｊｏｈｎ Smith", names: ["阿依古丽•买买提", "阿依古丽·买买提", "Ｊｏｈｎ Smith"])
-        #expect(!out.contains("买买提") && !out.contains("Smith"), "\(out)")
-        #expect(out.contains("阿*"))
+        let values = PersonalValues(names: ["阿依古丽•买买提", "阿依古丽·买买提", "Ｊｏｈｎ Smith", "王  某"])
+        for text in ["申请人 阿依古丽·买买提（阿依古丽•买买提）姓名有误", "applicant Ｊｏｈｎ Smith / JOHN SMITH / johnsmith",
+                     "申请人阿依古丽买买提、阿依古丽・买买提、阿依古丽．买买提、阿依古丽 · 买买提", "王 某，王某，王　某"] {
+            let out = PersonalData.redactPeerText(text, values: values)
+            #expect(!out.contains("买买提") && !out.lowercased().contains("smith") && !out.contains("某"), "\(text) → \(out)")
+        }
+        #expect(PersonalData.redactPeerText("申请人阿依古丽・买买提的证件有误", values: values) == "申请人阿*的证件有误")
+    }
+
+    @Test func masksTheRecordsOwnNumbersWhereverTheyStand() {
+        let values = PersonalValues(numbers: ["37100219800101015X", "0631-5201234", "13806310000"])
+        let out = PersonalData.redactPeerText("ref5201234 / 520 1234 / ０６３１ ５２０１２３４ / 86 13806310000", values: values)
+        #expect(!MaskingTests.projection(out).contains("5201234") && !MaskingTests.projection(out).contains("06310000"), "\(out)")
     }
 
     /// The text with full-width forms half-width and every separator removed: a value spelt any
@@ -91,7 +118,8 @@ import Testing
             if !c.phone.isEmpty { values += Self.spellings(phone: c.phone) }
             for value in values where !value.isEmpty {
                 let message = g.pick(templates).replacingOccurrences(of: "%@", with: value)
-                let out = PersonalData.redact(message, names: [r.applicant.name ?? "", c.applicantName])
+                let out = PersonalData.redactPeerText(message, values: PersonalValues(names: [r.applicant.name ?? "", c.applicantName],
+                                                                                       numbers: [r.applicant.idNumber ?? "", r.applicant.phone ?? "", c.idNumber, c.phone]))
                 let seen = Self.projection(out)
                 if c.idType == "ID_CARD" { #expect(!seen.contains(c.idNumber), "\(message) → \(out)") }
                 if c.phone.count == 11 { #expect(!seen.contains(c.phone), "\(message) → \(out)") }

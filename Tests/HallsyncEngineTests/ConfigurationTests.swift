@@ -95,4 +95,24 @@ import Testing
         credential.http.verifyTLS = true
         #expect(credential.warnings(credentialSource: directory).contains { $0.contains("\(directory)/portal-secret is readable by every user") })
     }
+
+    /// What the file says is what runs: nothing is taken silently that would lose records or leak them.
+    @Test func whatWouldRunWronglyIsRefusedAsAProblem() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-config-\(UUID().uuidString.prefix(6))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let twice = problems(Self.good + "sync:\n  interval: 5\n  interval: 50\nsync:\n  retryCap: 9\n")
+        #expect(twice.contains { $0.contains("sync.interval is given twice") }, "\(twice)")
+        #expect(twice.contains { $0.contains("sync is given twice") }, "\(twice)")
+        let future = problems(Self.good.replacingOccurrences(of: #"regionCode: "371002""#, with: "regionCode: \"371002\"\n  startFrom: \"2099-01-01 00:00:00\""))
+        #expect(future.contains { $0.contains("portal.startFrom") && $0.contains("future") }, "\(future)")
+        #expect(problems(Self.good.replacingOccurrences(of: #"regionCode: "371002""#, with: "regionCode: \"371002\"\n  visibilityLag: 0"))
+            .contains { $0.contains("portal.visibilityLag must lie in 1") })
+        let userinfo = problems(Self.good.replacingOccurrences(of: "https://hall.example/intake", with: "https://ops:s3cret@hall.example/intake"))
+        #expect(userinfo.contains { $0.contains("intake.baseURL carries a user name or password") && !$0.contains("s3cret") }, "\(userinfo)")
+        let plain = problems(Self.good.replacingOccurrences(of: "https://hall.example/licensing", with: "http://hall.example/licensing"))
+        #expect(plain.contains { $0.contains("licensing.baseURL") && $0.contains("plain http") }, "\(plain)")
+        #expect(problems(Self.good.replacingOccurrences(of: "https://hall.example/licensing", with: "http://127.0.0.1:8080/licensing")).isEmpty)
+        let folder = problems(Self.good.replacingOccurrences(of: "/var/lib/hallsync/hallsync.sqlite", with: directory))
+        #expect(folder.contains { $0.hasPrefix("database is \(directory), which is a directory") }, "\(folder)")
+    }
 }

@@ -13,7 +13,7 @@ import Testing
     }
 
     @Test func answersBecomeWhatTheLedgerRecords() {
-        guard case .itemPresent("ZH1") = outcome(.itemPresent(itemNo: "ZH1")) else { Issue.record("create"); return }
+        guard case .itemPresent("ZH1", []) = outcome(.itemPresent(itemNo: "ZH1")) else { Issue.record("create"); return }
         guard case .updated = outcome(.updated, .update) else { Issue.record("update"); return }
         guard case .closed(.handled, .sync) = outcome(.acted(.handled, origin: .sync), .action) else { Issue.record("action"); return }
         guard case .closed(.consulted, nil) = outcome(.alreadyClosed(.consulted), .action) else { Issue.record("closed"); return }

@@ -32,8 +32,8 @@ enum Support {
 
     /// A clean reservation of the stand-in site's region, to publish as it is or to spoil.
     static func reservation(_ id: String, itemCode: String = "371002-XK-0012", itemName: String = "公司设立登记",
-                            date: String = "2021-09-11", slot: String = "10:00-10:30") -> PortalReservation {
-        PortalReservation(reservationId: id, version: 0, updateTime: "",
+                            date: String = "2021-09-11", slot: String = "10:00-10:30", created: String = "2021-09-01 09:00:00") -> PortalReservation {
+        PortalReservation(reservationId: id, version: 0, createTime: created, updateTime: "",
                           applicant: .init(name: "王某", idNumber: "37100219800101015X", phone: "13806310000"),
                           regionCode: "371002", deptCode: "D", itemCode: itemCode, itemName: itemName,
                           appointmentDate: date, appointmentSlot: slot)

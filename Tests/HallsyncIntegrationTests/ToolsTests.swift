@@ -83,6 +83,24 @@ import Testing
         #expect(run.status == 78)
         #expect(run.stderr.contains("working calendar line 2"))
     }
+
+    /// The daemon refuses what check-config calls a problem: one validation, not two.
+    @Test(arguments: [("http://hall.example/intake", "plain http"), ("https://ops:pw@hall.example/intake", "user name or password")])
+    func whatCheckConfigCallsAProblemTheDaemonRefusesToo(_ to: String, _ said: String) throws {
+        let directory = try Support.temporaryDirectory("one-validation")
+        let config = directory + "/hallsync.yaml"
+        let example = URL(fileURLWithPath: Self.config).deletingLastPathComponent().path
+        let text = try String(contentsOfFile: Self.config, encoding: .utf8)
+            .replacingOccurrences(of: "catalogue: matters.csv", with: "catalogue: \(example)/matters.csv")
+            .replacingOccurrences(of: "calendar: working-calendar.txt", with: "calendar: \(example)/working-calendar.txt")
+        let intake = try #require(text.split(separator: "\n").first { $0.contains("baseURL:") && $0.contains("intake") })
+        try text.replacingOccurrences(of: String(intake), with: "  baseURL: \(to)").write(toFile: config, atomically: true, encoding: .utf8)
+        let once = try Self.hallsync(["once", "--config", config], timeZone: "UTC")
+        #expect(once.status == 78, "\(once.stderr)")
+        #expect(once.stderr.contains(said) && !once.stderr.contains("pw@"), "\(once.stderr)")
+        let check = try Self.hallsync(["check-config", "--config", config], timeZone: "UTC")
+        #expect(check.status == 1 && check.text.contains(said), "\(check.text)")
+    }
 }
 
 @Suite struct StandInsToolTests {

@@ -14,7 +14,7 @@ import Testing
 
     @Test func migratesAFreshFileAndReopensIt() throws {
         let (store, directory) = try makeStore()
-        #expect(try store.appliedMigrations().count == 7)
+        #expect(try store.appliedMigrations().count == 8)
         try store.write { tx in try tx.setCursor(.portalPosition, to: "2021-09-08 09:00:00|YY1", now: 1) }
         let reopened = try Store(path: directory + "/state.sqlite")
         #expect(try reopened.read { tx in try tx.cursor(.portalPosition) } == "2021-09-08 09:00:00|YY1")

@@ -120,4 +120,30 @@ import Testing
         #expect(Set(nonces).count == 3)
         #expect(requestIds.withLock { $0 } == Array(repeating: "hs-p-YY1-RECEIVED", count: 3), "every copy of the push carries its idempotency key")
     }
+
+    /// A peer that drops every re-used connection after reading a request: libcurl re-sends the
+    /// request on a new connection with its nonce (4012); the copy hallsync signs again goes out on
+    /// a fresh connection — on the kept-alive one it would be dropped and re-sent with its nonce
+    /// again, for ever.
+    @Test func afterA4012TheRequestSignedAgainGoesOutOnAFreshConnection() throws {
+        let seen = Seen()
+        let server = try LoopbackServer { request in
+            let nonce = request.header("x-nonce") ?? ""
+            let repeated = seen.nonces.withLock { nonces in
+                defer { nonces.append(nonce) }
+                return nonces.contains(nonce)
+            }
+            if request.onConnection > 1 { return .reset }
+            if repeated { return .respond(LoopbackServer.Response(status: 401, body: Data(#"{"code":"4012","msg":"nonce already used","data":null}"#.utf8))) }
+            let envelope = #"{"code":"0","msg":"成功","data":{"total":0,"pageNo":1,"pageSize":1,"list":[]}}"#
+            return .respond(LoopbackServer.Response(status: 200, headers: [("X-Server-Time", BeijingTime.now().description)], body: Data(envelope.utf8)))
+        }
+        defer { server.stop() }
+        let client = PortalClient(baseURL: server.baseURL + "/gateway", signer: PortalSigner(appId: "a", appSecret: "s"), http: try CurlHTTPClient())
+        let now = BeijingTime.now()
+        for _ in 0..<3 {
+            let page = try client.listReservations(regionCode: "371002", from: now, until: now, pageNo: 1, pageSize: 1)
+            #expect(page.total == 0)
+        }
+    }
 }

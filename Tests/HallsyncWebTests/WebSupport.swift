@@ -91,7 +91,8 @@ final class WebSite: @unchecked Sendable {
         // Born 1980-01-01; the sequence from the id, the same in every run (`hashValue` is seeded
         // per process, and its first digit once made the day of birth 00).
         let seventeen = "37100219800101" + String(format: "%03d", id.unicodeScalars.reduce(0) { ($0 * 31 + Int($1.value)) % 1000 })
-        return PortalReservation(reservationId: id, version: 0, updateTime: "",
+        // Made before the appointment: an appointment before the reservation was made is held.
+        return PortalReservation(reservationId: id, version: 0, createTime: "2021-09-01 09:00:00", updateTime: "",
                                  applicant: .init(name: name, idNumber: seventeen + String(ResidentIdentityNumber.checkCharacter(for: seventeen)!), phone: phone),
                                  regionCode: "371002", deptCode: dept, deptName: dept == deptA ? "环翠区行政审批服务局" : "环翠区住房和城乡建设局",
                                  itemCode: matter, itemName: "事项", appointmentDate: date, appointmentSlot: "10:00-10:30")

@@ -50,6 +50,9 @@ public struct Configuration: Sendable {
         /// How long the halls retain their change feeds, seconds (contract §3.7: 7 days). A feed not
         /// read for most of that time is reconciled item by item before it is read again.
         public var feedRetention: Double = 604_800
+        /// How often every open item older than this is looked up although its hall's feed seemed
+        /// whole, seconds: catches a hall whose numbering went back quietly (restored from a backup).
+        public var sweepInterval: Double = 86_400
     }
 
     /// Where the daemon reports on itself, and what monitoring calls unhealthy.
@@ -176,7 +179,8 @@ public struct Configuration: Sendable {
             areaCode: site.areaCode,
             sessions: Appointment.Sessions(morningStart: try Self.clock(site.morningStart, key: "site.morningStart"),
                                            afternoonStart: try Self.clock(site.afternoonStart, key: "site.afternoonStart")),
-            unknownMatter: sync.unknownMatter)
+            unknownMatter: sync.unknownMatter,
+            regionCode: portal.regionCode)
     }
 
     static func clock(_ text: String, key: String) throws(ConfigurationError) -> Int {
@@ -242,6 +246,12 @@ extension Configuration {
         configuration.intake.tokenFile = secret(configuration.intake.tokenFile, key: "intake.tokenFile")
         configuration.licensing.tokenFile = secret(configuration.licensing.tokenFile, key: "licensing.tokenFile")
         configuration = configuration.resolvingPaths()
+        for (key, path) in [("database", configuration.database), ("web.database", configuration.web.database)] {
+            var isDirectory: ObjCBool = false
+            if !path.isEmpty, FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                reader.problems.append("\(key) is \(path), which is a directory: give the path of the file inside it, such as \(path.hasSuffix("/") ? path : path + "/")\(key == "database" ? "hallsync" : "web").sqlite")
+            }
+        }
         if let caFile = configuration.http.caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             reader.problems.append("http.caFile: \(caFile) does not exist or cannot be read; give the CA bundle's path or remove the key")
         }
@@ -313,11 +323,18 @@ struct ConfigurationReader {
         if !c.portal.regionCode.isEmpty, !(CodeForm.isRegionCode(c.portal.regionCode) && [6, 9, 12].contains(c.portal.regionCode.count) && !c.portal.regionCode.hasPrefix("0")) {
             problems.append("portal.regionCode must be the region's division code, 6 digits such as \"371002\" (quote it); found \(c.portal.regionCode)")
         }
-        read(portal?.visibilityLag, "portal.visibilityLag", into: &c.portal.visibilityLag, in: 0...3600)
+        // 0 would read records before the portal's replica shows them all (contract §2.5): lost for good.
+        read(portal?.visibilityLag, "portal.visibilityLag", into: &c.portal.visibilityLag, in: 1...3600)
         read(portal?.lagMargin, "portal.lagMargin", into: &c.portal.lagMargin, in: 0...600)
         read(portal?.pageSize, "portal.pageSize", into: &c.portal.pageSize, in: 1...200)
         if let start = portal?.startFrom?.text, !start.isEmpty {
-            if BeijingTime(parsing: start) == nil { problems.append("portal.startFrom must look like \"2021-09-08 09:00:00\" (Beijing time), found \(start)") }
+            if let time = BeijingTime(parsing: start) {
+                if time > BeijingTime.now() {
+                    problems.append("portal.startFrom (\(start)) lies in the future: every reservation until then would be skipped; give a time in the past (Beijing time), or remove the key to start 24 hours back")
+                }
+            } else {
+                problems.append("portal.startFrom must look like \"2021-09-08 09:00:00\" (Beijing time), found \(start)")
+            }
             c.portal.startFrom = start
         }
         for name in ["intake", "licensing"] {
@@ -344,6 +361,7 @@ struct ConfigurationReader {
         read(sync?.retryBase, "sync.retryBase", into: &c.sync.retryBase, in: 0.001...3600)
         read(sync?.retryCap, "sync.retryCap", into: &c.sync.retryCap, in: 0.001...86_400)
         read(sync?.feedRetention, "sync.feedRetention", into: &c.sync.feedRetention, in: 1...(90 * 86_400))
+        read(sync?.sweepInterval, "sync.sweepInterval", into: &c.sync.sweepInterval, in: 1...(30 * 86_400))
         if c.sync.retryBase > c.sync.retryCap {
             problems.append("sync.retryBase (\(c.sync.retryBase) s) is larger than sync.retryCap (\(c.sync.retryCap) s): the first retry would wait longer than any; make retryBase the smaller")
         }
@@ -431,11 +449,23 @@ struct ConfigurationReader {
     mutating func url(_ field: Field<String>?, _ key: String) -> String {
         let text = required(field, key)
         guard !text.isEmpty else { return text }
-        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil, url.query == nil else {
+        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), let host = url.host, url.query == nil else {
             problems.append("\(key) must be an http(s) URL such as https://hall.example/intake, found \(text)")
             return text
         }
+        // A user or password in the URL would be written wherever the URL is: the log, the world-readable status file.
+        if url.user != nil || url.password != nil {
+            problems.append("\(key) carries a user name or password (…//user:password@host…): it would be written into logs and the status file; remove it — the halls take their token from tokenFile, the portal signs with appSecretFile")
+            return text
+        }
+        if scheme != "https" && !Self.isLoopback(host) {
+            problems.append("\(key) is \(URL(string: text).map { "\($0.scheme ?? "")://\(host)\($0.path)" } ?? text): plain http to another host would carry personal data unencrypted; use https (plain http is for loopback only)")
+        }
         return text
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
     }
 
     mutating func read<Value: ConfigurationValue & Comparable>(_ field: Field<Value>?, _ key: String, into target: inout Value, in range: ClosedRange<Value>) {

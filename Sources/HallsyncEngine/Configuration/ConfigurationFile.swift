@@ -37,12 +37,12 @@ struct ConfigurationFile: Decodable {
     }
 
     struct Sync: Decodable, KnownKeys {
-        var interval, idempotencyKeyRetention, idempotencyKeySafetyMargin, retryBase, retryCap, feedRetention: Field<Double>?
+        var interval, idempotencyKeyRetention, idempotencyKeySafetyMargin, retryBase, retryCap, feedRetention, sweepInterval: Field<Double>?
         var maxPagesPerCycle, maxSendsPerCycle, maxLookupsPerCycle, concurrencyPerTarget: Field<Int>?
         var unknownMatter: Field<String>?
         enum CodingKeys: String, CodingKey, CaseIterable {
             case interval, maxPagesPerCycle, maxSendsPerCycle, maxLookupsPerCycle, concurrencyPerTarget, unknownMatter, idempotencyKeyRetention,
-                 idempotencyKeySafetyMargin, retryBase, retryCap, feedRetention
+                 idempotencyKeySafetyMargin, retryBase, retryCap, feedRetention, sweepInterval
         }
     }
 
@@ -109,9 +109,17 @@ struct ConfigurationFile: Decodable {
         ]
         var problems: [String] = []
         func check(_ mapping: Node.Mapping, known: [String], path: String) {
+            var seen: [String: Int] = [:]
             for (keyNode, value) in mapping {
                 let key = keyNode.string ?? "\(keyNode)"
                 let full = path.isEmpty ? key : "\(path).\(key)"
+                // YAML lets a later key win silently: the earlier one would be neither applied nor checked.
+                let line = (keyNode.mark?.line).map { $0 + 1 } ?? 0
+                if let first = seen[key] {
+                    problems.append("\(full) is given twice (lines \(first) and \(line)); the first would be ignored without a word — keep one")
+                    continue
+                }
+                seen[key] = line
                 guard known.contains(key) else {
                     let hint = nearest(key, in: known).map { "; did you mean \(path.isEmpty ? $0 : "\(path).\($0)")?" } ?? ""
                     problems.append("\(full) is not a setting hallsync knows\(hint)")

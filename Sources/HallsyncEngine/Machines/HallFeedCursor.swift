@@ -12,20 +12,51 @@ public struct HallFeedCursor: Hashable, Sendable, CustomStringConvertible {
     public var seq: Int64
     /// Non-nil while reconciling: the last reservation id looked up in order ("" before the first).
     public var reconcileAfter: String?
+    /// While a periodic sweep reconciles: only items made before this moment (Unix seconds) are
+    /// looked up. Nil: every open item (after changes were lost).
+    public var reconcileCreatedBefore: Double?
 
-    public init(seq: Int64, reconcileAfter: String? = nil) {
+    public init(seq: Int64, reconcileAfter: String? = nil, reconcileCreatedBefore: Double? = nil) {
         self.seq = seq
         self.reconcileAfter = reconcileAfter
+        self.reconcileCreatedBefore = reconcileAfter == nil ? nil : reconcileCreatedBefore
     }
 
     /// Reads the stored cursors. `reconcile:<id>` in the feed cursor is the form before the feed
     /// was read on during a reconciliation: the feed then starts again from its oldest change.
-    public init(feed: String?, reconcile: String?) {
+    public init(feed: String?, reconcile: String?, createdBefore: String? = nil) {
         if let feed, feed.hasPrefix("reconcile:") {
             self.init(seq: 0, reconcileAfter: reconcile ?? String(feed.dropFirst("reconcile:".count)))
         } else {
-            self.init(seq: feed.flatMap { Int64($0.dropFirst("seq:".count)) } ?? 0, reconcileAfter: reconcile)
+            self.init(seq: feed.flatMap { Int64($0.dropFirst("seq:".count)) } ?? 0, reconcileAfter: reconcile,
+                      reconcileCreatedBefore: createdBefore.flatMap(Double.init))
         }
+    }
+
+    /// What a cycle does first with a hall's feed.
+    public enum Start: Hashable, Sendable {
+        /// Read on from `seq`.
+        case readOn
+        /// Changes may have been dropped unread (the feed was not read for most of its retention,
+        /// or never while we had items there): start over from its oldest change and look every
+        /// open item up.
+        case startOver
+        /// The periodic sweep is due: look up the open items made before `createdBefore`, reading on meanwhile.
+        case sweep(createdBefore: Double)
+    }
+
+    /// - Parameters:
+    ///   - lastRead, lastSweep: Unix seconds, nil when never.
+    ///   - sweepInterval: how often the open items older than that are looked up whatever the feed
+    ///     said — a hall whose numbering went back quietly (restored from a backup, its new changes
+    ///     numbered below our position) would otherwise never show their outcomes.
+    public func start(lastRead: Double?, lastSweep: Double?, haveOpenItems: Bool, retention: Double, sweepInterval: Double,
+                      now: Double) -> Start {
+        guard reconcileAfter == nil else { return .readOn }
+        let stale = lastRead.map { now - $0 > retention * 0.9 } ?? true
+        if stale && haveOpenItems { return .startOver }
+        if lastSweep.map({ now - $0 >= sweepInterval }) ?? true { return .sweep(createdBefore: now - sweepInterval) }
+        return .readOn
     }
 
     /// The stored form of the feed cursor.
@@ -36,7 +67,8 @@ public struct HallFeedCursor: Hashable, Sendable, CustomStringConvertible {
     public static let expired = HallFeedCursor(seq: 0, reconcileAfter: "")
 
     public var description: String {
-        reconcileAfter.map { "\(feed), reconciling after \($0.isEmpty ? "the start" : $0)" } ?? feed
+        let what = reconcileCreatedBefore == nil ? "reconciling" : "sweeping"
+        return reconcileAfter.map { "\(feed), \(what) after \($0.isEmpty ? "the start" : $0)" } ?? feed
     }
 }
 

@@ -23,8 +23,11 @@ import HallsyncTransport
 enum SendSettlement {
     /// What the transport returned for one attempt.
     enum Result: Sendable {
-        /// The hall holds the item: created now, replayed under the same key, or found by `externalId`.
-        case itemPresent(itemNo: String)
+        /// The hall holds the item: created now, replayed under the same key, or found by `externalId`
+        /// (with what the lookup said of it and of other items with the id).
+        case itemPresent(itemNo: String, found: [HallItemSighting] = [])
+        /// A lookup before an update or action did not list the item under the reservation's id.
+        case notOurs(itemNo: String, found: [HallItemSighting])
         case updated
         /// An action was applied; the item now has this status.
         case acted(HallItemStatus, origin: ActionOrigin?)
@@ -51,7 +54,8 @@ enum SendSettlement {
     static func outcome(of result: Result, kind: OutboxEntry.Kind, attempts: Int, policy: RetryPolicy,
                                jitter: Double) -> Ledger.SendOutcome {
         switch result {
-        case .itemPresent(let itemNo): return .itemPresent(itemNo: itemNo)
+        case .itemPresent(let itemNo, let found): return .itemPresent(itemNo: itemNo, found: found)
+        case .notOurs(let itemNo, let found): return .notOurs(itemNo: itemNo, found: found)
         case .updated: return .updated
         case .acted(let status, let origin): return .closed(status, origin: origin)
         case .alreadyClosed(let status): return .closed(status, origin: nil)
@@ -71,6 +75,7 @@ enum SendSettlement {
     static func effect(of outcome: Ledger.SendOutcome, kind: OutboxEntry.Kind) -> Effect {
         switch outcome {
         case .closed where kind == .update: return .refusedAnswered
+        case .notOurs: return .retried(needsOperator: false)
         case .itemPresent, .updated, .superseded, .closed, .pushed: return .delivered
         case .retry(let error, _): return .retried(needsOperator: error.needsOperator)
         case .refused(let error): return .refused(answered: !error.isRetryable && !error.needsOperator)

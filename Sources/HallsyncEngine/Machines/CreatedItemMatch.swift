@@ -1,0 +1,31 @@
+import Foundation
+import HallsyncTransport
+
+/// Which of the items a lookup by `externalId` found is the one hallsync's create made (the hall
+/// does not deduplicate by `externalId`, contract §3.3: a clerk may have registered the same
+/// reservation by hand at the counter, and hallsync may have made one long ago). An item whose
+/// source is not the one hallsync sends is never ours. Among the others, the one that says most
+/// of what the create sent — the ID number, then the appointment, then the name; not the
+/// revision, which moves on with every status push — and then the oldest (the lowest number)
+/// is kept; the rest are shown. Pure.
+///
+///     let (ours, others) = CreatedItemMatch.split(found, sent: entry.body)
+enum CreatedItemMatch {
+    struct Sent: Decodable {
+        var source: String?
+        var itemName: String?
+        var registerTime: String?
+        var idNumber: String?
+    }
+
+    static func split(_ items: [HallClient.Item], sent body: Data) -> (ours: HallClient.Item?, others: [HallClient.Item]) {
+        guard let sent = try? JSONDecoder().decode(Sent.self, from: body) else { return (nil, items) }
+        func score(_ item: HallClient.Item) -> Int? {
+            if let source = item.source, source != sent.source { return nil }
+            return (item.idNumber == sent.idNumber ? 4 : 0) + (item.registerTime == sent.registerTime ? 2 : 0) + (item.itemName == sent.itemName ? 1 : 0)
+        }
+        let candidates = items.compactMap { item in score(item).map { (item, $0) } }
+        guard let ours = candidates.min(by: { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0.itemNo < $1.0.itemNo })?.0 else { return (nil, items) }
+        return (ours, items.filter { $0.itemNo != ours.itemNo })
+    }
+}

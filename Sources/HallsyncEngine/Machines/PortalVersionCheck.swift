@@ -1,0 +1,24 @@
+import HallsyncDomain
+import HallsyncStore
+
+/// Whether a portal record at or below the version hallsync holds is a repeat — a page read
+/// again, a lagging replica — or contradicts what it holds: the same version with other content,
+/// or a lower version changed after the stored one (an id issued again for another applicant).
+/// A contradiction changes nothing; it is shown. Pure.
+///
+///     PortalVersionCheck.contradiction(of: incoming, stored: head)   // nil: a repeat, ignored
+enum PortalVersionCheck {
+    static func contradiction(of incoming: PortalReservation, stored: StoredHead) throws -> (zh: String, en: String)? {
+        if incoming.version == stored.version {
+            // What retention erased no longer equals what was sent: nothing to compare.
+            guard !stored.purged, try StoreTransaction.canonicalJSON(incoming) != stored.portalJSON else { return nil }
+            return ("门户以同一版本号（\(incoming.version)）发送了与已收到内容不同的预约记录；本系统未采用新内容，仍按已收到的处理。请联系门户运维核查该预约",
+                    "The portal sent version \(incoming.version) of this reservation again with other content; hallsync kept the content it had. Ask the portal's operators to check the reservation.")
+        }
+        // Versions only grow with time: a lower one changed later than the stored one is not a repeat.
+        guard let time = BeijingTime(parsing: incoming.updateTime), let storedTime = BeijingTime(parsing: stored.updateTime),
+              time > storedTime else { return nil }
+        return ("门户发送了该预约较低的版本号 \(incoming.version)（已收到版本 \(stored.version)），更新时间却更晚（\(incoming.updateTime)），可能是同一预约编号被重新用于另一申请；本系统未采用，请联系门户运维核查",
+                "The portal sent version \(incoming.version) of this reservation, lower than the version \(stored.version) hallsync holds but changed later (\(incoming.updateTime)): perhaps the id was issued again for another applicant. hallsync did not take it; ask the portal's operators to check.")
+    }
+}
