@@ -188,7 +188,7 @@ final class Delivery: @unchecked Sendable {
             case .portal(let portal):
                 // Every push has its status in its typed column (v6 filled those queued before).
                 guard let status = entry.pushStatus else {
-                    return .refused(TransportError(code: "BAD_PUSH", message: "a status push without a status in the outbox; this is a bug in hallsync: report it, then retry the reservation from the attention list (hallsync attention retry)", isRetryable: false))
+                    return .refused(TransportError(code: .badPush, message: "a status push without a status in the outbox; this is a bug in hallsync: report it, then retry the reservation from the attention list (hallsync attention retry)", isRetryable: false))
                 }
                 try portal.pushStatus(reservationId: entry.reservationId, body: entry.body, requestId: entry.idempotencyKey)
                 result = .pushed(status)
@@ -254,7 +254,7 @@ final class Delivery: @unchecked Sendable {
             return .itemPresent(itemNo: try hall.createItem(body: entry.body, idempotencyKey: entry.idempotencyKey))
         case .update:
             guard let itemNo = entry.itemNo else {
-                throw TransportError(code: "NO_ITEM", message: "an update without an item number; this is a bug", isRetryable: false)
+                throw TransportError(code: .noItem, message: "an update without an item number; this is a bug", isRetryable: false)
             }
             if let notOurs = try verify(itemNo, of: entry, with: hall) { return notOurs }
             do {
@@ -263,7 +263,7 @@ final class Delivery: @unchecked Sendable {
             } catch {
                 // 409 ITEM_CLOSED names the status: the copy is closed, which is news about the item,
                 // learnt like the same answer to an action.
-                guard error.code == "ITEM_CLOSED" else { throw error }
+                guard error.code == .itemClosed else { throw error }
                 return .alreadyClosed(try Self.closedStatus(error.itemStatus, itemNo: itemNo, hall: hall.target))
             }
         case .action:
@@ -271,7 +271,7 @@ final class Delivery: @unchecked Sendable {
             let described = entry.action.map { ($0, entry.origin) }
                 ?? (try? JSONDecoder().decode(HallClient.ActionBody.self, from: entry.body)).map { ($0.action, Optional($0.origin)) }
             guard let itemNo = entry.itemNo, let (action, origin) = described else {
-                throw TransportError(code: "BAD_ACTION", message: "an action that cannot be read; this is a bug", isRetryable: false)
+                throw TransportError(code: .badAction, message: "an action that cannot be read; this is a bug", isRetryable: false)
             }
             if let notOurs = try verify(itemNo, of: entry, with: hall) { return notOurs }
             switch try hall.act(itemNo: itemNo, body: entry.body, idempotencyKey: entry.idempotencyKey) {
@@ -281,7 +281,7 @@ final class Delivery: @unchecked Sendable {
                 return .alreadyClosed(try Self.closedStatus(status, itemNo: itemNo, hall: hall.target))
             }
         case .push:
-            throw TransportError(code: "BAD_PUSH", message: "a status push queued for a hall; this is a bug", isRetryable: false)
+            throw TransportError(code: .badPush, message: "a status push queued for a hall; this is a bug", isRetryable: false)
         }
     }
 }
@@ -308,7 +308,7 @@ extension Delivery {
     /// that is open would leave an outcome unmirrored.
     static func closedStatus(_ raw: String?, itemNo: String, hall: HallTarget) throws(TransportError) -> HallItemStatus {
         guard let raw, let status = HallItemStatus(rawValue: raw), status.isClosed else {
-            throw TransportError(code: "ITEM_CLOSED_UNREADABLE",
+            throw TransportError(code: .itemClosedUnreadable,
                                  message: "the \(hall) hall answered 409 ITEM_CLOSED for item \(itemNo) with the status \(raw.map { WireIdentifier.printable(String($0.prefix(40))) } ?? "(none)"), which is not a closed status; the send is kept and tried again — report it to the hall's operators",
                                  isRetryable: true, status: 409)
         }

@@ -78,7 +78,7 @@ final class HallFeeds: @unchecked Sendable {
             } catch let error as StoreError {
                 throw error
             } catch {
-                report.errors[target] = TransportError(code: "FEED_FAILED", message: "following the \(target) hall failed unexpectedly (\(error)); it is tried again next cycle — report this if it repeats", isRetryable: true)
+                report.errors[target] = TransportError(code: .feedFailed, message: "following the \(target) hall failed unexpectedly (\(error)); it is tried again next cycle — report this if it repeats", isRetryable: true)
             }
             report.seqs[target] = try cursor(target).description
         }
@@ -157,13 +157,13 @@ final class HallFeeds: @unchecked Sendable {
             let after = try cursor(target).seq
             // (A Result: a typed `catch where` here crashes the 6.3 compiler's ownership checker.)
             let answer = Result { () throws(TransportError) in try client.changes(after: after, limit: Self.pageSize) }
-            if case .failure(let error) = answer, error.code == "FEED_EXPIRED" || error.code == "FEED_REWOUND" {
+            if case .failure(let error) = answer, error.code == .feedExpired || error.code == .feedRewound {
                 // Changes may be lost to us either way: dropped unread (410), or numbered below our
                 // position (the hall's numbering went back). Start over and look every open item up.
-                if error.code == "FEED_REWOUND" {
+                if error.code == .feedRewound {
                     report.warnings.append("the \(target) hall's change feed numbering went back (after \(after)): it may have been restored from a backup; hallsync reads it again from its oldest change and looks up every open item there")
                 }
-                logger.warning("the \(target) change feed \(error.code == "FEED_REWOUND" ? "went back below hallsync's position" : "expired before it was read"); reading it again from its oldest change and looking up every open item there",
+                logger.warning("the \(target) change feed \(error.code == .feedRewound ? "went back below hallsync's position" : "expired before it was read"); reading it again from its oldest change and looking up every open item there",
                                metadata: ["target": "\(target)", "after": "\(after)"])
                 try store.write { tx in try Self.save(.expired, of: target, in: tx, now: Date().timeIntervalSince1970) }
                 continue

@@ -420,7 +420,7 @@ struct Ledger {
             for sighting in found { try tx.recordSighting(sighting, now: now) }
             try unclaim(itemNo, of: entry.reservationId, target: hall, in: tx)
             return PeerContradiction(target: entry.target, error: TransportError(
-                code: "ITEM_NUMBER_CONFLICT",
+                code: .itemNumberConflict,
                 message: "the \(hall) hall gave item \(itemNo) as reservation \(entry.reservationId)'s, but a lookup by its id does not list it; the \(entry.kind.rawValue.lowercased()) was not sent, and the reservation gets an item of its own — report it to the hall's operators",
                 isRetryable: true))
         case .updated, .superseded:
@@ -465,7 +465,7 @@ struct Ledger {
                 let status = entry.pushStatus?.rawValue ?? ""
                 // A push retried after the portal forgot its X-Request-Id is refused although it was
                 // applied; the portal's record already shows it.
-                if error.code == "PORTAL_4090", let held = try tx.lifecycle(of: entry.reservationId)?.portalStatus,
+                if error.code == .portalTransitionRefused, let held = try tx.lifecycle(of: entry.reservationId)?.portalStatus,
                    held.rawValue == status {
                     try tx.settle(outboxId: id, state: .done, error: nil, now: now)
                     return nil
@@ -484,7 +484,7 @@ struct Ledger {
             // No create is on its way any more: items seen with the id are not ours to wait for.
             if entry.kind == .create { try reviewSightings(of: entry.reservationId, in: hall, tx: tx) }
             try tx.raiseAttention(AttentionEntry(
-                reservationId: entry.reservationId, code: DomainError.Code.hallRejected.rawValue, field: error.code, target: hall.rawValue,
+                reservationId: entry.reservationId, code: DomainError.Code.hallRejected.rawValue, field: error.code.rawValue, target: hall.rawValue,
                 messageZh: "\(hall.chineseName)系统拒收：\(error.message)。请核对后在门户更正",
                 messageEn: "The \(hall) hall refused the request: \(error.message). Check the data and have it corrected on the portal.",
                 version: entry.revision, raisedAt: now))
@@ -500,7 +500,7 @@ struct Ledger {
     func itemNumberConflict(_ entry: OutboxEntry, hall: HallTarget, itemNo: String, owner: String,
                             in tx: StoreTransaction) throws -> PeerContradiction {
         let error = TransportError(
-            code: "ITEM_NUMBER_CONFLICT",
+            code: .itemNumberConflict,
             message: "the \(hall) hall answered the \(entry.kind.rawValue.lowercased()) of reservation \(entry.reservationId) with item \(itemNo), which is reservation \(owner)'s; nothing was recorded, and the create goes again under a key of its own after a lookup — report it to the hall's operators",
             isRetryable: true)
         try tx.settle(outboxId: entry.id!, state: .failed, error: error.description, now: now)

@@ -66,7 +66,7 @@ final class PortalPull: @unchecked Sendable {
             report.caughtUp = paging.caughtUp
             try endRestoreLookups(position: paging.position)
             if case .unstable(let second) = paging.stopReason {
-                report.error = TransportError(code: "PORTAL_UNSTABLE", message: "the portal's records of \(second) kept changing (its `total` never held still) while they were read; the position stays before that second and it is read again next cycle — report it to the portal's operators if it repeats", isRetryable: true)
+                report.error = TransportError(code: .portalUnstable, message: "the portal's records of \(second) kept changing (its `total` never held still) while they were read; the position stays before that second and it is read again next cycle — report it to the portal's operators if it repeats", isRetryable: true)
             } else if let crowded = paging.crowded {
                 report.warnings.append("reading the second \(crowded.second) whole, by offset: \(crowded.collected) of the \(crowded.total.map(String.init) ?? "?") records the portal says it holds so far; the position moves past it once all are read (raise sync.maxPagesPerCycle to go faster; if the count never comes down, report the portal's answers to its operators)")
             }
@@ -135,7 +135,7 @@ final class PortalPull: @unchecked Sendable {
             report.answered += 1
         }
         guard let portalTime = portal.estimatedServerTime() else {
-            throw TransportError(code: "NO_SERVER_TIME", message: "the portal sent no X-Server-Time header; without its clock the visibility lag cannot be honoured", isRetryable: true)
+            throw TransportError(code: .noServerTime, message: "the portal sent no X-Server-Time header; without its clock the visibility lag cannot be honoured", isRetryable: true)
         }
         return PortalClock.reading(portal: portalTime, local: BeijingTime.now())
     }

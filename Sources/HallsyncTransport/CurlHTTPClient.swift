@@ -37,10 +37,10 @@ public final class CurlHTTPClient: @unchecked Sendable {
 
     public init(options: Options = Options()) throws(TransportError) {
         guard Self.globalInit == CURLE_OK else {
-            throw TransportError(code: "CURL_INIT", message: "libcurl could not initialise (\(Self.globalInit.rawValue)); check the libcurl installation", isRetryable: false, needsOperator: true)
+            throw TransportError(code: .curlInit, message: "libcurl could not initialise (\(Self.globalInit.rawValue)); check the libcurl installation", isRetryable: false, needsOperator: true)
         }
         guard let handle = curl_easy_init() else {
-            throw TransportError(code: "CURL_INIT", message: "libcurl could not create a handle; the process may be out of memory", isRetryable: false, needsOperator: true)
+            throw TransportError(code: .curlInit, message: "libcurl could not create a handle; the process may be out of memory", isRetryable: false, needsOperator: true)
         }
         self.handle = handle
         self.options = options
@@ -109,7 +109,7 @@ public final class CurlHTTPClient: @unchecked Sendable {
             }
         }
         guard code == CURLE_OK else {
-            throw TransportError(code: "CURL_OPTION", message: "libcurl refused an option for \(request.url): \(String(cString: curl_easy_strerror(code))); this is a bug or an unsupported libcurl", isRetryable: false, needsOperator: true)
+            throw TransportError(code: .curlOption, message: "libcurl refused an option for \(request.url): \(String(cString: curl_easy_strerror(code))); this is a bug or an unsupported libcurl", isRetryable: false, needsOperator: true)
         }
 
         let result = withExtendedLifetime(sink) { curl_easy_perform(handle) }
@@ -127,29 +127,29 @@ public final class CurlHTTPClient: @unchecked Sendable {
         let detail = String(cString: curl_easy_strerror(code))
         switch code {
         case CURLE_OPERATION_TIMEDOUT:
-            return TransportError(code: "TIMEOUT", message: "no complete answer from \(url) in time (\(detail))", isRetryable: true)
+            return TransportError(code: .timeout, message: "no complete answer from \(url) in time (\(detail))", isRetryable: true)
         case CURLE_COULDNT_CONNECT:
-            return TransportError(code: "CONNECT_FAILED", message: "could not connect to \(url) (\(detail)); is the service up and the URL right?", isRetryable: true)
+            return TransportError(code: .connectFailed, message: "could not connect to \(url) (\(detail)); is the service up and the URL right?", isRetryable: true)
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
-            return TransportError(code: "DNS_FAILED", message: "could not resolve the host of \(url) (\(detail)); check DNS and the configured URL", isRetryable: true)
+            return TransportError(code: .dnsFailed, message: "could not resolve the host of \(url) (\(detail)); check DNS and the configured URL", isRetryable: true)
         case CURLE_RECV_ERROR, CURLE_SEND_ERROR:
-            return TransportError(code: "CONNECTION_RESET", message: "the connection to \(url) broke (\(detail))", isRetryable: true)
+            return TransportError(code: .connectionReset, message: "the connection to \(url) broke (\(detail))", isRetryable: true)
         case CURLE_GOT_NOTHING:
-            return TransportError(code: "EMPTY_REPLY", message: "\(url) closed the connection without answering", isRetryable: true)
+            return TransportError(code: .emptyReply, message: "\(url) closed the connection without answering", isRetryable: true)
         case CURLE_PARTIAL_FILE:
-            return TransportError(code: "PARTIAL_RESPONSE", message: "the answer from \(url) stopped half-way (\(detail))", isRetryable: true)
+            return TransportError(code: .partialResponse, message: "the answer from \(url) stopped half-way (\(detail))", isRetryable: true)
         case CURLE_FILESIZE_EXCEEDED, CURLE_WRITE_ERROR:
-            return TransportError(code: "RESPONSE_TOO_LARGE", message: "the answer from \(url) was too large and was abandoned; raise http.maxResponseBytes if the peer is right to send that much", isRetryable: false)
+            return TransportError(code: .responseTooLarge, message: "the answer from \(url) was too large and was abandoned; raise http.maxResponseBytes if the peer is right to send that much", isRetryable: false)
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS:
-            return TransportError(code: "TLS_FAILED", message: "TLS with \(url) failed (\(detail)); check the server certificate and http.caFile", isRetryable: false, needsOperator: true)
+            return TransportError(code: .tlsFailed, message: "TLS with \(url) failed (\(detail)); check the server certificate and http.caFile", isRetryable: false, needsOperator: true)
         case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL:
-            return TransportError(code: "BAD_URL", message: "\(url) is not a usable http(s) URL (\(detail)); fix it in the configuration", isRetryable: false, needsOperator: true)
+            return TransportError(code: .badURL, message: "\(url) is not a usable http(s) URL (\(detail)); fix it in the configuration", isRetryable: false, needsOperator: true)
         case CURLE_ABORTED_BY_CALLBACK:
-            return TransportError(code: "ABORTED", message: "the request to \(url) was abandoned because hallsync is stopping; it is sent again after the restart", isRetryable: true)
+            return TransportError(code: .aborted, message: "the request to \(url) was abandoned because hallsync is stopping; it is sent again after the restart", isRetryable: true)
         case CURLE_OUT_OF_MEMORY:
-            return TransportError(code: "OUT_OF_MEMORY", message: "libcurl ran out of memory talking to \(url)", isRetryable: true)
+            return TransportError(code: .outOfMemory, message: "libcurl ran out of memory talking to \(url)", isRetryable: true)
         default:
-            return TransportError(code: "CURL_\(code.rawValue)", message: "request to \(url) failed: \(detail)", isRetryable: true)
+            return TransportError(code: .curl(code.rawValue), message: "request to \(url) failed: \(detail)", isRetryable: true)
         }
     }
 }

@@ -63,7 +63,7 @@ public final class HallClient: @unchecked Sendable {
         }
         guard WireIdentifier.isValid(created.itemNo) else {
             // The same key would bring the same number back: not the record's fault, nor a passing one.
-            throw TransportError(code: "BAD_ITEM_NUMBER",
+            throw TransportError(code: .badItemNumber,
                                  message: "the \(hall) hall answered the item number \(WireIdentifier.printable(created.itemNo)), which is not of the contract's form (letters, digits, - and _); the send is kept until the hall is fixed, report it to the hall's operators",
                                  isRetryable: false, status: response.status, needsOperator: true)
         }
@@ -95,7 +95,7 @@ public final class HallClient: @unchecked Sendable {
     /// request cannot be steered to another endpoint (`..` would be collapsed by a URL library).
     func itemPath(_ itemNo: String, _ suffix: String = "") throws(TransportError) -> String {
         guard WireIdentifier.isValid(itemNo) else {
-            throw TransportError(code: "BAD_ITEM_NUMBER",
+            throw TransportError(code: .badItemNumber,
                                  message: "refused to address the item \(WireIdentifier.printable(itemNo)) in the \(target) hall: not of the contract's form; this is a bug, report it",
                                  isRetryable: false, needsOperator: true)
         }
@@ -133,7 +133,7 @@ public final class HallClient: @unchecked Sendable {
         do {
             _ = try send(.post, try itemPath(itemNo, "/actions"), body: body, headers: [("Idempotency-Key", idempotencyKey)])
             return .applied
-        } catch where error.code == "ITEM_CLOSED" {
+        } catch where error.code == .itemClosed {
             guard let status = error.itemStatus else { throw error }
             return .alreadyClosed(status: status)
         }
@@ -174,7 +174,7 @@ public final class HallClient: @unchecked Sendable {
         // Numbering below the position asked for: the hall's feed went back (restored from a
         // backup?). Changes numbered below it would never be read: the reader starts over.
         if after > 0, page.lastSeq < after || seqs.contains(where: { $0 <= after }) {
-            throw TransportError(code: "FEED_REWOUND",
+            throw TransportError(code: .feedRewound,
                                  message: "the change feed at \(url) answered seq values at or below the position asked for (after \(after), lastSeq \(page.lastSeq)): its numbering went back, as after a restore from a backup; hallsync reads it again from its oldest change and looks up every open item",
                                  isRetryable: false, status: response.status)
         }
@@ -187,7 +187,7 @@ public final class HallClient: @unchecked Sendable {
 
     func send(_ method: HTTPRequest.Method, _ path: String, body: Data?, headers: [(name: String, value: String)]) throws(TransportError) -> HTTPResponse {
         var response = try perform(method, path, body: body, headers: headers, token: token.current())
-        if response.status == 401, Self.errorBody(response)?.error == "TOKEN_EXPIRED" {
+        if response.status == 401, Self.errorBody(response)?.error.map(TransportError.Code.hall) == .tokenExpired {
             response = try perform(method, path, body: body, headers: headers, token: token.reload())
         }
         guard let error = Self.failure(of: response, hall: target, url: baseURL + path.split(separator: "?")[0], tokenFile: token.path) else {
@@ -207,14 +207,14 @@ public final class HallClient: @unchecked Sendable {
     static func failure(of response: HTTPResponse, hall: HallTarget, url: String, tokenFile: String) -> TransportError? {
         guard !(200..<300).contains(response.status) else { return nil }
         let body = errorBody(response)
-        let code = body?.error.map { WireIdentifier.printable(String($0.prefix(40))) } ?? "HTTP_\(response.status)"
+        let code: TransportError.Code = body?.error.map(TransportError.Code.hall) ?? .http(response.status)
         var message = "the \(hall) hall answered HTTP \(response.status) \(code)"
         // The hall's words may echo what it was sent (a 422 naming the ID number): masked as a peer's text.
         if let text = body?.message, !text.isEmpty { message += ": " + PersonalData.redactPeerText(String(text.prefix(500))) }
         let retryable: Bool
         var needsOperator = false
         switch response.status {
-        case 401 where code == "TOKEN_EXPIRED":
+        case 401 where code == .tokenExpired:
             // Still expired right after the re-read: renewed twice in a row. §3.1 makes it the one retryable 401.
             retryable = true
         case 401, 403:
@@ -223,7 +223,7 @@ public final class HallClient: @unchecked Sendable {
             message += "; check that the token file \(tokenFile) holds the token the \(hall) hall issued"
         case 422, 409:
             retryable = false
-        case 410 where code == "FEED_EXPIRED":
+        case 410 where code == .feedExpired:
             retryable = false
         case 300...399:
             retryable = false

@@ -92,7 +92,7 @@ public final class PortalClient: @unchecked Sendable {
 
     public func pushStatus(reservationId: String, body: Data, requestId: String) throws(TransportError) {
         guard WireIdentifier.isValid(reservationId) else {
-            throw TransportError(code: "BAD_RESERVATION_ID", message: "refused to push a status for \(WireIdentifier.printable(reservationId)): not of the contract's form; this is a bug, report it",
+            throw TransportError(code: .badReservationId, message: "refused to push a status for \(WireIdentifier.printable(reservationId)): not of the contract's form; this is a bug, report it",
                                  isRetryable: false, needsOperator: true)
         }
         _ = try send(method: .post, path: "/api/v1/reservations/\(QueryEncoding.encode(reservationId))/status",
@@ -126,7 +126,7 @@ public final class PortalClient: @unchecked Sendable {
             }
             // (A Result: a typed `catch where` in this loop crashes the 6.3 compiler's ownership checker.)
             let interpreted = Result { () throws(TransportError) in try Self.interpret(response, answer: Answer.self, path: path, url: baseURL) }
-            if case .failure(let error) = interpreted, error.code == "PORTAL_4012", attempt == 1 {
+            if case .failure(let error) = interpreted, error.code == .portalNonceSeen, attempt == 1 {
                 logger.notice("the portal saw a nonce twice (a request re-sent on a new connection); signing it again",
                               metadata: ["path": "\(path.split(separator: "?")[0])"])
                 continue
@@ -154,11 +154,11 @@ public final class PortalClient: @unchecked Sendable {
                 guard let typed else { throw .malformed("`data` is not what \(path.split(separator: "?")[0]) answers", url: url) }
                 return typed.data
             case "5001", "5002":
-                throw TransportError(code: "PORTAL_\(envelope.code)", message: "the portal answered \(envelope.code): \(message ?? "")", isRetryable: true, status: 200)
+                throw TransportError(code: .portal(envelope.code), message: "the portal answered \(envelope.code): \(message ?? "")", isRetryable: true, status: 200)
             case "4001", "4040", "4090":
-                throw TransportError(code: "PORTAL_\(envelope.code)", message: "the portal answered \(envelope.code): \(message ?? "")", isRetryable: false, status: 200)
+                throw TransportError(code: .portal(envelope.code), message: "the portal answered \(envelope.code): \(message ?? "")", isRetryable: false, status: 200)
             default:
-                throw TransportError(code: "PORTAL_\(WireIdentifier.printable(String(envelope.code.prefix(16))))",
+                throw TransportError(code: .portal(envelope.code),
                                      message: "the portal answered the code \(WireIdentifier.printable(String(envelope.code.prefix(16)))), which its contract does not define (\(message ?? "")); nothing is lost: the request is kept and tried again — check portal.baseURL, and ask the portal's operators",
                                      isRetryable: false, status: 200, needsOperator: true)
             }
@@ -166,24 +166,24 @@ public final class PortalClient: @unchecked Sendable {
             let code = envelope?.code ?? "401"
             switch code {
             case "4012":
-                throw TransportError(code: "PORTAL_4012", message: "the portal saw this request's nonce before (\(message ?? "401")); it is signed again and retried",
+                throw TransportError(code: .portalNonceSeen, message: "the portal saw this request's nonce before (\(message ?? "401")); it is signed again and retried",
                                      isRetryable: true, status: 401)
             case "4011":
-                throw TransportError(code: "PORTAL_4011", message: "the portal says our clock is more than 300 s off (\(message ?? "401")); fix the host's time (NTP)",
+                throw TransportError(code: .portalClockRefused, message: "the portal says our clock is more than 300 s off (\(message ?? "401")); fix the host's time (NTP)",
                                      isRetryable: false, status: 401, needsOperator: true)
             default:
-                throw TransportError(code: "PORTAL_\(WireIdentifier.printable(String(code.prefix(16))))", message: "the portal refused the signature or the app id (\(message ?? "401")); check portal.appId and the app secret",
+                throw TransportError(code: .portal(code), message: "the portal refused the signature or the app id (\(message ?? "401")); check portal.appId and the app secret",
                                      isRetryable: false, status: 401, needsOperator: true)
             }
         case 300...399:
-            throw TransportError(code: "HTTP_\(response.status)",
+            throw TransportError(code: .http(response.status),
                                  message: "the portal answered a redirect (HTTP \(response.status)\(response.header("location").map { " to \(WireIdentifier.printable(String($0.prefix(200))))" } ?? "")) at \(url): hallsync does not follow redirects with signed requests; set portal.baseURL to the address the portal really answers at",
                                  isRetryable: false, status: response.status, needsOperator: true)
         case _ where response.isRetryableStatus:
-            throw TransportError(code: "HTTP_\(response.status)", message: "the portal answered HTTP \(response.status)\(message.map { ": \($0)" } ?? "")",
+            throw TransportError(code: .http(response.status), message: "the portal answered HTTP \(response.status)\(message.map { ": \($0)" } ?? "")",
                                  isRetryable: true, retryAfter: response.retryAfter, status: response.status)
         default:
-            throw TransportError(code: "HTTP_\(response.status)",
+            throw TransportError(code: .http(response.status),
                                  message: "the portal answered HTTP \(response.status) at \(url)\(message.map { " (\($0))" } ?? ""): the address or the portal's API is not what its contract says; check portal.baseURL. Nothing is lost: the request is kept and tried again",
                                  isRetryable: false, status: response.status, needsOperator: true)
         }

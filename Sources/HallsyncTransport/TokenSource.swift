@@ -27,11 +27,11 @@ public final class TokenSource: Sendable {
     public func reload() throws(TransportError) -> String {
         guard let data = FileManager.default.contents(atPath: path),
               let text = String(data: data, encoding: .utf8) else {
-            throw TransportError(code: "TOKEN_UNREADABLE", message: "the hall token file \(path) cannot be read; check that it exists and is readable by the hallsync user", isRetryable: false, needsOperator: true)
+            throw TransportError(code: .tokenUnreadable, message: "the hall token file \(path) cannot be read; check that it exists and is readable by the hallsync user", isRetryable: false, needsOperator: true)
         }
         let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !token.isEmpty else {
-            throw TransportError(code: "TOKEN_EMPTY", message: "the hall token file \(path) is empty; put the token issued by the hall into it", isRetryable: false, needsOperator: true)
+            throw TransportError(code: .tokenEmpty, message: "the hall token file \(path) is empty; put the token issued by the hall into it", isRetryable: false, needsOperator: true)
         }
         cached.withLock { $0 = token }
         return token

@@ -21,24 +21,24 @@ import Testing
     }
 
     @Test func aStaleRevisionIsSupersededNotAFailure() {
-        let stale = TransportError(code: "STALE_REVISION", message: "a newer revision is there", isRetryable: false, status: 409)
+        let stale = TransportError(code: .staleRevision, message: "a newer revision is there", isRetryable: false, status: 409)
         guard case .superseded = outcome(.failed(stale), .update) else { Issue.record("stale"); return }
         #expect(SendSettlement.effect(of: .superseded, kind: .update) == .delivered)
     }
 
     @Test func passingFaultsAreRetriedWithBackoffAndTheServersRetryAfter() {
-        let busy = TransportError(code: "UNAVAILABLE", message: "503", isRetryable: true, status: 503)
+        let busy = TransportError(code: .hall("UNAVAILABLE"), message: "503", isRetryable: true, status: 503)
         // Attempt 3, no jitter: the lower half of a 4 s ceiling.
         guard case .retry(_, let delay) = outcome(.failed(busy), attempts: 3, jitter: 0) else { Issue.record("retry"); return }
         #expect(delay == 2)
-        let slowDown = TransportError(code: "TOO_MANY_REQUESTS", message: "429", isRetryable: true, retryAfter: 60, status: 429)
+        let slowDown = TransportError(code: .hall("TOO_MANY_REQUESTS"), message: "429", isRetryable: true, retryAfter: 60, status: 429)
         guard case .retry(_, let wait) = outcome(.failed(slowDown), attempts: 1) else { Issue.record("429"); return }
         #expect(wait == 60)
         #expect(SendSettlement.effect(of: outcome(.failed(busy)), kind: .create) == .retried(needsOperator: false))
     }
 
     @Test func anEndpointsFaultWaitsForAnOperatorWithoutBlamingTheRecord() {
-        let token = TransportError(code: "UNAUTHORIZED", message: "unknown token", isRetryable: false, retryAfter: 5, status: 401, needsOperator: true)
+        let token = TransportError(code: .hall("UNAUTHORIZED"), message: "unknown token", isRetryable: false, retryAfter: 5, status: 401, needsOperator: true)
         guard case .retry(_, let delay) = outcome(.failed(token), attempts: 1, jitter: 0) else { Issue.record("kept"); return }
         // A Retry-After of a misconfigured endpoint does not count; the backoff does.
         #expect(delay == 0.5)
@@ -46,7 +46,7 @@ import Testing
     }
 
     @Test func theRecordsFaultIsRefusedAndThePeerCountsAsAnswering() {
-        let invalid = TransportError(code: "INVALID_FIELD", message: "idNumber", isRetryable: false, status: 422)
+        let invalid = TransportError(code: .hall("INVALID_FIELD"), message: "idNumber", isRetryable: false, status: 422)
         guard case .refused = outcome(.failed(invalid)) else { Issue.record("refused"); return }
         #expect(SendSettlement.effect(of: outcome(.failed(invalid)), kind: .create) == .refused(answered: true))
     }

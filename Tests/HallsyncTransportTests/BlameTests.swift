@@ -35,7 +35,7 @@ import Testing
 
     @Test func theFeedsOwnExpiryIsLeftToTheFeedReader() throws {
         let expired = try #require(hallFailure(response(410, #"{"error":"FEED_EXPIRED"}"#)))
-        #expect(expired.code == "FEED_EXPIRED" && !expired.needsOperator && !expired.isRetryable)
+        #expect(expired.code == .feedExpired && !expired.needsOperator && !expired.isRetryable)
     }
 
     func portal(_ response: HTTPResponse) -> TransportError? {

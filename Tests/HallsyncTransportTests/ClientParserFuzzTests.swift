@@ -74,9 +74,10 @@ import Testing
             switch result {
             case .success: outcomes["ok", default: 0] += 1
             case .failure(let error):
-                outcomes[error.code.hasPrefix("PORTAL_") || error.code.hasPrefix("HTTP_") ? String(error.code.prefix(6)) : error.code, default: 0] += 1
+                let code = error.code.rawValue
+                outcomes[code.hasPrefix("PORTAL_") || code.hasPrefix("HTTP_") ? String(code.prefix(6)) : code, default: 0] += 1
                 // Whatever the peer sent, the error is printable: no control characters from the answer.
-                #expect(!error.code.unicodeScalars.contains { $0.value < 0x20 })
+                #expect(!error.code.rawValue.unicodeScalars.contains { $0.value < 0x20 })
             }
         }
         for _ in 0..<50_000 {

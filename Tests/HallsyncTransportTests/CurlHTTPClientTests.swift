@@ -55,7 +55,7 @@ import Testing
                 _ = try client.perform(HTTPRequest(method: .get, url: server.baseURL + "/"))
                 Issue.record("\(name) did not fail")
             } catch {
-                #expect(code.contains(error.code), "\(name) gave \(error.code)")
+                #expect(code.contains(error.code.rawValue), "\(name) gave \(error.code)")
                 #expect(error.isRetryable)
             }
         }
@@ -67,7 +67,7 @@ import Testing
         let client = try CurlHTTPClient(options: .init(maxResponseBytes: 10_000))
         #expect(throws: TransportError.self) { try client.perform(HTTPRequest(method: .get, url: server.baseURL + "/")) }
         do { _ = try client.perform(HTTPRequest(method: .get, url: server.baseURL + "/")) } catch {
-            #expect(error.code == "RESPONSE_TOO_LARGE")
+            #expect(error.code == .responseTooLarge)
             #expect(!error.isRetryable)
         }
     }
@@ -78,7 +78,7 @@ import Testing
         server.stop()
         let client = try CurlHTTPClient(options: .init(connectTimeout: 1, totalTimeout: 1))
         do { _ = try client.perform(HTTPRequest(method: .get, url: url)); Issue.record("connected to a stopped server") } catch {
-            #expect(error.code == "CONNECT_FAILED")
+            #expect(error.code == .connectFailed)
             #expect(error.isRetryable)
         }
     }
@@ -110,7 +110,7 @@ import Testing
         let client = PortalClient(baseURL: portal.baseURL, signer: PortalSigner(appId: "hallsync", appSecret: "wrong"), http: try CurlHTTPClient())
         let now = BeijingTime.now()
         do { _ = try client.listReservations(regionCode: "371002", from: now, until: now, pageNo: 1, pageSize: 10); Issue.record("accepted") } catch {
-            #expect(error.code == "PORTAL_4013")
+            #expect(error.code == .portal("4013"))
             #expect(!error.isRetryable)
         }
     }
@@ -123,12 +123,12 @@ import Testing
         let client = PortalClient(baseURL: portal.baseURL, signer: PortalSigner(appId: "hallsync", appSecret: "secret"), http: try CurlHTTPClient())
         let now = BeijingTime.now()
         do { _ = try client.listReservations(regionCode: "371002", from: now, until: now, pageNo: 1, pageSize: 10); Issue.record("accepted") } catch {
-            #expect(["PORTAL_5001", "PORTAL_5002"].contains(error.code))
+            #expect([TransportError.Code.portal("5001"), .portal("5002")].contains(error.code))
             #expect(error.isRetryable)
         }
         portal.faults = .none
         do { _ = try client.listReservations(regionCode: "371002", from: now, until: now.adding(seconds: 90_000), pageNo: 1, pageSize: 10); Issue.record("accepted") } catch {
-            #expect(error.code == "PORTAL_4001")
+            #expect(error.code == .portal("4001"))
             #expect(!error.isRetryable)
         }
     }
@@ -200,7 +200,7 @@ import Testing
         _ = try client.createItem(body: body("YY1"), idempotencyKey: "k2")
         #expect(try client.findItems(externalId: "YY1").count == 2)
         do { _ = try client.createItem(body: body("YY2"), idempotencyKey: "k1"); Issue.record("mismatch accepted") } catch {
-            #expect(error.code == "IDEMPOTENCY_MISMATCH")
+            #expect(error.code == .hall("IDEMPOTENCY_MISMATCH"))
             #expect(!error.isRetryable)
         }
     }
@@ -216,7 +216,7 @@ import Testing
         faults.tokenExpiry = 1
         hall.faults = faults
         do { _ = try client.findItems(externalId: "YY1"); Issue.record("accepted an expired token") } catch {
-            #expect(error.code == "TOKEN_EXPIRED")
+            #expect(error.code == .tokenExpired)
             #expect(error.isRetryable)
         }
     }
@@ -226,7 +226,7 @@ import Testing
         defer { hall.stop() }
         let bad = Data(String(decoding: body("YY1"), as: UTF8.self).replacingOccurrences(of: "37100219800101015X", with: "371002198001010151").utf8)
         do { _ = try client.createItem(body: bad, idempotencyKey: "k"); Issue.record("accepted") } catch {
-            #expect(error.code == "INVALID_FIELD")
+            #expect(error.code == .hall("INVALID_FIELD"))
             #expect(error.message.contains("idNumber"))
             #expect(!error.isRetryable)
         }

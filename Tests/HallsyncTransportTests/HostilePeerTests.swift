@@ -42,7 +42,7 @@ import Testing
         defer { server.stop() }
         let hall = HallClient(target: .intake, baseURL: server.baseURL + "/intake", token: TokenSource(path: try tokenFile()), http: try CurlHTTPClient())
         do { _ = try hall.createItem(body: Data("{}".utf8), idempotencyKey: "k"); Issue.record("accepted ..") } catch {
-            #expect(error.code == "BAD_ITEM_NUMBER")
+            #expect(error.code == .badItemNumber)
             #expect(error.needsOperator, "not the record's fault: the send must stay pending")
         }
     }

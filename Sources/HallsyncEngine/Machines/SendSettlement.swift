@@ -61,7 +61,7 @@ enum SendSettlement {
         case .alreadyClosed(let status): return .closed(status, origin: nil)
         case .pushed(let status): return .pushed(status)
         case .failed(let error):
-            if error.code == "STALE_REVISION" { return .superseded }
+            if error.code == .staleRevision { return .superseded }
             if error.needsOperator || error.isRetryable {
                 // Not the reservation's fault: it stays in the outbox; an endpoint's fault goes
                 // out once fixed (a reload makes it due at once).
