@@ -68,13 +68,15 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let itemStatusContradiction = Code(rawValue: "ITEM_STATUS_CONTRADICTION")
         /// A lookup by the reservation's id no longer lists the item hallsync made there.
         public static let hallItemMissing = Code(rawValue: "HALL_ITEM_MISSING")
+        /// A send in hallsync's own database is damaged (a peer or kind no version writes): not sent.
+        public static let sendUnreadable = Code(rawValue: "SEND_UNREADABLE")
 
         /// Codes about what happened in the halls after delivery: a newer portal version does
         /// not make them go away, so they stay open until a person closes them.
         public static let aboutTheLifecycle: Set<Code> = [
             .itemClosed, .outcomeConflict, .cancelledAfterOutcome, .portalRefused, .identityChanged, .routeChanged,
             .versionConflict, .revivedAfterCancellation, .portalStatusUnexplained, .hallItemConflict,
-            .otherHallItem, .itemStatusContradiction, .hallItemMissing,
+            .otherHallItem, .itemStatusContradiction, .hallItemMissing, .sendUnreadable,
         ]
 
         /// Conditions the planner finds in what the reservation and its copies are now: raised while
@@ -89,7 +91,7 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
             .itemClosed, .outcomeConflict, .cancelledAfterOutcome, .portalRefused, .unreadableRecord, .reservationIdInvalid, .codeFormat,
             .regionForeign, .appointmentImplausible, .fieldTooLong, .identityChanged, .routeChanged, .modeChangedAfterDelivery,
             .versionConflict, .revivedAfterCancellation, .portalStatusUnexplained, .hallItemConflict, .otherHallItem,
-            .itemStatusContradiction, .hallItemMissing,
+            .itemStatusContradiction, .hallItemMissing, .sendUnreadable,
         ]
     }
 

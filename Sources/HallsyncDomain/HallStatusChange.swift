@@ -125,6 +125,3 @@ public enum LifecycleFinding: Hashable, Sendable {
     }
 }
 
-extension HallTarget {
-    public var chineseName: String { self == .intake ? "综合受理" : "行政许可" }
-}

@@ -76,7 +76,7 @@ final class PortalPull: @unchecked Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError(code: "STORE_WRITE", message: "\(error)")
+            throw StoreError(code: .write, message: "\(error)")
         }
         return report
     }

@@ -233,7 +233,7 @@ public final class SyncEngine: @unchecked Sendable {
             report.purged = try applyRetention()
             (report.counts, report.purgedTotal) = try store.read { tx in (try tx.counts(), try tx.purgedCount()) }
             try store.checkFileIdentity()
-        } catch let error as StoreError where ["DATABASE_GONE", "DATABASE_REPLACED"].contains(error.code) {
+        } catch let error as StoreError where error.code == .databaseGone || error.code == .databaseReplaced {
             report.fatal = error
             report.errors.append("store: \(error)")
             logger.critical("\(error.message)")

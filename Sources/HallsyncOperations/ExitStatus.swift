@@ -25,9 +25,8 @@ public enum ExitStatus {
         switch error {
         case let error as StoreError:
             switch error.code {
-            case "DATABASE_GONE", "DATABASE_REPLACED": return databaseLost
-            case "ALREADY_RUNNING", "LOCK_FAILED": return temporaryFailure
-            case _ where error.message.contains("database is locked"): return temporaryFailure
+            case .databaseGone, .databaseReplaced: return databaseLost
+            case .alreadyRunning, .lockFailed, .busy: return temporaryFailure
             default: return configuration
             }
         default:

@@ -282,6 +282,14 @@ public final class HallStandIn: @unchecked Sendable {
         state.withLock { $0.token = token }
     }
 
+    /// How each hall numbers its items (`ZH…` intake, `XK…` licensing, contract §3.3).
+    static func itemPrefix(_ target: HallTarget) -> String {
+        switch target {
+        case .intake: return "ZH"
+        case .licensing: return "XK"
+        }
+    }
+
     static func newToken() -> String { "tok-" + UUID().uuidString.lowercased() }
 
     /// Secrets are files only their owner can read, as operations would keep them.
@@ -415,7 +423,7 @@ public final class HallStandIn: @unchecked Sendable {
             s.sequence += 1
             let day = BeijingTime.now().date.description.replacingOccurrences(of: "-", with: "")
             var stored = item
-            stored.itemNo = (target == .intake ? "ZH" : "XK") + day + String(format: "%05d", s.sequence)
+            stored.itemNo = Self.itemPrefix(target) + day + String(format: "%05d", s.sequence)
             stored.status = "PENDING"
             s.items[stored.itemNo] = stored
             s.order.append(stored.itemNo)

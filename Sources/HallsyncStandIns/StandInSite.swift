@@ -49,7 +49,12 @@ public final class StandInSite: @unchecked Sendable {
         generator = TrafficGenerator(portal: portal, seed: options.seed)
     }
 
-    public func hall(_ target: HallTarget) -> HallStandIn { target == .intake ? intake : licensing }
+    public func hall(_ target: HallTarget) -> HallStandIn {
+        switch target {
+        case .intake: return intake
+        case .licensing: return licensing
+        }
+    }
 
     /// The lying-peer mode: both halls err in content in every way they know, at moderate rates
     /// drawn from `seed`, one of them hiding its rewinds and the other not; the portal lists other

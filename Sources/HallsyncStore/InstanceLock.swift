@@ -29,7 +29,7 @@ public final class InstanceLock: Sendable {
         let path = lockPath(forDatabase: database)
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
         guard fd >= 0 else {
-            throw StoreError(code: "LOCK_OPEN", message: "cannot open the lock file \(path): \(String(cString: strerror(errno))); check that the database's directory exists and the hallsync user may write there")
+            throw StoreError(code: .lockOpen, message: "cannot open the lock file \(path): \(String(cString: strerror(errno))); check that the database's directory exists and the hallsync user may write there")
         }
         fchmod(fd, 0o640)
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
@@ -41,9 +41,9 @@ public final class InstanceLock: Sendable {
             }
             close(fd)
             guard reason == EWOULDBLOCK else {
-                throw StoreError(code: "LOCK_FAILED", message: "cannot lock \(path): \(String(cString: strerror(reason)))")
+                throw StoreError(code: .lockFailed, message: "cannot lock \(path): \(String(cString: strerror(reason)))")
             }
-            throw StoreError(code: "ALREADY_RUNNING",
+            throw StoreError(code: .alreadyRunning,
                              message: "another hallsync\(holder) is already syncing \(database); only one may send from a database. Stop it first (systemctl stop hallsync), or use `hallsync status` to see what it does")
         }
         // Who holds it, for the message a second instance prints.

@@ -45,18 +45,18 @@ public final class Store: Sendable {
                 }
                 var info = stat()
                 guard stat(path, &info) == 0 else {
-                    throw StoreError(code: "STORE_OPEN", message: "there is no state database at \(path) yet; start hallsync (the daemon) first, or check database in the configuration")
+                    throw StoreError(code: .open, message: "there is no state database at \(path) yet; start hallsync (the daemon) first, or check database in the configuration")
                 }
                 identity = FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
                 pool = try DatabasePool(path: path, configuration: configuration)
                 let applied = try pool.read { db in try Schema.migrator.appliedMigrations(db) }
                 guard applied.contains(Schema.newest) else {
-                    throw StoreError(code: "STORE_SCHEMA", message: "the state database \(path) is at an older schema than this hallsync reads; restart the daemon (hallsync.service) once so that it upgrades the file")
+                    throw StoreError(code: .schemaOlder, message: "the state database \(path) is at an older schema than this hallsync reads; restart the daemon (hallsync.service) once so that it upgrades the file")
                 }
             } catch let error as StoreError {
                 throw error
             } catch {
-                throw StoreError(code: "STORE_OPEN", message: "cannot read the state database \(path): \(error); check that this user may read it (group hallsync) and that the daemon has run once")
+                throw StoreError(code: .open, message: "cannot read the state database \(path): \(error); check that this user may read it (group hallsync) and that the daemon has run once")
             }
             return
         }
@@ -89,7 +89,7 @@ public final class Store: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError(code: "STORE_OPEN", message: "cannot open the state database \(path): \(error); check the path, its directory's permissions and free disk space")
+            throw StoreError(code: .open, message: "cannot open the state database \(path): \(error); check the path, its directory's permissions and free disk space")
         }
     }
 
@@ -102,7 +102,7 @@ public final class Store: Sendable {
         let existed = access(path, F_OK) == 0
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, fileMode)
         guard fd >= 0 else {
-            throw StoreError(code: "STORE_OPEN", message: "cannot open the state database \(path): \(String(cString: strerror(errno))); check the path, its directory's permissions and free disk space")
+            throw StoreError(code: .open, message: "cannot open the state database \(path): \(String(cString: strerror(errno))); check the path, its directory's permissions and free disk space")
         }
         defer { close(fd) }
         var info = stat()
@@ -144,10 +144,10 @@ public final class Store: Sendable {
     public func checkFileIdentity() throws(StoreError) {
         var info = stat()
         guard stat(path, &info) == 0 else {
-            throw StoreError(code: "DATABASE_GONE", message: "the state database \(path) was deleted while hallsync was running (\(String(cString: strerror(errno)))); hallsync stops rather than write into a file nobody will see. Restore it from a backup, or start again deliberately on a new one")
+            throw StoreError(code: .databaseGone, message: "the state database \(path) was deleted while hallsync was running (\(String(cString: strerror(errno)))); hallsync stops rather than write into a file nobody will see. Restore it from a backup, or start again deliberately on a new one")
         }
         guard FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)) == identity else {
-            throw StoreError(code: "DATABASE_REPLACED", message: "the state database \(path) was replaced by another file while hallsync was running; hallsync stops rather than write into the old one. Restart it to continue from the file now in place")
+            throw StoreError(code: .databaseReplaced, message: "the state database \(path) was replaced by another file while hallsync was running; hallsync stops rather than write into the old one. Restart it to continue from the file now in place")
         }
     }
 
@@ -158,7 +158,7 @@ public final class Store: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError(code: "STORE_WRITE", message: "writing the state database \(path) failed: \(error)")
+            throw Self.failure(error, writing: true, path: path)
         }
     }
 
@@ -169,8 +169,17 @@ public final class Store: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError(code: "STORE_READ", message: "reading the state database \(path) failed: \(error)")
+            throw Self.failure(error, writing: false, path: path)
         }
+    }
+
+    /// What a failure of SQLite means: the file busy beyond the time-out (another process holds
+    /// it: passes by itself), or a read or write that failed.
+    static func failure(_ error: any Error, writing: Bool, path: String) -> StoreError {
+        if let database = error as? DatabaseError, database.resultCode == .SQLITE_BUSY || database.resultCode == .SQLITE_LOCKED {
+            return StoreError(code: .busy, message: "the state database \(path) stayed locked by another process beyond the time-out (\(database.message ?? "busy")); it is tried again — if it repeats, look for a process holding it (sqlite3, a backup)")
+        }
+        return StoreError(code: writing ? .write : .read, message: "\(writing ? "writing" : "reading") the state database \(path) failed: \(error)")
     }
 
     /// Refuses a file written by a newer hallsync (migrations this binary does not know): working
@@ -184,11 +193,11 @@ public final class Store: Sendable {
                 try db.tableExists("grdb_migrations") ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : []
             }
         } catch {
-            throw StoreError(code: "STORE_OPEN", message: "cannot read the state database \(path): \(error); check the path and its permissions")
+            throw StoreError(code: .open, message: "cannot read the state database \(path): \(error); check the path and its permissions")
         }
         let unknown = applied.filter { !Schema.names.contains($0) }
         guard unknown.isEmpty else {
-            throw StoreError(code: "STORE_SCHEMA_NEWER", message: "the state database \(path) was written by a newer hallsync (\(unknown.joined(separator: ", "))); this one refuses to work on it rather than corrupt it. Install the newer version again, or restore the copy the upgrade kept beside the file (\(path).before-…)")
+            throw StoreError(code: .schemaNewer, message: "the state database \(path) was written by a newer hallsync (\(unknown.joined(separator: ", "))); this one refuses to work on it rather than corrupt it. Install the newer version again, or restore the copy the upgrade kept beside the file (\(path).before-…)")
         }
     }
 
@@ -197,7 +206,7 @@ public final class Store: Sendable {
     /// while the daemon is stopped.
     public func backup(to destination: String) throws(StoreError) {
         guard !FileManager.default.fileExists(atPath: destination) else {
-            throw StoreError(code: "BACKUP_EXISTS", message: "\(destination) exists already; give a new file name")
+            throw StoreError(code: .backupExists, message: "\(destination) exists already; give a new file name")
         }
         do {
             _ = try Self.prepareFile(destination, ownedLikeItsDirectory: false)
@@ -209,7 +218,7 @@ public final class Store: Sendable {
             throw error
         } catch {
             try? FileManager.default.removeItem(atPath: destination)
-            throw StoreError(code: "BACKUP_FAILED", message: "the backup to \(destination) failed: \(error); check the destination's directory and free space")
+            throw StoreError(code: .backupFailed, message: "the backup to \(destination) failed: \(error); check the destination's directory and free space")
         }
     }
 
@@ -217,14 +226,14 @@ public final class Store: Sendable {
     /// overwritten (erased personal data) is gone from the log too. Readers keep working.
     public func checkpoint() throws(StoreError) {
         do { try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") } } catch {
-            throw StoreError(code: "STORE_WRITE", message: "checkpointing \(path) failed: \(error)")
+            throw StoreError(code: .write, message: "checkpointing \(path) failed: \(error)")
         }
     }
 
     /// The schema version the file is at (the newest applied migration).
     public func appliedMigrations() throws(StoreError) -> [String] {
         do { return try pool.read { db in try Schema.migrator.appliedMigrations(db) } } catch {
-            throw StoreError(code: "STORE_READ", message: "reading the migrations of \(path) failed: \(error)")
+            throw StoreError(code: .read, message: "reading the migrations of \(path) failed: \(error)")
         }
     }
 }
@@ -237,9 +246,41 @@ struct FileIdentity: Hashable, Sendable {
 
 /// A failure of the state database, with what to do about it.
 public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
-    public let code: String
+    /// A stable code, compared by name (``ExitStatus`` decides by it).
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        public static let open = Code(rawValue: "STORE_OPEN")
+        public static let read = Code(rawValue: "STORE_READ")
+        public static let write = Code(rawValue: "STORE_WRITE")
+        /// Another process holds the database's write lock longer than the busy time-out.
+        public static let busy = Code(rawValue: "STORE_BUSY")
+        /// The file is at an older schema than a reader needs (the daemon has not upgraded it yet).
+        public static let schemaOlder = Code(rawValue: "STORE_SCHEMA")
+        /// The file was written by a newer hallsync.
+        public static let schemaNewer = Code(rawValue: "STORE_SCHEMA_NEWER")
+        /// A row holds a value no version of hallsync writes.
+        public static let unreadableRow = Code(rawValue: "STORE_UNREADABLE_ROW")
+        /// The database file was deleted, or replaced by another, while hallsync ran.
+        public static let databaseGone = Code(rawValue: "DATABASE_GONE")
+        public static let databaseReplaced = Code(rawValue: "DATABASE_REPLACED")
+        public static let backupExists = Code(rawValue: "BACKUP_EXISTS")
+        public static let backupFailed = Code(rawValue: "BACKUP_FAILED")
+        public static let restoreFailed = Code(rawValue: "RESTORE_FAILED")
+        /// Another hallsync already syncs this database (its single-instance lock).
+        public static let alreadyRunning = Code(rawValue: "ALREADY_RUNNING")
+        public static let lockOpen = Code(rawValue: "LOCK_OPEN")
+        public static let lockFailed = Code(rawValue: "LOCK_FAILED")
+        public static let webStoreOpen = Code(rawValue: "WEB_STORE_OPEN")
+        public static let webStoreRead = Code(rawValue: "WEB_STORE_READ")
+        public static let webStoreWrite = Code(rawValue: "WEB_STORE_WRITE")
+    }
+
+    public let code: Code
     public let message: String
-    public init(code: String, message: String) {
+    public init(code: Code, message: String) {
         self.code = code
         self.message = message
     }

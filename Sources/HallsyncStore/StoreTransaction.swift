@@ -388,15 +388,35 @@ public struct StoreTransaction {
 
     /// Pending sends due now, oldest first.
     public func dueSends(now: Double, limit: Int) throws -> [OutboxEntry] {
-        try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(Self.outboxColumns) FROM outbox WHERE state = 'PENDING' AND nextAttemptAt <= ? ORDER BY nextAttemptAt, id LIMIT ?"),
-                         arguments: [now, limit]).map(Self.outbox(from:))
+        try readable(Row.fetchAll(try db.cachedStatement(sql: "SELECT \(Self.outboxColumns) FROM outbox WHERE state = 'PENDING' AND nextAttemptAt <= ? ORDER BY nextAttemptAt, id LIMIT ?"),
+                                  arguments: [now, limit]), now: now)
     }
 
     /// One peer's pending sends due now, oldest first.
     public func dueSends(target: SendTarget, now: Double, limit: Int) throws -> [OutboxEntry] {
-        try Row.fetchAll(try db.cachedStatement(sql: """
+        try readable(Row.fetchAll(try db.cachedStatement(sql: """
             SELECT \(Self.outboxColumns) FROM outbox WHERE state = 'PENDING' AND target = ? AND nextAttemptAt <= ? ORDER BY nextAttemptAt, id LIMIT ?
-            """), arguments: [target.rawValue, now, limit]).map(Self.outbox(from:))
+            """), arguments: [target.rawValue, now, limit]), now: now)
+    }
+
+    /// The rows read as sends; a row that cannot be (a target, kind or state no version of hallsync
+    /// writes: damage) is refused for good and its reservation put on the attention list — sent
+    /// nowhere rather than to a guessed peer.
+    func readable(_ rows: [Row], now: Double) throws -> [OutboxEntry] {
+        var entries: [OutboxEntry] = []
+        entries.reserveCapacity(rows.count)
+        for row in rows {
+            do { entries.append(try Self.outbox(from: row)) } catch {
+                let id: Int64 = row[0], reservationId: String = row[1]
+                try settle(outboxId: id, state: .failed, error: error.description, now: now)
+                try raiseAttention(AttentionEntry(
+                    reservationId: reservationId, code: DomainError.Code.sendUnreadable.rawValue, field: String(id), target: "",
+                    messageZh: "本系统数据库中一条待发送记录（编号 \(id)）已损坏，无法判断应发往何处，未发送：\(error.message)。请联系运维检查数据库，核对后点“重新处理”",
+                    messageEn: "A pending send (outbox row \(id)) in hallsync's database is damaged and cannot tell where it goes; it was not sent: \(error.message). Have an operator check the database, then retry the reservation.",
+                    version: 0, raisedAt: now))
+            }
+        }
+        return entries
     }
 
     /// Makes these pending sends due at `time`.
@@ -463,16 +483,29 @@ public struct StoreTransaction {
         firstAttemptAt, nextAttemptAt, lastError, action, origin, pushStatus, contentJSON
         """
 
-    static func outbox(from row: Row) -> OutboxEntry {
-        OutboxEntry(id: row[0], reservationId: row[1], target: SendTarget(rawValue: row[2]) ?? .licensing,
-                    kind: OutboxEntry.Kind(rawValue: row[3]) ?? .create, itemNo: row[4],
-                    idempotencyKey: row[5], body: row[6], revision: row[7],
-                    state: OutboxEntry.State(rawValue: row[8]) ?? .pending, attempts: row[9],
-                    firstAttemptAt: row[10], nextAttemptAt: row[11], lastError: row[12],
-                    action: (row[13] as String?).flatMap(HallAction.init(rawValue:)),
-                    origin: (row[14] as String?).flatMap(ActionOrigin.init(rawValue:)),
-                    pushStatus: (row[15] as String?).flatMap(PortalProcessStatus.init(rawValue:)),
-                    contentJSON: row[16])
+    /// Throws on a value no version of hallsync writes: a damaged row is never guessed into a send.
+    static func outbox(from row: Row) throws(StoreError) -> OutboxEntry {
+        func stored<T: RawRepresentable>(_ raw: String?, as _: T.Type, _ column: String) throws(StoreError) -> T? where T.RawValue == String {
+            guard let raw else { return nil }
+            guard let value = T(rawValue: raw) else {
+                throw StoreError(code: .unreadableRow, message: "outbox row \(row[0] as Int64) holds \(column) \(WireIdentifier.printable(String(raw.prefix(40)))), which no version of hallsync writes")
+            }
+            return value
+        }
+        let targetRaw: String = row[2]
+        guard let target = SendTarget(rawValue: targetRaw) else {
+            throw StoreError(code: .unreadableRow, message: "outbox row \(row[0] as Int64) is addressed to \(WireIdentifier.printable(String(targetRaw.prefix(40)))), which is no peer of hallsync's")
+        }
+        guard let kind = try stored(row[3], as: OutboxEntry.Kind.self, "the kind"), let state = try stored(row[8], as: OutboxEntry.State.self, "the state") else {
+            throw StoreError(code: .unreadableRow, message: "outbox row \(row[0] as Int64) has no kind or state")
+        }
+        return OutboxEntry(id: row[0], reservationId: row[1], target: target, kind: kind, itemNo: row[4],
+                           idempotencyKey: row[5], body: row[6], revision: row[7], state: state, attempts: row[9],
+                           firstAttemptAt: row[10], nextAttemptAt: row[11], lastError: row[12],
+                           action: try stored(row[13], as: HallAction.self, "the action"),
+                           origin: try stored(row[14], as: ActionOrigin.self, "the origin"),
+                           pushStatus: try stored(row[15], as: PortalProcessStatus.self, "the push status"),
+                           contentJSON: row[16])
     }
 
     // MARK: Retention

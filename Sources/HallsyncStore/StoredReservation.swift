@@ -64,16 +64,31 @@ public struct StoredReservation: Hashable, Sendable {
     }
 }
 
-/// Where a send goes: one of the halls, or the portal (status pushes).
-public enum SendTarget: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
-    case intake, licensing, portal
+/// Where a send goes: one of the halls, or the portal (status pushes). Stored as the hall's
+/// name or `portal`.
+public enum SendTarget: Hashable, Sendable, CaseIterable, CustomStringConvertible {
+    case hall(HallTarget)
+    case portal
 
-    public init(_ hall: HallTarget) { self = hall == .intake ? .intake : .licensing }
+    public init(_ hall: HallTarget) { self = .hall(hall) }
+
+    /// The stored form, nil for a name no peer has (a corrupt row: never sent anywhere).
+    public init?(rawValue: String) {
+        if rawValue == "portal" { self = .portal } else if let hall = HallTarget(rawValue: rawValue) { self = .hall(hall) } else { return nil }
+    }
+
+    public var rawValue: String {
+        switch self {
+        case .hall(let hall): return hall.rawValue
+        case .portal: return "portal"
+        }
+    }
+
+    public static var allCases: [SendTarget] { HallTarget.allCases.map(SendTarget.hall) + [.portal] }
 
     public var hall: HallTarget? {
         switch self {
-        case .intake: return .intake
-        case .licensing: return .licensing
+        case .hall(let hall): return hall
         case .portal: return nil
         }
     }
@@ -83,14 +98,14 @@ public enum SendTarget: String, Hashable, Sendable, CaseIterable, CustomStringCo
 
 /// One pending or settled send.
 public struct OutboxEntry: Hashable, Sendable {
-    public enum Kind: String, Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
         case create = "CREATE", update = "UPDATE"
         /// A closing action on a hall item (HANDLE/CONSULT mirrored, CANCEL from the portal).
         case action = "ACTION"
         /// A processing status pushed to the portal.
         case push = "PUSH"
     }
-    public enum State: String, Sendable { case pending = "PENDING", done = "DONE", failed = "FAILED" }
+    public enum State: String, Sendable, CaseIterable { case pending = "PENDING", done = "DONE", failed = "FAILED" }
 
     public var id: Int64?
     public var reservationId: String

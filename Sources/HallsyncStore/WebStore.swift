@@ -38,7 +38,7 @@ public final class WebStore: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError(code: "WEB_STORE_OPEN", message: "cannot open the web page's database \(path): \(error); check web.database, its directory and its permissions")
+            throw StoreError(code: .webStoreOpen, message: "cannot open the web page's database \(path): \(error); check web.database, its directory and its permissions")
         }
     }
 
@@ -46,13 +46,13 @@ public final class WebStore: Sendable {
     /// `body` throws itself comes through as it is.
     public func write<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try queue.write(body) } catch let error as DatabaseError {
-            throw StoreError(code: "WEB_STORE_WRITE", message: "writing \(path) failed: \(error)")
+            throw StoreError(code: .webStoreWrite, message: "writing \(path) failed: \(error)")
         }
     }
 
     public func read<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try queue.read(body) } catch let error as DatabaseError {
-            throw StoreError(code: "WEB_STORE_READ", message: "reading \(path) failed: \(error)")
+            throw StoreError(code: .webStoreRead, message: "reading \(path) failed: \(error)")
         }
     }
 

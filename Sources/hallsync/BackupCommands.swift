@@ -63,7 +63,7 @@ struct Restore: ParsableCommand {
                 print("the database replaced is kept as \(aside)")
             }
             for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
-            guard rename(staged, database) == 0 else { throw StoreError(code: "RESTORE_FAILED", message: "cannot put \(staged) in place: \(String(cString: strerror(errno)))") }
+            guard rename(staged, database) == 0 else { throw StoreError(code: .restoreFailed, message: "cannot put \(staged) in place: \(String(cString: strerror(errno)))") }
             Store.giveToDirectoryOwner(database)
             let store = try Store(path: database)
             let creates = try store.write { tx in try tx.lookUpBeforeEveryPendingCreate(restoredAt: BeijingTime.now(), now: Date().timeIntervalSince1970) }

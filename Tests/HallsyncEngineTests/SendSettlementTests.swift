@@ -86,11 +86,11 @@ import Testing
     @Test func aFailedCommitStopsTheRestAndIsReported() {
         let log = Log()
         let commits = GroupCommit<Int> { batch throws(StoreError) in
-            if batch.contains(2) { throw StoreError(code: "STORE_WRITE", message: "disk full") }
+            if batch.contains(2) { throw StoreError(code: .write, message: "disk full") }
             log.batches.withLock { $0.append(batch) }
         }
         for i in 0..<5 { commits.submit(i) }
-        #expect(commits.failure?.code == "STORE_WRITE")
+        #expect(commits.failure?.code == .write)
         #expect(log.batches.withLock { $0 }.flatMap { $0 } == [0, 1])
     }
 }

@@ -9,28 +9,28 @@ import Testing
     @Test func nothingUnsettledAndNothingPlannedSinceMeansTheWorkerMayGo() {
         let unsettled = UnsettledSends()
         let start = Date()
-        #expect(unsettled.wait(for: .licensing, after: unsettled.mark(for: .licensing), timeout: 5) == .done)
+        #expect(unsettled.wait(for: .hall(.licensing), after: unsettled.mark(for: .hall(.licensing)), timeout: 5) == .done)
         #expect(Date().timeIntervalSince(start) < 4, "it did not wait for the timeout")
     }
 
     @Test func anAnswerThatPlannedForThisPeerIsWorthALookEvenWhenNothingIsLeft() {
         let unsettled = UnsettledSends()
         unsettled.took(1)
-        let mark = unsettled.mark(for: .licensing)
-        unsettled.settled(1, planned: [.licensing])
-        #expect(unsettled.wait(for: .licensing, after: mark, timeout: 5) == .lookAgain)
+        let mark = unsettled.mark(for: .hall(.licensing))
+        unsettled.settled(1, planned: [.hall(.licensing)])
+        #expect(unsettled.wait(for: .hall(.licensing), after: mark, timeout: 5) == .lookAgain)
         // Having looked again, nothing is left: go.
-        #expect(unsettled.wait(for: .licensing, after: unsettled.mark(for: .licensing), timeout: 5) == .done)
+        #expect(unsettled.wait(for: .hall(.licensing), after: unsettled.mark(for: .hall(.licensing)), timeout: 5) == .done)
     }
 
     @Test func anAnswerThatPlannedForAnotherPeerDoesNotSendThisOneToTheOutbox() {
         let unsettled = UnsettledSends()
         unsettled.took(2)
-        let mark = unsettled.mark(for: .licensing)
+        let mark = unsettled.mark(for: .hall(.licensing))
         unsettled.settled(1, planned: [.portal])
-        #expect(unsettled.wait(for: .licensing, after: mark, timeout: 0.05) == .keepWaiting)
+        #expect(unsettled.wait(for: .hall(.licensing), after: mark, timeout: 0.05) == .keepWaiting)
         unsettled.settled(1, planned: [])
-        #expect(unsettled.wait(for: .licensing, after: mark, timeout: 5) == .done)
+        #expect(unsettled.wait(for: .hall(.licensing), after: mark, timeout: 5) == .done)
         #expect(unsettled.wait(for: .portal, after: 0, timeout: 5) == .lookAgain)
     }
 

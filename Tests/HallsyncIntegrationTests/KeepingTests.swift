@@ -104,7 +104,7 @@ import Testing
         try future.close()
         let before = try Data(contentsOf: URL(fileURLWithPath: directory + "/future.sqlite"))
         #expect { try Store(path: directory + "/future.sqlite") } throws: { error in
-            (error as? StoreError)?.code == "STORE_SCHEMA_NEWER" && "\(error)".contains("newer hallsync")
+            (error as? StoreError)?.code == .schemaNewer && "\(error)".contains("newer hallsync")
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: directory + "/future.sqlite")) == before)
     }

@@ -49,11 +49,30 @@ import Testing
         #expect(try store.read { tx in try tx.dueSends(target: .portal, now: 10, limit: 10) }.map(\.idempotencyKey) == ["p1"])
     }
 
+    /// A send whose row says something no version of hallsync writes is never guessed into a
+    /// send to some peer: it is refused for good and its reservation goes to the attention list.
+    @Test(arguments: [("target", "archive"), ("kind", "DELETE"), ("state", "MAYBE"), ("action", "REOPEN")])
+    func aDamagedSendIsSentNowhereAndShown(_ column: String, _ value: String) throws {
+        let (store, _) = try makeStore()
+        let portal = PortalReservation(reservationId: "YY1", version: 1, updateTime: "2021-09-08 09:00:00", applicant: .init())
+        try store.write { tx in try tx.save(StoredReservation(portal: portal, disposition: .undeliverable, route: nil, content: nil), now: 1) }
+        let entry = OutboxEntry(reservationId: "YY1", target: .hall(.licensing), kind: .action, itemNo: "XK1", idempotencyKey: "k1",
+                                body: Data("{}".utf8), revision: 1, nextAttemptAt: 0, action: .handle, origin: .sync)
+        try store.write { tx in _ = try tx.enqueue(entry, now: 1) }
+        try store.write { tx in try tx.db.execute(sql: "UPDATE outbox SET \(column) = ?", arguments: [value]) }
+        let due = try store.write { tx in try tx.dueSends(target: .hall(.licensing), now: 5, limit: 10) + tx.dueSends(now: 5, limit: 10) }
+        #expect(due.isEmpty, "sent on a guess")
+        if column != "state" {
+            #expect(try store.read { tx in try tx.openAttention() }.map(\.code) == ["SEND_UNREADABLE"])
+            #expect(try store.read { tx in try Row.fetchOne(tx.db, sql: "SELECT state FROM outbox")?["state"] as String? } == "FAILED")
+        }
+    }
+
     @Test func anIdempotencyKeyIsEnqueuedOnce() throws {
         let (store, _) = try makeStore()
         let portal = PortalReservation(reservationId: "YY1", version: 1, updateTime: "2021-09-08 09:00:00", applicant: .init())
         try store.write { tx in try tx.save(StoredReservation(portal: portal, disposition: .undeliverable, route: nil, content: nil), now: 1) }
-        let entry = OutboxEntry(reservationId: "YY1", target: .intake, kind: .create, idempotencyKey: "k1", body: Data("{}".utf8), revision: 1, nextAttemptAt: 0)
+        let entry = OutboxEntry(reservationId: "YY1", target: .hall(.intake), kind: .create, idempotencyKey: "k1", body: Data("{}".utf8), revision: 1, nextAttemptAt: 0)
         #expect(try store.write { tx in try tx.enqueue(entry, now: 1) })
         #expect(try store.write { tx in try tx.enqueue(entry, now: 2) } == false)
         let due = try store.read { tx in try tx.dueSends(now: 5, limit: 10) }

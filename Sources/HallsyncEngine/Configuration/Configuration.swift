@@ -144,7 +144,12 @@ public struct Configuration: Sendable {
         self.calendar = calendar
     }
 
-    public func hall(_ target: HallTarget) -> Hall { target == .intake ? intake : licensing }
+    public func hall(_ target: HallTarget) -> Hall {
+        switch target {
+        case .intake: return intake
+        case .licensing: return licensing
+        }
+    }
 
     /// The portal's signer, with the app secret read from `portal.appSecretFile` (once: every
     /// portal client of an engine shares it).
