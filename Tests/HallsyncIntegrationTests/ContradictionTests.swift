@@ -10,7 +10,7 @@ import Testing
 /// contract before it changes anything; one that contradicts them changes nothing, and is shown
 /// (the attention list, the peer's endpoint) — never a silent merge, drop or overwrite. Real
 /// stand-ins over loopback, a real SQLite file; each peer keeps to the contract but in one way.
-@Suite(.serialized) struct ContradictionTests {
+@Suite struct ContradictionTests {
     /// A quiet site with `ids` delivered to both halls and reported RECEIVED.
     func delivered(_ name: String, _ ids: [String], interval: Double = 1,
                    editing: @escaping (String) -> String = { $0 }) throws -> (StandInSite, SyncEngine) {

@@ -13,7 +13,7 @@ import Testing
 /// staff outcomes and cancellations come and go; after the run the ``ModelCheck`` invariants
 /// must hold, and no personal value may be in the log or the status file. Several seeds; the
 /// demo runs it larger (`hallsync demo --lying-peers`).
-@Suite(.serialized) struct LyingPeerTests {
+@Suite struct LyingPeerTests {
     @Test(arguments: [11, 12, 13] as [UInt64])
     func whateverThePeersSayTheModelHolds(_ seed: UInt64) throws {
         let directory = try Support.temporaryDirectory("lying-\(seed)")
