@@ -141,10 +141,12 @@ public final class Daemon: @unchecked Sendable {
                 fatal = error
                 logger.critical("stopping: \(error.message)")
                 requestStop()
-            } else if report.moreWork, !stop.isSet, let started = lastCycleStart {
-                // A backlog: the next cycle at once (a SIGHUP or SIGTERM still gets in between).
+            } else if !stop.isSet, let started = lastCycleStart {
+                // The cadence is CycleSchedule's: at once after a cycle that left work for lack of
+                // budget (a backlog; a SIGHUP or SIGTERM still gets in between), else an interval
+                // after this one started.
                 let interval = engine.configuration.sync.interval
-                let delay = CycleSchedule.delayAfterCycle(started: started, interval: interval, now: Self.monotonicSeconds(), moreWork: true)
+                let delay = CycleSchedule.delayAfterCycle(started: started, interval: interval, now: Self.monotonicSeconds(), moreWork: report.moreWork)
                 timer.schedule(deadline: .now() + delay, repeating: interval, leeway: .milliseconds(50))
             }
         }

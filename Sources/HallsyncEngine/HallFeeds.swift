@@ -149,58 +149,79 @@ final class HallFeeds: @unchecked Sendable {
         }
     }
 
-    /// Reads the feed from its cursor, a bounded number of pages; a 410 restarts it from the oldest
-    /// retained change and starts a reconciliation, in one transaction.
+    /// Reads the feed from its cursor, a bounded number of pages; a 410 (or numbering that went
+    /// back) restarts it from the oldest retained change and starts a reconciliation, in one
+    /// transaction. The decisions are ``HallFeedReading``'s; this carries out its effects.
     private func read(_ target: HallTarget, normalizer: ReservationNormalizer, report: inout Report, stop: StopSignal) throws {
         let client = clients[target]!
-        for _ in 0..<configuration.sync.maxPagesPerCycle where !stop.isSet {
-            let after = try cursor(target).seq
-            // (A Result: a typed `catch where` here crashes the 6.3 compiler's ownership checker.)
-            let answer = Result { () throws(TransportError) in try client.changes(after: after, limit: Self.pageSize) }
-            if case .failure(let error) = answer, error.code == .feedExpired || error.code == .feedRewound {
-                // Changes may be lost to us either way: dropped unread (410), or numbered below our
-                // position (the hall's numbering went back). Start over and look every open item up.
-                if error.code == .feedRewound {
-                    report.warnings.append("the \(target) hall's change feed numbering went back (after \(after)): it may have been restored from a backup; hallsync reads it again from its oldest change and looks up every open item there")
+        var reading = HallFeedReading(seq: try cursor(target).seq, pageSize: Self.pageSize, pageBudget: configuration.sync.maxPagesPerCycle)
+        var effects = [reading.start()]
+        var page: HallClient.ChangePage?
+        while !effects.isEmpty, !stop.isSet {
+            let effect = effects.removeFirst()
+            switch effect {
+            case .read(let after):
+                // (A Result: a typed `catch where` here crashes the 6.3 compiler's ownership checker.)
+                let answer = Result { () throws(TransportError) in try client.changes(after: after, limit: Self.pageSize) }
+                switch answer {
+                case .success(let arrived):
+                    page = arrived
+                    report.answered[target, default: 0] += 1
+                    report.read += arrived.changes.count
+                    effects += reading.pageArrived(changes: arrived.changes.count, lastSeq: arrived.lastSeq)
+                case .failure(let error) where error.code == .feedExpired || error.code == .feedRewound:
+                    effects += reading.failed(error.code == .feedRewound ? .feedRewound : .feedExpired)
+                    logger.warning("the \(target) change feed \(error.code == .feedRewound ? "went back below hallsync's position" : "expired before it was read"); reading it again from its oldest change and looking up every open item there",
+                                   metadata: ["target": "\(target)", "after": "\(after)"])
+                case .failure(let error):
+                    _ = reading.failed(.other)
+                    throw error
                 }
-                logger.warning("the \(target) change feed \(error.code == .feedRewound ? "went back below hallsync's position" : "expired before it was read"); reading it again from its oldest change and looking up every open item there",
-                               metadata: ["target": "\(target)", "after": "\(after)"])
+            case .apply(let seq):
+                guard let arrived = page else { continue }
+                try apply(arrived, movingTo: seq, target: target, normalizer: normalizer, report: &report)
+            case .startOver(let rewound):
+                if rewound {
+                    report.warnings.append("the \(target) hall's change feed numbering went back: it may have been restored from a backup; hallsync reads it again from its oldest change and looks up every open item there")
+                }
                 try store.write { tx in try Self.save(.expired, of: target, in: tx, now: Date().timeIntervalSince1970) }
-                continue
+            case .stop:
+                return
             }
-            let page = try answer.get()
-            report.answered[target, default: 0] += 1
-            report.read += page.changes.count
-            let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
-            var contradictions: [String] = []
-            report.applied += try store.write { tx in
-                var applied = 0
-                for change in page.changes {
-                    // Ours have ids and numbers of the contract's form; anything else is not ours to follow.
-                    guard WireIdentifier.isValid(change.externalId), WireIdentifier.isValid(change.itemNo) else { continue }
-                    guard let status = HallItemStatus(rawValue: change.status) else {
-                        if try ledger.reportUnknownStatus(change.status, target: target, itemNo: change.itemNo, in: tx) { applied += 1 }
-                        continue
-                    }
-                    let statusChange = HallStatusChange(target: target, itemNo: change.itemNo, status: status,
-                                                        origin: change.origin.flatMap(ActionOrigin.init(rawValue:)),
-                                                        operator: change.operator ?? "", at: change.at ?? "")
-                    switch try ledger.applyHallReport(statusChange, externalId: change.externalId, source: .feed, in: tx) {
-                    case .applied: applied += 1
-                    case .contradiction(let message): contradictions.append(message)
-                    case .notOurs, .unchanged: break
-                    }
+        }
+    }
+
+    /// Applies one page's changes and moves the feed's position, in one transaction.
+    private func apply(_ page: HallClient.ChangePage, movingTo seq: Int64, target: HallTarget, normalizer: ReservationNormalizer,
+                       report: inout Report) throws {
+        let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
+        var contradictions: [String] = []
+        report.applied += try store.write { tx in
+            var applied = 0
+            for change in page.changes {
+                // Ours have ids and numbers of the contract's form; anything else is not ours to follow.
+                guard WireIdentifier.isValid(change.externalId), WireIdentifier.isValid(change.itemNo) else { continue }
+                guard let status = HallItemStatus(rawValue: change.status) else {
+                    if try ledger.reportUnknownStatus(change.status, target: target, itemNo: change.itemNo, in: tx) { applied += 1 }
+                    continue
                 }
-                // The reconciliation's progress is kept as it is; only the seq moves.
-                try tx.setCursor(.feed(target), to: HallFeedCursor(seq: max(after, page.lastSeq)).feed, now: ledger.now)
-                return applied
+                let statusChange = HallStatusChange(target: target, itemNo: change.itemNo, status: status,
+                                                    origin: change.origin.flatMap(ActionOrigin.init(rawValue:)),
+                                                    operator: change.operator ?? "", at: change.at ?? "")
+                switch try ledger.applyHallReport(statusChange, externalId: change.externalId, source: .feed, in: tx) {
+                case .applied: applied += 1
+                case .contradiction(let message): contradictions.append(message)
+                case .notOurs, .unchanged: break
+                }
             }
-            if let first = contradictions.first {
-                // The hall's own fault, reported on its endpoint; the feed goes on.
-                report.contradictions[target, default: []] += contradictions
-                logger.error("the \(target) change feed contradicts hallsync's records: \(first)", metadata: ["target": "\(target)", "count": "\(contradictions.count)"])
-            }
-            if page.changes.count < Self.pageSize { return }
+            // The reconciliation's progress is kept as it is; only the seq moves.
+            try tx.setCursor(.feed(target), to: HallFeedCursor(seq: seq).feed, now: ledger.now)
+            return applied
+        }
+        if let first = contradictions.first {
+            // The hall's own fault, reported on its endpoint; the feed goes on.
+            report.contradictions[target, default: []] += contradictions
+            logger.error("the \(target) change feed contradicts hallsync's records: \(first)", metadata: ["target": "\(target)", "count": "\(contradictions.count)"])
         }
     }
 
@@ -210,7 +231,7 @@ final class HallFeeds: @unchecked Sendable {
         guard let after = current.reconcileAfter, !stop.isSet else { return nil }
         let limit = configuration.sync.maxLookupsPerCycle
         let batch = try store.read { tx in try tx.openCopies(in: target, after: after, limit: limit, createdBefore: current.reconcileCreatedBefore) }
-        if batch.isEmpty {
+        if ReconcileRound(ids: []).conclusion(limit: limit) == .finished, batch.isEmpty {
             try store.write { tx in try Self.finishReconciling(target, in: tx) }
             logger.notice("reconciliation finished: every open item was looked up", metadata: ["target": "\(target)"])
             return nil
@@ -247,15 +268,14 @@ final class HallFeeds: @unchecked Sendable {
         let done = round.withLock { $0 }
         report.reconciled += batch.count - done.failures
         report.answered[target, default: 0] += batch.count - done.failures
-        try store.write { tx in
-            if done.allAnswered && batch.count < limit {
-                try Self.finishReconciling(target, in: tx)
-            } else if let progress = done.progress {
-                try tx.setCursor(.reconcile(target), to: progress, now: Date().timeIntervalSince1970)
-            }
-        }
-        if done.allAnswered && batch.count < limit {
+        switch done.conclusion(limit: limit) {
+        case .finished:
+            try store.write { tx in try Self.finishReconciling(target, in: tx) }
             logger.notice("reconciliation finished: every open item was looked up", metadata: ["target": "\(target)"])
+        case .progress(let id):
+            try store.write { tx in try tx.setCursor(.reconcile(target), to: id, now: Date().timeIntervalSince1970) }
+        case .unchanged:
+            break
         }
         guard done.failures > 0, let error = lastError.withLock({ $0 }) else { return nil }
         logger.warning("some lookups of the \(target) reconciliation failed; they are tried again next cycle",

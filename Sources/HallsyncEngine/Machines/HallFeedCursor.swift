@@ -101,4 +101,18 @@ public struct ReconcileRound: Hashable, Sendable {
 
     public var failures: Int { outcome.values.filter { !$0 }.count }
     public var allAnswered: Bool { ids.allSatisfy { outcome[$0] == true } }
+
+    /// What the round means for the reconciliation: finished when every open item was answered and
+    /// the round was not full (no more after it), else the progress moves over the answered prefix.
+    public enum Conclusion: Hashable, Sendable {
+        case finished
+        case progress(String)
+        case unchanged
+    }
+
+    /// - Parameter limit: the most ids a round takes; a full round may have more after it.
+    public func conclusion(limit: Int) -> Conclusion {
+        if allAnswered && ids.count < limit { return .finished }
+        return progress.map(Conclusion.progress) ?? .unchanged
+    }
 }
