@@ -14,7 +14,10 @@ final class ClerkRequests: @unchecked Sendable {
     let logger: Logger
     private var web: WebStore?
 
-    init(configuration: Configuration, store: Store, logger: Logger) {
+    let clock: any EngineClock
+
+    init(configuration: Configuration, store: Store, logger: Logger, clock: any EngineClock) {
+        self.clock = clock
         self.configuration = configuration
         self.store = store
         self.logger = logger
@@ -26,7 +29,7 @@ final class ClerkRequests: @unchecked Sendable {
         let after = try store.read { tx in try tx.cursor(.clerkRequests) }.flatMap(Int64.init) ?? 0
         let requests = try web.requests(after: after, limit: limit)
         for request in requests {
-            let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
+            let ledger = Ledger(normalizer: normalizer, now: clock.now)
             try store.write { tx in
                 try ledger.apply(request, in: tx)
                 try tx.setCursor(.clerkRequests, to: String(request.id), now: ledger.now)

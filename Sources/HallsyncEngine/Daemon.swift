@@ -94,7 +94,7 @@ public final class Daemon: @unchecked Sendable {
                 timer?.schedule(deadline: .now() + delay, repeating: interval, leeway: .milliseconds(50))
             }
             // What the operator fixed (a URL, a token) is tried at once, not after the backoff.
-            let due = (try? fresh.store.write { tx in try tx.rescheduleAllPending(at: Date().timeIntervalSince1970) }) ?? 0
+            let due = (try? fresh.store.write { tx in try tx.rescheduleAllPending(at: fresh.clock.now) }) ?? 0
             logger.notice("configuration reloaded", metadata: ["interval": "\(fresh.configuration.sync.interval)", "sendsDueNow": "\(due)"])
             onReload?(false, nil, fresh)
         } catch {

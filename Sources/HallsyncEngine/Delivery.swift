@@ -25,8 +25,11 @@ final class Delivery: @unchecked Sendable {
     /// The worker slots of each peer.
     private let workers: [SendTarget: [Worker]]
 
-    init(configuration: Configuration, store: Store, tokens: [HallTarget: TokenSource], logger: Logger,
+    let clock: any EngineClock
+
+    init(configuration: Configuration, store: Store, tokens: [HallTarget: TokenSource], logger: Logger, clock: any EngineClock,
          makePortalClient: () throws(TransportError) -> PortalClient) throws(TransportError) {
+        self.clock = clock
         self.configuration = configuration
         self.store = store
         self.logger = logger
@@ -65,11 +68,11 @@ final class Delivery: @unchecked Sendable {
         let tally = Tally()
         let budget = SendBudget(configuration.sync.maxSendsPerCycle)
         let unsettled = UnsettledSends()
-        let feeders = Dictionary(uniqueKeysWithValues: SendTarget.allCases.map { ($0, DueSends(target: $0, store: store, unsettled: unsettled)) })
+        let feeders = Dictionary(uniqueKeysWithValues: SendTarget.allCases.map { ($0, DueSends(target: $0, store: store, unsettled: unsettled, clock: clock)) })
         let retryPolicy = configuration.retryPolicy
-        let commits = GroupCommit<Settled> { [store] batch throws(StoreError) in
+        let commits = GroupCommit<Settled> { [store, clock] batch throws(StoreError) in
             let planned = PlannedTargets()
-            let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970, planned: planned, retryPolicy: retryPolicy)
+            let ledger = Ledger(normalizer: normalizer, now: clock.now, planned: planned, retryPolicy: retryPolicy)
             let contradictions = try store.write { tx in
                 try batch.compactMap { settled in try ledger.apply(settled.outcome, to: settled.entry, in: tx) }
             }
@@ -239,7 +242,7 @@ final class Delivery: @unchecked Sendable {
             // `entry` was read before this attempt was marked: a first-attempt time means an earlier
             // attempt may have been committed by the hall.
             if let first = entry.firstAttemptAt,
-               Date().timeIntervalSince1970 - first > configuration.sync.idempotencyKeyRetention - configuration.sync.idempotencyKeySafetyMargin {
+               clock.now - first > configuration.sync.idempotencyKeyRetention - configuration.sync.idempotencyKeySafetyMargin {
                 let found = try hall.findItems(externalId: entry.reservationId)
                 // The one hallsync made, told from items made by hand with the same id (they are shown).
                 let (ours, others) = CreatedItemMatch.split(found, sent: entry.body)

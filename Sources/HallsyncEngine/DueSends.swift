@@ -40,7 +40,10 @@ final class DueSends: Sendable {
     /// Every peer's sends of the run not yet settled: what this peer takes is counted there.
     let unsettled: UnsettledSends
 
-    init(target: SendTarget, store: Store, unsettled: UnsettledSends) {
+    let clock: any EngineClock
+
+    init(target: SendTarget, store: Store, unsettled: UnsettledSends, clock: any EngineClock = SystemClock()) {
+        self.clock = clock
         self.target = target
         self.store = store
         self.unsettled = unsettled
@@ -79,7 +82,7 @@ final class DueSends: Sendable {
         if pending > 0 { return true }   // another worker refilled meanwhile
         if let looked, looks != looked { return false }
         guard budget.left > 0 else { return false }
-        let now = Date().timeIntervalSince1970
+        let now = clock.now
         // No more than the budget may still send: a send taken and not made keeps its attempt mark.
         // (The budget is shared: other peers' workers may have spent it since the guard.)
         let size = max(1, min(batch, budget.left))
@@ -116,7 +119,7 @@ final class DueSends: Sendable {
             return s.queue[s.next...].compactMap(\.id)
         }
         guard !unsent.isEmpty else { return }
-        let now = Date().timeIntervalSince1970
+        let now = clock.now
         try store.write { tx in try tx.makeDue(ids: unsent, at: now) }
     }
 }

@@ -28,7 +28,10 @@ final class HallFeeds: @unchecked Sendable {
     private let lookupClients: [HallTarget: [HallClient]]
     static let pageSize = 500
 
-    init(configuration: Configuration, store: Store, tokens: [HallTarget: TokenSource], logger: Logger) throws(TransportError) {
+    let clock: any EngineClock
+
+    init(configuration: Configuration, store: Store, tokens: [HallTarget: TokenSource], logger: Logger, clock: any EngineClock) throws(TransportError) {
+        self.clock = clock
         self.configuration = configuration
         self.store = store
         self.logger = logger
@@ -121,7 +124,7 @@ final class HallFeeds: @unchecked Sendable {
     /// hall whose numbering went back quietly). The decision is ``HallFeedCursor/start``'s; one
     /// cycle thread moves the cursors, so a read here and a write below cannot race.
     private func startReconcilingIfStale(_ target: HallTarget) throws {
-        let now = Date().timeIntervalSince1970
+        let now = clock.now
         let (cursor, start, lastRead) = try store.read { tx -> (HallFeedCursor, HallFeedCursor.Start, Double?) in
             let cursor = try Self.cursor(target, in: tx)
             let lastRead = try tx.cursorChangedAt(.feed(target))
@@ -184,7 +187,7 @@ final class HallFeeds: @unchecked Sendable {
                 if rewound {
                     report.warnings.append("the \(target) hall's change feed numbering went back: it may have been restored from a backup; hallsync reads it again from its oldest change and looks up every open item there")
                 }
-                try store.write { tx in try Self.save(.expired, of: target, in: tx, now: Date().timeIntervalSince1970) }
+                try store.write { tx in try Self.save(.expired, of: target, in: tx, now: clock.now) }
             case .stop:
                 return
             }
@@ -194,7 +197,7 @@ final class HallFeeds: @unchecked Sendable {
     /// Applies one page's changes and moves the feed's position, in one transaction.
     private func apply(_ page: HallClient.ChangePage, movingTo seq: Int64, target: HallTarget, normalizer: ReservationNormalizer,
                        report: inout Report) throws {
-        let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
+        let ledger = Ledger(normalizer: normalizer, now: clock.now)
         var contradictions: [String] = []
         report.applied += try store.write { tx in
             var applied = 0
@@ -273,7 +276,7 @@ final class HallFeeds: @unchecked Sendable {
             try store.write { tx in try Self.finishReconciling(target, in: tx) }
             logger.notice("reconciliation finished: every open item was looked up", metadata: ["target": "\(target)"])
         case .progress(let id):
-            try store.write { tx in try tx.setCursor(.reconcile(target), to: id, now: Date().timeIntervalSince1970) }
+            try store.write { tx in try tx.setCursor(.reconcile(target), to: id, now: clock.now) }
         case .unchanged:
             break
         }
@@ -292,7 +295,7 @@ final class HallFeeds: @unchecked Sendable {
                 return try client.findItems(externalId: reservationId)
             } catch where error.isRetryable && attempt < 4 && !stop.isSet {
                 let delay = min(configuration.retryPolicy.delay(afterAttempt: attempt, retryAfter: error.retryAfter, jitter: .random(in: 0...1)), 5)
-                if stop.sleep(delay) { throw error }
+                if clock.sleep(delay, stop: stop) { throw error }
             }
         }
     }
@@ -301,7 +304,7 @@ final class HallFeeds: @unchecked Sendable {
     /// the other items with the reservation's id (shown), and our item missing from the answer.
     private func apply(_ items: [HallClient.Item], to copy: (reservationId: String, itemNo: String), target: HallTarget,
                        normalizer: ReservationNormalizer) throws {
-        let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
+        let ledger = Ledger(normalizer: normalizer, now: clock.now)
         let at = BeijingTime(Date(timeIntervalSince1970: ledger.now)).description
         let others = items.filter { $0.itemNo != copy.itemNo }
         let ours = items.first { $0.itemNo == copy.itemNo }

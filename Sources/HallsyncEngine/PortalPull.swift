@@ -19,7 +19,10 @@ final class PortalPull: @unchecked Sendable {
     let portal: PortalClient
     let logger: Logger
 
-    init(configuration: Configuration, store: Store, portal: PortalClient, logger: Logger) {
+    let clock: any EngineClock
+
+    init(configuration: Configuration, store: Store, portal: PortalClient, logger: Logger, clock: any EngineClock) {
+        self.clock = clock
         self.configuration = configuration
         self.store = store
         self.portal = portal
@@ -91,7 +94,7 @@ final class PortalPull: @unchecked Sendable {
             for effect in effects {
                 switch effect {
                 case .request(let request, let delay):
-                    if delay > 0, stop.sleep(delay) { return }
+                    if delay > 0, clock.sleep(delay, stop: stop) { return }
                     if stop.isSet { return }
                     report.pages += 1
                     do {
@@ -127,7 +130,7 @@ final class PortalPull: @unchecked Sendable {
     /// The clock the horizon is measured on; the first cycle learns the portal's with a one-record request.
     func clockReading(budget: inout Int, report: inout Report, stop: StopSignal) throws(TransportError) -> PortalClock.Reading {
         if portal.estimatedServerTime() == nil {
-            let local = BeijingTime.now()
+            let local = clock.beijing
             budget -= 1
             report.pages += 1
             _ = try portal.listReservations(regionCode: configuration.portal.regionCode, from: local.adding(seconds: -1),
@@ -137,7 +140,7 @@ final class PortalPull: @unchecked Sendable {
         guard let portalTime = portal.estimatedServerTime() else {
             throw TransportError(code: .noServerTime, message: "the portal sent no X-Server-Time header; without its clock the visibility lag cannot be honoured", isRetryable: true)
         }
-        return PortalClock.reading(portal: portalTime, local: BeijingTime.now())
+        return PortalClock.reading(portal: portalTime, local: clock.beijing)
     }
 
     func startingPosition(clock: PortalClock.Reading, report: inout Report) throws -> PortalPosition {
@@ -151,7 +154,7 @@ final class PortalPull: @unchecked Sendable {
                 logger.error("\(message)")
                 report.warnings.append(message)
                 let rewound = PortalPosition(time: rewind, id: "")
-                try store.write { tx in try tx.setCursor(.portalPosition, to: rewound.description, now: Date().timeIntervalSince1970) }
+                try store.write { tx in try tx.setCursor(.portalPosition, to: rewound.description, now: self.clock.now) }
                 return rewound
             }
             return position
@@ -174,7 +177,7 @@ final class PortalPull: @unchecked Sendable {
     /// Stores entries and, when given, the new position, and the crowded second's progress, in one transaction.
     func ingest(_ entries: [PortalClient.Entry], commit: PortalPosition?, crowded: CrowdedSecond?, normalizer: ReservationNormalizer,
                 report: inout Report) throws {
-        let ledger = Ledger(normalizer: normalizer, now: Date().timeIntervalSince1970)
+        let ledger = Ledger(normalizer: normalizer, now: clock.now)
         let counted = try store.write { tx in
             let counted = try ingest(entries, ledger: ledger, tx: tx)
             if let commit { try tx.setCursor(.portalPosition, to: commit.description, now: ledger.now) }

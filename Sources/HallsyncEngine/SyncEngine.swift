@@ -23,13 +23,17 @@ public final class SyncEngine: @unchecked Sendable {
     /// Unsafe but working settings (`verifyTLS: false`, a secret others can read), in every cycle's report.
     public let configurationWarnings: [String]
 
+    /// The engine's time: the system's, or a test's that moves on without waiting.
+    public let clock: any EngineClock
+
     /// - Parameter store: the state database already open (a reload keeps the running one);
     ///   nil opens `configuration.database`.
-    public init(configuration: Configuration, logger: Logger, store: Store? = nil) throws {
+    public init(configuration: Configuration, logger: Logger, store: Store? = nil, clock: any EngineClock = SystemClock()) throws {
         self.configuration = configuration
         self.logger = logger
+        self.clock = clock
         rules = try SiteRules.load(configuration)
-        for warning in rules.coverageWarnings(today: BeijingTime.now().date) { logger.warning("\(warning)") }
+        for warning in rules.coverageWarnings(today: clock.beijing.date) { logger.warning("\(warning)") }
         configurationWarnings = configuration.warnings()
         for warning in configurationWarnings { logger.warning("\(warning)") }
         let signer = try configuration.portalSigner()
@@ -43,12 +47,12 @@ public final class SyncEngine: @unchecked Sendable {
         }
         let makePortalClient = { () throws(TransportError) -> PortalClient in try configuration.portalClient(signer: signer) }
         let store = self.store
-        pull = PortalPull(configuration: configuration, store: store, portal: try makePortalClient(), logger: logger)
-        requests = ClerkRequests(configuration: configuration, store: store, logger: logger)
+        pull = PortalPull(configuration: configuration, store: store, portal: try makePortalClient(), logger: logger, clock: clock)
+        requests = ClerkRequests(configuration: configuration, store: store, logger: logger, clock: clock)
         // One token per hall, shared by the feed reader and every send slot.
         let tokens = Dictionary(uniqueKeysWithValues: HallTarget.allCases.map { ($0, TokenSource(path: configuration.hall($0).tokenFile)) })
-        feeds = try HallFeeds(configuration: configuration, store: store, tokens: tokens, logger: logger)
-        delivery = try Delivery(configuration: configuration, store: store, tokens: tokens, logger: logger, makePortalClient: makePortalClient)
+        feeds = try HallFeeds(configuration: configuration, store: store, tokens: tokens, logger: logger, clock: clock)
+        delivery = try Delivery(configuration: configuration, store: store, tokens: tokens, logger: logger, clock: clock, makePortalClient: makePortalClient)
     }
 
     /// Settled sends are kept for `settledSendRetention` (a trail for people investigating a
@@ -58,7 +62,7 @@ public final class SyncEngine: @unchecked Sendable {
     private var lastPrune: Double = 0
 
     func pruneSettledSends() throws {
-        let now = Date().timeIntervalSince1970
+        let now = clock.now
         guard now - lastPrune > 3600 else { return }
         lastPrune = now
         let pruned = try store.write { tx in try tx.pruneSettled(before: now - Self.settledSendRetention) }
@@ -71,7 +75,8 @@ public final class SyncEngine: @unchecked Sendable {
     private var retentionBacklog = false
     public static let retentionBatch = 2000
 
-    func applyRetention(now: Double = Date().timeIntervalSince1970) throws -> Int {
+    func applyRetention() throws -> Int {
+        let now = clock.now
         guard retentionBacklog || now - lastRetention > 3600 else { return 0 }
         lastRetention = now
         let rule = PersonalDataRetention(days: configuration.retention.personalDataDays)
@@ -165,7 +170,7 @@ public final class SyncEngine: @unchecked Sendable {
 
     /// Runs one cycle. Never throws: a failing phase is reported and the next cycle tries again.
     public func runCycle(stop: StopSignal) -> CycleReport {
-        let started = Date()
+        let started = Date(timeIntervalSince1970: clock.now)
         var report = CycleReport(startedAt: started)
         report.warnings = configurationWarnings
         let normalizer = rules.normalizer
@@ -231,7 +236,7 @@ public final class SyncEngine: @unchecked Sendable {
             }
             try pruneSettledSends()
             report.purged = try applyRetention()
-            (report.counts, report.purgedTotal) = try store.read { tx in (try tx.counts(), try tx.purgedCount()) }
+            (report.counts, report.purgedTotal) = try store.read { tx in (try tx.counts(now: clock.beijing), try tx.purgedCount()) }
             try store.checkFileIdentity()
         } catch let error as StoreError where error.code == .databaseGone || error.code == .databaseReplaced {
             report.fatal = error
@@ -243,7 +248,7 @@ public final class SyncEngine: @unchecked Sendable {
             logger.error("cycle failed", metadata: ["error": "\(error)"])
         }
         report.settleFailingEndpoints()
-        report.duration = Date().timeIntervalSince(started)
+        report.duration = clock.now - started.timeIntervalSince1970
         return report
     }
 }

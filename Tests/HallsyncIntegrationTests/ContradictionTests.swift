@@ -12,9 +12,9 @@ import Testing
 /// stand-ins over loopback, a real SQLite file; each peer keeps to the contract but in one way.
 @Suite struct ContradictionTests {
     /// A quiet site with `ids` delivered to both halls and reported RECEIVED.
-    func delivered(_ name: String, _ ids: [String], interval: Double = 1,
+    func delivered(_ name: String, _ ids: [String], interval: Double = 1, clock: any EngineClock = SystemClock(),
                    editing: @escaping (String) -> String = { $0 }) throws -> (StandInSite, SyncEngine) {
-        let (site, engine) = try Support.site(name, options: .init(lag: 0, faults: .none), interval: interval, editing: editing)
+        let (site, engine) = try Support.site(name, options: .init(lag: 0, faults: .none), interval: interval, clock: clock, editing: editing)
         for id in ids { site.portal.publish(Support.reservation(id)) }
         Support.drain(engine, lag: 0, timeout: 20)
         for id in ids {
@@ -168,8 +168,9 @@ import Testing
     // MARK: 3. More than one item for a reservation
 
     @Test func aLookupFindingTwoItemsKeepsTheOneHallsyncMadeAndShowsTheOther() throws {
+        let clock = SkippingClock()
         let (site, engine) = try Support.site("conflict-lookup", options: .init(lag: 0, faults: .none, keyRetention: 2), keyRetention: 2,
-                                              editing: Self.slowRetries)
+                                              clock: clock, editing: Self.slowRetries)
         defer { site.stop() }
         site.intake.faults.lostAnswerAfterCommit = 1
         site.intake.faults.hangSeconds = 0.1
@@ -180,7 +181,7 @@ import Testing
         let ours = try #require(site.intake.items(externalId: "YY-T1").first?.itemNo)
         // A clerk registers the same reservation by hand at the counter; the key is then forgotten.
         let counter = try #require(site.intake.registerAtCounter(like: ours))
-        Thread.sleep(forTimeInterval: 2.5)
+        clock.advance(2.5)   // the create's first attempt is older than the key's retention now
         site.intake.createOutage = false
         Support.drain(engine, lag: 0, timeout: 30)
         #expect(site.intake.items(externalId: "YY-T1").count == 2, "a third item was made")
@@ -239,10 +240,9 @@ import Testing
 
     @Test(arguments: [true, false])
     func aFeedWhoseNumberingWentBackLosesNoOutcome(_ loudly: Bool) throws {
-        // Quietly (lastSeq = after), only the sweep of old open items finds it: make it frequent.
-        let (site, engine) = try delivered("rewind-\(loudly ? "loud" : "quiet")", ["YY-B1", "YY-B2", "YY-B3"]) {
-            $0.replacingOccurrences(of: "  retryCap: 2", with: "  retryCap: 2\n  sweepInterval: 3")
-        }
+        // Quietly (lastSeq = after), only the daily sweep of old open items finds it: a day passes.
+        let clock = SkippingClock()
+        let (site, engine) = try delivered("rewind-\(loudly ? "loud" : "quiet")", ["YY-B1", "YY-B2", "YY-B3"], clock: clock)
         defer { site.stop() }
         let items = (1...3).compactMap { site.intake.items(externalId: "YY-B\($0)").first?.itemNo }
         // Two outcomes read, so hallsync's position stands past them; then the hall is restored.
@@ -253,7 +253,7 @@ import Testing
         site.intake.rewindFeed(dropping: 4)
         // A new outcome, numbered below hallsync's position.
         site.intake.staffAct(itemNo: items[2], action: .handle, operator: "赵六")
-        Thread.sleep(forTimeInterval: loudly ? 0 : 3.2)
+        if !loudly { clock.advance(86_400) }
         let report = Support.drain(engine, lag: 0, timeout: 30)
         for _ in 0..<10 where site.licensing.items(externalId: "YY-B3").first?.status != "HANDLED" { _ = cycles(engine, 1) }
         #expect(site.licensing.items(externalId: "YY-B3").first?.status == "HANDLED", "the outcome below the position was lost")

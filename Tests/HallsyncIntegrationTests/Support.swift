@@ -17,17 +17,17 @@ enum Support {
     /// A stand-in site in a fresh directory and an engine configured against it; `editing`
     /// changes the configuration text before it is written (a test's own settings).
     static func site(_ name: String, options: StandInSite.Options, interval: Double = 1, keyRetention: Double? = nil,
-                     editing: (String) -> String = { $0 }) throws -> (StandInSite, SyncEngine) {
+                     clock: any EngineClock = SystemClock(), editing: (String) -> String = { $0 }) throws -> (StandInSite, SyncEngine) {
         let directory = try temporaryDirectory(name)
         let site = try StandInSite(directory: directory, options: options)
         let yaml = editing(site.configurationYAML(database: directory + "/state.sqlite", interval: interval, keyRetention: keyRetention))
         try yaml.write(toFile: directory + "/hallsync.yaml", atomically: true, encoding: .utf8)
-        return (site, try SyncEngine(configuration: try Configuration.load(path: directory + "/hallsync.yaml"), logger: logger))
+        return (site, try SyncEngine(configuration: try Configuration.load(path: directory + "/hallsync.yaml"), logger: logger, clock: clock))
     }
 
     /// A site with no faults and no lag, and an engine configured against it.
-    static func quietSite(_ name: String) throws -> (StandInSite, SyncEngine) {
-        try site(name, options: .init(lag: 0, faults: .none))
+    static func quietSite(_ name: String, clock: any EngineClock = SystemClock()) throws -> (StandInSite, SyncEngine) {
+        try site(name, options: .init(lag: 0, faults: .none), clock: clock)
     }
 
     /// A clean reservation of the stand-in site's region, to publish as it is or to spoil.
@@ -59,7 +59,7 @@ enum Support {
     /// Runs cycles until everything published is past the lag and nothing is pending.
     @discardableResult
     static func drain(_ engine: SyncEngine, lag: Double, timeout: Double = 90) -> SyncEngine.CycleReport? {
-        let mustStartAfter = Date().addingTimeInterval(lag + 2)
+        let mustStartAfter = Date(timeIntervalSince1970: engine.clock.now).addingTimeInterval(lag + 2)
         let deadline = Date().addingTimeInterval(timeout)
         var last: SyncEngine.CycleReport?
         while Date() < deadline {
