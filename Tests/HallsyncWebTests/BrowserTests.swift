@@ -172,19 +172,18 @@ struct BrowserTests {
         print("browser test: screenshots in \(shots)")
     }
 
-    /// Cells of a table that a 1366-pixel screen squeezes to a character or two a line: short
-    /// texts (a status, a time, a name) wrapped onto three lines or more.
+    /// Cells of a table that a 1366-pixel screen squeezes: a heading, or a short value (a status,
+    /// a name, a count: up to six characters), broken over two lines or more; any text up to
+    /// sixteen characters (a time, a department) over three or more.
     static let squeezedCells = """
         const out = [];
         for (const cell of document.querySelectorAll('td, th')) {
           const text = cell.innerText.trim();
           if (text.length < 2 || text.length > 16 || cell.querySelector('form, input, select, button')) continue;
-          const line = parseFloat(getComputedStyle(cell).lineHeight) || 20;
-          const lines = Math.round((cell.clientHeight - 8) / line);
           const range = document.createRange(); range.selectNodeContents(cell);
-          const rects = Array.from(range.getClientRects()).filter(r => r.width > 0);
-          const tops = new Set(rects.map(r => Math.round(r.top)));
-          if (tops.size >= 3) out.push(text + ' (' + tops.size + ' lines)');
+          const lines = new Set(Array.from(range.getClientRects()).filter(r => r.width > 0).map(r => Math.round(r.top))).size;
+          const limit = cell.tagName === 'TH' || text.length <= 6 ? 2 : 3;
+          if (lines >= limit) out.push(text + ' (' + lines + ' lines)');
         }
         return out;
         """
