@@ -71,7 +71,8 @@ let package = Package(
             ]
         ),
         // 预约数据汇总: the summary web page for department staff and region administrators, a
-        // process of its own (`hallsync web`). Reads the daemon's database, writes only its own.
+        // process of its own (`hallsync web`). Reads the daemon's database, writes only its own,
+        // both through the store's typed operations (no SQL, no GRDB here).
         .target(
             name: "HallsyncWeb",
             dependencies: [
@@ -82,7 +83,6 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),

@@ -29,7 +29,14 @@ extension StoreTransaction {
     /// The department name of the code `codeExpression` stands for, as a scalar subquery over the
     /// reservations in `scope`; its arguments come after the code's.
     static func departmentNameSQL(_ codeExpression: String, scope: ReservationScope) -> (String, StatementArguments) {
-        let (predicate, arguments) = scope.predicate("x")
+        // The region's condition is kept off the index (`+`): the department's index, in date
+        // order, finds the newest reservation in one step; the region's would be walked back
+        // until one of the department turned up.
+        let (predicate, arguments): (String, StatementArguments)
+        switch scope {
+        case .departments: (predicate, arguments) = scope.predicate("x")
+        case .region(let code): (predicate, arguments) = ("+x.regionCode = ?", [code])
+        }
         return ("""
         (SELECT json_extract(x.portalJSON, '$.deptName') FROM reservation x
          WHERE x.deptCode = \(codeExpression) AND \(predicate) AND COALESCE(json_extract(x.portalJSON, '$.deptName'), '') <> ''

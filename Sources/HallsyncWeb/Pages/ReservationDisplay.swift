@@ -85,6 +85,10 @@ enum AppointmentText {
     /// cleaned, when there is any.
     static func slotText(_ raw: String?) -> String? {
         guard let raw else { return nil }
+        // The common form, as it is (an export reads a hundred thousand of them).
+        if raw.utf8.count == 11, raw.utf8.elementsEqual(raw.utf8.enumerated().map { index, byte in
+            [2, 8].contains(index) ? UInt8(ascii: ":") : index == 5 ? UInt8(ascii: "-") : (0x30...0x39).contains(byte) ? byte : 0
+        }) { return raw }
         let plain = String(String.UnicodeScalarView(raw.unicodeScalars.map { scalar -> Unicode.Scalar in
             // Full-width digits and colon, as some portals send them.
             if (0xFF10...0xFF19).contains(scalar.value) || scalar.value == 0xFF1A { return Unicode.Scalar(scalar.value - 0xFEE0)! }
