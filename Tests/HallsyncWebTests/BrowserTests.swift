@@ -174,7 +174,8 @@ struct BrowserTests {
 
     /// Cells of a table that a 1366-pixel screen squeezes: a heading, or a short value (a status,
     /// a name, a count: up to six characters), broken over two lines or more; any text up to
-    /// sixteen characters (a time, a department) over three or more.
+    /// sixteen characters (a time, a department) over three or more. And a page wider than the
+    /// screen.
     static let squeezedCells = """
         const out = [];
         for (const cell of document.querySelectorAll('td, th')) {
@@ -185,6 +186,7 @@ struct BrowserTests {
           const limit = cell.tagName === 'TH' || text.length <= 6 ? 2 : 3;
           if (lines >= limit) out.push(text + ' (' + lines + ' lines)');
         }
+        if (document.documentElement.scrollWidth > window.innerWidth) out.push('the page is ' + document.documentElement.scrollWidth + ' px wide');
         return out;
         """
 
@@ -194,27 +196,27 @@ struct BrowserTests {
     @Test func everyPageReadsAtAnOfficeScreensWidth() throws {
         let site = try WebSite("pages", unknownMatter: "licensing")
         defer { site.stop() }
-        let names = ["欧阳娜娜", "王小明", "张三丰", "李四", "赵钱孙", "周吴郑", "冯陈褚", "卫蒋沈"]
+        let names = ["欧阳娜娜", "迪丽热巴·迪力木拉提", "张三丰", "李四", "Alexander Hamilton", "周吴郑", "冯陈褚", "卫蒋沈"]
         for (i, name) in names.enumerated() {
-            site.publish(WebSite.reservation("YY-A\(i)", matter: i % 3 == 0 ? "371002-XK-0012" : "371002-XK-0107", name: name, phone: "1391111222\(i)",
+            site.publish(WebSite.reservation("YY37100220210911000A\(i)", matter: i % 3 == 0 ? "371002-XK-0012" : "371002-XK-0107", name: name, phone: "1391111222\(i)",
                                              date: "2021-09-\(10 + i % 5)"))
         }
-        site.publish(WebSite.reservation("YY-B1", dept: WebSite.deptB, matter: "371002-XK-0107", name: "司马相如", phone: "13933334444"))
+        site.publish(WebSite.reservation("YY37100220210911000B1", dept: WebSite.deptB, matter: "371002-XK-0107", name: "司马相如", phone: "13933334444"))
         for i in 0..<3 {
-            var phone = WebSite.reservation("YY-P\(i)", name: ["诸葛孔明", "上官婉儿", "欧阳修"][i], phone: ["5201234", "13955556666", "13977778888"][i])
+            var phone = WebSite.reservation("YY37100220210911000P\(i)", name: ["诸葛孔明", "上官婉儿", "欧阳修"][i], phone: ["5201234", "13955556666", "13977778888"][i])
             phone.handleMode = "PHONE"
             site.publish(phone)
         }
-        var held = WebSite.reservation("YY-HA", name: "东方不败")
+        var held = WebSite.reservation("YY37100220210911000HA", name: "东方不败")
         held.applicant.idNumber = "371002198001010150"
         site.publish(held)
-        site.publish(WebSite.reservation("YY-UM", matter: "371002-XK-0999", name: "令狐冲"))
+        site.publish(WebSite.reservation("YY37100220210911000UM", matter: "371002-XK-0999", name: "令狐冲"))
         site.drain()
-        _ = site.site.portal.cancel("YY-P2")
+        _ = site.site.portal.cancel("YY37100220210911000P2")
         site.drain()
         let entry = try #require(try site.engine.store.read { tx in
             try tx.attentionEntries(scope: .region("371002"), includingUnowned: true, limit: 10)
-        }.first { $0.reservationId == "YY-HA" })
+        }.first { $0.reservationId == "YY37100220210911000HA" })
         let shots = ProcessInfo.processInfo.environment["HALLSYNC_SCREENSHOTS"] ?? site.directory
         try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
         let driver = try Driver(downloads: site.directory)
@@ -231,7 +233,7 @@ struct BrowserTests {
                 driver.waitFor { driver.source.contains("核实结果已记录") }
             }
             var pages = [("summary", "/summary?\(period)"), ("summary-matters", "/summary?\(period)&by=matter"), ("list", "/list?\(period)"),
-                         ("record", "/reservation/YY-A0"), ("record-phone", "/reservation/YY-P0"), ("record-held", "/reservation/YY-HA"),
+                         ("record", "/reservation/YY37100220210911000A0"), ("record-phone", "/reservation/YY37100220210911000P0"), ("record-held", "/reservation/YY37100220210911000HA"),
                          ("phone", "/phone?\(period)"), ("attention", "/attention"), ("attention-retry", "/attention/\(entry.id)/retry")]
             if account == "admin" { pages.append(("audit", "/audit")) }
             for (name, path) in pages {

@@ -155,6 +155,7 @@ import Testing
             #expect(page.body.contains("2 条预约"), "the page and the status file agree")
             let conflict = try #require(page.body.components(separatedBy: "<tr>").first { $0.contains("两个大厅的办理结果不一致") })
             let action = try #require(conflict.range(of: #"/attention/(\d+)/resolve"#, options: .regularExpression).map { String(conflict[$0]) })
+            #expect(!conflict.contains("/retry"), "running the pipeline again cannot close it: no 重新处理")
             // A note is required.
             #expect(try await a.request(.post, action, form: ["csrf": a.csrf(in: page) ?? "", "note": " "]).status == 400)
             page = try await a.request(.post, action, form: ["csrf": a.csrf(in: page) ?? "", "note": "与申请人核实：已办理"])

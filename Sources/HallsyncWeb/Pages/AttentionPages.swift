@@ -33,10 +33,13 @@ extension WebPages {
         var id: Int64
         var reservationId, department, matter, applicant, reason, field, message, age, raisedAt: String
         var stored, waiting, inFull: Bool
+        /// What happened after delivery (two outcomes that differ, a cancellation after an outcome …):
+        /// running the pipeline again changes nothing, a person closes it.
+        var aboutTheLifecycle: Bool
 
         var model: [String: Any] {
             ["id": id, "reservationId": reservationId, "department": department, "matter": matter, "applicant": applicant, "reason": reason,
-             "field": field, "message": message, "age": age, "linked": stored, "waiting": waiting]
+             "field": field, "message": message, "age": age, "linked": stored, "waiting": waiting, "retryable": stored && !aboutTheLifecycle]
         }
     }
 
@@ -50,7 +53,8 @@ extension WebPages {
             matter: row.stored ? Self.matterText(code: row.matter, name: row.matterName) : "—", applicant: applicant,
             reason: DomainError.Code(rawValue: row.entry.code).clerkLabel, field: ClerkLabels.attentionSubject(code: row.entry.code, field: row.entry.field),
             message: row.entry.messageZh, age: Self.age(now - row.entry.raisedAt), raisedAt: Self.time(row.entry.raisedAt),
-            stored: row.stored, waiting: row.waiting, inFull: inFull && !row.purged && !name.isEmpty)
+            stored: row.stored, waiting: row.waiting, inFull: inFull && !row.purged && !name.isEmpty,
+            aboutTheLifecycle: DomainError.Code.aboutTheLifecycle.contains(DomainError.Code(rawValue: row.entry.code)))
     }
 
     func attentionExport(_ request: Request, _ context: SignedInContext) -> Response {

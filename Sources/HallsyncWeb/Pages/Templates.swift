@@ -45,6 +45,10 @@ enum Templates {
         td.name { min-width: 7em; }
         td.matter { min-width: 10em; }
         td.copy { white-space: pre-line; }
+        td.reason { min-width: 9em; }
+        td.field { min-width: 5em; }
+        td.resolved { min-width: 5em; }
+        td.person { min-width: 4em; }
         tr.total td { font-weight: bold; background: #f0f3f7; }
         .muted { color: #777; }
         .error { color: #a40000; font-weight: bold; white-space: nowrap; }
@@ -132,7 +136,7 @@ enum Templates {
         <table id="reservations">
         <tr><th>预约编号</th><th>预约时间</th><th>办件期限</th>{{#showDepartment}}<th>部门</th>{{/showDepartment}}<th>事项</th><th>状态</th><th>综合受理</th><th>行政许可</th><th>门户状态</th><th>申请人</th><th>联系电话</th></tr>
         {{#rows}}
-        <tr><td><a class="nw" href="/reservation/{{id}}">{{id}}</a>{{#attention}} <span class="warn">待人工</span>{{/attention}}</td><td class="nw">{{appointment}}</td><td><span class="nw">{{deadline}}</span>{{#overdue}} <span class="error">超期</span>{{/overdue}}</td>{{#showDepartment}}<td class="name">{{department}}</td>{{/showDepartment}}<td class="matter">{{matter}}</td><td class="nw">{{state}}</td><td class="copy">{{intake}}</td><td class="copy">{{licensing}}</td><td class="nw">{{portal}}</td><td class="nw">{{name}}</td><td class="nw">{{phone}}</td></tr>
+        <tr><td><a class="nw" href="/reservation/{{id}}">{{id}}</a>{{#attention}} <span class="warn">待人工</span>{{/attention}}</td><td class="nw">{{appointment}}</td><td><span class="nw">{{deadline}}</span>{{#overdue}} <span class="error">超期</span>{{/overdue}}</td>{{#showDepartment}}<td class="name">{{department}}</td>{{/showDepartment}}<td class="matter">{{matter}}</td><td class="nw">{{state}}</td><td class="copy">{{intake}}</td><td class="copy">{{licensing}}</td><td class="nw">{{portal}}</td><td class="person">{{name}}</td><td class="nw">{{phone}}</td></tr>
         {{/rows}}
         </table>
         {{> pager}}
@@ -167,7 +171,7 @@ enum Templates {
         </table>{{/hasSends}}{{^hasSends}}<p class="muted">没有发送记录。</p>{{/hasSends}}
         <h2>待人工处理事项</h2>
         {{#hasAttention}}<table><tr><th>原因</th><th>字段</th><th>说明</th><th>提出时间</th><th>处理</th></tr>
-        {{#attention}}<tr><td>{{reason}}</td><td>{{field}}</td><td class="wide">{{message}}</td><td class="nw">{{raisedAt}}</td><td>{{resolved}}</td></tr>{{/attention}}
+        {{#attention}}<tr><td class="reason">{{reason}}</td><td class="field">{{field}}</td><td class="wide">{{message}}</td><td class="nw">{{raisedAt}}</td><td class="resolved">{{resolved}}</td></tr>{{/attention}}
         </table>{{/hasAttention}}{{^hasAttention}}<p class="muted">没有待人工处理事项。</p>{{/hasAttention}}
         {{#hasCalls}}<h2>电话核实记录</h2>
         <table><tr><th>时间</th><th>结果</th><th>备注</th><th>记录人</th></tr>
@@ -185,7 +189,7 @@ enum Templates {
         <table id="phone">
         <tr><th>预约编号</th><th>预约时间</th>{{#showDepartment}}<th>部门</th>{{/showDepartment}}<th>事项</th><th>申请人</th><th>联系电话</th><th>核实结果</th><th>记录</th></tr>
         {{#rows}}
-        <tr><td class="nw"><a href="/reservation/{{id}}">{{id}}</a></td><td class="nw">{{appointment}}</td>{{#showDepartment}}<td class="name">{{department}}</td>{{/showDepartment}}<td class="matter">{{matter}}</td><td class="nw">{{name}}</td><td class="nw">{{phone}}</td><td class="nw">{{#cancelledOnline}}申请人已网上取消{{/cancelledOnline}}{{^cancelledOnline}}{{result}}{{/cancelledOnline}}</td>
+        <tr><td class="nw"><a href="/reservation/{{id}}">{{id}}</a></td><td class="nw">{{appointment}}</td>{{#showDepartment}}<td class="name">{{department}}</td>{{/showDepartment}}<td class="matter">{{matter}}</td><td class="person">{{name}}</td><td class="nw">{{phone}}</td><td class="nw">{{#cancelledOnline}}申请人已网上取消{{/cancelledOnline}}{{^cancelledOnline}}{{result}}{{/cancelledOnline}}</td>
         <td>{{#canRecord}}<form class="inline" method="post" action="/phone/{{id}}/call"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="back" value="{{back}}">
         <select name="result" required><option value="" selected>请选择结果</option><option value="CONFIRMED">已确认</option><option value="CANCELLED_BY_APPLICANT">申请人取消</option><option value="UNREACHABLE">未接通</option></select>
         <input name="note" placeholder="备注" maxlength="200"> <button type="submit">记录</button></form>{{/canRecord}}{{^canRecord}}<span class="muted">{{#cancelledOnline}}无需联系{{/cancelledOnline}}{{^cancelledOnline}}仅本部门工作人员可记录{{/cancelledOnline}}</span>{{/canRecord}}</td></tr>
@@ -199,12 +203,12 @@ enum Templates {
         {{> header}}
         <h1>待人工处理</h1>
         <p>{{reservations}} 条预约，{{entries}} 项待处理 &nbsp; <a href="/attention.csv">导出 CSV</a>（全部 {{entries}} 项）</p>
-        <p class="muted">“重新处理”：在事项目录或配置修正后，让同步程序重新处理该预约（先确认，每条预约只会送达一次）。“标记已处理”：人工处理完毕后关闭此项，须填写说明。</p>
+        <p class="muted">“重新处理”：在事项目录或配置修正后，让同步程序重新处理该预约（先确认，每条预约只会送达一次）。“标记已处理”：人工处理完毕后关闭此项，须填写说明；办结之后才发生的问题（如办理结果不一致、办理后又取消）只能这样关闭。</p>
         <table id="attention">
         <tr><th>预约编号</th>{{#showDepartment}}<th>部门</th>{{/showDepartment}}<th>事项</th><th>申请人</th><th>原因</th><th>字段</th><th>说明</th><th>已等待</th><th>操作</th></tr>
         {{#rows}}
-        <tr><td class="nw">{{#linked}}<a href="/reservation/{{reservationId}}">{{reservationId}}</a>{{/linked}}{{^linked}}{{reservationId}}{{/linked}}</td>{{#showDepartment}}<td class="name">{{department}}</td>{{/showDepartment}}<td class="matter">{{matter}}</td><td class="nw">{{applicant}}</td><td>{{reason}}</td><td>{{field}}</td><td class="wide">{{message}}</td><td class="nw">{{age}}</td>
-        <td>{{#waiting}}<span class="muted">已提交，等待同步程序处理</span>{{/waiting}}{{^waiting}}{{#linked}}<a class="button" href="/attention/{{id}}/retry">重新处理…</a><br>{{/linked}}
+        <tr><td class="nw">{{#linked}}<a href="/reservation/{{reservationId}}">{{reservationId}}</a>{{/linked}}{{^linked}}{{reservationId}}{{/linked}}</td>{{#showDepartment}}<td class="name">{{department}}</td>{{/showDepartment}}<td class="matter">{{matter}}</td><td class="person">{{applicant}}</td><td class="reason">{{reason}}</td><td class="field">{{field}}</td><td class="wide">{{message}}</td><td class="nw">{{age}}</td>
+        <td>{{#waiting}}<span class="muted">已提交，等待同步程序处理</span>{{/waiting}}{{^waiting}}{{#retryable}}<a class="button" href="/attention/{{id}}/retry">重新处理…</a><br>{{/retryable}}
         <form class="inline" method="post" action="/attention/{{id}}/resolve"><input type="hidden" name="csrf" value="{{csrf}}"><input name="note" placeholder="处理说明" required maxlength="500" size="12"> <button type="submit">标记已处理</button></form>{{/waiting}}</td></tr>
         {{/rows}}
         </table>
