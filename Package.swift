@@ -19,8 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
-        // The summary web page: a maintained server (Hummingbird 2 on SwiftNIO), its sessions and
-        // bcrypt, and logic-less templates. Only `HallsyncWeb` and the CLI link them.
+        // The summary web page: a maintained server (Hummingbird 2 on SwiftNIO), bcrypt, and
+        // logic-less templates. Only `HallsyncWeb` and the CLI link them.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
@@ -71,18 +71,18 @@ let package = Package(
             ]
         ),
         // 预约数据汇总: the summary web page for department staff and region administrators, a
-        // process of its own (`hallsync web`). Reads the daemon's database, writes only its own.
+        // process of its own (`hallsync web`). Reads the daemon's database, writes only its own,
+        // both through the store's typed operations (no SQL, no GRDB here).
         .target(
             name: "HallsyncWeb",
             dependencies: [
                 "HallsyncDomain", "HallsyncStore", "HallsyncEngine",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
-                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
@@ -130,7 +130,8 @@ let package = Package(
         .testTarget(
             name: "HallsyncWebTests",
             dependencies: ["HallsyncWeb", "HallsyncEngine", "HallsyncStandIns", "HallsyncTransport", "HallsyncOperations",
-                           .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]
+                           .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+                           .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
     ]
 )

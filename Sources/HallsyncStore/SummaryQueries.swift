@@ -19,7 +19,10 @@ public enum ReservationScope: Hashable, Sendable {
     }
 }
 
-/// The summary's categories of a reservation (the `state` column, computed by SQLite).
+/// The summary's categories of a reservation. The stored `state` column (the daemon's schema)
+/// puts a phone-verified or held reservation under PHONE or HELD whatever the portal said since;
+/// the page counts one the applicant cancelled online as CANCELLED, wherever it went (see
+/// ``StoreTransaction/category``).
 public enum ReservationState: String, CaseIterable, Sendable {
     case pending = "PENDING", handled = "HANDLED", consulted = "CONSULTED", cancelled = "CANCELLED", phone = "PHONE", held = "HELD"
 }
@@ -30,6 +33,8 @@ public struct ReservationFilter: Hashable, Sendable {
     public enum Column: String, CaseIterable, Sendable {
         case all, pending, handled, consulted, cancelled, overdue, phone, attention
         case phoneConfirmed, phoneCancelled, phoneUnreachable, phoneNotCalled, held
+        /// Phone-verified reservations the applicant cancelled online: nobody calls them.
+        case phoneCancelledOnline
     }
 
     public var from: CivilDate
@@ -50,10 +55,18 @@ public struct ReservationFilter: Hashable, Sendable {
     }
 }
 
-/// One line of the summary: a department and a matter, and its counts.
+/// How the summary's lines are cut: one per department (a region's overview), or one per
+/// department and matter.
+public enum SummaryGrouping: String, Hashable, Sendable {
+    case department, matter
+}
+
+/// One line of the summary: a department (and a matter, when grouped by matter), and its counts.
 public struct SummaryRow: Hashable, Sendable {
     public var department: String
+    /// The department's name (``StoreTransaction/departmentNames(_:)``), empty when none is known.
     public var departmentName: String
+    /// Empty when grouped by department.
     public var matter: String
     public var matterName: String
     public var counts: [ReservationFilter.Column: Int]
@@ -64,12 +77,14 @@ public struct SummaryRow: Hashable, Sendable {
 public struct ReservationRow: Hashable, Sendable {
     public var id: String
     public var department: String?
-    public var departmentName: String?
     public var matter: String?
     public var matterName: String?
+    /// `yyyy-MM-dd`, when readable.
     public var appointmentDate: String?
-    /// `yyyy-MM-dd HH:mm:ss` when deliverable, else the portal's slot.
-    public var appointment: String
+    /// The slot the applicant chose, as the portal sent it (`10:00-10:30`, `上午` …).
+    public var appointmentSlot: String?
+    /// `yyyy-MM-dd HH:mm:ss`, the slot's start, when the reservation was deliverable.
+    public var registerTime: String?
     public var deadline: String?
     public var state: ReservationState
     public var portalStatus: String?
@@ -89,55 +104,99 @@ public struct ReservationRow: Hashable, Sendable {
 }
 
 extension StoreTransaction {
-    static let stateColumns = """
-        COUNT(*) AS total,
-        SUM(r.state = 'PENDING') AS pending, SUM(r.state = 'HANDLED') AS handled, SUM(r.state = 'CONSULTED') AS consulted,
-        SUM(r.state = 'CANCELLED') AS cancelled, SUM(r.state = 'PENDING' AND r.deadline < ?) AS overdue,
-        SUM(r.state = 'PHONE') AS phone, SUM(r.state = 'HELD') AS held,
-        SUM(r.state = 'PHONE' AND p.result = 'CONFIRMED') AS phoneConfirmed,
-        SUM(r.state = 'PHONE' AND p.result = 'CANCELLED_BY_APPLICANT') AS phoneCancelled,
-        SUM(r.state = 'PHONE' AND p.result = 'UNREACHABLE') AS phoneUnreachable,
-        SUM(r.state = 'PHONE' AND p.result IS NULL) AS phoneNotCalled,
-        SUM(EXISTS (SELECT 1 FROM attention a WHERE a.reservationId = r.id AND a.resolvedAt IS NULL)) AS attention
-        """
+    /// The summary's category of the reservation `r` (a ``ReservationState``): its stored `state`,
+    /// except that one the applicant cancelled online is CANCELLED wherever it went — a
+    /// phone-verified one nobody should call any more, a held one nobody need fix. (The daemon's
+    /// schema would do better to compute it in `state` itself; see the summary for why the counts
+    /// do not read it per row.)
+    static let category = "(CASE WHEN r.state IN ('PHONE', 'HELD') AND r.isCancelled = 1 THEN 'CANCELLED' ELSE r.state END)"
 
-    /// Counts per department and matter for appointments from `from` through `to`, in scope.
-    /// `now` (Beijing time) decides what is overdue. The web page's database must be attached as
-    /// `web` (for the phone-call results).
-    public func summary(scope: ReservationScope, from: CivilDate, to: CivilDate, now: BeijingTime) throws -> [SummaryRow] {
+    /// Counts per department (and matter) for appointments from `from` through `to`, in scope,
+    /// with the departments' and matters' names — in one statement, whatever the number of lines
+    /// (a region of 3,720 department × matter lines once ran a query per line). `now` (Beijing
+    /// time) decides what is overdue. The web page's database must be attached as `web` (for the
+    /// phone-call results).
+    ///
+    /// The statement counts in three parts that each read only what they need: the categories
+    /// from the covering index alone; the phone-verified and held reservations (few) with their
+    /// call results and whether the applicant cancelled online (those move to 已取消,
+    /// ``category``: reading `isCancelled` or the call for every row would read the whole table);
+    /// and the open attention entries from their own index.
+    public func summary(scope: ReservationScope, from: CivilDate, to: CivilDate, now: BeijingTime,
+                        grouping: SummaryGrouping = .matter, department: String? = nil) throws -> [SummaryRow] {
         let (predicate, arguments) = scope.predicate()
-        // Positional, in the order they appear: `now` in the columns, the scope, the dates.
+        var range = arguments
+        range += [from.description, to.description]
+        if let department { range += [department] }
+        // Positional, in the order they appear: `now` in the counts, then the scope, the dates and
+        // the department of each of the three parts, then the scope again, in the departments' names.
         var all: StatementArguments = [now.description]
-        all += arguments
-        all += [from.description, to.description]
-        // The counts read the covering index only; the names come from one reservation per line after.
+        for _ in 0..<3 { all += range }
+        let (nameSQL, nameArguments) = Self.departmentNameSQL("d.department", scope: scope)
+        all += nameArguments
+        let byMatter = grouping == .matter
+        let key = "r.deptCode AS department, \(byMatter ? "r.itemCode" : "NULL") AS matter"
+        let inRange = "\(predicate) AND r.appointmentDate BETWEEN ? AND ?\(department == nil ? "" : " AND r.deptCode = ?")"
+        let group = "GROUP BY r.deptCode\(byMatter ? ", r.itemCode" : "")"
         let sql = """
-            SELECT r.deptCode AS department, r.itemCode AS matter, MIN(r.id) AS sample,
-                   \(Self.stateColumns)
-            FROM reservation r LEFT JOIN web.phoneCallLatest p ON p.reservationId = r.id
-            WHERE \(predicate) AND r.appointmentDate BETWEEN ? AND ?
-            GROUP BY r.deptCode, r.itemCode
-            ORDER BY r.deptCode, r.itemCode
+            WITH counted AS MATERIALIZED (
+                SELECT \(key), MIN(r.id) AS sample, COUNT(*) AS total,
+                       SUM(r.state = 'PENDING') AS pending, SUM(r.state = 'HANDLED') AS handled, SUM(r.state = 'CONSULTED') AS consulted,
+                       SUM(r.state = 'CANCELLED') AS cancelled, SUM(r.state = 'PENDING' AND r.deadline < ?) AS overdue,
+                       SUM(r.state = 'PHONE') AS phone, SUM(r.state = 'HELD') AS held
+                FROM reservation r WHERE \(inRange) \(group)
+            ),
+            verified AS MATERIALIZED (
+                SELECT \(key),
+                       SUM(r.state = 'PHONE' AND r.isCancelled = 1) AS phoneCancelledOnline,
+                       SUM(r.state = 'HELD' AND r.isCancelled = 1) AS heldCancelledOnline,
+                       SUM(r.state = 'PHONE' AND r.isCancelled = 0 AND p.result = 'CONFIRMED') AS phoneConfirmed,
+                       SUM(r.state = 'PHONE' AND r.isCancelled = 0 AND p.result = 'CANCELLED_BY_APPLICANT') AS phoneCancelled,
+                       SUM(r.state = 'PHONE' AND r.isCancelled = 0 AND p.result = 'UNREACHABLE') AS phoneUnreachable,
+                       SUM(r.state = 'PHONE' AND r.isCancelled = 0 AND p.result IS NULL) AS phoneNotCalled
+                FROM reservation r LEFT JOIN web.phoneCallLatest p ON p.reservationId = r.id
+                WHERE \(inRange) AND r.state IN ('PHONE', 'HELD') \(group)
+            ),
+            waiting AS MATERIALIZED (
+                SELECT \(key), COUNT(DISTINCT r.id) AS attention
+                FROM attention a JOIN reservation r ON r.id = a.reservationId
+                WHERE a.resolvedAt IS NULL AND \(inRange) \(group)
+            ),
+            line AS (
+                SELECT c.department, c.matter, c.sample, c.total, c.pending, c.handled, c.consulted,
+                       c.cancelled + COALESCE(v.phoneCancelledOnline, 0) + COALESCE(v.heldCancelledOnline, 0) AS cancelled, c.overdue,
+                       c.phone - COALESCE(v.phoneCancelledOnline, 0) AS phone, c.held - COALESCE(v.heldCancelledOnline, 0) AS held,
+                       COALESCE(v.phoneConfirmed, 0) AS phoneConfirmed, COALESCE(v.phoneCancelled, 0) AS phoneCancelled,
+                       COALESCE(v.phoneUnreachable, 0) AS phoneUnreachable, COALESCE(v.phoneNotCalled, 0) AS phoneNotCalled,
+                       COALESCE(v.phoneCancelledOnline, 0) AS phoneCancelledOnline, COALESCE(w.attention, 0) AS attention
+                FROM counted c
+                LEFT JOIN verified v ON v.department IS c.department AND v.matter IS c.matter
+                LEFT JOIN waiting w ON w.department IS c.department AND w.matter IS c.matter
+            ),
+            name AS MATERIALIZED (
+                SELECT d.department, \(nameSQL) AS departmentName
+                FROM (SELECT DISTINCT department FROM counted) d
+            )
+            SELECT line.*, name.departmentName,
+                   \(byMatter ? "COALESCE(json_extract(s.contentJSON, '$.itemName'), json_extract(s.portalJSON, '$.itemName'))" : "NULL") AS matterName
+            FROM line
+            LEFT JOIN name ON name.department IS line.department
+            \(byMatter ? "LEFT JOIN reservation s ON s.id = line.sample" : "")
+            ORDER BY line.department, line.matter
             """
         return try Row.fetchAll(db, sql: sql, arguments: all).map { row in
             var counts: [ReservationFilter.Column: Int] = [:]
             for column in ReservationFilter.Column.allCases {
                 counts[column] = (row[column == .all ? "total" : column.rawValue] as Int?) ?? 0
             }
-            let names = try Row.fetchOne(db, sql: """
-                SELECT json_extract(portalJSON, '$.deptName') AS departmentName,
-                       COALESCE(json_extract(contentJSON, '$.itemName'), json_extract(portalJSON, '$.itemName')) AS matterName
-                FROM reservation WHERE id = ?
-                """, arguments: [row["sample"] as String])
-            return SummaryRow(department: row["department"] ?? "", departmentName: names?["departmentName"] ?? "",
-                              matter: row["matter"] ?? "", matterName: MatterName.strippingReservationPrefix(names?["matterName"] ?? ""),
+            return SummaryRow(department: row["department"] ?? "", departmentName: Self.cleanName(row["departmentName"]),
+                              matter: row["matter"] ?? "", matterName: MatterName.strippingReservationPrefix(row["matterName"] ?? ""),
                               counts: counts)
         }
     }
 
-    /// The reservations behind one of the summary's numbers, in scope, oldest appointment first,
-    /// and how many there are in all.
-    public func reservations(scope: ReservationScope, filter: ReservationFilter, now: BeijingTime, limit: Int, offset: Int) throws -> (rows: [ReservationRow], total: Int) {
+    /// The conditions and arguments of a list (``reservations(scope:filter:now:limit:offset:)``).
+    func listConditions(scope: ReservationScope, filter: ReservationFilter, now: BeijingTime) -> (sql: String, arguments: StatementArguments) {
         let (predicate, arguments) = scope.predicate()
         var conditions = [predicate]
         var all = arguments
@@ -150,48 +209,75 @@ extension StoreTransaction {
         }
         if let department = filter.department { conditions.append("r.deptCode = ?"); all += [department] }
         if let matter = filter.matter { conditions.append("r.itemCode = ?"); all += [matter] }
+        let result = ["phoneConfirmed": "CONFIRMED", "phoneCancelled": "CANCELLED_BY_APPLICANT", "phoneUnreachable": "UNREACHABLE"]
         switch filter.column {
         case .all: break
-        case .pending, .handled, .consulted, .cancelled, .phone, .held:
+        case .pending, .handled, .consulted:
             conditions.append("r.state = ?")
-            all += [filter.column == .pending ? "PENDING" : filter.column.rawValue.uppercased()]
+            all += [filter.column.rawValue.uppercased()]
+        case .cancelled:
+            conditions.append("(r.state = 'CANCELLED' OR (r.state IN ('PHONE', 'HELD') AND r.isCancelled = 1))")
+        case .phone, .held:
+            conditions.append("r.state = ? AND r.isCancelled = 0")
+            all += [filter.column.rawValue.uppercased()]
         case .overdue:
             conditions.append("r.state = 'PENDING' AND r.deadline < ?")
             all += [now.description]
         case .attention:
             conditions.append("EXISTS (SELECT 1 FROM attention a WHERE a.reservationId = r.id AND a.resolvedAt IS NULL)")
         case .phoneConfirmed, .phoneCancelled, .phoneUnreachable:
-            conditions.append("r.state = 'PHONE' AND p.result = ?")
-            all += [["phoneConfirmed": "CONFIRMED", "phoneCancelled": "CANCELLED_BY_APPLICANT", "phoneUnreachable": "UNREACHABLE"][filter.column.rawValue]!]
+            conditions.append("r.state = 'PHONE' AND r.isCancelled = 0 AND p.result = ?")
+            all += [result[filter.column.rawValue]!]
         case .phoneNotCalled:
-            conditions.append("r.state = 'PHONE' AND p.result IS NULL")
+            conditions.append("r.state = 'PHONE' AND r.isCancelled = 0 AND p.result IS NULL")
+        case .phoneCancelledOnline:
+            conditions.append("r.state = 'PHONE' AND r.isCancelled = 1")
         }
-        let whereClause = conditions.joined(separator: " AND ")
-        let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM reservation r LEFT JOIN web.phoneCallLatest p ON p.reservationId = r.id WHERE \(whereClause)",
-                                     arguments: all) ?? 0
+        return (conditions.joined(separator: " AND "), all)
+    }
+
+    static let listColumns = """
+        SELECT r.id, r.deptCode, r.itemCode, r.appointmentDate, r.deadline, \(category) AS state, r.portalStatus, r.purgedAt,
+               COALESCE(json_extract(r.contentJSON, '$.itemName'), json_extract(r.portalJSON, '$.itemName')) AS itemName,
+               json_extract(r.contentJSON, '$.registerTime') AS registerTime,
+               json_extract(r.portalJSON, '$.appointmentSlot') AS slot,
+               COALESCE(json_extract(r.contentJSON, '$.applicantName'), json_extract(r.portalJSON, '$.applicant.name')) AS name,
+               CASE WHEN r.contentJSON IS NOT NULL THEN json_extract(r.contentJSON, '$.phone') ELSE json_extract(r.portalJSON, '$.applicant.phone') END AS phone,
+               ci.itemNo AS intakeNo, ci.status AS intakeStatus, ci.isBlocked AS intakeBlocked, ci.target AS intakeTarget,
+               cl.itemNo AS licensingNo, cl.status AS licensingStatus, cl.isBlocked AS licensingBlocked, cl.target AS licensingTarget,
+               p.result AS phoneCall,
+               (SELECT COUNT(*) FROM attention a WHERE a.reservationId = r.id AND a.resolvedAt IS NULL) AS openAttention
+        FROM reservation r
+        LEFT JOIN web.phoneCallLatest p ON p.reservationId = r.id
+        LEFT JOIN hallCopy ci ON ci.reservationId = r.id AND ci.target = 'intake'
+        LEFT JOIN hallCopy cl ON cl.reservationId = r.id AND cl.target = 'licensing'
+        """
+
+    /// The reservations behind one of the summary's numbers, in scope, oldest appointment first:
+    /// `limit` of them from `offset`.
+    public func reservations(scope: ReservationScope, filter: ReservationFilter, now: BeijingTime, limit: Int, offset: Int) throws -> [ReservationRow] {
+        let (whereClause, all) = listConditions(scope: scope, filter: filter, now: now)
         var paged = all
         paged += [limit, offset]
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT r.id, r.deptCode, r.itemCode, r.appointmentDate, r.deadline, r.state, r.portalStatus, r.purgedAt,
-                   json_extract(r.portalJSON, '$.deptName') AS deptName,
-                   COALESCE(json_extract(r.contentJSON, '$.itemName'), json_extract(r.portalJSON, '$.itemName')) AS itemName,
-                   json_extract(r.contentJSON, '$.registerTime') AS registerTime,
-                   json_extract(r.portalJSON, '$.appointmentSlot') AS slot,
-                   COALESCE(json_extract(r.contentJSON, '$.applicantName'), json_extract(r.portalJSON, '$.applicant.name')) AS name,
-                   CASE WHEN r.contentJSON IS NOT NULL THEN json_extract(r.contentJSON, '$.phone') ELSE json_extract(r.portalJSON, '$.applicant.phone') END AS phone,
-                   ci.itemNo AS intakeNo, ci.status AS intakeStatus, ci.isBlocked AS intakeBlocked, ci.target AS intakeTarget,
-                   cl.itemNo AS licensingNo, cl.status AS licensingStatus, cl.isBlocked AS licensingBlocked, cl.target AS licensingTarget,
-                   p.result AS phoneCall,
-                   (SELECT COUNT(*) FROM attention a WHERE a.reservationId = r.id AND a.resolvedAt IS NULL) AS openAttention
-            FROM reservation r
-            LEFT JOIN web.phoneCallLatest p ON p.reservationId = r.id
-            LEFT JOIN hallCopy ci ON ci.reservationId = r.id AND ci.target = 'intake'
-            LEFT JOIN hallCopy cl ON cl.reservationId = r.id AND cl.target = 'licensing'
-            WHERE \(whereClause)
-            ORDER BY r.appointmentDate, r.id
-            LIMIT ? OFFSET ?
-            """, arguments: paged)
-        return (rows.map(Self.reservationRow), total)
+        return try Row.fetchAll(db, sql: Self.listColumns + " WHERE \(whereClause) ORDER BY r.appointmentDate, r.id LIMIT ? OFFSET ?", arguments: paged)
+            .map(Self.reservationRow)
+    }
+
+    /// How many reservations the list has.
+    public func reservationCount(scope: ReservationScope, filter: ReservationFilter, now: BeijingTime) throws -> Int {
+        let (whereClause, all) = listConditions(scope: scope, filter: filter, now: now)
+        return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM reservation r LEFT JOIN web.phoneCallLatest p ON p.reservationId = r.id WHERE \(whereClause)",
+                                arguments: all) ?? 0
+    }
+
+    /// Every reservation of a list, oldest appointment first, one at a time from one snapshot (an
+    /// export of any size in flat memory); `body` returns false to stop.
+    public func forEachReservation(scope: ReservationScope, filter: ReservationFilter, now: BeijingTime, _ body: (ReservationRow) throws -> Bool) throws {
+        let (whereClause, all) = listConditions(scope: scope, filter: filter, now: now)
+        let cursor = try Row.fetchCursor(db, sql: Self.listColumns + " WHERE \(whereClause) ORDER BY r.appointmentDate, r.id", arguments: all)
+        while let row = try cursor.next() {
+            guard try body(Self.reservationRow(row)) else { return }
+        }
     }
 
     static func reservationRow(_ row: Row) -> ReservationRow {
@@ -199,11 +285,11 @@ extension StoreTransaction {
             guard (row["\(prefix)Target"] as String?) != nil else { return nil }
             return ReservationRow.CopyState(itemNo: row["\(prefix)No"], status: row["\(prefix)Status"] ?? "PENDING", blocked: row["\(prefix)Blocked"] ?? false)
         }
-        let appointment = (row["registerTime"] as String?) ?? [row["appointmentDate"] as String?, row["slot"] as String?].compactMap { $0 }.joined(separator: " ")
         return ReservationRow(
-            id: row["id"], department: row["deptCode"], departmentName: row["deptName"], matter: row["itemCode"],
+            id: row["id"], department: row["deptCode"], matter: row["itemCode"],
             matterName: (row["itemName"] as String?).map(MatterName.strippingReservationPrefix), appointmentDate: row["appointmentDate"],
-            appointment: appointment, deadline: row["deadline"], state: ReservationState(rawValue: row["state"]) ?? .pending,
+            appointmentSlot: row["slot"], registerTime: row["registerTime"], deadline: row["deadline"],
+            state: ReservationState(rawValue: row["state"]) ?? .pending,
             portalStatus: row["portalStatus"], intake: copy("intake"), licensing: copy("licensing"),
             applicantName: row["name"] ?? "", phone: row["phone"] ?? "", openAttention: row["openAttention"] ?? 0,
             phoneCall: row["phoneCall"], purged: (row["purgedAt"] as Double?) != nil)
@@ -212,7 +298,7 @@ extension StoreTransaction {
     /// One reservation in scope, nil when it does not exist or is out of scope (the same answer).
     public func reservationRow(id: String, scope: ReservationScope, now: BeijingTime) throws -> ReservationRow? {
         let today = now.date
-        return try reservations(scope: scope, filter: ReservationFilter(from: today, to: today, reservationId: id), now: now, limit: 1, offset: 0).rows.first
+        return try reservations(scope: scope, filter: ReservationFilter(from: today, to: today, reservationId: id), now: now, limit: 1, offset: 0).first
     }
 
     /// A record's history, for its page: portal versions, the hall copies and every send with its
@@ -238,68 +324,6 @@ extension StoreTransaction {
         return ReservationHistory(versions: versions, copies: copies, sends: sends, attention: attention, lifecycle: lifecycle)
     }
 
-    /// Attention entries in scope (open ones, or all), newest last; `unowned` adds the entries that
-    /// belong to no stored reservation (a malformed id, an unreadable record): the region's.
-    public func attentionEntries(scope: ReservationScope, includingUnowned: Bool, openOnly: Bool = true, limit: Int) throws -> [AttentionRow] {
-        let (predicate, arguments) = scope.predicate()
-        var all = arguments
-        all += [limit]
-        let sql = """
-            SELECT a.* FROM attention a LEFT JOIN reservation r ON r.id = a.reservationId
-            WHERE \(openOnly ? "a.resolvedAt IS NULL AND" : "") ((r.id IS NOT NULL AND \(predicate)) \(includingUnowned ? "OR r.id IS NULL" : ""))
-            ORDER BY a.raisedAt, a.id LIMIT ?
-            """
-        return try Row.fetchAll(db, sql: sql, arguments: all).map(Self.attentionRow)
-    }
-
-    /// One attention entry, when its reservation is in scope (or it has none and `includingUnowned`).
-    public func attentionEntry(id: Int64, scope: ReservationScope, includingUnowned: Bool) throws -> AttentionRow? {
-        let (predicate, arguments) = scope.predicate()
-        var all: StatementArguments = [id]
-        all += arguments
-        return try Row.fetchOne(db, sql: """
-            SELECT a.* FROM attention a LEFT JOIN reservation r ON r.id = a.reservationId
-            WHERE a.id = ? AND ((r.id IS NOT NULL AND \(predicate)) \(includingUnowned ? "OR r.id IS NULL" : ""))
-            """, arguments: all).map(Self.attentionRow)
-    }
-
-    static func attentionRow(_ row: Row) -> AttentionRow {
-        AttentionRow(id: row["id"], reservationId: row["reservationId"], code: row["code"], field: row["field"], target: row["target"],
-                     messageZh: row["messageZh"], messageEn: row["messageEn"], version: row["version"], raisedAt: row["raisedAt"],
-                     resolvedAt: row["resolvedAt"], resolvedBy: row["resolvedBy"], resolution: row["resolution"])
-    }
-
-    /// The audit log's lines about reservations of a region (the web page's database attached as `web`), newest first.
-    public func auditLines(region: String, includingUnowned: Bool, from: Double, until: Double, limit: Int) throws -> [AuditLine] {
-        try Row.fetchAll(db, sql: """
-            SELECT a.* FROM web.audit a LEFT JOIN reservation r ON r.id = a.reservationId
-            WHERE a.at >= ? AND a.at < ? AND (r.regionCode = ? \(includingUnowned ? "OR r.id IS NULL" : ""))
-            ORDER BY a.id DESC LIMIT ?
-            """, arguments: [from, until, region, limit]).map {
-            AuditLine(at: $0["at"], account: $0["account"], reservationId: $0["reservationId"], view: $0["view"], address: $0["address"])
-        }
-    }
-
-    /// The last clerk's request the daemon applied (the web page shows what is still waiting).
-    public func appliedClerkRequest() throws -> Int64 {
-        try cursor(.clerkRequests).flatMap(Int64.init) ?? 0
-    }
-}
-
-/// An attention entry as people see it.
-public struct AttentionRow: Hashable, Sendable {
-    public var id: Int64
-    public var reservationId: String
-    public var code: String
-    public var field: String
-    public var target: String
-    public var messageZh: String
-    public var messageEn: String
-    public var version: Int
-    public var raisedAt: Double
-    public var resolvedAt: Double?
-    public var resolvedBy: String?
-    public var resolution: String?
 }
 
 /// Everything the record page shows, without personal data.
@@ -341,13 +365,4 @@ public struct ReservationHistory: Hashable, Sendable {
     public var sends: [Send]
     public var attention: [AttentionRow]
     public var lifecycle: Lifecycle
-}
-
-/// One view of unmasked personal data.
-public struct AuditLine: Hashable, Sendable {
-    public var at: Double
-    public var account: String
-    public var reservationId: String
-    public var view: String
-    public var address: String
 }

@@ -6,7 +6,10 @@ import Glibc
 #endif
 
 /// The web page's own database (`web.sqlite`): accounts, sessions, the audit log of unmasked
-/// views, clerks' phone-call results, and clerks' requests to the daemon (retry, resolve).
+/// views, clerks' phone-call results, and clerks' requests to the daemon (retry, resolve). The
+/// web page reaches it only through the typed operations here (``WebStore/account(named:)``,
+/// ``WebStore/startSession(_:endingOthers:)``, ``WebStore/recordViews(of:account:view:address:at:)``,
+/// ``WebStore/recordCall(_:)`` …): no page holds SQL.
 ///
 ///     let web = try WebStore(path: "/var/lib/hallsync-web/web.sqlite")          // the web page: writes
 ///     let requests = try WebStore(path: path, readOnly: true)                   // the daemon: reads
@@ -110,6 +113,28 @@ public final class WebStore: Sendable {
                     account TEXT NOT NULL,
                     at REAL NOT NULL
                 );
+                """)
+        }
+        migrator.registerMigration("web v2: sessions in columns, found by account") { db in
+            try db.execute(sql: """
+                -- Sessions, one row each, found by their account: a password change, a disable and a new
+                -- login end them with a plain DELETE. (v1 kept them as the framework's key/value pairs,
+                -- the account inside a JSON BLOB that `LIKE` did not match: the sessions of a changed
+                -- password lived on.) Sessions of v1 end with the upgrade: everyone logs in again.
+                DROP TABLE persist;
+                CREATE TABLE session (
+                    tokenHash TEXT PRIMARY KEY NOT NULL,     -- SHA-256 of the cookie's token: this file holds no usable token
+                    account TEXT NOT NULL,
+                    csrf TEXT NOT NULL,                      -- every form of the session carries it back
+                    loginAt REAL NOT NULL,
+                    seenAt REAL NOT NULL,
+                    expiresAt REAL NOT NULL                  -- seenAt + web.sessionMinutes
+                );
+                CREATE INDEX session_account ON session(account);
+                CREATE INDEX session_expiry ON session(expiresAt);
+                -- When the account's sessions were last ended (its password changed, or it was disabled):
+                -- a session that logged in before is refused even if its row were still there.
+                ALTER TABLE account ADD COLUMN sessionsEndedAt REAL NOT NULL DEFAULT 0;
                 """)
         }
         return migrator

@@ -151,8 +151,13 @@ struct User: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the accounts.")
         @OptionGroup var options: ConfigOption
         func run() throws {
-            for account in try User.store(options).list() {
-                print([account.name, account.role.rawValue, account.scopeDescription, account.disabled ? "disabled" : "enabled"].joined(separator: "\t"))
+            let store = try User.store(options)
+            let now = Date().timeIntervalSince1970
+            for account in try store.list() {
+                let scope = account.role == .staff ? "departments " + account.departments.joined(separator: ",") : "region " + (account.region ?? "")
+                let sessions = try store.web.sessionCount(of: account.name, now: now)
+                print([account.name, account.role.rawValue, scope, account.disabled ? "disabled" : "enabled", "\(sessions) session\(sessions == 1 ? "" : "s")"]
+                    .joined(separator: "\t"))
             }
         }
     }

@@ -33,7 +33,7 @@ struct BrowserTests {
             let created = try call(.post, "/session", [
                 "capabilities": ["alwaysMatch": ["browserName": "chrome", "goog:chromeOptions": [
                     "binary": "/usr/bin/chromium",
-                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1500,900", "--lang=zh-CN"],
+                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1366,900", "--lang=zh-CN"],
                     "prefs": ["download.default_directory": downloads, "download.prompt_for_download": false],
                 ] as [String: Any]]],
             ])
@@ -82,6 +82,11 @@ struct BrowserTests {
         func type(_ css: String, _ text: String) throws { try call(.post, "/session/\(session)/element/\(try element(css))/value", ["text": text]) }
         func click(_ css: String) throws { try call(.post, "/session/\(session)/element/\(try element(css))/click", [:]) }
         func text(_ css: String) throws -> String { (try call(.get, "/session/\(session)/element/\(try element(css))/text")["value"] as? String) ?? "" }
+
+        /// Runs `script` (a function body) in the page through WebDriver (not the page's own: it has none).
+        func execute(_ script: String) throws -> Any? {
+            try call(.post, "/session/\(session)/execute/sync", ["script": script, "args": [] as [Any]])["value"]
+        }
 
         func screenshot(to path: String) throws {
             guard let encoded = try call(.get, "/session/\(session)/screenshot")["value"] as? String, let png = Data(base64Encoded: encoded) else { return }
@@ -164,6 +169,84 @@ struct BrowserTests {
         }
         try driver.go(site.baseURL + "/list?from=2021-09-01&to=2021-09-30")
         #expect(driver.source.contains("YY-B1") && driver.source.contains("司马相如"))
+        print("browser test: screenshots in \(shots)")
+    }
+
+    /// Cells of a table that a 1366-pixel screen squeezes: a heading, or a short value (a status,
+    /// a name, a count: up to six characters), broken over two lines or more; any text up to
+    /// sixteen characters (a time, a department) over three or more. And a page wider than the
+    /// screen.
+    static let squeezedCells = """
+        const out = [];
+        for (const cell of document.querySelectorAll('td, th')) {
+          const text = cell.innerText.trim();
+          if (text.length < 2 || text.length > 16 || cell.querySelector('form, input, select, button')) continue;
+          const range = document.createRange(); range.selectNodeContents(cell);
+          const lines = new Set(Array.from(range.getClientRects()).filter(r => r.width > 0).map(r => Math.round(r.top))).size;
+          const limit = cell.tagName === 'TH' || text.length <= 6 ? 2 : 3;
+          if (lines >= limit) out.push(text + ' (' + lines + ' lines)');
+        }
+        if (document.documentElement.scrollWidth > window.innerWidth) out.push('the page is ' + document.documentElement.scrollWidth + ' px wide');
+        return out;
+        """
+
+    /// Every page, for a clerk and for the administrator, at an office screen's 1366 × 900: read
+    /// in words, no column squeezed. Screenshots go to `$HALLSYNC_SCREENSHOTS` (or the test's
+    /// directory) for a person to look at.
+    @Test func everyPageReadsAtAnOfficeScreensWidth() throws {
+        let site = try WebSite("pages", unknownMatter: "licensing")
+        defer { site.stop() }
+        let names = ["欧阳娜娜", "迪丽热巴·迪力木拉提", "张三丰", "李四", "Alexander Hamilton", "周吴郑", "冯陈褚", "卫蒋沈"]
+        for (i, name) in names.enumerated() {
+            site.publish(WebSite.reservation("YY37100220210911000A\(i)", matter: i % 3 == 0 ? "371002-XK-0012" : "371002-XK-0107", name: name, phone: "1391111222\(i)",
+                                             date: "2021-09-\(10 + i % 5)"))
+        }
+        site.publish(WebSite.reservation("YY37100220210911000B1", dept: WebSite.deptB, matter: "371002-XK-0107", name: "司马相如", phone: "13933334444"))
+        for i in 0..<3 {
+            var phone = WebSite.reservation("YY37100220210911000P\(i)", name: ["诸葛孔明", "上官婉儿", "欧阳修"][i], phone: ["5201234", "13955556666", "13977778888"][i])
+            phone.handleMode = "PHONE"
+            site.publish(phone)
+        }
+        var held = WebSite.reservation("YY37100220210911000HA", name: "东方不败")
+        held.applicant.idNumber = "371002198001010150"
+        site.publish(held)
+        site.publish(WebSite.reservation("YY37100220210911000UM", matter: "371002-XK-0999", name: "令狐冲"))
+        site.drain()
+        _ = site.site.portal.cancel("YY37100220210911000P2")
+        site.drain()
+        let entry = try #require(try site.engine.store.read { tx in
+            try tx.attentionEntries(scope: .region("371002"), includingUnowned: true, limit: 10)
+        }.first { $0.reservationId == "YY37100220210911000HA" })
+        let shots = ProcessInfo.processInfo.environment["HALLSYNC_SCREENSHOTS"] ?? site.directory
+        try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
+        let driver = try Driver(downloads: site.directory)
+        try driver.go(site.baseURL + "/login")
+        try driver.screenshot(to: shots + "/login.png")
+        let period = "from=2021-09-01&to=2021-09-30"
+        for account in ["clerkA", "admin"] {
+            try driver.login(site.baseURL, account)
+            if account == "clerkA" {
+                // A call with a note, so that the record page shows one.
+                try driver.go(site.baseURL + "/phone?\(period)")
+                _ = try driver.execute("document.querySelector('select[name=result]').value = 'UNREACHABLE'; document.querySelector('input[name=note]').value = '下午再打'; return 0")
+                try driver.click("#phone button[type=submit]")
+                driver.waitFor { driver.source.contains("核实结果已记录") }
+            }
+            var pages = [("summary", "/summary?\(period)"), ("summary-matters", "/summary?\(period)&by=matter"), ("list", "/list?\(period)"),
+                         ("record", "/reservation/YY37100220210911000A0"), ("record-phone", "/reservation/YY37100220210911000P0"), ("record-held", "/reservation/YY37100220210911000HA"),
+                         ("phone", "/phone?\(period)"), ("attention", "/attention"), ("attention-retry", "/attention/\(entry.id)/retry")]
+            if account == "admin" { pages.append(("audit", "/audit")) }
+            for (name, path) in pages {
+                try driver.go(site.baseURL + path)
+                let source = driver.source
+                #expect(!source.contains("没有找到"), "\(account) \(path)")
+                let squeezed = (try driver.execute(Self.squeezedCells) as? [String]) ?? ["the check did not run"]
+                #expect(squeezed.isEmpty, "\(account) \(path): squeezed \(squeezed)")
+                try driver.screenshot(to: shots + "/\(account == "admin" ? "admin" : "clerk")-\(name).png")
+            }
+            try driver.click("header button")   // 退出
+            driver.waitFor { driver.url.hasSuffix("/login") }
+        }
         print("browser test: screenshots in \(shots)")
     }
 }

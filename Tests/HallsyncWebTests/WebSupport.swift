@@ -8,9 +8,10 @@ import HallsyncStore
 @testable import HallsyncWeb
 import Logging
 
-/// A stand-in site with two departments' reservations delivered, the daemon's engine, and the
-/// web page serving on loopback with three accounts: a clerk of each department and the
-/// region's administrator.
+/// A stand-in site with two departments' reservations delivered, the daemon's engine, and three
+/// accounts: a clerk of each department and the region's administrator. With `process`, the
+/// real `hallsync web` serves it on loopback; without, the tests send requests to the real router
+/// and middleware in this process (``withRouter(_:)``).
 final class WebSite: @unchecked Sendable {
     static let deptA = "11371002MB0000000B"
     static let deptB = "11371002MB0000001C"
@@ -23,11 +24,11 @@ final class WebSite: @unchecked Sendable {
     /// The web page's database, as the test sees it (the server is another process).
     let web: WebStore
     let port: Int
-    private let process: Process
+    private let process: Process?
 
     static let logger = Logger(label: "hallsync-web-test") { JournalLogHandler(label: $0, level: .error) }
 
-    init(_ name: String, extraYAML: String = "", unknownMatter: String = "licensing") throws {
+    init(_ name: String, extraYAML: String = "", unknownMatter: String = "licensing", process serve: Bool = true) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-web-\(name)-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         site = try StandInSite(directory: directory, options: .init(lag: 0, faults: .none))
@@ -44,16 +45,22 @@ final class WebSite: @unchecked Sendable {
         _ = try accounts.add(Account(name: "clerkA", role: .staff, departments: [Self.deptA]), password: Self.password)
         _ = try accounts.add(Account(name: "clerkB", role: .staff, departments: [Self.deptB]), password: Self.password)
         _ = try accounts.add(Account(name: "admin", role: .admin, region: "371002"), password: Self.password)
+        guard serve else {
+            process = nil
+            port = 0
+            return
+        }
         // The real `hallsync web`, a process of its own, on a free port it reports in its log.
         let log = directory + "/web.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        process = Process()
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.hallsyncBinary)
         process.arguments = ["web", "--config", directory + "/hallsync.yaml", "--log-level", "notice"]
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
+        self.process = process
         var found = 0
         let deadline = Date().addingTimeInterval(30)
         while found == 0, Date() < deadline, process.isRunning {
@@ -69,8 +76,35 @@ final class WebSite: @unchecked Sendable {
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
+    var isRunning: Bool { process?.isRunning ?? false }
+
+    /// Runs `hallsync user ARGS --config …` (the real command, another process), with `input` on
+    /// its standard input; fails the test when it exits non-zero.
+    func user(_ arguments: [String], input: String = "") throws {
+        let command = Process()
+        command.executableURL = URL(fileURLWithPath: Self.hallsyncBinary)
+        command.arguments = ["user"] + arguments + ["--config", directory + "/hallsync.yaml"]
+        let stdin = Pipe(), output = Pipe()
+        command.standardInput = stdin
+        command.standardOutput = output
+        command.standardError = output
+        try command.run()
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        command.waitUntilExit()
+        guard command.terminationStatus == 0 else { throw CommandFailed(arguments: arguments, status: command.terminationStatus, output: text) }
+    }
+
+    struct CommandFailed: Error, CustomStringConvertible {
+        let arguments: [String]
+        let status: Int32
+        let output: String
+        var description: String { "hallsync user \(arguments.joined(separator: " ")) exited \(status): \(output)" }
+    }
+
     func stop() {
-        if process.isRunning { process.terminate(); process.waitUntilExit() }
+        if let process, process.isRunning { process.terminate(); process.waitUntilExit() }
         site.stop()
     }
 
@@ -102,8 +136,9 @@ final class WebSite: @unchecked Sendable {
 
     /// Cycles until everything published is in and nothing is pending.
     func drain() {
-        // Until a cycle that started after everything published is below the horizon (lag 0, margin 1 s).
-        let mustStartAfter = Date().addingTimeInterval(2)
+        // Until a cycle that started after everything published is below the horizon (the
+        // portal's visibility lag and hallsync's margin, and the second being read).
+        let mustStartAfter = Date().addingTimeInterval(Double(configuration.portal.visibilityLag + configuration.portal.lagMargin) + 2)
         for _ in 0..<100 {
             let report = engine.runCycle(stop: StopSignal())
             if report.startedAt > mustStartAfter, report.caughtUp, report.errors.isEmpty, report.counts.pendingSends.values.reduce(0, +) == 0,

@@ -1,18 +1,19 @@
 import Foundation
-import GRDB
 import HallsyncDomain
+import HallsyncStore
 
 /// Who may see what (the notice's 预约数据汇总, contract §1.7): a department's staff all
 /// reservations of their department(s), a region administrator all of the region's.
 ///
 ///     let clerk = Account(name: "zhang", role: .staff, departments: ["11371002MB0000000B"])
 ///     clerk.seesInFull(department: "11371002MB0000000B")   // true: they call the applicants
-///     clerk.scope().sql                                   // "r.deptCode IN (?)"
+///     clerk.reservationScope                              // .departments(["11371002MB0000000B"])
 ///
-/// The scope is a predicate every query of a reservation carries, on the server: a page, a
-/// list, an export, a single record and an attention action alike.
-public struct Account: Hashable, Sendable, Codable {
-    public enum Role: String, Hashable, Sendable, Codable, CaseIterable {
+/// The scope is a predicate every query of a reservation carries, in the store
+/// (``ReservationScope``), on the server: a page, a list, an export, a single record and an
+/// attention action alike.
+public struct Account: Hashable, Sendable {
+    public enum Role: String, Hashable, Sendable, CaseIterable {
         case staff, admin
         public var chineseName: String { self == .staff ? "部门工作人员" : "区划管理员" }
     }
@@ -33,25 +34,22 @@ public struct Account: Hashable, Sendable, Codable {
         self.disabled = disabled
     }
 
-    /// The reservations this account may see, as a predicate on the reservation table (alias `r`).
-    public func scope(_ alias: String = "r") -> (sql: String, arguments: StatementArguments) {
+    /// The account of a stored record (an unknown role is read as staff: it sees its departments only).
+    init(_ record: AccountRecord) {
+        self.init(name: record.name, role: Role(rawValue: record.role) ?? .staff, departments: record.departments,
+                  region: record.region, disabled: record.disabled)
+    }
+
+    /// The reservations this account may see.
+    public var reservationScope: ReservationScope {
         switch role {
-        case .staff:
-            guard !departments.isEmpty else { return ("0", []) }
-            return ("\(alias).deptCode IN (\(departments.map { _ in "?" }.joined(separator: ",")))", StatementArguments(departments))
-        case .admin:
-            guard let region else { return ("0", []) }
-            return ("\(alias).regionCode = ?", [region])
+        case .staff: return .departments(departments)
+        case .admin: return region.map(ReservationScope.region) ?? .departments([])
         }
     }
 
-    /// Whether a reservation of this department is in scope (the region is checked by the query).
-    public func covers(department: String?, region: String?) -> Bool {
-        switch role {
-        case .staff: return department.map(departments.contains) ?? false
-        case .admin: return region != nil && region == self.region
-        }
-    }
+    /// Whether its reservations span several departments (the lists then name each row's).
+    public var coversSeveralDepartments: Bool { role == .admin || departments.count > 1 }
 
     /// Names and phones in full: the department's own staff, who must call the applicants; everyone
     /// else sees them masked.
@@ -59,10 +57,10 @@ public struct Account: Hashable, Sendable, Codable {
         role == .staff && department.map(departments.contains) == true
     }
 
-    /// What the account covers, for people.
-    public var scopeDescription: String {
+    /// What the account covers, for people: its departments by name where known.
+    public func scopeDescription(departmentNames: [String: String]) -> String {
         switch role {
-        case .staff: return "部门 " + departments.joined(separator: "、")
+        case .staff: return departments.map { departmentNames[$0] ?? $0 }.joined(separator: "、")
         case .admin: return "区划 " + (region ?? "—")
         }
     }
@@ -77,6 +75,7 @@ public struct Account: Hashable, Sendable, Codable {
     /// At least 10 characters, not only digits: a password an office can live with and a guess cannot.
     public static func passwordProblem(_ password: String) -> String? {
         if password.count < 10 { return "a password has at least 10 characters" }
+        if password.count > 200 { return "a password has at most 200 characters" }
         if password.allSatisfy(\.isNumber) { return "a password is not only digits" }
         return nil
     }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import HallsyncDomain
 import HallsyncStore
 import HummingbirdBcrypt
@@ -26,18 +25,13 @@ public struct AccountStore: Sendable {
     public func add(_ account: Account, password: String) throws -> Account {
         try validate(account)
         if let problem = Account.passwordProblem(password) { throw Problem(problem) }
-        let hash = Bcrypt.hash(password, cost: cost)
         let now = Date().timeIntervalSince1970
-        return try web.write { db in
-            guard try Row.fetchOne(db, sql: "SELECT 1 FROM account WHERE name = ?", arguments: [account.name]) == nil else {
-                throw Problem("an account named \(account.name) exists already; use `hallsync user passwd` or choose another name")
-            }
-            try db.execute(sql: """
-                INSERT INTO account (name, passwordHash, role, departments, region, disabled, createdAt, passwordChangedAt)
-                VALUES (?, ?, ?, ?, ?, 0, ?, ?)
-                """, arguments: [account.name, hash, account.role.rawValue, account.departments.joined(separator: ","), account.region, now, now])
-            return account
+        let record = AccountRecord(name: account.name, passwordHash: Bcrypt.hash(password, cost: cost), role: account.role.rawValue,
+                                   departments: account.departments, region: account.region, createdAt: now, passwordChangedAt: now)
+        guard try web.insertAccount(record) else {
+            throw Problem("an account named \(account.name) exists already; use `hallsync user passwd` or choose another name")
         }
+        return account
     }
 
     func validate(_ account: Account) throws {
@@ -56,51 +50,40 @@ public struct AccountStore: Sendable {
         }
     }
 
+    /// A new password; every session of the account ends (the store deletes them by account, and
+    /// the session check refuses any that logged in before the change).
     public func setPassword(of name: String, to password: String) throws {
         if let problem = Account.passwordProblem(password) { throw Problem(problem) }
-        let hash = Bcrypt.hash(password, cost: cost)
-        try web.write { db in
-            try db.execute(sql: "UPDATE account SET passwordHash = ?, passwordChangedAt = ? WHERE name = ?",
-                           arguments: [hash, Date().timeIntervalSince1970, name])
-            guard db.changesCount == 1 else { throw Problem("there is no account named \(name)") }
-            // Sessions of the old password end.
-            try db.execute(sql: "DELETE FROM persist WHERE value LIKE ?", arguments: ["%\"account\":\"\(name)\"%"])
+        guard try web.setPasswordHash(Bcrypt.hash(password, cost: cost), of: name, at: Date().timeIntervalSince1970) else {
+            throw Problem("there is no account named \(WireIdentifier.printable(name)); `hallsync user list` shows them")
         }
     }
 
+    /// Disabling ends every session of the account; enabling brings none back.
     public func setDisabled(_ name: String, _ disabled: Bool) throws {
-        try web.write { db in
-            try db.execute(sql: "UPDATE account SET disabled = ? WHERE name = ?", arguments: [disabled, name])
-            guard db.changesCount == 1 else { throw Problem("there is no account named \(name)") }
-            if disabled { try db.execute(sql: "DELETE FROM persist WHERE value LIKE ?", arguments: ["%\"account\":\"\(name)\"%"]) }
+        guard try web.setDisabled(name, disabled, at: Date().timeIntervalSince1970) else {
+            throw Problem("there is no account named \(WireIdentifier.printable(name)); `hallsync user list` shows them")
         }
     }
 
     public func list() throws -> [Account] {
-        try web.read { db in try Row.fetchAll(db, sql: "SELECT * FROM account ORDER BY name").map(Self.account(from:)) }
+        try web.accounts().map(Account.init)
     }
 
     public func find(_ name: String) throws -> Account? {
-        try web.read { db in try Row.fetchOne(db, sql: "SELECT * FROM account WHERE name = ?", arguments: [name]).map(Self.account(from:)) }
+        try web.account(named: name).map(Account.init)
     }
 
     /// The account when the password is right and the account enabled, else nil. As slow for an
     /// unknown name as for a known one, so that a login does not tell which names exist.
     public func verify(name: String, password: String) async throws -> Account? {
-        let row = try web.read { db in try Row.fetchOne(db, sql: "SELECT * FROM account WHERE name = ?", arguments: [name]) }
-        let hash: String = row?["passwordHash"] ?? Self.unknownAccountHash
+        let record = try web.account(named: name)
+        let hash = record?.passwordHash ?? Self.unknownAccountHash
         let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
-        guard matches, let row else { return nil }
-        let account = Self.account(from: row)
-        return account.disabled ? nil : account
+        guard matches, let record, !record.disabled else { return nil }
+        return Account(record)
     }
 
     /// A hash of nothing anyone knows, verified against when the name is unknown.
     static let unknownAccountHash = Bcrypt.hash(UUID().uuidString, cost: 12)
-
-    static func account(from row: Row) -> Account {
-        let departments: String = row["departments"]
-        return Account(name: row["name"], role: Account.Role(rawValue: row["role"]) ?? .staff,
-                       departments: departments.split(separator: ",").map(String.init), region: row["region"], disabled: row["disabled"])
-    }
 }

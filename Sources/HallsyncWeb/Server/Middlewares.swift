@@ -1,10 +1,11 @@
 import Foundation
 import HTTPTypes
+import HallsyncDomain
 import Hummingbird
-import HummingbirdAuth
+import Logging
 
-/// Headers every page carries: nothing from elsewhere may load or frame it, nothing is cached
-/// (pages hold personal data), no referrer leaves with a link.
+/// Headers every page carries, error pages included: nothing from elsewhere may load or frame it,
+/// nothing is cached (pages hold personal data), no referrer leaves with a link.
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
@@ -17,36 +18,29 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Finds the session's account: enabled, and logged in after its password last changed. The
-/// session's life is extended on every request (it ends after `sessionMinutes` without one).
-struct AccountMiddleware: RouterMiddleware {
+/// What a handler throws becomes a page in Chinese that says what to do: a request the page
+/// cannot read (``RequestProblem``) a 400; the way to the login page a redirect; a framework's
+/// refusal (a body too large) its status; anything else a 500 whose cause goes to the log, with
+/// personal data masked, and not to the browser.
+struct ErrorPagesMiddleware: RouterMiddleware {
     typealias Context = WebContext
-    let accounts: AccountStore
-    let sessionMinutes: Int
+    let pages: WebPages
 
     func handle(_ request: Request, context: WebContext, next: (Request, WebContext) async throws -> Response) async throws -> Response {
-        var context = context
-        if let session = context.session {
-            if let account = try accounts.find(session.account), !account.disabled {
-                context.account = account
-                context.sessions.withLockedSession { $0?.expiresIn = .seconds(sessionMinutes * 60) }
-            } else {
-                context.sessions.clearSession()
-            }
+        do {
+            return try await next(request, context)
+        } catch let problem as RequestProblem {
+            return pages.message(context.signedIn, status: problem.status, heading: problem.heading, text: problem.message, back: problem.back)
+        } catch let error as HTTPError where error.status == .seeOther {
+            return try error.response(from: request, context: context)
+        } catch let error as HTTPError {
+            let text = error.status == .contentTooLarge ? "提交的内容过多，请减少后重试。" : "请求无法处理（\(error.status.code)），请返回后重试。"
+            return pages.message(context.signedIn, status: error.status, heading: "请求无法处理", text: text)
+        } catch {
+            pages.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(PersonalData.redact(String(describing: error)))"])
+            return pages.message(context.signedIn, status: .internalServerError, heading: "服务器出错",
+                                 text: "页面暂时无法显示，请稍后再试；如果一直出现，请联系管理员（错误已记入日志）。")
         }
-        return try await next(request, context)
-    }
-}
-
-/// The pages behind the login: without an account, to the login page.
-struct RequireAccountMiddleware: RouterMiddleware {
-    typealias Context = WebContext
-
-    func handle(_ request: Request, context: WebContext, next: (Request, WebContext) async throws -> Response) async throws -> Response {
-        guard context.account != nil else {
-            return Response(status: .seeOther, headers: [.location: "/login"])
-        }
-        return try await next(request, context)
     }
 }
 
@@ -55,4 +49,5 @@ extension HTTPField.Name {
     static let xFrameOptions = Self("X-Frame-Options")!
     static let xContentTypeOptions = Self("X-Content-Type-Options")!
     static let referrerPolicy = Self("Referrer-Policy")!
+    static let xForwardedFor = Self("X-Forwarded-For")!
 }

@@ -1,38 +1,53 @@
 import Foundation
 import HallsyncDomain
 import Hummingbird
-import HummingbirdAuth
 import NIOCore
 
-/// What a session remembers: who logged in, when, and the token every form carries back.
-public struct WebSession: Codable, Sendable, Equatable {
-    public var account: String
+/// Who is signed in, as ``SignInMiddleware`` found them: the account, and its session.
+public struct SignedIn: Sendable {
+    public let account: Account
+    /// The SHA-256 of the session cookie's token: the session's key in the web page's database.
+    public let tokenHash: String
     /// Compared with every form's `csrf` field: a page of another site cannot post as the clerk.
-    public var csrf: String
-    public var loginAt: Double
+    public let csrf: String
+    public let loginAt: Double
 }
 
-/// The request context: the session, and the account once the session is checked.
-public struct WebContext: RequestContext, SessionRequestContext {
-    public typealias Session = WebSession
+/// The request context of every request: the client's address, and who is signed in, if anyone.
+/// The pages behind the login take a ``SignedInContext`` instead, whose account is not optional.
+public struct WebContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    public let sessions: SessionContext<WebSession>
-    /// The logged-in account (set by ``AccountMiddleware``).
-    public var account: Account?
-    /// The client's address, for the throttle and the audit log.
-    public var clientAddress: String
+    /// Set by ``SignInMiddleware`` when the request carries a live session of an enabled account.
+    public var signedIn: SignedIn?
+    /// The peer's address (behind the site's proxy: the proxy's; see ``WebPages/clientAddress(_:_:)``).
+    public let peerAddress: String
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        sessions = .init()
-        account = nil
-        clientAddress = source.channel.remoteAddress?.ipAddress ?? ""
+        signedIn = nil
+        peerAddress = source.channel.remoteAddress?.ipAddress ?? ""
     }
-
-    public var session: WebSession? { sessions.session }
 }
 
-/// Random tokens: session CSRF tokens and login form tokens.
+/// The context of the pages behind the login: built from a ``WebContext`` only when someone is
+/// signed in (else the request goes to the login page), so a handler's account is never missing.
+public struct SignedInContext: ChildRequestContext {
+    public typealias ParentContext = WebContext
+    public var coreContext: CoreRequestContextStorage
+    public let account: Account
+    public let session: SignedIn
+    public let peerAddress: String
+
+    public init(context: WebContext) throws {
+        guard let signedIn = context.signedIn else { throw HTTPError(.seeOther, headers: [.location: "/login"]) }
+        coreContext = context.coreContext
+        account = signedIn.account
+        session = signedIn
+        peerAddress = context.peerAddress
+    }
+}
+
+/// Random tokens: session tokens, CSRF tokens and login form tokens.
 enum Token {
     static func make() -> String {
         var generator = SystemRandomNumberGenerator()

@@ -3,7 +3,6 @@ import HallsyncDomain
 import HallsyncEngine
 import HallsyncStore
 import Hummingbird
-import HummingbirdAuth
 import HummingbirdCore
 import HummingbirdTLS
 import Logging
@@ -23,35 +22,37 @@ import Synchronization
 public final class WebServer: Sendable {
     public let configuration: HallsyncEngine.Configuration
     let pages: WebPages
-    let persist: SQLitePersistDriver
+    let web: WebStore
     let logger: Logger
 
     /// - Parameter bcryptCost: for accounts added through this server's store (tests use less).
     public init(configuration: HallsyncEngine.Configuration, logger: Logger, bcryptCost: UInt8 = 12) throws {
         self.configuration = configuration
         self.logger = logger
-        let web = try WebStore(path: configuration.web.database)
+        web = try WebStore(path: configuration.web.database)
         let sync = try Store(path: configuration.database, readOnly: true, attaching: ["web": configuration.web.database])
-        persist = SQLitePersistDriver(web: web)
-        pages = WebPages(configuration: configuration, sync: sync, web: web, accounts: AccountStore(web: web, cost: bcryptCost), logger: logger)
+        let secure = configuration.web.tlsCertificate != nil || configuration.web.behindProxy
+        pages = WebPages(configuration: configuration, sync: sync, web: web, accounts: AccountStore(web: web, cost: bcryptCost),
+                         sessions: Sessions(web: web, minutes: configuration.web.sessionMinutes, secure: secure), logger: logger)
     }
 
     /// Cookies are `Secure` when the page is served over TLS, here or by the site's proxy.
-    var secureCookies: Bool { configuration.web.tlsCertificate != nil || configuration.web.behindProxy }
+    var secureCookies: Bool { pages.sessions.secure }
 
-    public func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+    /// Every route, behind the middleware every request passes: security headers, error pages,
+    /// the session. The pages behind the login are a group whose context is a
+    /// ``SignedInContext``: without a session they are never reached (the login page instead).
+    public func makeRouter() -> Router<WebContext> {
         let router = Router(context: WebContext.self)
         router.add(middleware: SecurityHeadersMiddleware())
-        router.add(middleware: SessionMiddleware(storage: persist, configuration: .init(
-            sessionCookieParameters: .init(name: "hallsync_session", path: "/", secure: secureCookies, sameSite: .lax),
-            defaultSessionExpiration: .seconds(configuration.web.sessionMinutes * 60))))
-        router.add(middleware: AccountMiddleware(accounts: pages.accounts, sessionMinutes: configuration.web.sessionMinutes))
+        router.add(middleware: ErrorPagesMiddleware(pages: pages))
+        router.add(middleware: SignInMiddleware(sessions: pages.sessions))
         let pages = self.pages
         let secure = secureCookies
         router.get("/login") { request, context in pages.loginPage(request, context, secure: secure) }
         router.post("/login") { request, context in try await pages.login(request, context, secure: secure) }
         router.get("/health") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
-        let signedIn = router.group().add(middleware: RequireAccountMiddleware())
+        let signedIn = router.group(context: SignedInContext.self)
         signedIn.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/summary"]) }
         signedIn.post("/logout") { request, context in try await pages.logout(request, context) }
         signedIn.get("/summary") { request, context in try pages.summary(request, context, csv: false) }
@@ -64,10 +65,16 @@ public final class WebServer: Sendable {
         signedIn.post("/phone/:id/call") { request, context in try await pages.recordCall(request, context) }
         signedIn.get("/attention") { request, context in try pages.attention(request, context, csv: false) }
         signedIn.get("/attention.csv") { request, context in try pages.attention(request, context, csv: true) }
-        signedIn.post("/attention/:id/:action") { request, context in try await pages.attentionAction(request, context) }
+        signedIn.get("/attention/:id/retry") { request, context in try pages.confirmRetry(request, context) }
+        signedIn.post("/attention/:id/retry") { request, context in try await pages.retry(request, context) }
+        signedIn.post("/attention/:id/resolve") { request, context in try await pages.resolve(request, context) }
         signedIn.get("/audit") { request, context in try pages.audit(request, context, csv: false) }
         signedIn.get("/audit.csv") { request, context in try pages.audit(request, context, csv: true) }
+        return router
+    }
 
+    public func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+        let router = makeRouter()
         let server: HTTPServerBuilder
         if let certificate = configuration.web.tlsCertificate, let key = configuration.web.tlsKey {
             let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
@@ -80,7 +87,7 @@ public final class WebServer: Sendable {
             router: router, server: server,
             configuration: .init(address: .hostname(configuration.web.listen, port: configuration.web.port), serverName: "hallsync"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
-        application.addServices(SessionSweeper(persist: persist, logger: logger))
+        application.addServices(SessionSweeper(web: web))
         return application
     }
 
@@ -92,13 +99,12 @@ public final class WebServer: Sendable {
 
 /// Forgets expired sessions every ten minutes.
 struct SessionSweeper: Service {
-    let persist: SQLitePersistDriver
-    let logger: Logger
+    let web: WebStore
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                try? persist.removeExpired()
+                try? web.removeExpiredSessions(now: Date().timeIntervalSince1970)
                 try? await Task.sleep(for: .seconds(600))
             }
         }

@@ -1,0 +1,68 @@
+import Foundation
+import GRDB
+@testable import HallsyncStore
+
+/// Reservations written straight into the daemon's database, for the tests and figures that need
+/// many (a stand-in portal delivers a few hundred a second), and a count of the statements a read
+/// runs.
+enum WebFixtures {
+    /// `departments` × `matters` lines of `perLine` deliverable reservations each, on `date`, in
+    /// region 371002: ids `T-0000000` …, departments `11371002MB0000000N` named `测试部门N+1`,
+    /// matters `371002-XK-9NNN`.
+    /// With `days` > 1 the appointments spread over that many days from `date`.
+    static func insert(into database: String, departments: Int, matters: Int, perLine: Int, date: String, days: Int = 1, first: Int = 0) throws {
+        let queue = try DatabaseQueue(path: database)
+        defer { try? queue.close() }
+        let count = departments * matters * perLine
+        try queue.write { db in
+            try db.execute(sql: """
+                WITH RECURSIVE n(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM n WHERE i < ?),
+                k AS (SELECT i, printf('T-%07d', i) AS id, (i / (? * ?)) % ? AS d, (i / ?) % ? AS m, date('\(date)', '+' || (i % ?) || ' days') AS day FROM n)
+                INSERT INTO reservation (id, version, updateTime, portalJSON, disposition, route, contentJSON, isCancelled, regionCode, deptCode,
+                                         appointmentDate, itemCode, firstSeenAt, changedAt)
+                SELECT id, 1, '2021-09-01 09:00:00',
+                       json_object('reservationId', id, 'version', 1, 'updateTime', '2021-09-01 09:00:00', 'status', 'SUBMITTED', 'handleMode', 'HALL',
+                                   'regionCode', '371002', 'deptCode', printf('11371002MB%08d', d), 'deptName', '测试部门' || (d + 1),
+                                   'itemCode', printf('371002-XK-9%03d', m), 'itemName', '测试事项' || m, 'appointmentDate', ?1,
+                                   'appointmentSlot', '10:00-10:30', 'applicant', json_object('name', '测试' || i, 'phone', '13800000000')),
+                       'DELIVERABLE', 'LICENSING',
+                       json_object('itemName', '（预约）测试事项' || m, 'registerTime', ?1 || ' 10:00:00', 'deadline', '2099-09-13 10:00:00',
+                                   'applicantType', 'PERSON', 'applicantName', '测试' || i, 'idType', 'ID_CARD', 'idNumber', '',
+                                   'phone', '13800000000', 'regionCode', '371002', 'deptCode', printf('11371002MB%08d', d),
+                                   'itemCode', printf('371002-XK-9%03d', m), 'source', 'ONLINE_RESERVATION', 'remark', ''),
+                       0, '371002', printf('11371002MB%08d', d), ?1, printf('371002-XK-9%03d', m), 0, 0
+                FROM k
+                """.replacingOccurrences(of: "?1", with: "day"),
+                arguments: [first, first + count - 1, matters, perLine, departments, perLine, matters, max(1, days)])
+        }
+    }
+
+    /// `count` open attention entries about the reservations `T-0000000` …, of the codes a held
+    /// record gets.
+    static func insertAttention(into database: String, count: Int) throws {
+        let queue = try DatabaseQueue(path: database)
+        defer { try? queue.close() }
+        try queue.write { db in
+            try db.execute(sql: """
+                WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ? - 1)
+                INSERT INTO attention (reservationId, code, field, target, messageZh, messageEn, version, raisedAt)
+                SELECT printf('T-%07d', i * 7), CASE i % 3 WHEN 0 THEN 'UNKNOWN_MATTER' WHEN 1 THEN 'ID_NUMBER_CHECK_DIGIT' ELSE 'HALL_REJECTED' END,
+                       CASE i % 3 WHEN 0 THEN 'itemCode' WHEN 1 THEN 'applicant.idNumber' ELSE 'VALIDATION_FAILED' END,
+                       CASE i % 3 WHEN 2 THEN 'licensing' ELSE '' END,
+                       CASE i % 3 WHEN 0 THEN '事项编码不在事项目录中，请在事项目录中补充该事项' WHEN 1 THEN '身份证号校验位错误，请联系申请人核对证件号码' ELSE '大厅拒收：字段不符合要求' END,
+                       'test', 1, 1700000000 + i FROM n
+                """, arguments: [count])
+        }
+    }
+
+    /// Runs `body` in a read of `store` and counts the statements it runs.
+    static func countingStatements<T>(_ store: Store, _ body: (StoreTransaction) throws -> T) throws -> (Int, T) {
+        try store.read { tx in
+            nonisolated(unsafe) var count = 0
+            tx.db.trace(options: .statement) { _ in count += 1 }
+            defer { tx.db.trace(options: []) }
+            let value = try body(tx)
+            return (count, value)
+        }
+    }
+}
