@@ -53,13 +53,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Configuration, sync cycle phases, the daemon loop.
+        // The configuration file: reading, validation (every problem at once), the halls and the
+        // web page's settings. Read by the engine and the web page alike; no I/O but the file.
+        .target(
+            name: "HallsyncConfiguration",
+            dependencies: [
+                "HallsyncDomain",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // Sync cycle phases, the daemon loop, the clients a configuration describes.
         .target(
             name: "HallsyncEngine",
             dependencies: [
-                "HallsyncDomain", "HallsyncStore", "HallsyncTransport",
+                "HallsyncDomain", "HallsyncConfiguration", "HallsyncStore", "HallsyncTransport",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
             ]
         ),
         // Running as a service: sd_notify, the status file, metrics, journald logging, monitoring.
@@ -76,7 +84,7 @@ let package = Package(
         .target(
             name: "HallsyncWeb",
             dependencies: [
-                "HallsyncDomain", "HallsyncStore", "HallsyncEngine",
+                "HallsyncDomain", "HallsyncStore", "HallsyncConfiguration",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -126,7 +134,7 @@ let package = Package(
         ),
         .testTarget(name: "HallsyncOperationsTests", dependencies: ["HallsyncOperations"]),
         // The engine's pure state machines, driven event by event: no socket, no sleep.
-        .testTarget(name: "HallsyncEngineTests", dependencies: ["HallsyncEngine"]),
+        .testTarget(name: "HallsyncEngineTests", dependencies: ["HallsyncEngine", "HallsyncConfiguration"]),
         .testTarget(
             name: "HallsyncWebTests",
             dependencies: ["HallsyncWeb", "HallsyncEngine", "HallsyncStandIns", "HallsyncTransport", "HallsyncOperations",

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import HallsyncEngine
+@testable import HallsyncConfiguration
+import HallsyncEngine
 
 /// The configuration file: every mistake found in one reading, each with its key and a fix.
 @Suite struct ConfigurationTests {

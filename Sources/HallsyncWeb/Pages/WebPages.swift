@@ -1,7 +1,7 @@
 import Foundation
 import HTTPTypes
 import HallsyncDomain
-import HallsyncEngine
+import HallsyncConfiguration
 import HallsyncStore
 import Hummingbird
 import Logging
@@ -13,7 +13,7 @@ import Synchronization
 /// the account's own department's, and writes every unmasked view to the audit log. The data
 /// comes through the store's typed operations: no page holds SQL.
 final class WebPages: Sendable {
-    let configuration: HallsyncEngine.Configuration
+    let configuration: HallsyncConfiguration.Configuration
     let sync: Store
     let web: WebStore
     let accounts: AccountStore
@@ -25,7 +25,7 @@ final class WebPages: Sendable {
     /// Lines on a page of the summary.
     static let summaryPageSize = 100
 
-    init(configuration: HallsyncEngine.Configuration, sync: Store, web: WebStore, accounts: AccountStore, sessions: Sessions, logger: Logger) {
+    init(configuration: HallsyncConfiguration.Configuration, sync: Store, web: WebStore, accounts: AccountStore, sessions: Sessions, logger: Logger) {
         self.configuration = configuration
         self.sync = sync
         self.web = web

@@ -1,6 +1,6 @@
 import Foundation
 import HallsyncDomain
-import HallsyncEngine
+import HallsyncConfiguration
 import HallsyncStore
 import Hummingbird
 import HummingbirdCore
@@ -20,13 +20,13 @@ import Synchronization
 /// (`web.database`): accounts, sessions, the audit log, phone-call results, and clerks'
 /// requests, which the daemon carries out. It holds none of the portal's or the halls' secrets.
 public final class WebServer: Sendable {
-    public let configuration: HallsyncEngine.Configuration
+    public let configuration: HallsyncConfiguration.Configuration
     let pages: WebPages
     let web: WebStore
     let logger: Logger
 
     /// - Parameter bcryptCost: for accounts added through this server's store (tests use less).
-    public init(configuration: HallsyncEngine.Configuration, logger: Logger, bcryptCost: UInt8 = 12) throws {
+    public init(configuration: HallsyncConfiguration.Configuration, logger: Logger, bcryptCost: UInt8 = 12) throws {
         self.configuration = configuration
         self.logger = logger
         web = try WebStore(path: configuration.web.database)

@@ -1,6 +1,5 @@
 import Foundation
 import HallsyncDomain
-import HallsyncTransport
 import Yams
 
 /// Everything an operator can set, read from a YAML file. Every key has a default except
@@ -151,33 +150,7 @@ public struct Configuration: Sendable {
         }
     }
 
-    /// The portal's signer, with the app secret read from `portal.appSecretFile` (once: every
-    /// portal client of an engine shares it).
-    public func portalSigner() throws(ConfigurationError) -> PortalSigner {
-        guard let secret = FileManager.default.contents(atPath: portal.appSecretFile)
-            .flatMap({ String(data: $0, encoding: .utf8) })?.trimmingCharacters(in: .whitespacesAndNewlines), !secret.isEmpty else {
-            throw ConfigurationError("cannot read the portal app secret from \(portal.appSecretFile); check portal.appSecretFile")
-        }
-        return PortalSigner(appId: portal.appId, appSecret: secret)
-    }
-
-    /// A portal client with its own curl handle, signing with `signer`.
-    public func portalClient(signer: PortalSigner) throws(TransportError) -> PortalClient {
-        PortalClient(baseURL: portal.baseURL, signer: signer, http: try CurlHTTPClient(options: httpOptions))
-    }
-
-    /// A client of one hall with its own curl handle (a handle is never shared between threads).
-    /// Clients of the same hall share `token`, so a token re-read by one serves all.
-    public func hallClient(_ target: HallTarget, token: TokenSource) throws(TransportError) -> HallClient {
-        HallClient(target: target, baseURL: hall(target).baseURL, token: token, http: try CurlHTTPClient(options: httpOptions))
-    }
-
     public var retryPolicy: RetryPolicy { RetryPolicy(base: sync.retryBase, cap: sync.retryCap) }
-
-    public var httpOptions: CurlHTTPClient.Options {
-        CurlHTTPClient.Options(connectTimeout: http.connectTimeout, totalTimeout: http.requestTimeout,
-                               maxResponseBytes: http.maxResponseBytes, verifyTLS: http.verifyTLS, caFile: http.caFile)
-    }
 
     public func normalizerSettings() throws(ConfigurationError) -> ReservationNormalizer.Settings {
         ReservationNormalizer.Settings(

@@ -1,0 +1,195 @@
+import Foundation
+import GRDB
+import HallsyncDomain
+
+/// A reservation's copies in each hall, and items seen there that are not a copy of ours.
+extension StoreTransaction {
+    // MARK: Hall copies
+
+    /// The reservation's copies. Their content is decoded only for copies older than `version`
+    /// (what the planner compares to decide on an update); nil: always.
+    public func copies(of reservationId: String, olderThan version: Int? = nil) throws -> [HallTarget: HallCopy] {
+        try copiesAndPushPending(of: reservationId, olderThan: version).copies
+    }
+
+    /// The copies and whether a status push is waiting, as the planner needs them: the pending
+    /// sends' peers are read once (a hall's mark the copy's pending send, `portal` the push).
+    ///
+    /// - Parameter current: the reservation's content as stored and as decoded: a copy whose stored
+    ///   JSON is the same bytes (canonical encoding) says the same, and is not decoded again.
+    public func copiesAndPushPending(of reservationId: String, olderThan version: Int? = nil,
+                                     current: (json: String, content: HallItemContent)? = nil) throws -> (copies: [HallTarget: HallCopy], pushPending: Bool) {
+        var copies: [HallTarget: HallCopy] = [:]
+        let rows = try Row.fetchCursor(try db.cachedStatement(sql: """
+            SELECT target, itemNo, revision, contentJSON, isBlocked, status, closedBy, verified, keyGeneration FROM hallCopy WHERE reservationId = ?
+            """), arguments: [reservationId])
+        while let row = try rows.next() {
+            guard let target = HallTarget(rawValue: row[0]) else { continue }
+            let revision: Int = row[2]
+            var content: HallItemContent?
+            let json: String? = row[3]
+            if version.map({ revision < $0 }) ?? true, let json {
+                content = json == current?.json ? current?.content : try Self.decoder.decode(HallItemContent.self, from: Data(json.utf8))
+            }
+            copies[target] = HallCopy(target: target, itemNo: row[1], revision: revision, content: content,
+                                      hasPendingSend: false, isBlocked: row[4],
+                                      status: HallItemStatus(rawValue: row[5]) ?? .open,
+                                      closedBy: (row[6] as String?).flatMap(ActionOrigin.init(rawValue:)),
+                                      verified: row[7], keyGeneration: row[8])
+        }
+        var pushPending = false
+        // Pending sends are few per reservation: their peers are told apart here rather than by a DISTINCT (a temporary b-tree).
+        let targets = try String.fetchCursor(try db.cachedStatement(sql: "SELECT target FROM outbox WHERE reservationId = ? AND state = 'PENDING'"),
+                                             arguments: [reservationId])
+        while let target = try targets.next() {
+            if target == SendTarget.portal.rawValue { pushPending = true }
+            guard let t = HallTarget(rawValue: target) else { continue }
+            copies[t, default: HallCopy(target: t)].hasPendingSend = true
+        }
+        return (copies, pushPending)
+    }
+
+    /// Records a copy's status as the hall reported it (and its item number, when it was not known yet).
+    public func recordStatus(reservationId: String, copy: HallCopy, at: String?, now: Double) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO hallCopy (reservationId, target, itemNo, status, closedBy, statusAt, changedAt) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(reservationId, target) DO UPDATE SET itemNo = COALESCE(hallCopy.itemNo, excluded.itemNo),
+                status = excluded.status, closedBy = excluded.closedBy, statusAt = COALESCE(excluded.statusAt, hallCopy.statusAt),
+                changedAt = excluded.changedAt
+            """).execute(arguments: [reservationId, copy.target.rawValue, copy.itemNo, copy.status.rawValue, copy.closedBy?.rawValue, at, now])
+    }
+
+    /// Open items of one hall, in reservation order after `after`: what a reconciliation looks up;
+    /// with `createdBefore` (Unix seconds), only those made before then (a copy of unknown age counts as old).
+    public func openCopies(in hall: HallTarget, after: String, limit: Int, createdBefore: Double? = nil) throws -> [(reservationId: String, itemNo: String)] {
+        try Row.fetchAll(try db.cachedStatement(sql: """
+            SELECT reservationId, itemNo FROM hallCopy
+            WHERE target = ? AND status = 'PENDING' AND itemNo IS NOT NULL AND reservationId > ? AND COALESCE(createdAt, 0) < ?
+            ORDER BY reservationId LIMIT ?
+            """), arguments: [hall.rawValue, after, createdBefore ?? Double.greatestFiniteMagnitude, limit]).map { ($0["reservationId"], $0["itemNo"]) }
+    }
+
+    /// The reservation whose copy in `target` is the item `itemNo`, nil when none is (the store
+    /// allows one: `hallCopy_item`).
+    public func copyOwner(target: HallTarget, itemNo: String) throws -> String? {
+        try String.fetchOne(try db.cachedStatement(sql: "SELECT reservationId FROM hallCopy WHERE target = ? AND itemNo = ?"),
+                            arguments: [target.rawValue, itemNo])
+    }
+
+    /// Every copy with an item number (for checks of a whole run).
+    public func recordedCopies() throws -> [(reservationId: String, target: HallTarget, itemNo: String)] {
+        try Row.fetchAll(db, sql: "SELECT reservationId, target, itemNo FROM hallCopy WHERE itemNo IS NOT NULL").compactMap { row in
+            HallTarget(rawValue: row[1]).map { (row[0], $0, row[2]) }
+        }
+    }
+
+    /// Whether a create of the reservation's copy in `target` is waiting to be sent or answered.
+    public func hasPendingCreate(reservationId: String, target: HallTarget) throws -> Bool {
+        try Bool.fetchOne(try db.cachedStatement(sql: """
+            SELECT EXISTS (SELECT 1 FROM outbox WHERE reservationId = ? AND target = ? AND kind = 'CREATE' AND state = 'PENDING')
+            """), arguments: [reservationId, target.rawValue]) ?? false
+    }
+
+    /// Whether a status push of `status` was ever planned for the reservation (sent or not, whatever
+    /// its answer): a status the portal shows that hallsync never planned is not its own.
+    public func plannedPush(reservationId: String, status: PortalProcessStatus) throws -> Bool {
+        try Bool.fetchOne(try db.cachedStatement(sql: """
+            SELECT EXISTS (SELECT 1 FROM outbox WHERE reservationId = ? AND target = 'portal' AND pushStatus = ?)
+            """), arguments: [reservationId, status.rawValue]) ?? false
+    }
+
+    // MARK: Items seen that are not a copy of ours
+
+    /// Notes what a hall said about an item carrying one of our reservations' ids that is not
+    /// that reservation's copy (yet): the newest word about each item is kept.
+    public func recordSighting(_ sighting: HallItemSighting, now: Double) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO hallItemSighting (target, itemNo, reservationId, status, origin, operator, at, source, seenAt)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(target, itemNo) DO UPDATE SET reservationId = excluded.reservationId, status = excluded.status,
+                origin = COALESCE(excluded.origin, hallItemSighting.origin), operator = COALESCE(excluded.operator, hallItemSighting.operator),
+                at = COALESCE(excluded.at, hallItemSighting.at), source = excluded.source, seenAt = excluded.seenAt
+            """).execute(arguments: [sighting.target.rawValue, sighting.itemNo, sighting.reservationId, sighting.status,
+                             sighting.origin, sighting.operator, sighting.at, sighting.source.rawValue, now])
+    }
+
+    /// The items seen with the reservation's id in `target` that are not its copy.
+    public func sightings(of reservationId: String, in target: HallTarget) throws -> [HallItemSighting] {
+        try Row.fetchAll(try db.cachedStatement(sql: """
+            SELECT target, itemNo, reservationId, status, origin, operator, at, source FROM hallItemSighting
+            WHERE reservationId = ? AND +target = ? ORDER BY itemNo
+            """), arguments: [reservationId, target.rawValue]).compactMap { row in
+            guard let target = HallTarget(rawValue: row[0]), let source = HallItemSighting.Source(rawValue: row[7]) else { return nil }
+            return HallItemSighting(target: target, itemNo: row[1], reservationId: row[2], status: row[3], origin: row[4],
+                                    operator: row[5], at: row[6], source: source)
+        }
+    }
+
+    public func removeSighting(target: HallTarget, itemNo: String) throws {
+        try db.cachedStatement(sql: "DELETE FROM hallItemSighting WHERE target = ? AND itemNo = ?").execute(arguments: [target.rawValue, itemNo])
+    }
+
+    /// Whether hallsync ever sent a closing action to this copy.
+    public func sentAction(reservationId: String, target: HallTarget) throws -> Bool {
+        try Bool.fetchOne(try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM outbox WHERE reservationId = ? AND target = ? AND kind = 'ACTION')"),
+                          arguments: [reservationId, target.rawValue]) ?? false
+    }
+
+    /// Records what a hall item says after a create or update was answered (`contentJSON`: the
+    /// content sent, canonical JSON).
+    /// - Parameter verified: the item was found carrying the reservation's id (a lookup), not only named by an answer.
+    public func recordCopy(reservationId: String, target: HallTarget, itemNo: String, revision: Int,
+                           contentJSON: String?, verified: Bool = false, now: Double) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO hallCopy (reservationId, target, itemNo, revision, contentJSON, isBlocked, createdAt, changedAt, verified)
+            VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)
+            ON CONFLICT(reservationId, target) DO UPDATE SET itemNo = excluded.itemNo,
+                revision = MAX(hallCopy.revision, excluded.revision),
+                contentJSON = CASE WHEN excluded.revision >= hallCopy.revision THEN excluded.contentJSON ELSE hallCopy.contentJSON END,
+                createdAt = COALESCE(hallCopy.createdAt, excluded.createdAt), changedAt = excluded.changedAt,
+                verified = MAX(hallCopy.verified, excluded.verified)
+            """).execute(arguments: [reservationId, target.rawValue, itemNo, revision, contentJSON, now, now, verified])
+    }
+
+    /// The item was seen carrying the reservation's id: no lookup is needed before acting on it.
+    public func markVerified(target: HallTarget, itemNo: String) throws {
+        try db.cachedStatement(sql: "UPDATE hallCopy SET verified = 1 WHERE target = ? AND itemNo = ? AND verified = 0")
+            .execute(arguments: [target.rawValue, itemNo])
+    }
+
+    /// The item number a hall gave for this copy is not the reservation's (a lookup by its id does
+    /// not list it): the copy forgets it and is created again under a key of its own; the sends
+    /// addressed to that item are refused, unsent.
+    public func unclaim(reservationId: String, target: HallTarget, itemNo: String, now: Double) throws {
+        try db.cachedStatement(sql: """
+            UPDATE hallCopy SET itemNo = NULL, status = 'PENDING', closedBy = NULL, statusAt = NULL, contentJSON = NULL, revision = 0,
+                verified = 0, keyGeneration = keyGeneration + 1, changedAt = ?
+            WHERE reservationId = ? AND target = ? AND itemNo = ?
+            """).execute(arguments: [now, reservationId, target.rawValue, itemNo])
+        try db.cachedStatement(sql: """
+            UPDATE outbox SET state = 'FAILED', settledAt = ?, lastError = 'HALL_ITEM_CONFLICT: addressed an item that is not this reservation''s; not sent'
+            WHERE reservationId = ? AND target = ? AND itemNo = ? AND state = 'PENDING'
+            """).execute(arguments: [now, reservationId, target.rawValue, itemNo])
+    }
+
+    /// After an item number turned out to be another's: the copy's next create goes under a key of its own.
+    public func nextKeyGeneration(reservationId: String, target: HallTarget, now: Double) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO hallCopy (reservationId, target, keyGeneration, changedAt) VALUES (?, ?, 1, ?)
+            ON CONFLICT(reservationId, target) DO UPDATE SET keyGeneration = hallCopy.keyGeneration + 1, changedAt = excluded.changedAt
+            """).execute(arguments: [reservationId, target.rawValue, now])
+    }
+
+    /// Marks a copy as waiting for a person: no further send is planned for it.
+    public func blockCopy(reservationId: String, target: HallTarget, now: Double) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO hallCopy (reservationId, target, isBlocked, changedAt) VALUES (?, ?, 1, ?)
+            ON CONFLICT(reservationId, target) DO UPDATE SET isBlocked = 1, changedAt = excluded.changedAt
+            """).execute(arguments: [reservationId, target.rawValue, now])
+    }
+
+    /// Lets a blocked copy be planned again (a newer portal version may fix what the hall refused).
+    public func unblockCopies(reservationId: String, now: Double) throws {
+        try db.cachedStatement(sql: "UPDATE hallCopy SET isBlocked = 0, changedAt = ? WHERE reservationId = ? AND isBlocked = 1").execute(arguments: [now, reservationId])
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import GRDB
+import HallsyncDomain
+
+/// Erasure of personal data past its retention.
+extension StoreTransaction {
+    // MARK: Retention
+
+    /// Reservations whose personal data is due for erasure: the appointment before `cutoff`
+    /// (`yyyy-MM-dd`; a record without a readable date: last changed before `changedBefore`),
+    /// and nothing about them open — no send pending, no copy open, the portal told its final
+    /// status, nothing on the attention list. (`+c.status`: the copies are found by their
+    /// reservation, not by reading every pending copy for each candidate.)
+    public func retentionDue(cutoff: String, changedBefore: Double, limit: Int) throws -> [String] {
+        try String.fetchAll(try db.cachedStatement(sql: """
+            SELECT r.id FROM reservation r
+            WHERE r.purgedAt IS NULL
+              AND ((r.appointmentDate IS NOT NULL AND r.appointmentDate < ?) OR (r.appointmentDate IS NULL AND r.changedAt < ?))
+              AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.reservationId = r.id AND o.state = 'PENDING')
+              AND NOT EXISTS (SELECT 1 FROM attention a WHERE a.reservationId = r.id AND a.resolvedAt IS NULL)
+              AND NOT EXISTS (SELECT 1 FROM hallCopy c WHERE c.reservationId = r.id AND c.itemNo IS NOT NULL AND +c.status = 'PENDING')
+              AND (r.disposition != 'DELIVERABLE'
+                   OR json_extract(r.lifecycleJSON, '$.portalStatus') IN ('HANDLED', 'CONSULTED', 'CANCEL_ACKNOWLEDGED'))
+            LIMIT ?
+            """), arguments: [cutoff, changedBefore, limit])
+    }
+
+    /// Erases the applicant's name, ID number and phone from a reservation, its copies, its
+    /// outbox bodies and its attention entries; ids, dates, statuses, department and matter stay.
+    public func erasePersonalData(of reservationId: String, rule: PersonalDataRetention, now: Double) throws {
+        guard let stored = try reservation(id: reservationId) else { return }
+        let values = PersonalValues(names: [stored.portal.applicant.name, stored.content?.applicantName, stored.portal.applicant.orgName].compactMap { $0 },
+                                    numbers: [stored.portal.applicant.idNumber, stored.content?.idNumber, stored.portal.applicant.phone, stored.content?.phone].compactMap { $0 })
+        let portalJSON = String(decoding: try Self.encoder.encode(rule.erase(stored.portal)), as: UTF8.self)
+        let contentJSON = try stored.content.map { String(decoding: try Self.encoder.encode(rule.erase($0)), as: UTF8.self) }
+        try db.cachedStatement(sql: "UPDATE reservation SET portalJSON = ?, contentJSON = ?, purgedAt = ? WHERE id = ?").execute(arguments: [portalJSON, contentJSON, now, reservationId])
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT target, contentJSON FROM hallCopy WHERE reservationId = ? AND contentJSON IS NOT NULL"),
+                                    arguments: [reservationId]) {
+            let content = try JSONDecoder().decode(HallItemContent.self, from: Data((row["contentJSON"] as String).utf8))
+            try db.cachedStatement(sql: "UPDATE hallCopy SET contentJSON = ? WHERE reservationId = ? AND target = ?").execute(arguments: [String(decoding: try Self.encoder.encode(rule.erase(content)), as: UTF8.self), reservationId, row["target"] as String])
+        }
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT id, body FROM outbox WHERE reservationId = ? AND kind IN ('CREATE', 'UPDATE')"), arguments: [reservationId]) {
+            guard var body = try? JSONSerialization.jsonObject(with: row["body"] as Data) as? [String: Any] else { continue }
+            for key in PersonalDataRetention.bodyKeys where body[key] != nil { body[key] = PersonalDataRetention.erased }
+            // The content sent (its typed column) goes with it: it is needed only while the send is pending.
+            try db.cachedStatement(sql: "UPDATE outbox SET body = ?, contentJSON = NULL WHERE id = ?").execute(arguments: [try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), row["id"] as Int64])
+        }
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT id, messageZh, messageEn, field FROM attention WHERE reservationId = ?"), arguments: [reservationId]) {
+            try db.cachedStatement(sql: "UPDATE attention SET messageZh = ?, messageEn = ?, field = ? WHERE id = ?").execute(arguments: [PersonalData.redactPeerText(row["messageZh"], values: values), PersonalData.redactPeerText(row["messageEn"], values: values),
+                                       PersonalData.redactPeerText(row["field"], values: values), row["id"] as Int64])
+        }
+    }
+
+    public func isPurged(_ reservationId: String) throws -> Bool {
+        try Bool.fetchOne(try db.cachedStatement(sql: "SELECT purgedAt IS NOT NULL FROM reservation WHERE id = ?"), arguments: [reservationId]) ?? false
+    }
+
+    /// Reservations whose personal data was erased.
+    public func purgedCount() throws -> Int {
+        try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(*) FROM reservation WHERE purgedAt IS NOT NULL")) ?? 0
+    }
+}
