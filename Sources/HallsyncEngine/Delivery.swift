@@ -236,30 +236,45 @@ final class Delivery: @unchecked Sendable {
         }
     }
 
+    /// One attempt of one hall send: the requests ``HallSendSteps`` decides, performed in order.
     func attempt(_ entry: OutboxEntry, with hall: HallClient) throws(TransportError) -> SendSettlement.Result {
+        let kind: HallSendSteps.Kind
         switch entry.kind {
-        case .create:
-            // `entry` was read before this attempt was marked: a first-attempt time means an earlier
-            // attempt may have been committed by the hall.
-            if let first = entry.firstAttemptAt,
-               clock.now - first > configuration.sync.idempotencyKeyRetention - configuration.sync.idempotencyKeySafetyMargin {
-                let found = try hall.findItems(externalId: entry.reservationId)
+        case .create: kind = .create
+        case .update: kind = .update
+        case .action: kind = .action
+        case .push: throw TransportError(code: .badPush, message: "a status push queued for a hall; this is a bug", isRetryable: false)
+        }
+        let rules = HallSendSteps.Rules(keyRetention: configuration.sync.idempotencyKeyRetention, safetyMargin: configuration.sync.idempotencyKeySafetyMargin)
+        // `entry` was read before this attempt was marked: a first-attempt time means an earlier
+        // attempt may have been committed by the hall.
+        var step = HallSendSteps.first(kind, itemNo: entry.itemNo, firstAttemptAt: entry.firstAttemptAt, now: clock.now, rules: rules)
+        var seen: [HallItemSighting] = []
+        if step == .lookUp {
+            let found = try hall.findItems(externalId: entry.reservationId)
+            var ours: HallClient.Item?
+            if kind == .create {
                 // The one hallsync made, told from items made by hand with the same id (they are shown).
-                let (ours, others) = CreatedItemMatch.split(found, sent: entry.body)
-                let seen = others.map { Self.sighting($0, target: hall.target) }
-                if let ours {
-                    logger.notice("adopted the item found by externalId after the key's retention",
-                                  metadata: ["reservation": "\(entry.reservationId)", "target": "\(entry.target)", "itemNo": "\(ours.itemNo)", "found": "\(found.count)"])
-                    return .itemPresent(itemNo: ours.itemNo, found: [Self.sighting(ours, target: hall.target)] + seen)
-                }
-                return .itemPresent(itemNo: try hall.createItem(body: entry.body, idempotencyKey: entry.idempotencyKey), found: seen)
+                let split = CreatedItemMatch.split(found, sent: entry.body)
+                ours = split.ours
+                seen = (split.ours.map { [$0] } ?? []).map { Self.sighting($0, target: hall.target) } + split.others.map { Self.sighting($0, target: hall.target) }
             }
-            return .itemPresent(itemNo: try hall.createItem(body: entry.body, idempotencyKey: entry.idempotencyKey))
-        case .update:
-            guard let itemNo = entry.itemNo else {
-                throw TransportError(code: .noItem, message: "an update without an item number; this is a bug", isRetryable: false)
-            }
-            if let notOurs = try verify(itemNo, of: entry, with: hall) { return notOurs }
+            step = HallSendSteps.afterLookUp(kind, itemNo: entry.itemNo, ours: ours?.itemNo, listed: Set(found.map(\.itemNo)))
+            if case .notOurs = step { seen = found.map { Self.sighting($0, target: hall.target) } }
+        }
+        switch step {
+        case .lookUp, .unusable:
+            let reason: String = if case .unusable(let why) = step { why } else { "a look-up asked for twice" }
+            throw TransportError(code: kind == .action ? .badAction : .noItem, message: "\(reason); this is a bug in hallsync: report it", isRetryable: false)
+        case .adopt(let itemNo):
+            logger.notice("adopted the item found by externalId",
+                          metadata: ["reservation": "\(entry.reservationId)", "target": "\(entry.target)", "itemNo": "\(itemNo)", "found": "\(seen.count)"])
+            return .itemPresent(itemNo: itemNo, found: seen)
+        case .create:
+            return .itemPresent(itemNo: try hall.createItem(body: entry.body, idempotencyKey: entry.idempotencyKey), found: seen)
+        case .notOurs(let itemNo):
+            return .notOurs(itemNo: itemNo, found: seen)
+        case .change(let itemNo) where kind == .update:
             do {
                 try hall.updateItem(itemNo: itemNo, body: entry.body)
                 return .updated
@@ -269,37 +284,23 @@ final class Delivery: @unchecked Sendable {
                 guard error.code == .itemClosed else { throw error }
                 return .alreadyClosed(try Self.closedStatus(error.itemStatus, itemNo: itemNo, hall: hall.target))
             }
-        case .action:
+        case .change(let itemNo):
             // What the action is: its typed columns (a send queued before they existed: its body).
-            let described = entry.action.map { ($0, entry.origin) }
-                ?? (try? JSONDecoder().decode(HallClient.ActionBody.self, from: entry.body)).map { ($0.action, Optional($0.origin)) }
-            guard let itemNo = entry.itemNo, let (action, origin) = described else {
+            guard let (action, origin) = entry.action.map({ ($0, entry.origin) })
+                    ?? (try? JSONDecoder().decode(HallClient.ActionBody.self, from: entry.body)).map({ ($0.action, Optional($0.origin)) }) else {
                 throw TransportError(code: .badAction, message: "an action that cannot be read; this is a bug", isRetryable: false)
             }
-            if let notOurs = try verify(itemNo, of: entry, with: hall) { return notOurs }
             switch try hall.act(itemNo: itemNo, body: entry.body, idempotencyKey: entry.idempotencyKey) {
             case .applied:
                 return .acted(action.resultingStatus, origin: origin)
             case .alreadyClosed(let status):
                 return .alreadyClosed(try Self.closedStatus(status, itemNo: itemNo, hall: hall.target))
             }
-        case .push:
-            throw TransportError(code: .badPush, message: "a status push queued for a hall; this is a bug", isRetryable: false)
         }
     }
 }
 
 extension Delivery {
-    /// Before the first update or action on an item whose number only a create's answer gave
-    /// (`firstAttemptAt` 0): is it listed under the reservation's id? Nil: yes, go on.
-    func verify(_ itemNo: String, of entry: OutboxEntry, with hall: HallClient) throws(TransportError) -> SendSettlement.Result? {
-        guard entry.firstAttemptAt == 0 else { return nil }
-        let found = try hall.findItems(externalId: entry.reservationId)
-        if found.contains(where: { $0.itemNo == itemNo }) { return nil }
-        return .notOurs(itemNo: itemNo, found: found.map { Self.sighting($0, target: hall.target) })
-    }
-
-    /// What a lookup said of an item, as the ledger notes it.
     static func sighting(_ item: HallClient.Item, target: HallTarget) -> HallItemSighting {
         HallItemSighting(target: target, itemNo: item.itemNo, reservationId: item.externalId, status: item.status,
                          origin: nil, operator: nil, at: nil, source: .lookup)
