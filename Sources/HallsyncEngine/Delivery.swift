@@ -300,6 +300,9 @@ final class Delivery: @unchecked Sendable {
     }
 }
 
+/// A hall's item, as the look-up lists it, is matched against what the create sent.
+extension HallClient.Item: FoundItem {}
+
 extension Delivery {
     static func sighting(_ item: HallClient.Item, target: HallTarget) -> HallItemSighting {
         HallItemSighting(target: target, itemNo: item.itemNo, reservationId: item.externalId, status: item.status,

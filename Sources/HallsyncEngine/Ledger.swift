@@ -35,7 +35,10 @@ struct Ledger {
             return .rejected
         }
         if let stored = try tx.storedHead(of: portal.reservationId), stored.version >= portal.version {
-            guard let contradiction = try PortalVersionCheck.contradiction(of: portal, stored: stored) else { return .stale }
+            let held = PortalVersionCheck.Held(version: stored.version, updateTime: stored.updateTime, content: stored.purged ? nil : stored.portalJSON)
+            guard let contradiction = PortalVersionCheck.contradiction(of: portal, content: try StoreTransaction.canonicalJSON(portal), stored: held) else {
+                return .stale
+            }
             try tx.raiseAttention(AttentionEntry(reservationId: portal.reservationId, code: DomainError.Code.versionConflict.rawValue,
                                                  field: "version", target: SendTarget.portal.rawValue,
                                                  messageZh: contradiction.zh, messageEn: contradiction.en, version: stored.version, raisedAt: now))

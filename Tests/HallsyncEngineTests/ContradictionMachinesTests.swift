@@ -33,8 +33,12 @@ import Testing
         #expect(CreatedItemMatch.split([item("ZH8", register: "2021-09-12 10:00:00"), item("ZH9")], sent: Self.sent).ours?.itemNo == "ZH9")
     }
 
-    func head(_ portal: PortalReservation, purged: Bool = false) throws -> StoredHead {
-        StoredHead(version: portal.version, updateTime: portal.updateTime, portalJSON: try StoreTransaction.canonicalJSON(portal), purged: purged)
+    func head(_ portal: PortalReservation, purged: Bool = false) throws -> PortalVersionCheck.Held {
+        PortalVersionCheck.Held(version: portal.version, updateTime: portal.updateTime, content: purged ? nil : try StoreTransaction.canonicalJSON(portal))
+    }
+
+    func check(_ incoming: PortalReservation, _ stored: PortalVersionCheck.Held) throws -> (zh: String, en: String)? {
+        PortalVersionCheck.contradiction(of: incoming, content: try StoreTransaction.canonicalJSON(incoming), stored: stored)
     }
 
     func record(version: Int, updated: String, name: String = "王某") -> PortalReservation {
@@ -44,14 +48,14 @@ import Testing
 
     @Test func aRepeatIsIgnoredAndAContradictionIsNamed() throws {
         let stored = try head(record(version: 3, updated: "2021-09-08 10:00:00"))
-        #expect(try PortalVersionCheck.contradiction(of: record(version: 3, updated: "2021-09-08 10:00:00"), stored: stored) == nil)
-        #expect(try PortalVersionCheck.contradiction(of: record(version: 2, updated: "2021-09-08 09:00:00"), stored: stored) == nil, "an older version, older")
-        #expect(try PortalVersionCheck.contradiction(of: record(version: 3, updated: "2021-09-08 10:00:00", name: "李四"), stored: stored) != nil)
-        #expect(try PortalVersionCheck.contradiction(of: record(version: 1, updated: "2021-09-09 08:00:00", name: "李四"), stored: stored) != nil,
+        #expect(try check(record(version: 3, updated: "2021-09-08 10:00:00"), stored) == nil)
+        #expect(try check(record(version: 2, updated: "2021-09-08 09:00:00"), stored) == nil, "an older version, older")
+        #expect(try check(record(version: 3, updated: "2021-09-08 10:00:00", name: "李四"), stored) != nil)
+        #expect(try check(record(version: 1, updated: "2021-09-09 08:00:00", name: "李四"), stored) != nil,
                 "the id issued again for another applicant")
         // Retention erased the stored record: a repeat cannot be told from it, and is not held against it.
         let purged = try head(record(version: 3, updated: "2021-09-08 10:00:00", name: "*"), purged: true)
-        #expect(try PortalVersionCheck.contradiction(of: record(version: 3, updated: "2021-09-08 10:00:00"), stored: purged) == nil)
+        #expect(try check(record(version: 3, updated: "2021-09-08 10:00:00"), purged) == nil)
     }
 
     @Test func theFeedIsSweptOnItsIntervalAndStartedOverWhenStale() {

@@ -1,5 +1,4 @@
 import Foundation
-import HallsyncTransport
 
 /// Which of the items a lookup by `externalId` found is the one hallsync's create made (the hall
 /// does not deduplicate by `externalId`, contract §3.3: a clerk may have registered the same
@@ -10,6 +9,17 @@ import HallsyncTransport
 /// is kept; the rest are shown. Pure.
 ///
 ///     let (ours, others) = CreatedItemMatch.split(found, sent: entry.body)
+///
+/// Depends on nothing below it: any item that says these few things can be matched (the hall
+/// client's items do, beside the delivery phase).
+protocol FoundItem {
+    var itemNo: String { get }
+    var source: String? { get }
+    var itemName: String? { get }
+    var registerTime: String? { get }
+    var idNumber: String? { get }
+}
+
 enum CreatedItemMatch {
     struct Sent: Decodable {
         var source: String?
@@ -18,9 +28,9 @@ enum CreatedItemMatch {
         var idNumber: String?
     }
 
-    static func split(_ items: [HallClient.Item], sent body: Data) -> (ours: HallClient.Item?, others: [HallClient.Item]) {
+    static func split<Item: FoundItem>(_ items: [Item], sent body: Data) -> (ours: Item?, others: [Item]) {
         guard let sent = try? JSONDecoder().decode(Sent.self, from: body) else { return (nil, items) }
-        func score(_ item: HallClient.Item) -> Int? {
+        func score(_ item: Item) -> Int? {
             if let source = item.source, source != sent.source { return nil }
             return (item.idNumber == sent.idNumber ? 4 : 0) + (item.registerTime == sent.registerTime ? 2 : 0) + (item.itemName == sent.itemName ? 1 : 0)
         }

@@ -1,17 +1,27 @@
 import HallsyncDomain
-import HallsyncStore
 
 /// Whether a portal record at or below the version hallsync holds is a repeat — a page read
 /// again, a lagging replica — or contradicts what it holds: the same version with other content,
 /// or a lower version changed after the stored one (an id issued again for another applicant).
 /// A contradiction changes nothing; it is shown. Pure.
 ///
-///     PortalVersionCheck.contradiction(of: incoming, stored: head)   // nil: a repeat, ignored
+///     PortalVersionCheck.contradiction(of: incoming, content: json, stored: held)   // nil: a repeat, ignored
+///
+/// Depends on nothing below it: the stored version is given as plain values.
 enum PortalVersionCheck {
-    static func contradiction(of incoming: PortalReservation, stored: StoredHead) throws -> (zh: String, en: String)? {
+    /// The version hallsync holds.
+    struct Held: Sendable {
+        var version: Int
+        var updateTime: String
+        /// Its content in canonical form; nil when retention erased it (it no longer equals what
+        /// was sent: nothing to compare).
+        var content: String?
+    }
+
+    /// `content`: the incoming record in the same canonical form as ``Held/content``.
+    static func contradiction(of incoming: PortalReservation, content: String, stored: Held) -> (zh: String, en: String)? {
         if incoming.version == stored.version {
-            // What retention erased no longer equals what was sent: nothing to compare.
-            guard !stored.purged, try StoreTransaction.canonicalJSON(incoming) != stored.portalJSON else { return nil }
+            guard let held = stored.content, content != held else { return nil }
             return ("门户以同一版本号（\(incoming.version)）发送了与已收到内容不同的预约记录；本系统未采用新内容，仍按已收到的处理。请联系门户运维核查该预约",
                     "The portal sent version \(incoming.version) of this reservation again with other content; hallsync kept the content it had. Ask the portal's operators to check the reservation.")
         }
