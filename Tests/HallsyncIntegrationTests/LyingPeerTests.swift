@@ -15,53 +15,55 @@ import Testing
 /// demo runs it larger (`hallsync demo --lying-peers`).
 @Suite struct LyingPeerTests {
     @Test(arguments: [11, 12, 13] as [UInt64])
-    func whateverThePeersSayTheModelHolds(_ seed: UInt64) throws {
-        let directory = try Support.temporaryDirectory("lying-\(seed)")
-        let site = try StandInSite(directory: directory, options: .init(lag: 1, faults: .none, keyRetention: 4, seed: seed))
-        defer { site.stop() }
-        let yaml = site.configurationYAML(database: directory + "/state.sqlite", interval: 0.2, keyRetention: 4)
-            .replacingOccurrences(of: "  retryCap: 2", with: "  retryCap: 1")
-        try yaml.write(toFile: directory + "/hallsync.yaml", atomically: true, encoding: .utf8)
-        let lines = LogLines()
-        let logger = Logger(label: "lying") { JournalLogHandler(label: $0, level: .debug, write: { lines.append($0) }) }
-        let clock = SkippingClock()
-        let engine = try SyncEngine(configuration: try Configuration.load(path: directory + "/hallsync.yaml"), logger: logger, clock: clock)
-        let reporter = StatusReporter(version: "test", configPath: directory + "/hallsync.yaml", logger: logger)
-        site.startLying(seed: seed)
+    func whateverThePeersSayTheModelHolds(_ seed: UInt64) async throws {
+        try await offPool {
+            let directory = try Support.temporaryDirectory("lying-\(seed)")
+            let site = try StandInSite(directory: directory, options: .init(lag: 1, faults: .none, keyRetention: 4, seed: seed))
+            defer { site.stop() }
+            let yaml = site.configurationYAML(database: directory + "/state.sqlite", interval: 0.2, keyRetention: 4)
+                .replacingOccurrences(of: "  retryCap: 2", with: "  retryCap: 1")
+            try yaml.write(toFile: directory + "/hallsync.yaml", atomically: true, encoding: .utf8)
+            let lines = LogLines()
+            let logger = Logger(label: "lying") { JournalLogHandler(label: $0, level: .debug, write: { lines.append($0) }) }
+            let clock = SkippingClock()
+            let engine = try SyncEngine(configuration: try Configuration.load(path: directory + "/hallsync.yaml"), logger: logger, clock: clock)
+            let reporter = StatusReporter(version: "test", configPath: directory + "/hallsync.yaml", logger: logger)
+            site.startLying(seed: seed)
 
-        var rng = SplitMix64(seed: seed)
-        for step in 0..<90 {
-            site.generator.step(rescheduleRate: 0.1)
-            if rng.next() % 2 == 0 { site.generator.staffActOnOne(in: [site.intake, site.licensing]) }
-            if rng.next() % 12 == 0 { site.generator.cancelOne() }
-            if rng.next() % 6 == 0 { site.generator.lie() }
-            if step % 3 == 2 {
-                reporter.cycleFinished(engine.runCycle(stop: StopSignal()), engine: engine)
-                Thread.sleep(forTimeInterval: 0.1)
+            var rng = SplitMix64(seed: seed)
+            for step in 0..<90 {
+                site.generator.step(rescheduleRate: 0.1)
+                if rng.next() % 2 == 0 { site.generator.staffActOnOne(in: [site.intake, site.licensing]) }
+                if rng.next() % 12 == 0 { site.generator.cancelOne() }
+                if rng.next() % 6 == 0 { site.generator.lie() }
+                if step % 3 == 2 {
+                    reporter.cycleFinished(engine.runCycle(stop: StopSignal()), engine: engine)
+                    Thread.sleep(forTimeInterval: 0.1)
+                }
             }
-        }
-        // Settle: everything past the lag, nothing pending, and a sweep after the last rewind.
-        Support.drain(engine, lag: 1, timeout: 90)
-        clock.advance(86_400)   // a day on: the sweep looks up every open item (a rewind the hall hid)
-        for _ in 0..<8 { reporter.cycleFinished(engine.runCycle(stop: StopSignal()), engine: engine); Thread.sleep(forTimeInterval: 0.3) }
-        Support.drain(engine, lag: 1, timeout: 60).map { reporter.cycleFinished($0, engine: engine) }
+            // Settle: everything past the lag, nothing pending, and a sweep after the last rewind.
+            Support.drain(engine, lag: 1, timeout: 90)
+            clock.advance(86_400)   // a day on: the sweep looks up every open item (a rewind the hall hid)
+            for _ in 0..<8 { reporter.cycleFinished(engine.runCycle(stop: StopSignal()), engine: engine); Thread.sleep(forTimeInterval: 0.3) }
+            Support.drain(engine, lag: 1, timeout: 60).map { reporter.cycleFinished($0, engine: engine) }
 
-        // What hallsync recorded, read with plain SQL from its file.
-        let copies = try DatabaseQueue(path: directory + "/state.sqlite").read { db in
-            try Row.fetchAll(db, sql: "SELECT reservationId, target, itemNo FROM hallCopy WHERE itemNo IS NOT NULL").map {
-                ModelCheck.Copy(reservationId: $0[0], target: HallTarget(rawValue: $0[1])!, itemNo: $0[2])
+            // What hallsync recorded, read with plain SQL from its file.
+            let copies = try DatabaseQueue(path: directory + "/state.sqlite").read { db in
+                try Row.fetchAll(db, sql: "SELECT reservationId, target, itemNo FROM hallCopy WHERE itemNo IS NOT NULL").map {
+                    ModelCheck.Copy(reservationId: $0[0], target: HallTarget(rawValue: $0[1])!, itemNo: $0[2])
+                }
             }
-        }
-        let check = site.modelCheck(copies: copies, attention: try Support.attention(engine.store))
-        print("lying peers, seed \(seed): \(check)")
-        #expect(check.passed, "\(check.violations.prefix(10).joined(separator: "\n"))")
-        #expect(check.portalLies > 3 && check.hallLies > 3, "the run lied too little to prove anything: \(check)")
+            let check = site.modelCheck(copies: copies, attention: try Support.attention(engine.store))
+            print("lying peers, seed \(seed): \(check)")
+            #expect(check.passed, "\(check.violations.prefix(10).joined(separator: "\n"))")
+            #expect(check.portalLies > 3 && check.hallLies > 3, "the run lied too little to prove anything: \(check)")
 
-        // No personal value of any record, however spelt, in the log or the status file.
-        let status = try String(contentsOfFile: engine.configuration.operations.statusFile, encoding: .utf8)
-        let leaks = PersonalDataLeaks.find(in: lines.all.joined() + status, records: site.portal.allReservations())
-        #expect(leaks.isEmpty, "\(leaks.prefix(5))")
-        #expect(lines.all.count > 50, "the log was not captured")
+            // No personal value of any record, however spelt, in the log or the status file.
+            let status = try String(contentsOfFile: engine.configuration.operations.statusFile, encoding: .utf8)
+            let leaks = PersonalDataLeaks.find(in: lines.all.joined() + status, records: site.portal.allReservations())
+            #expect(leaks.isEmpty, "\(leaks.prefix(5))")
+            #expect(lines.all.count > 50, "the log was not captured")
+        }
     }
 }
 

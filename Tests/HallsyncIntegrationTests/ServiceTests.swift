@@ -39,199 +39,209 @@ import Testing
         try JSONDecoder().decode(StatusDocument.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/status.json")))
     }
 
-    @Test func runsAsANotifyServiceReloadsOnHangupAndStopsWithinTenSeconds() throws {
-        let (site, directory, config) = try site("service")
-        defer { site.stop() }
-        let socket = try NotifySocket(abstract: false)
-        let process = try Support.launchHallsync(["run", "--config", config, "--log-level", "notice"],
-                                 environment: ["NOTIFY_SOCKET": socket.name, "WATCHDOG_USEC": "60000000"], log: directory + "/daemon.log")
-        defer { if process.isRunning { process.terminate() } }
+    @Test func runsAsANotifyServiceReloadsOnHangupAndStopsWithinTenSeconds() async throws {
+        try await offPool {
+            let (site, directory, config) = try site("service")
+            defer { site.stop() }
+            let socket = try NotifySocket(abstract: false)
+            let process = try Support.launchHallsync(["run", "--config", config, "--log-level", "notice"],
+                                     environment: ["NOTIFY_SOCKET": socket.name, "WATCHDOG_USEC": "60000000"], log: directory + "/daemon.log")
+            defer { if process.isRunning { process.terminate() } }
 
-        // READY=1 after loading, then STATUS= and WATCHDOG=1 after every cycle.
-        let ready = notifications(until: "READY=1", on: socket)
-        #expect(ready.last?.contains("READY=1") == true)
-        let cycle = notifications(until: "WATCHDOG=1", on: socket)
-        #expect(cycle.last?.contains("STATUS=") == true)
-        site.portal.publish(Support.reservation("YY-SVC", date: BeijingTime.now().date.adding(days: 3).description))
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, (try? status(directory))?.items["PENDING"] != 2 { Thread.sleep(forTimeInterval: 0.3) }
-        var document = try status(directory)
-        #expect(document.items == ["PENDING": 2])
-        #expect(document.state == "running" && document.configGeneration == 1)
-        #expect(document.endpoints.values.allSatisfy { $0.consecutiveFailures == 0 && $0.lastSuccess != nil })
-        #expect(try String(contentsOfFile: directory + "/hallsync.prom", encoding: .utf8).contains("hallsync_hall_items{status=\"PENDING\"} 2"))
+            // READY=1 after loading, then STATUS= and WATCHDOG=1 after every cycle.
+            let ready = notifications(until: "READY=1", on: socket)
+            #expect(ready.last?.contains("READY=1") == true)
+            let cycle = notifications(until: "WATCHDOG=1", on: socket)
+            #expect(cycle.last?.contains("STATUS=") == true)
+            site.portal.publish(Support.reservation("YY-SVC", date: BeijingTime.now().date.adding(days: 3).description))
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline, (try? status(directory))?.items["PENDING"] != 2 { Thread.sleep(forTimeInterval: 0.3) }
+            var document = try status(directory)
+            #expect(document.items == ["PENDING": 2])
+            #expect(document.state == "running" && document.configGeneration == 1)
+            #expect(document.endpoints.values.allSatisfy { $0.consecutiveFailures == 0 && $0.lastSuccess != nil })
+            #expect(try String(contentsOfFile: directory + "/hallsync.prom", encoding: .utf8).contains("hallsync_hall_items{status=\"PENDING\"} 2"))
 
-        // SIGHUP with a valid edit: RELOADING=1 … READY=1, generation 2, the new interval in use.
-        let original = try String(contentsOfFile: config, encoding: .utf8)
-        try original.replacingOccurrences(of: "interval: 0.4", with: "interval: 0.5").write(toFile: config, atomically: true, encoding: .utf8)
-        kill(process.processIdentifier, SIGHUP)
-        let reloading = notifications(until: "READY=1", on: socket)
-        #expect(reloading.contains { $0.contains("RELOADING=1") && $0.contains("MONOTONIC_USEC=") })
-        #expect(reloading.last?.contains("configuration reloaded (generation 2)") == true)
-        _ = notifications(until: "WATCHDOG=1", on: socket)
-        _ = notifications(until: "WATCHDOG=1", on: socket)
-        document = try status(directory)
-        #expect(document.configGeneration == 2 && document.intervalSeconds == 0.5)
+            // SIGHUP with a valid edit: RELOADING=1 … READY=1, generation 2, the new interval in use.
+            let original = try String(contentsOfFile: config, encoding: .utf8)
+            try original.replacingOccurrences(of: "interval: 0.4", with: "interval: 0.5").write(toFile: config, atomically: true, encoding: .utf8)
+            kill(process.processIdentifier, SIGHUP)
+            let reloading = notifications(until: "READY=1", on: socket)
+            #expect(reloading.contains { $0.contains("RELOADING=1") && $0.contains("MONOTONIC_USEC=") })
+            #expect(reloading.last?.contains("configuration reloaded (generation 2)") == true)
+            _ = notifications(until: "WATCHDOG=1", on: socket)
+            _ = notifications(until: "WATCHDOG=1", on: socket)
+            document = try status(directory)
+            #expect(document.configGeneration == 2 && document.intervalSeconds == 0.5)
 
-        // A broken edit is refused with a clear log line; the running configuration stays.
-        try "portal: [this is not a configuration".write(toFile: config, atomically: true, encoding: .utf8)
-        kill(process.processIdentifier, SIGHUP)
-        let refused = notifications(until: "READY=1", on: socket)
-        #expect(refused.last?.contains("reload refused") == true)
-        let before = try status(directory).writtenAtUnix
-        _ = notifications(until: "WATCHDOG=1", on: socket)
-        _ = notifications(until: "WATCHDOG=1", on: socket)
-        #expect(try status(directory).writtenAtUnix > before, "cycles go on after a refused reload")
-        #expect(process.isRunning)
-        let log = try String(contentsOfFile: directory + "/daemon.log", encoding: .utf8)
-        #expect(log.contains("<3>reload refused, the running configuration stays: the configuration"))
-        try original.write(toFile: config, atomically: true, encoding: .utf8)
+            // A broken edit is refused with a clear log line; the running configuration stays.
+            try "portal: [this is not a configuration".write(toFile: config, atomically: true, encoding: .utf8)
+            kill(process.processIdentifier, SIGHUP)
+            let refused = notifications(until: "READY=1", on: socket)
+            #expect(refused.last?.contains("reload refused") == true)
+            let before = try status(directory).writtenAtUnix
+            _ = notifications(until: "WATCHDOG=1", on: socket)
+            _ = notifications(until: "WATCHDOG=1", on: socket)
+            #expect(try status(directory).writtenAtUnix > before, "cycles go on after a refused reload")
+            #expect(process.isRunning)
+            let log = try String(contentsOfFile: directory + "/daemon.log", encoding: .utf8)
+            #expect(log.contains("<3>reload refused, the running configuration stays: the configuration"))
+            try original.write(toFile: config, atomically: true, encoding: .utf8)
 
-        // SIGTERM while the halls keep answers back: the requests in flight are abandoned after
-        // the grace, STOPPING=1 is sent, and the process exits 0 well within 10 s.
-        var hanging = Faults()
-        hanging.lostAnswerAfterCommit = 1
-        hanging.hangSeconds = 60
-        site.intake.faults = hanging
-        for i in 0..<5 { site.portal.publish(Support.reservation("YY-HANG\(i)", date: BeijingTime.now().date.adding(days: 3).description)) }
-        Thread.sleep(forTimeInterval: 3)
-        let stopAt = Date()
-        kill(process.processIdentifier, SIGTERM)
-        let stopping = notifications(until: "STOPPING=1", on: socket)
-        #expect(stopping.last?.contains("STOPPING=1") == true)
-        while process.isRunning, Date().timeIntervalSince(stopAt) < 15 { Thread.sleep(forTimeInterval: 0.05) }
-        let took = Date().timeIntervalSince(stopAt)
-        #expect(!process.isRunning)
-        #expect(process.terminationStatus == 0)
-        // The requests in flight had their grace (stopGrace: 3 s), then were abandoned.
-        #expect(took >= 2.5 && took < 10, "stopped in \(took) s")
-        #expect(try String(contentsOfFile: directory + "/daemon.log", encoding: .utf8).contains("stop requested by signal"))
-        #expect(try status(directory).state == "stopped")
+            // SIGTERM while the halls keep answers back: the requests in flight are abandoned after
+            // the grace, STOPPING=1 is sent, and the process exits 0 well within 10 s.
+            var hanging = Faults()
+            hanging.lostAnswerAfterCommit = 1
+            hanging.hangSeconds = 60
+            site.intake.faults = hanging
+            for i in 0..<5 { site.portal.publish(Support.reservation("YY-HANG\(i)", date: BeijingTime.now().date.adding(days: 3).description)) }
+            Thread.sleep(forTimeInterval: 3)
+            let stopAt = Date()
+            kill(process.processIdentifier, SIGTERM)
+            let stopping = notifications(until: "STOPPING=1", on: socket)
+            #expect(stopping.last?.contains("STOPPING=1") == true)
+            while process.isRunning, Date().timeIntervalSince(stopAt) < 15 { Thread.sleep(forTimeInterval: 0.05) }
+            let took = Date().timeIntervalSince(stopAt)
+            #expect(!process.isRunning)
+            #expect(process.terminationStatus == 0)
+            // The requests in flight had their grace (stopGrace: 3 s), then were abandoned.
+            #expect(took >= 2.5 && took < 10, "stopped in \(took) s")
+            #expect(try String(contentsOfFile: directory + "/daemon.log", encoding: .utf8).contains("stop requested by signal"))
+            #expect(try status(directory).state == "stopped")
 
-        // After a restart with the halls answering again, nothing was lost or sent twice.
-        site.intake.faults = .none
-        let again = try Support.launchHallsync(["run", "--config", config], log: directory + "/daemon2.log")
-        defer { if again.isRunning { again.terminate() } }
-        let until = Date().addingTimeInterval(30)
-        while Date() < until, (0..<5).contains(where: { site.licensing.items(externalId: "YY-HANG\($0)").count != 1 }) { Thread.sleep(forTimeInterval: 0.3) }
-        for i in 0..<5 {
-            #expect(site.intake.items(externalId: "YY-HANG\(i)").count == 1)
-            #expect(site.licensing.items(externalId: "YY-HANG\(i)").count == 1)
+            // After a restart with the halls answering again, nothing was lost or sent twice.
+            site.intake.faults = .none
+            let again = try Support.launchHallsync(["run", "--config", config], log: directory + "/daemon2.log")
+            defer { if again.isRunning { again.terminate() } }
+            let until = Date().addingTimeInterval(30)
+            while Date() < until, (0..<5).contains(where: { site.licensing.items(externalId: "YY-HANG\($0)").count != 1 }) { Thread.sleep(forTimeInterval: 0.3) }
+            for i in 0..<5 {
+                #expect(site.intake.items(externalId: "YY-HANG\(i)").count == 1)
+                #expect(site.licensing.items(externalId: "YY-HANG\(i)").count == 1)
+            }
+            kill(again.processIdentifier, SIGTERM)
+            again.waitUntilExit()
+            #expect(again.terminationStatus == 0)
+            print("service test: stopped \(String(format: "%.1f", took)) s after SIGTERM with requests hanging")
         }
-        kill(again.processIdentifier, SIGTERM)
-        again.waitUntilExit()
-        #expect(again.terminationStatus == 0)
-        print("service test: stopped \(String(format: "%.1f", took)) s after SIGTERM with requests hanging")
     }
 
-    @Test func personalDataIsMaskedInRealOutputWhateverFormAPeerEchoesItIn() throws {
-        let (site, directory, config) = try site("masking")
-        defer { site.stop() }
-        var r = Support.reservation("YY-PII")
-        r.applicant.name = "欧阳娜娜"
-        r.applicant.phone = "+86 139-1234-5678"
-        r.applicant.idNumber = "３７１００２ 19800101 015x"
-        site.portal.publish(r)
-        var held = Support.reservation("YY-PII2")
-        held.applicant.name = "欧阳娜娜"
-        held.applicant.idNumber = "371002198001010150"   // a wrong check digit: held on the attention list
-        site.portal.publish(held)
-        // The hall refuses with a message that echoes the values: spaced, +86, full-width, and the name.
-        site.intake.lies.refuseEchoingValues = true
-        site.licensing.lies.refuseEchoingValues = true
-        Thread.sleep(forTimeInterval: 1.5)
-        for _ in 0..<2 {
-            let process = try Support.launchHallsync(["once", "--config", config, "--log-level", "debug"], log: directory + "/once.log")
-            process.waitUntilExit()
-        }
-        let engine = try SyncEngine(configuration: try Configuration.load(path: config), logger: Support.logger)
-        let reporter = StatusReporter(version: "test", configPath: config, logger: Support.logger)
-        reporter.cycleFinished(engine.runCycle(stop: StopSignal()), engine: engine)
-        let attention = try engine.store.read { tx in try tx.openAttention() }
-        #expect(attention.contains { $0.code == "HALL_REJECTED" && $0.reservationId == "YY-PII" })
-        let texts = [("log", try String(contentsOfFile: directory + "/once.log", encoding: .utf8)),
-                     ("attention", attention.map { "\($0.messageZh) \($0.messageEn) \($0.field)" }.joined(separator: "\n")),
-                     ("status", try String(contentsOfFile: directory + "/status.json", encoding: .utf8)),
-                     ("metrics", try String(contentsOfFile: directory + "/hallsync.prom", encoding: .utf8))]
-        #expect(texts[1].1.contains("欧*") && texts[1].1.contains("3710**********015X"), "\(texts[1].1)")
-        for (name, text) in texts {
-            // Every spelling, reduced to its letters and digits.
-            let seen = MaskingProjection.of(text)
-            for secret in ["欧阳娜娜", "阳娜娜", "13912345678", "37100219800101015X", "371002198001010150", "1234567"] {
-                #expect(!seen.contains(secret), "\(secret) in the \(name)")
+    @Test func personalDataIsMaskedInRealOutputWhateverFormAPeerEchoesItIn() async throws {
+        try await offPool {
+            let (site, directory, config) = try site("masking")
+            defer { site.stop() }
+            var r = Support.reservation("YY-PII")
+            r.applicant.name = "欧阳娜娜"
+            r.applicant.phone = "+86 139-1234-5678"
+            r.applicant.idNumber = "３７１００２ 19800101 015x"
+            site.portal.publish(r)
+            var held = Support.reservation("YY-PII2")
+            held.applicant.name = "欧阳娜娜"
+            held.applicant.idNumber = "371002198001010150"   // a wrong check digit: held on the attention list
+            site.portal.publish(held)
+            // The hall refuses with a message that echoes the values: spaced, +86, full-width, and the name.
+            site.intake.lies.refuseEchoingValues = true
+            site.licensing.lies.refuseEchoingValues = true
+            Thread.sleep(forTimeInterval: 1.5)
+            for _ in 0..<2 {
+                let process = try Support.launchHallsync(["once", "--config", config, "--log-level", "debug"], log: directory + "/once.log")
+                process.waitUntilExit()
+            }
+            let engine = try SyncEngine(configuration: try Configuration.load(path: config), logger: Support.logger)
+            let reporter = StatusReporter(version: "test", configPath: config, logger: Support.logger)
+            reporter.cycleFinished(engine.runCycle(stop: StopSignal()), engine: engine)
+            let attention = try engine.store.read { tx in try tx.openAttention() }
+            #expect(attention.contains { $0.code == "HALL_REJECTED" && $0.reservationId == "YY-PII" })
+            let texts = [("log", try String(contentsOfFile: directory + "/once.log", encoding: .utf8)),
+                         ("attention", attention.map { "\($0.messageZh) \($0.messageEn) \($0.field)" }.joined(separator: "\n")),
+                         ("status", try String(contentsOfFile: directory + "/status.json", encoding: .utf8)),
+                         ("metrics", try String(contentsOfFile: directory + "/hallsync.prom", encoding: .utf8))]
+            #expect(texts[1].1.contains("欧*") && texts[1].1.contains("3710**********015X"), "\(texts[1].1)")
+            for (name, text) in texts {
+                // Every spelling, reduced to its letters and digits.
+                let seen = MaskingProjection.of(text)
+                for secret in ["欧阳娜娜", "阳娜娜", "13912345678", "37100219800101015X", "371002198001010150", "1234567"] {
+                    #expect(!seen.contains(secret), "\(secret) in the \(name)")
+                }
+            }
+            // Nor the credentials.
+            for file in ["portal-secret", "intake-token", "licensing-token"] {
+                let secret = try String(contentsOfFile: directory + "/" + file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                #expect(!texts[0].1.contains(secret), "\(file) in the log")
             }
         }
-        // Nor the credentials.
-        for file in ["portal-secret", "intake-token", "licensing-token"] {
-            let secret = try String(contentsOfFile: directory + "/" + file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-            #expect(!texts[0].1.contains(secret), "\(file) in the log")
+    }
+
+    @Test func statusExitsWithTheMonitoringPluginCodes() async throws {
+        try await offPool {
+            let (site, directory, config) = try site("status", extra: "monitoring:\n  endpointWarningMinutes: 0\n  endpointCriticalMinutes: 0.01\n")
+            defer { site.stop() }
+            let engine = try SyncEngine(configuration: try Configuration.load(path: config), logger: Support.logger)
+            let reporter = StatusReporter(version: "test", configPath: config, logger: Support.logger)
+            site.portal.publish(Support.reservation("YY-ST", date: BeijingTime.now().date.adding(days: 3).description))
+            Thread.sleep(forTimeInterval: 1.5)
+            for _ in 0..<3 { reporter.cycleFinished(engine.runCycle(stop: StopSignal()), engine: engine) }
+
+            func run(_ arguments: [String]) throws -> (Int32, String) {
+                let output = try Support.run(Support.hallsyncBinary, arguments)
+                return (output.status, output.text)
+            }
+            let ok = try run(["status", "--config", config])
+            #expect(ok.0 == 0, "\(ok.1)")
+            #expect(ok.1.hasPrefix("HALLSYNC OK - 0 pending, 0 on the attention list, 0 overdue"))
+            let json = try run(["status", "--config", config, "--json"])
+            #expect(json.0 == 0 && (try? JSONDecoder().decode(StatusDocument.self, from: Data(json.1.utf8))) != nil)
+
+            // The intake hall goes away: failing beyond the critical threshold.
+            site.intake.stop()
+            reporter.cycleFinished(engine.runCycle(stop: StopSignal()), engine: engine)
+            Thread.sleep(forTimeInterval: 1)
+            reporter.cycleFinished(engine.runCycle(stop: StopSignal()), engine: engine)
+            let critical = try run(["status", "--config", config])
+            #expect(critical.0 == 2, "\(critical.1)")
+            #expect(critical.1.hasPrefix("HALLSYNC CRITICAL - intake failing"))
+
+            let unknown = try run(["status", "--file", directory + "/missing.json"])
+            #expect(unknown.0 == 3)
+            #expect(unknown.1.hasPrefix("HALLSYNC UNKNOWN - no status file"))
         }
     }
 
-    @Test func statusExitsWithTheMonitoringPluginCodes() throws {
-        let (site, directory, config) = try site("status", extra: "monitoring:\n  endpointWarningMinutes: 0\n  endpointCriticalMinutes: 0.01\n")
-        defer { site.stop() }
-        let engine = try SyncEngine(configuration: try Configuration.load(path: config), logger: Support.logger)
-        let reporter = StatusReporter(version: "test", configPath: config, logger: Support.logger)
-        site.portal.publish(Support.reservation("YY-ST", date: BeijingTime.now().date.adding(days: 3).description))
-        Thread.sleep(forTimeInterval: 1.5)
-        for _ in 0..<3 { reporter.cycleFinished(engine.runCycle(stop: StopSignal()), engine: engine) }
-
-        func run(_ arguments: [String]) throws -> (Int32, String) {
-            let output = try Support.run(Support.hallsyncBinary, arguments)
-            return (output.status, output.text)
+    @Test func checkConfigListsEveryProblemAndPassesAGoodSite() async throws {
+        try await offPool {
+            let (site, directory, config) = try site("check")
+            defer { site.stop() }
+            func run() throws -> (Int32, String) {
+                let output = try Support.run(Support.hallsyncBinary, ["check-config", "--config", config])
+                return (output.status, output.text)
+            }
+            let good = try run()
+            #expect(good.0 == 0, "\(good.1)")
+            #expect(good.1.contains("configuration ready"))
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: directory + "/portal-secret")
+            try "".write(toFile: directory + "/licensing-token", atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: directory + "/licensing-token")
+            try "year 2020\n".write(toFile: directory + "/working-calendar.txt", atomically: true, encoding: .utf8)
+            let bad = try run()
+            #expect(bad.0 == 1)
+            #expect(bad.1.contains("PROBLEM  portal.appSecretFile: \(directory)/portal-secret is readable by every user (mode 644)"))
+            #expect(bad.1.contains("PROBLEM  licensing.tokenFile: \(directory)/licensing-token is empty"))
+            #expect(bad.1.contains("PROBLEM  working calendar: no arrangement for \(BeijingTime.now().date.year)"))
+            // The mode, the empty token and this year are problems; next year, within 60 days, a warning.
+            let today = BeijingTime.now().date
+            let years = try WorkingCalendar(text: "year 2020\n").uncoveredYears(from: today, days: 60)
+            let warnings = years.filter { $0 != today.year }.count
+            let summary = "\(2 + years.filter { $0 == today.year }.count) problems found" + (warnings == 0 ? "" : " (\(warnings) warning\(warnings == 1 ? "" : "s"))")
+            #expect(bad.1.contains(summary), "\(bad.1)")
         }
-        let ok = try run(["status", "--config", config])
-        #expect(ok.0 == 0, "\(ok.1)")
-        #expect(ok.1.hasPrefix("HALLSYNC OK - 0 pending, 0 on the attention list, 0 overdue"))
-        let json = try run(["status", "--config", config, "--json"])
-        #expect(json.0 == 0 && (try? JSONDecoder().decode(StatusDocument.self, from: Data(json.1.utf8))) != nil)
-
-        // The intake hall goes away: failing beyond the critical threshold.
-        site.intake.stop()
-        reporter.cycleFinished(engine.runCycle(stop: StopSignal()), engine: engine)
-        Thread.sleep(forTimeInterval: 1)
-        reporter.cycleFinished(engine.runCycle(stop: StopSignal()), engine: engine)
-        let critical = try run(["status", "--config", config])
-        #expect(critical.0 == 2, "\(critical.1)")
-        #expect(critical.1.hasPrefix("HALLSYNC CRITICAL - intake failing"))
-
-        let unknown = try run(["status", "--file", directory + "/missing.json"])
-        #expect(unknown.0 == 3)
-        #expect(unknown.1.hasPrefix("HALLSYNC UNKNOWN - no status file"))
-    }
-
-    @Test func checkConfigListsEveryProblemAndPassesAGoodSite() throws {
-        let (site, directory, config) = try site("check")
-        defer { site.stop() }
-        func run() throws -> (Int32, String) {
-            let output = try Support.run(Support.hallsyncBinary, ["check-config", "--config", config])
-            return (output.status, output.text)
-        }
-        let good = try run()
-        #expect(good.0 == 0, "\(good.1)")
-        #expect(good.1.contains("configuration ready"))
-        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: directory + "/portal-secret")
-        try "".write(toFile: directory + "/licensing-token", atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: directory + "/licensing-token")
-        try "year 2020\n".write(toFile: directory + "/working-calendar.txt", atomically: true, encoding: .utf8)
-        let bad = try run()
-        #expect(bad.0 == 1)
-        #expect(bad.1.contains("PROBLEM  portal.appSecretFile: \(directory)/portal-secret is readable by every user (mode 644)"))
-        #expect(bad.1.contains("PROBLEM  licensing.tokenFile: \(directory)/licensing-token is empty"))
-        #expect(bad.1.contains("PROBLEM  working calendar: no arrangement for \(BeijingTime.now().date.year)"))
-        // The mode, the empty token and this year are problems; next year, within 60 days, a warning.
-        let today = BeijingTime.now().date
-        let years = try WorkingCalendar(text: "year 2020\n").uncoveredYears(from: today, days: 60)
-        let warnings = years.filter { $0 != today.year }.count
-        let summary = "\(2 + years.filter { $0 == today.year }.count) problems found" + (warnings == 0 ? "" : " (\(warnings) warning\(warnings == 1 ? "" : "s"))")
-        #expect(bad.1.contains(summary), "\(bad.1)")
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"), "systemd-analyze is not installed"))
-    func theUnitsAreHardenedAndVerify() throws {
-        for (name, limit) in [("hallsync.service", 1.2), ("hallsync-web.service", 2.0)] {
-            try checkUnit(name, limit: limit)
+    func theUnitsAreHardenedAndVerify() async throws {
+        try await offPool {
+            for (name, limit) in [("hallsync.service", 1.2), ("hallsync-web.service", 2.0)] {
+                try checkUnit(name, limit: limit)
+            }
         }
     }
 
@@ -239,36 +249,38 @@ import Testing
     /// systemd's credential failure (243) and restarted for ever; systemd evaluates the unit's own
     /// conditions here against a scratch directory standing for /etc/hallsync.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"), "systemd-analyze is not installed"))
-    func aStartWithoutTheSecretsIsRefusedWithOneLineAndNotRestarted() throws {
-        let unit = try String(contentsOf: Support.repository.appendingPathComponent("systemd/hallsync.service"), encoding: .utf8)
-        func values(_ key: String) -> [String] {
-            unit.split(separator: "\n").filter { $0.hasPrefix(key + "=") }.map { String($0.dropFirst(key.count + 1)) }
-        }
-        let credentials = values("LoadCredential").compactMap { $0.split(separator: ":", maxSplits: 1).last.map(String.init) }
-        let conditions = values("ConditionFileNotEmpty")
-        #expect(credentials.count == 3 && Set(credentials) == Set(conditions), "every loaded credential is a start condition: \(credentials) vs \(conditions)")
-        let preventing = Set(values("RestartPreventExitStatus").flatMap { $0.split(separator: " ").map(String.init) })
-        #expect(preventing.isSuperset(of: ["74", "78", "243"]), "\(preventing)")
+    func aStartWithoutTheSecretsIsRefusedWithOneLineAndNotRestarted() async throws {
+        try await offPool {
+            let unit = try String(contentsOf: Support.repository.appendingPathComponent("systemd/hallsync.service"), encoding: .utf8)
+            func values(_ key: String) -> [String] {
+                unit.split(separator: "\n").filter { $0.hasPrefix(key + "=") }.map { String($0.dropFirst(key.count + 1)) }
+            }
+            let credentials = values("LoadCredential").compactMap { $0.split(separator: ":", maxSplits: 1).last.map(String.init) }
+            let conditions = values("ConditionFileNotEmpty")
+            #expect(credentials.count == 3 && Set(credentials) == Set(conditions), "every loaded credential is a start condition: \(credentials) vs \(conditions)")
+            let preventing = Set(values("RestartPreventExitStatus").flatMap { $0.split(separator: " ").map(String.init) })
+            #expect(preventing.isSuperset(of: ["74", "78", "243"]), "\(preventing)")
 
-        let directory = try Support.temporaryDirectory("conditions")
-        let scratch = conditions.map { "ConditionFileNotEmpty=" + $0.replacingOccurrences(of: "/etc/hallsync", with: directory) }
-        func evaluate() throws -> (Int32, String) {
-            let output = try Support.run("/usr/bin/systemd-analyze", ["condition"] + scratch)
-            return (output.status, output.text)
+            let directory = try Support.temporaryDirectory("conditions")
+            let scratch = conditions.map { "ConditionFileNotEmpty=" + $0.replacingOccurrences(of: "/etc/hallsync", with: directory) }
+            func evaluate() throws -> (Int32, String) {
+                let output = try Support.run("/usr/bin/systemd-analyze", ["condition"] + scratch)
+                return (output.status, output.text)
+            }
+            // Missing or empty, each secret stops the start by itself, named in one line.
+            try "".write(toFile: directory + "/licensing-token", atomically: true, encoding: .utf8)
+            var absent = Set(["portal-secret", "intake-token", "licensing-token"])
+            while let name = absent.first {
+                let refused = try evaluate()
+                let failures = refused.1.split(separator: "\n").filter { $0.contains("ConditionFileNotEmpty=") && $0.hasSuffix(" failed.") }
+                #expect(refused.0 != 0 && failures.count == 1, "\(refused.1)")
+                #expect(failures.contains { line in absent.contains { line.contains("ConditionFileNotEmpty=\(directory)/\($0) failed") } }, "\(refused.1)")
+                try "secret\n".write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
+                absent.remove(name)
+            }
+            let present = try evaluate()
+            #expect(present.0 == 0, "\(present.1)")
         }
-        // Missing or empty, each secret stops the start by itself, named in one line.
-        try "".write(toFile: directory + "/licensing-token", atomically: true, encoding: .utf8)
-        var absent = Set(["portal-secret", "intake-token", "licensing-token"])
-        while let name = absent.first {
-            let refused = try evaluate()
-            let failures = refused.1.split(separator: "\n").filter { $0.contains("ConditionFileNotEmpty=") && $0.hasSuffix(" failed.") }
-            #expect(refused.0 != 0 && failures.count == 1, "\(refused.1)")
-            #expect(failures.contains { line in absent.contains { line.contains("ConditionFileNotEmpty=\(directory)/\($0) failed") } }, "\(refused.1)")
-            try "secret\n".write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
-            absent.remove(name)
-        }
-        let present = try evaluate()
-        #expect(present.0 == 0, "\(present.1)")
     }
 
     func checkUnit(_ name: String, limit: Double) throws {
