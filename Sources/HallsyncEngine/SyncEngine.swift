@@ -61,6 +61,21 @@ public final class SyncEngine: @unchecked Sendable {
     public static let settledSendRetention: Double = 30 * 86_400
     private var lastPrune: Double = 0
 
+    /// An item a hall holds with a reservation's id that is not its copy waits, unshown, while a
+    /// create is on its way that could claim it (a create whose answer was lost). Whatever ends
+    /// that wait, the item is shown: looked at again here every cycle, so no path that ends a
+    /// create (settled, refused, dropped by a cancellation) can leave it unseen.
+    func showSightingsNoLongerWaiting(normalizer: ReservationNormalizer) throws {
+        let due = try store.read { tx in try tx.sightingsNoLongerWaiting(limit: 500) }
+        guard !due.isEmpty else { return }
+        let ledger = Ledger(normalizer: normalizer, now: clock.now)
+        try store.write { tx in
+            for (reservationId, target) in due where try ledger.reviewSightings(of: reservationId, in: target, tx: tx) {
+                try ledger.plan(reservationId, in: tx)
+            }
+        }
+    }
+
     func pruneSettledSends() throws {
         let now = clock.now
         guard now - lastPrune > 3600 else { return }
@@ -234,6 +249,7 @@ public final class SyncEngine: @unchecked Sendable {
                     report.needsOperator = report.needsOperator || delivered.needsOperator.contains(target)
                 }
             }
+            try showSightingsNoLongerWaiting(normalizer: normalizer)
             try pruneSettledSends()
             report.purged = try applyRetention()
             (report.counts, report.purgedTotal) = try store.read { tx in (try tx.counts(now: clock.beijing), try tx.purgedCount()) }

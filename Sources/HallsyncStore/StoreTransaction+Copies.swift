@@ -114,6 +114,22 @@ extension StoreTransaction {
     }
 
     /// The items seen with the reservation's id in `target` that are not its copy.
+    /// Reservations and halls with a sighting never shown (no attention entry, open or closed,
+    /// names it) and no create on its way that could claim it: whatever ended the wait — a
+    /// settled or refused create, a cancellation before delivery, a send given up — it is shown.
+    public func sightingsNoLongerWaiting(limit: Int) throws -> [(reservationId: String, target: HallTarget)] {
+        try Row.fetchAll(try db.cachedStatement(sql: """
+            SELECT DISTINCT s.reservationId, s.target FROM hallItemSighting s
+            WHERE NOT EXISTS (SELECT 1 FROM attention a WHERE a.reservationId = s.reservationId AND a.code = 'OTHER_HALL_ITEM'
+                              AND a.field = s.itemNo AND a.target = s.target)
+              AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.reservationId = s.reservationId AND o.target = s.target
+                              AND o.kind = 'CREATE' AND o.state = 'PENDING')
+            LIMIT ?
+            """), arguments: [limit]).compactMap { row in
+            HallTarget(rawValue: row[1]).map { (reservationId: row[0], target: $0) }
+        }
+    }
+
     public func sightings(of reservationId: String, in target: HallTarget) throws -> [HallItemSighting] {
         try Row.fetchAll(try db.cachedStatement(sql: """
             SELECT target, itemNo, reservationId, status, origin, operator, at, source FROM hallItemSighting

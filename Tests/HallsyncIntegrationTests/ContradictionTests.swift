@@ -175,6 +175,33 @@ import Testing
         }
     }
 
+    /// The rule behind the wait above, whatever ends it: an item seen with a reservation's id that
+    /// is not its copy, with no create on its way that could claim it, is shown within a cycle —
+    /// even when the path that ended the create did not look at it (a sighting left behind).
+    @Test func anItemSeenWithTheIdIsShownOnceNoCreateCanClaimIt() async throws {
+        try await offPool {
+            let (site, engine) = try delivered("conflict-sighting-left", ["YY-W3"])
+            defer { site.stop() }
+            #expect(try codes(engine, "YY-W3").isEmpty)
+            // Left behind: noted while a create was on its way, never looked at again.
+            try engine.store.write { tx in
+                try tx.recordSighting(HallItemSighting(target: .intake, itemNo: "ZH-HAND-3", reservationId: "YY-W3", status: "HANDLED",
+                                                       origin: "STAFF", operator: "王五", at: "2021-09-11 11:00:00", source: .feed), now: 0)
+            }
+            _ = cycles(engine, 1)
+            let entry = try #require(try engine.store.read { tx in try tx.openAttention() }.first { $0.code == "OTHER_HALL_ITEM" })
+            #expect(entry.reservationId == "YY-W3" && entry.field == "ZH-HAND-3" && entry.messageZh.contains("已办理"))
+            // Shown once: a person closes it, and it stays closed.
+            let closed = try engine.store.write { tx in
+                let id = try Int64.fetchOne(tx.db, sql: "SELECT id FROM attention WHERE code = 'OTHER_HALL_ITEM' AND resolvedAt IS NULL") ?? 0
+                return try tx.resolveAttention(id: id, of: "YY-W3", by: "clerk", note: "已核对", now: 1)
+            }
+            #expect(closed)
+            _ = cycles(engine, 2)
+            #expect(!(try codes(engine, "YY-W3").contains("OTHER_HALL_ITEM")), "raised again after a person closed it")
+        }
+    }
+
     // MARK: 3. More than one item for a reservation
 
     @Test func aLookupFindingTwoItemsKeepsTheOneHallsyncMadeAndShowsTheOther() async throws {
