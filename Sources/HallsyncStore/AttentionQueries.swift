@@ -2,20 +2,17 @@ import Foundation
 import GRDB
 import HallsyncDomain
 
-/// An attention entry as people see it.
+/// An attention entry as people see it: what was raised (its fields read through, `row.code`),
+/// its number, and who closed it, when and why.
+@dynamicMemberLookup
 public struct AttentionRow: Hashable, Sendable {
     public var id: Int64
-    public var reservationId: String
-    public var code: String
-    public var field: String
-    public var target: String
-    public var messageZh: String
-    public var messageEn: String
-    public var version: Int
-    public var raisedAt: Double
+    public var entry: AttentionEntry
     public var resolvedAt: Double?
     public var resolvedBy: String?
     public var resolution: String?
+
+    public subscript<T>(dynamicMember keyPath: KeyPath<AttentionEntry, T>) -> T { entry[keyPath: keyPath] }
 }
 
 /// An open attention entry as the 待人工处理 page lists it: the entry, what its reservation is
@@ -123,10 +120,14 @@ extension StoreTransaction {
             """, arguments: all).map(Self.attentionRow)
     }
 
+    /// What was raised, from a row of `attention`.
+    static func attentionEntry(_ row: Row) -> AttentionEntry {
+        AttentionEntry(reservationId: row["reservationId"], code: row["code"], field: row["field"], target: row["target"],
+                       messageZh: row["messageZh"], messageEn: row["messageEn"], version: row["version"], raisedAt: row["raisedAt"])
+    }
+
     static func attentionRow(_ row: Row) -> AttentionRow {
-        AttentionRow(id: row["id"], reservationId: row["reservationId"], code: row["code"], field: row["field"], target: row["target"],
-                     messageZh: row["messageZh"], messageEn: row["messageEn"], version: row["version"], raisedAt: row["raisedAt"],
-                     resolvedAt: row["resolvedAt"], resolvedBy: row["resolvedBy"], resolution: row["resolution"])
+        AttentionRow(id: row["id"], entry: attentionEntry(row), resolvedAt: row["resolvedAt"], resolvedBy: row["resolvedBy"], resolution: row["resolution"])
     }
 
     /// The last clerk's request the daemon applied (the web page shows what is still waiting).

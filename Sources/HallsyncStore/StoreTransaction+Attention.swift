@@ -58,9 +58,6 @@ extension StoreTransaction {
     }
 
     public func openAttention(limit: Int = 1000) throws -> [AttentionEntry] {
-        try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM attention WHERE resolvedAt IS NULL ORDER BY raisedAt, id LIMIT ?"), arguments: [limit]).map { row in
-            AttentionEntry(reservationId: row["reservationId"], code: row["code"], field: row["field"], target: row["target"],
-                           messageZh: row["messageZh"], messageEn: row["messageEn"], version: row["version"], raisedAt: row["raisedAt"])
-        }
+        try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM attention WHERE resolvedAt IS NULL ORDER BY raisedAt, id LIMIT ?"), arguments: [limit]).map(Self.attentionEntry)
     }
 }
