@@ -5,8 +5,13 @@ import HallsyncStore
 /// A reservation as one account may see it: names and phones in full only for the account's
 /// own department's staff, else masked; codes in words.
 struct Shown {
-    var id, appointment, deadline, departmentCode, department, matter, state, intake, licensing, portal, name, phone, call: String
+    /// The appointment's day and its slot (or time), apart: a list may put them on two lines.
+    var appointmentDay, appointmentTime: String
+    var id, deadline, departmentCode, department, matter, state, intake, licensing, portal, name, phone, call: String
     var overdue, attention, inFull, hasPersonalData, cancelledOnline: Bool
+
+    /// `2021-09-11 10:00-10:30`: as exports and records show it.
+    var appointment: String { AppointmentText.joined(appointmentDay, appointmentTime) }
 
     var dictionary: [String: Any] {
         ["id": id, "appointment": appointment, "deadline": deadline, "department": department, "departmentCode": departmentCode, "matter": matter,
@@ -14,8 +19,7 @@ struct Shown {
          "state": state, "intake": intake.replacingOccurrences(of: " ", with: "\n"), "licensing": licensing.replacingOccurrences(of: " ", with: "\n"), "portal": portal, "name": name, "phone": phone, "overdue": overdue,
          "attention": attention,
          // In a list, the day and the slot may go on two lines (the table fits an office screen), never broken inside.
-         "appointmentDay": appointment.split(separator: " ", maxSplits: 1).first.map(String.init) ?? "",
-         "appointmentTime": appointment.split(separator: " ", maxSplits: 1).dropFirst().first.map(String.init) ?? ""]
+         "appointmentDay": appointmentDay, "appointmentTime": appointmentTime]
     }
 }
 
@@ -32,8 +36,9 @@ extension WebPages {
         }
         let erased = row.purged ? "（已按保存期限删除）" : ""
         let code = row.department ?? ""
+        let when = AppointmentText.parts(date: row.appointmentDate, slot: row.appointmentSlot, registerTime: row.registerTime)
         return Shown(
-            id: row.id, appointment: AppointmentText.of(date: row.appointmentDate, slot: row.appointmentSlot, registerTime: row.registerTime),
+            appointmentDay: when.day, appointmentTime: when.time, id: row.id,
             deadline: AppointmentText.minutes(row.deadline), departmentCode: code, department: departmentNames[code] ?? code,
             matter: Self.matterText(code: row.matter, name: row.matterName), state: Self.stateName(row.state),
             intake: copy(row.intake), licensing: copy(row.licensing), portal: row.portalStatus.map(ClerkLabels.processStatus) ?? "—",
@@ -73,9 +78,17 @@ extension WebPages {
 /// the slot the applicant chose), `2021-09-11 上午`, `2021-09-13 10:00`.
 enum AppointmentText {
     static func of(date: String?, slot: String?, registerTime: String?) -> String {
-        let day = date ?? registerTime.map { String($0.prefix(10)) } ?? ""
-        let time = slotText(slot) ?? registerTime.map { String($0.dropFirst(11).prefix(5)) } ?? ""
-        return [day, time].filter { !$0.isEmpty }.joined(separator: " ")
+        let (day, time) = parts(date: date, slot: slot, registerTime: registerTime)
+        return joined(day, time)
+    }
+
+    /// The day and the slot (or the time), each possibly empty.
+    static func parts(date: String?, slot: String?, registerTime: String?) -> (day: String, time: String) {
+        (date ?? registerTime.map { String($0.prefix(10)) } ?? "", slotText(slot) ?? registerTime.map { String($0.dropFirst(11).prefix(5)) } ?? "")
+    }
+
+    static func joined(_ day: String, _ time: String) -> String {
+        [day, time].filter { !$0.isEmpty }.joined(separator: " ")
     }
 
     /// `yyyy-MM-dd HH:mm:ss` without its seconds.
