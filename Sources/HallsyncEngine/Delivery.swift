@@ -252,20 +252,17 @@ final class Delivery: @unchecked Sendable {
         var seen: [HallItemSighting] = []
         if step == .lookUp {
             let found = try hall.findItems(externalId: entry.reservationId)
-            var ours: HallClient.Item?
-            if kind == .create {
-                // The one hallsync made, told from items made by hand with the same id (they are shown).
-                let split = CreatedItemMatch.split(found, sent: entry.body)
-                ours = split.ours
-                seen = (split.ours.map { [$0] } ?? []).map { Self.sighting($0, target: hall.target) } + split.others.map { Self.sighting($0, target: hall.target) }
-            }
+            // For a create, the one hallsync made, told from items made by hand with the same id.
+            let ours = kind == .create ? CreatedItemMatch.split(found, sent: entry.body).ours : nil
+            seen = found.map { Self.sighting($0, target: hall.target) }
             step = HallSendSteps.afterLookUp(kind, itemNo: entry.itemNo, ours: ours?.itemNo, listed: Set(found.map(\.itemNo)))
-            if case .notOurs = step { seen = found.map { Self.sighting($0, target: hall.target) } }
         }
         switch step {
         case .lookUp, .unusable:
             let reason: String = if case .unusable(let why) = step { why } else { "a look-up asked for twice" }
-            throw TransportError(code: kind == .action ? .badAction : .noItem, message: "\(reason); this is a bug in hallsync: report it", isRetryable: false)
+            throw TransportError(code: kind == .action ? .badAction : .noItem,
+                                 message: "\(reason); this is a bug in hallsync: report it, then retry the reservation from the attention list (hallsync attention retry)",
+                                 isRetryable: false)
         case .adopt(let itemNo):
             logger.notice("adopted the item found by externalId",
                           metadata: ["reservation": "\(entry.reservationId)", "target": "\(entry.target)", "itemNo": "\(itemNo)", "found": "\(seen.count)"])

@@ -36,7 +36,7 @@ struct Ledger {
         }
         if let stored = try tx.storedHead(of: portal.reservationId), stored.version >= portal.version {
             let held = PortalVersionCheck.Held(version: stored.version, updateTime: stored.updateTime, content: stored.purged ? nil : stored.portalJSON)
-            guard let contradiction = PortalVersionCheck.contradiction(of: portal, content: try StoreTransaction.canonicalJSON(portal), stored: held) else {
+            guard let contradiction = try PortalVersionCheck.contradiction(of: portal, content: try StoreTransaction.canonicalJSON(portal), stored: held) else {
                 return .stale
             }
             try tx.raiseAttention(AttentionEntry(reservationId: portal.reservationId, code: DomainError.Code.versionConflict.rawValue,

@@ -38,7 +38,7 @@ import Testing
     }
 
     func check(_ incoming: PortalReservation, _ stored: PortalVersionCheck.Held) throws -> (zh: String, en: String)? {
-        PortalVersionCheck.contradiction(of: incoming, content: try StoreTransaction.canonicalJSON(incoming), stored: stored)
+        try PortalVersionCheck.contradiction(of: incoming, content: try StoreTransaction.canonicalJSON(incoming), stored: stored)
     }
 
     func record(version: Int, updated: String, name: String = "王某") -> PortalReservation {

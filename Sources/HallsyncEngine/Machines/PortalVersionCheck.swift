@@ -5,7 +5,7 @@ import HallsyncDomain
 /// or a lower version changed after the stored one (an id issued again for another applicant).
 /// A contradiction changes nothing; it is shown. Pure.
 ///
-///     PortalVersionCheck.contradiction(of: incoming, content: json, stored: held)   // nil: a repeat, ignored
+///     PortalVersionCheck.contradiction(of: incoming, content: try canonical(incoming), stored: held)   // nil: a repeat, ignored
 ///
 /// Depends on nothing below it: the stored version is given as plain values.
 enum PortalVersionCheck {
@@ -18,10 +18,12 @@ enum PortalVersionCheck {
         var content: String?
     }
 
-    /// `content`: the incoming record in the same canonical form as ``Held/content``.
-    static func contradiction(of incoming: PortalReservation, content: String, stored: Held) -> (zh: String, en: String)? {
+    /// `content`: the incoming record in the same canonical form as ``Held/content``; made only
+    /// when the versions are equal (a re-read of an older version is not encoded).
+    static func contradiction(of incoming: PortalReservation, content: @autoclosure () throws -> String,
+                              stored: Held) rethrows -> (zh: String, en: String)? {
         if incoming.version == stored.version {
-            guard let held = stored.content, content != held else { return nil }
+            guard let held = stored.content, try content() != held else { return nil }
             return ("门户以同一版本号（\(incoming.version)）发送了与已收到内容不同的预约记录；本系统未采用新内容，仍按已收到的处理。请联系门户运维核查该预约",
                     "The portal sent version \(incoming.version) of this reservation again with other content; hallsync kept the content it had. Ask the portal's operators to check the reservation.")
         }
