@@ -166,15 +166,19 @@ public final class PortalStandIn: @unchecked Sendable {
     }
 
     /// The newest version is sent again with other content under the same version number (a lie).
+    /// It is listed as changed now: the listing is by update time (§2.3), so a change that kept
+    /// its time would reach no reader that had already read past it.
     @discardableResult
     public func republishSameVersion(_ reservation: PortalReservation) -> PortalReservation? {
         state.withLock { s in
             guard var record = s.records[reservation.reservationId], let last = record.versions.last else { return nil }
+            let now = Date().timeIntervalSince1970
+            let time = BeijingTime(unixSeconds: Int(now))
             var r = reservation
             r.version = last.reservation.version
-            r.updateTime = last.reservation.updateTime
+            r.updateTime = time.description
             r.createTime = last.reservation.createTime
-            record.versions[record.versions.count - 1] = Version(reservation: r, updateTime: last.updateTime, visibleAt: last.visibleAt)
+            record.versions[record.versions.count - 1] = Version(reservation: r, updateTime: time, visibleAt: Double(time.unixSeconds) + s.lag)
             s.records[r.reservationId] = record
             s.changed.insert(r.reservationId)
             s.generation += 1

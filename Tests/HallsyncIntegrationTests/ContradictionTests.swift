@@ -16,7 +16,7 @@ import Testing
                    editing: @escaping (String) -> String = { $0 }) throws -> (StandInSite, SyncEngine) {
         let (site, engine) = try Support.site(name, options: .init(lag: 0, faults: .none), interval: interval, clock: clock, editing: editing)
         for id in ids { site.portal.publish(Support.reservation(id)) }
-        Support.drain(engine, lag: 0, timeout: 20)
+        Support.drain(engine, timeout: 20)
         for id in ids {
             #expect(site.intake.items(externalId: id).count == 1 && site.licensing.items(externalId: id).count == 1, "\(id) delivered")
         }
@@ -63,14 +63,14 @@ import Testing
 
             // The hall answers honestly again: YY-O2 gets an item of its own, once.
             site.intake.lies.createAnsweredWithOthersItem = 0
-            Support.drain(engine, lag: 0, timeout: 30)
+            Support.drain(engine, timeout: 30)
             let own = try #require(site.intake.items(externalId: "YY-O2").first?.itemNo)
             #expect(site.intake.items(externalId: "YY-O2").count == 1 && own != first)
             #expect(!(try codes(engine, "YY-O2").contains("HALL_ITEM_CONFLICT")), "closed once the reservation has its own item")
             // Staff handle YY-O2 in licensing: the mirror goes to YY-O2's intake item, not YY-O1's.
             let licensing = try #require(site.licensing.items(externalId: "YY-O2").first?.itemNo)
             site.licensing.staffAct(itemNo: licensing, action: .handle)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(site.intake.items(externalId: "YY-O2").first?.status == "HANDLED")
             #expect(site.intake.items(externalId: "YY-O1").first?.status == "PENDING", "YY-O1's item was closed by YY-O2's outcome")
         }
@@ -133,7 +133,7 @@ import Testing
             #expect(report["intake"]?.contains { $0.contains("CONTRADICTION") } == true, "\(report)")
 
             site.intake.createOutage = false
-            Support.drain(engine, lag: 0, timeout: 30)
+            Support.drain(engine, timeout: 30)
             let own = try #require(site.intake.items(externalId: "YY-F2").first)
             #expect(own.itemNo != item && own.status == "PENDING")
             #expect(try engine.store.read { tx in try tx.copies(of: "YY-F2") }[.intake]?.status == .open)
@@ -161,7 +161,7 @@ import Testing
             _ = cycles(engine, 2)
             #expect(try engine.store.read { tx in try tx.copies(of: "YY-W1") }[.intake]?.itemNo == nil)
             site.intake.createOutage = false
-            Support.drain(engine, lag: 0, timeout: 30)
+            Support.drain(engine, timeout: 30)
             #expect(try engine.store.read { tx in try tx.copies(of: "YY-W1") }[.intake]?.status == .consulted)
             #expect(site.licensing.items(externalId: "YY-W1").first?.status == "CONSULTED", "the outcome is mirrored")
             #expect(site.portal.reservation(id: "YY-W1")?.processStatus == "CONSULTED")
@@ -169,7 +169,7 @@ import Testing
 
             // Another item with the id, never ours: shown once our copy has its own item.
             site.intake.reportInFeed(itemNo: "ZH-HAND-1", externalId: "YY-W1", status: "HANDLED", operator: "王五")
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             let entry = try #require(try engine.store.read { tx in try tx.openAttention() }.first { $0.code == "OTHER_HALL_ITEM" })
             #expect(entry.reservationId == "YY-W1" && entry.field == "ZH-HAND-1" && entry.messageZh.contains(ours))
         }
@@ -221,7 +221,7 @@ import Testing
             let counter = try #require(site.intake.registerAtCounter(like: ours))
             clock.advance(2.5)   // the create's first attempt is older than the key's retention now
             site.intake.createOutage = false
-            Support.drain(engine, lag: 0, timeout: 30)
+            Support.drain(engine, timeout: 30)
             #expect(site.intake.items(externalId: "YY-T1").count == 2, "a third item was made")
             #expect(try engine.store.read { tx in try tx.copies(of: "YY-T1") }[.intake]?.itemNo == ours, "the hand-made one was adopted")
             #expect(site.licensing.items(externalId: "YY-T1").first?.linkedItemNo == ours)
@@ -230,7 +230,7 @@ import Testing
 
             // A staff outcome on the other item: shown, not mirrored as if it were ours.
             site.intake.staffAct(itemNo: counter, action: .handle, operator: "王五")
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(site.licensing.items(externalId: "YY-T1").first?.status == "PENDING")
             let updated = try #require(try engine.store.read { tx in try tx.openAttention() }.first { $0.code == "OTHER_HALL_ITEM" })
             #expect(updated.messageZh.contains("已办理") && updated.messageZh.contains("王五"), "\(updated.messageZh)")
@@ -243,10 +243,10 @@ import Testing
             defer { site.stop() }
             // One outcome read first, so that the feed's position stands past 0 (an expiry is then a 410).
             site.intake.staffAct(itemNo: try #require(site.intake.items(externalId: "YY-K3").first?.itemNo), action: .handle)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             func reconcile() throws {
                 site.intake.expireFeed()
-                Support.drain(engine, lag: 0, timeout: 30)
+                Support.drain(engine, timeout: 30)
                 for _ in 0..<5 where try engine.store.read({ tx in try tx.cursor(.reconcile(.intake)) }) != nil { cycles(engine, 1) }
             }
             let k1 = try #require(site.intake.items(externalId: "YY-K1").first?.itemNo)
@@ -267,7 +267,7 @@ import Testing
             // An item the lookup had shown under the reservation's id, gone since: the hall lost it; shown.
             // (An outcome read first: the feed's position must stand past what the expiry drops.)
             site.intake.staffAct(itemNo: try #require(site.intake.items(externalId: "YY-K4").first?.itemNo), action: .consult)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             site.intake.forget(itemNo: k2)
             site.intake.staffAct(itemNo: try #require(site.intake.items(externalId: "YY-K5").first?.itemNo), action: .consult)
             try reconcile()
@@ -290,13 +290,13 @@ import Testing
             // Two outcomes read, so hallsync's position stands past them; then the hall is restored.
             site.licensing.staffAct(itemNo: try #require(site.licensing.items(externalId: "YY-B1").first?.itemNo), action: .handle)
             site.licensing.staffAct(itemNo: try #require(site.licensing.items(externalId: "YY-B2").first?.itemNo), action: .consult)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             site.intake.lies.rewindLoudly = loudly
             site.intake.rewindFeed(dropping: 4)
             // A new outcome, numbered below hallsync's position.
             site.intake.staffAct(itemNo: items[2], action: .handle, operator: "赵六")
             if !loudly { clock.advance(86_400) }
-            let report = Support.drain(engine, lag: 0, timeout: 30)
+            let report = Support.drain(engine, timeout: 30)
             for _ in 0..<10 where site.licensing.items(externalId: "YY-B3").first?.status != "HANDLED" { _ = cycles(engine, 1) }
             #expect(site.licensing.items(externalId: "YY-B3").first?.status == "HANDLED", "the outcome below the position was lost")
             #expect(site.portal.reservation(id: "YY-B3")?.processStatus == "HANDLED")
@@ -315,7 +315,7 @@ import Testing
             r.regionCode = "371003"
             site.portal.publish(r)
             site.portal.publish(Support.reservation("YY-X2"))
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(site.intake.items(externalId: "YY-X1").isEmpty && site.licensing.items(externalId: "YY-X1").isEmpty)
             #expect(try codes(engine, "YY-X1") == ["REGION_FOREIGN"])
             #expect(site.licensing.items(externalId: "YY-X2").count == 1, "our own region's record is delivered")
@@ -330,7 +330,7 @@ import Testing
             other.applicant = .init(name: "李四", idNumber: "110101199003077571", phone: "13912345678")
             other.appointmentDate = "2021-09-13"
             site.portal.publish(other)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             for hall in [site.intake, site.licensing] {
                 let item = try #require(hall.items(externalId: "YY-I1").first)
                 #expect(item.idNumber == "37100219800101015X" && item.applicantName == "王某" && item.phone == "13806310000", "PATCHed into \(hall.target)")
@@ -339,7 +339,7 @@ import Testing
 
             // A clerk checked with the applicant and retries: the new identity goes to both items.
             try engine.store.write { tx in try Ledger(normalizer: engine.rules.normalizer, now: Date().timeIntervalSince1970).retry("YY-I1", in: tx) }
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             for hall in [site.intake, site.licensing] {
                 #expect(hall.items(externalId: "YY-I1").first?.idNumber == "110101199003077571")
             }
@@ -355,13 +355,13 @@ import Testing
             var other = original
             other.applicant.idNumber = "110101199003077571"
             site.portal.publish(other)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(try codes(engine, "YY-I2") == ["IDENTITY_CHANGED"])
             var back = try #require(site.portal.reservation(id: "YY-I2"))
             back.applicant = original.applicant
             back.appointmentSlot = "11:00-11:30"
             site.portal.publish(back)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(try codes(engine, "YY-I2").isEmpty)
             #expect(site.intake.items(externalId: "YY-I2").first?.registerTime == "2021-09-11 11:00:00", "the reschedule goes through again")
         }
@@ -380,7 +380,7 @@ import Testing
             var changed = try #require(site.portal.reservation(id: "YY-V2"))
             changed.appointmentDate = "2021-09-14"
             site.portal.republishSameVersion(changed)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             let after = try #require(try engine.store.read { tx in try tx.reservation(id: "YY-V1") })
             #expect(after.portal == stored.portal, "the stored version was overwritten")
             #expect(site.intake.items(externalId: "YY-V1").first?.idNumber == "37100219800101015X")
@@ -395,17 +395,17 @@ import Testing
             let (site, engine) = try delivered("revived", ["YY-R1"])
             defer { site.stop() }
             site.portal.cancel("YY-R1")
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(site.portal.reservation(id: "YY-R1")?.processStatus == "CANCEL_ACKNOWLEDGED")
             var again = try #require(site.portal.reservation(id: "YY-R1"))
             again.status = "SUBMITTED"
             site.portal.publish(again)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(try codes(engine, "YY-R1") == ["REVIVED_AFTER_CANCEL"])
             #expect(site.intake.items(externalId: "YY-R1").count == 1, "no second item")
             // Cancelled again: the condition is gone.
             site.portal.cancel("YY-R1")
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(try codes(engine, "YY-R1").isEmpty)
         }
     }
@@ -417,7 +417,7 @@ import Testing
             site.portal.publish(Support.reservation("YY-P1", date: "1970-01-01"))
             site.portal.publish(Support.reservation("YY-P2", date: "2099-12-31"))
             site.portal.publish(Support.reservation("YY-P3", date: "2021-09-30"))
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(site.intake.items(externalId: "YY-P1").isEmpty && site.intake.items(externalId: "YY-P2").isEmpty)
             #expect(try codes(engine, "YY-P1") == ["APPOINTMENT_IMPLAUSIBLE"] && codes(engine, "YY-P2") == ["APPOINTMENT_IMPLAUSIBLE"])
             #expect(site.intake.items(externalId: "YY-P3").count == 1)
@@ -431,7 +431,7 @@ import Testing
             var r = try #require(site.portal.reservation(id: "YY-U1"))
             r.processStatus = "HANDLED"
             site.portal.publish(r)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(try engine.store.read { tx in try tx.lifecycle(of: "YY-U1") }?.portalStatus == .received)
             #expect(try codes(engine, "YY-U1") == ["PORTAL_STATUS_UNEXPLAINED"])
         }
@@ -448,7 +448,7 @@ import Testing
             moved.itemCode = "371002-XK-0107"
             moved.itemName = "建筑工程施工许可证核发"
             site.portal.publish(moved)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(try codes(engine, "YY-M1") == ["MODE_CHANGED_AFTER_DELIVERY"])
             #expect(try codes(engine, "YY-M2") == ["ROUTE_CHANGED"])
             #expect(site.licensing.items(externalId: "YY-M2").first?.itemCode == "371002-XK-0012", "the licensing item was changed")
@@ -463,7 +463,7 @@ import Testing
             var r = Support.reservation("YY-L1")
             r.applicant.name = String(repeating: "王", count: 1_000_000)
             site.portal.publish(r)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(site.intake.allItems().isEmpty && site.licensing.allItems().isEmpty)
             #expect(try codes(engine, "YY-L1") == ["FIELD_TOO_LONG"])
         }
@@ -488,7 +488,7 @@ import Testing
             #expect(report["licensing"]?.contains { $0.contains("ITEM_CLOSED_UNREADABLE") } == true, "\(report)")
             site.licensing.lies.closedAnswerSaysPending = 0
             site.licensing.feedOutage = false
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(try codes(engine, "YY-C1") == ["OUTCOME_CONFLICT"])
         }
     }
@@ -499,7 +499,7 @@ import Testing
             defer { site.stop() }
             let item = try #require(site.intake.items(externalId: "YY-N1").first?.itemNo)
             site.intake.reportInFeed(itemNo: item, externalId: "YY-N1", status: "DONE")
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(try codes(engine, "YY-N1") == ["ITEM_STATUS_CONTRADICTION"])
             #expect(try engine.store.read { tx in try tx.copies(of: "YY-N1") }[.intake]?.status == .open)
         }
@@ -511,10 +511,10 @@ import Testing
             defer { site.stop() }
             let item = try #require(site.intake.items(externalId: "YY-Z1").first?.itemNo)
             site.intake.staffAct(itemNo: item, action: .handle)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             site.intake.reportInFeed(itemNo: item, externalId: "YY-Z1", status: "CONSULTED")
             site.intake.reportInFeed(itemNo: item, externalId: "YY-Z1", status: "PENDING")
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(try engine.store.read { tx in try tx.copies(of: "YY-Z1") }[.intake]?.status == .handled)
             #expect(site.portal.reservation(id: "YY-Z1")?.processStatus == "HANDLED")
             #expect(try codes(engine, "YY-Z1") == ["ITEM_STATUS_CONTRADICTION"])

@@ -12,7 +12,7 @@ import Testing
             let (site, engine) = try Support.quietSite("nul-id")
             defer { site.stop() }
             site.portal.publish(Support.reservation("YY-A"))
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             let original = try #require(site.intake.items(externalId: "YY-A").first)
 
             // Same prefix, a NUL, other data, and a higher version than YY-A's.
@@ -24,7 +24,7 @@ import Testing
             var spaced = Support.reservation("YY-A X")
             spaced.applicant.name = "另一人"
             site.portal.publish(spaced)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
 
             for hall in [site.intake, site.licensing] {
                 let items = hall.items(externalId: "YY-A")
@@ -47,7 +47,7 @@ import Testing
             defer { site.stop() }
             site.portal.lies.clockOffset = 30 * 86_400
             site.portal.publish(Support.reservation("YY-C1"))
-            var report = Support.drain(engine, lag: 1, timeout: 20)
+            var report = Support.drain(engine, timeout: 20)
             let stored = try #require(try engine.store.read { tx in try tx.cursor(.portalPosition) }.flatMap(PortalPosition.init(stored:)))
             #expect(stored.time <= BeijingTime.now(), "the stored position \(stored) is in the future")
             #expect(report?.warnings.contains { $0.contains("ahead of") } == true)
@@ -56,7 +56,7 @@ import Testing
             // The clock is right again: new records are pulled, and the warning goes.
             site.portal.lies.clockOffset = 0
             site.portal.publish(Support.reservation("YY-C2"))
-            report = Support.drain(engine, lag: 1, timeout: 20)
+            report = Support.drain(engine, timeout: 20)
             #expect(site.intake.items(externalId: "YY-C2").count == 1)
             #expect(report?.warnings.isEmpty == true)
         }
@@ -73,7 +73,7 @@ import Testing
                 try tx.setCursor(.portalPosition, to: PortalPosition(time: BeijingTime.now().adding(seconds: 30 * 86_400), id: "").description,
                                  now: Date().timeIntervalSince1970)
             }
-            let report = Support.drain(engine, lag: 1, timeout: 20)
+            let report = Support.drain(engine, timeout: 20)
             #expect(site.intake.items(externalId: "YY-F1").count == 1)
             #expect(report?.caughtUp == true)
         }
@@ -101,7 +101,7 @@ import Testing
             // An honest portal again: everything arrives.
             site.portal.lies = .init()
             site.intake.faults.serverError = 0
-            Support.drain(engine, lag: 0, timeout: 60)
+            Support.drain(engine, timeout: 60)
             for i in 0..<120 { #expect(site.licensing.items(externalId: "YY-T\(i)").count == 1) }
         }
     }
@@ -131,7 +131,7 @@ import Testing
             try good.write(toFile: config, atomically: true, encoding: .utf8)
             let fixed = try SyncEngine(configuration: try Configuration.load(path: config), logger: Support.logger, store: engine.store)
             try fixed.store.write { tx in try tx.rescheduleAllPending(at: 0) }
-            Support.drain(fixed, lag: 0, timeout: 30)
+            Support.drain(fixed, timeout: 30)
             for i in 0..<3 {
                 #expect(site.intake.items(externalId: "YY-E\(i)").count == 1)
                 #expect(site.licensing.items(externalId: "YY-E\(i)").count == 1)

@@ -11,7 +11,7 @@ import Testing
     func delivered(_ name: String, id: String = "YY-L") throws -> (StandInSite, SyncEngine, intake: String, licensing: String) {
         let (site, engine) = try Support.quietSite(name)
         site.portal.publish(Support.reservation(id))
-        Support.drain(engine, lag: 0, timeout: 20)
+        Support.drain(engine, timeout: 20)
         let intake = try #require(site.intake.items(externalId: id).first?.itemNo)
         let licensing = try #require(site.licensing.items(externalId: id).first?.itemNo)
         #expect(site.portal.reservation(id: id)?.processStatus == "RECEIVED")
@@ -49,7 +49,7 @@ import Testing
             let (acted, actedNo, other, otherNo) = target == .intake
                 ? (site.intake, intakeNo, site.licensing, licensingNo) : (site.licensing, licensingNo, site.intake, intakeNo)
             #expect(acted.staffAct(itemNo: actedNo, action: action, operator: "李四"))
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             let mirror = changes(other, otherNo)
             #expect(mirror.map(\.origin) == ["SYNC"])
             #expect(mirror.first?.status == action.resultingStatus.rawValue)
@@ -66,7 +66,7 @@ import Testing
             defer { site.stop() }
             site.intake.staffAct(itemNo: intakeNo, action: .handle)
             site.licensing.staffAct(itemNo: licensingNo, action: .consult)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(changes(site.intake, intakeNo).map(\.origin) == ["STAFF"])
             #expect(changes(site.licensing, licensingNo).map(\.origin) == ["STAFF"])
             // Intake's feed is read first: its outcome is the first one, and it is the one reported.
@@ -84,7 +84,7 @@ import Testing
             var r = Support.reservation("YY-C0")
             r.status = "CANCELLED"
             site.portal.publish(r)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(site.intake.items(externalId: "YY-C0").isEmpty && site.licensing.items(externalId: "YY-C0").isEmpty)
             #expect(site.portal.reservation(id: "YY-C0")?.processStatus == "CANCEL_ACKNOWLEDGED")
         }
@@ -95,7 +95,7 @@ import Testing
             let (site, engine, intakeNo, licensingNo) = try delivered("cancel")
             defer { site.stop() }
             site.portal.cancel("YY-L")
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             for (hall, itemNo) in [(site.intake, intakeNo), (site.licensing, licensingNo)] {
                 #expect(changes(hall, itemNo).map { "\($0.status)/\($0.origin)" } == ["CANCELLED/PORTAL"])
             }
@@ -109,9 +109,9 @@ import Testing
             let (site, engine, intakeNo, _) = try delivered("cancel-late")
             defer { site.stop() }
             site.intake.staffAct(itemNo: intakeNo, action: .handle)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             site.portal.cancel("YY-L")
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(site.intake.items(externalId: "YY-L").first?.status == "HANDLED")
             #expect(site.licensing.items(externalId: "YY-L").first?.status == "HANDLED")
             #expect(!site.intake.history.contains { $0.status == "CANCELLED" } && !site.licensing.history.contains { $0.status == "CANCELLED" })
@@ -129,15 +129,15 @@ import Testing
             let (site, engine) = try Support.quietSite("reschedule-closed")
             defer { site.stop() }
             var r = site.portal.publish(Support.reservation("YY-RC", itemCode: "371002-XK-0107", itemName: "建筑工程施工许可证核发"))
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             let itemNo = try #require(site.licensing.items(externalId: "YY-RC").first?.itemNo)
             site.licensing.feedOutage = feedDown
             site.licensing.staffAct(itemNo: itemNo, action: action)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             r = site.portal.reservation(id: "YY-RC")!
             r.appointmentDate = "2021-09-14"
             site.portal.publish(r)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(site.licensing.items(externalId: "YY-RC").first?.registerTime == "2021-09-11 10:00:00")
             #expect(try Support.attention(engine.store)["YY-RC"] == ["ITEM_CLOSED"])
             #expect(site.portal.reservation(id: "YY-RC")?.processStatus == action.resultingStatus.rawValue)
@@ -150,10 +150,10 @@ import Testing
             let (site, engine) = try Support.quietSite("feed-expired")
             defer { site.stop() }
             for i in 0..<6 { site.portal.publish(Support.reservation("YY-F\(i)")) }
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             // A change read normally first, so hallsync's feed position is past the start.
             site.intake.staffAct(itemNo: try #require(site.intake.items(externalId: "YY-F5").first?.itemNo), action: .handle)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(site.licensing.items(externalId: "YY-F5").first?.status == "HANDLED")
             // While hallsync is not reading, staff act, and the feed drops those changes.
             let handled = try #require(site.intake.items(externalId: "YY-F1").first?.itemNo)
@@ -165,7 +165,7 @@ import Testing
             // One more staff action after the expiry is in the retained feed.
             let late = try #require(site.intake.items(externalId: "YY-F4").first?.itemNo)
             site.intake.staffAct(itemNo: late, action: .consult)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             let report = engine.runCycle(stop: StopSignal())
             #expect(report.feedPositions["intake"]?.hasPrefix("seq:") == true)
             #expect(site.licensing.items(externalId: "YY-F1").first?.status == "HANDLED")
@@ -192,7 +192,7 @@ import Testing
             }
             defer { site.stop() }
             site.portal.publish(Support.reservation("YY-S"))
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             // No change was ever in the feed (position 0, where a read never answers 410); then hallsync
             // is away longer than the retention, and the only change is dropped meanwhile.
             site.intake.staffAct(itemNo: try #require(site.intake.items(externalId: "YY-S").first?.itemNo), action: .consult)
@@ -200,7 +200,7 @@ import Testing
             Thread.sleep(forTimeInterval: 2.5)
             let report = engine.runCycle(stop: StopSignal())
             #expect(report.reconciled >= 1)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(site.licensing.items(externalId: "YY-S").first?.status == "CONSULTED")
             #expect(site.portal.reservation(id: "YY-S")?.processStatus == "CONSULTED")
         }
@@ -213,7 +213,7 @@ import Testing
             let traffic = Thread { Support.generate(site, count: 80, over: 3, staffRate: 0.5, cancelRate: 0.1) }
             traffic.start()
             while !traffic.isFinished { _ = engine.runCycle(stop: StopSignal()); Thread.sleep(forTimeInterval: 0.2) }
-            Support.drain(engine, lag: 1)
+            Support.drain(engine)
             // The echoes of our pushes and of our own actions must be recognised, not acted on.
             Thread.sleep(forTimeInterval: 1.5)
             _ = engine.runCycle(stop: StopSignal())

@@ -42,10 +42,10 @@ import Testing
                 }
             }
             // Settle: everything past the lag, nothing pending, and a sweep after the last rewind.
-            Support.drain(engine, lag: 1, timeout: 90)
+            Support.drain(engine, timeout: 90)
             clock.advance(86_400)   // a day on: the sweep looks up every open item (a rewind the hall hid)
             for _ in 0..<8 { reporter.cycleFinished(engine.runCycle(stop: StopSignal()), engine: engine); Thread.sleep(forTimeInterval: 0.3) }
-            Support.drain(engine, lag: 1, timeout: 60).map { reporter.cycleFinished($0, engine: engine) }
+            Support.drain(engine, timeout: 60).map { reporter.cycleFinished($0, engine: engine) }
 
             // What hallsync recorded, read with plain SQL from its file.
             let copies = try DatabaseQueue(path: directory + "/state.sqlite").read { db in
@@ -56,6 +56,20 @@ import Testing
             let check = site.modelCheck(copies: copies, attention: try Support.attention(engine.store))
             print("lying peers, seed \(seed): \(check)")
             #expect(check.passed, "\(check.violations.prefix(10).joined(separator: "\n"))")
+            if !check.passed {
+                // What hallsync and the halls did about each reservation at fault, for whoever reads the failure.
+                let state = try DatabaseQueue(path: directory + "/state.sqlite")
+                for id in Set(check.violations.prefix(3).map { String($0.prefix { $0 != ":" }) }) {
+                    print("--- \(id)")
+                    for hall in [site.intake, site.licensing] { for change in hall.history where change.externalId == id { print("hall: \(change)") } }
+                    try state.read { db in
+                        for table in ["hallCopy", "hallItemSighting", "attention", "outbox"] {
+                            for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) WHERE reservationId = ?", arguments: [id]) { print("\(table): \(row)") }
+                        }
+                    }
+                    for line in lines.all where line.contains(id) { print("log: \(line)") }
+                }
+            }
             #expect(check.portalLies > 3 && check.hallLies > 3, "the run lied too little to prove anything: \(check)")
 
             // No personal value of any record, however spelt, in the log or the status file.

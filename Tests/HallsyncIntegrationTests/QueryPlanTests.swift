@@ -23,7 +23,7 @@ import Testing
         let engine = try SyncEngine(configuration: try Configuration.load(path: directory + "/hallsync.yaml"), logger: Support.logger, store: store)
         // Reschedules, cancellations and staff outcomes: every kind of send and settlement.
         Support.generate(site, count: 120, over: 0.5, rescheduleRate: 0.2, staffRate: 0.4, cancelRate: 0.1)
-        Support.drain(engine, lag: 0, timeout: 60)
+        Support.drain(engine, timeout: 60)
         let statements = seen.withLock { $0 ?? [] }
         #expect(statements.count > 20, "the sync ran too little to judge: \(statements.count) statements")
 

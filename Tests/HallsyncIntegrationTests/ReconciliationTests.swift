@@ -17,12 +17,12 @@ import Testing
             }
             defer { site.stop() }
             for i in 0..<Self.count { site.portal.publish(Support.reservation(String(format: "YY-R%06d", i))) }
-            Support.drain(engine, lag: 0, timeout: 600)
+            Support.drain(engine, timeout: 600)
             // One outcome read from the feed first, so the cursor stands past seq 0 (a read from
             // after=0 never answers 410: that case is the stale-feed check's).
             let first = try #require(site.licensing.allItems().last)
             site.licensing.staffAct(itemNo: first.itemNo, action: .handle)
-            Support.drain(engine, lag: 0, timeout: 60)
+            Support.drain(engine, timeout: 60)
             #expect(site.intake.items(externalId: first.externalId).first?.status == "HANDLED")
             let items = site.licensing.allItems().filter { $0.status == "PENDING" }
             #expect(items.count == Self.count - 1)
@@ -62,7 +62,7 @@ import Testing
             let took = Date().timeIntervalSince(started)
             #expect(try engine.store.read { tx in try tx.cursor(.reconcile(.licensing)) } == nil, "finished")
             site.licensing.faults = .none
-            Support.drain(engine, lag: 0, timeout: 120)
+            Support.drain(engine, timeout: 120)
             // Every dropped outcome was found by a lookup — none skipped by a failed one — and mirrored.
             for (id, status) in closedByStaff {
                 #expect(site.intake.items(externalId: id).first?.status == status, "\(id): \(status) not mirrored")

@@ -29,10 +29,10 @@ import Testing
             held.applicant.name = "上官婉儿"
             held.applicant.idNumber = "371002198001010150"   // wrong check digit: on the attention list
             for r in [settled, open, phone, held] { site.portal.publish(r) }
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             let itemNo = try #require(site.intake.items(externalId: "YY-SETTLED").first?.itemNo)
             site.intake.staffAct(itemNo: itemNo, action: .handle)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(site.portal.reservation(id: "YY-SETTLED")?.processStatus == "HANDLED")
 
             // Appointments are in 2021, far beyond 180 days: the settled ones are due, the open and the held are not.

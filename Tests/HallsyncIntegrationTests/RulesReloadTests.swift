@@ -32,7 +32,7 @@ import Testing
             #expect(daemon.engine !== engine)
             #expect(daemon.engine.rules.calendar.deadline(forAppointmentStart: start).time.description == "2021-09-20 10:00:00")
             site.portal.publish(Support.reservation("YY-RELOAD", itemCode: "371002-XK-0107", itemName: "建筑工程施工许可证核发", date: "2021-09-18", slot: "10:00"))
-            Support.drain(daemon.engine, lag: 0, timeout: 20)
+            Support.drain(daemon.engine, timeout: 20)
             #expect(site.licensing.items(externalId: "YY-RELOAD").first?.deadline == "2021-09-20 10:00:00")
 
             // A broken edit is refused as a whole, with the line, and the engine in use stays.

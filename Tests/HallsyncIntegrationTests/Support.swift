@@ -59,8 +59,11 @@ enum Support {
 
     /// Runs cycles until everything published is past the lag and nothing is pending.
     @discardableResult
-    static func drain(_ engine: SyncEngine, lag: Double, timeout: Double = 90) -> SyncEngine.CycleReport? {
-        let mustStartAfter = Date(timeIntervalSince1970: engine.clock.now).addingTimeInterval(lag + 2)
+    static func drain(_ engine: SyncEngine, timeout: Double = 90) -> SyncEngine.CycleReport? {
+        // Below the horizon: the portal's visibility lag and hallsync's margin as configured, and
+        // the second being read (a recent scan above it may stop at one full page of a second).
+        let portal = engine.configuration.portal
+        let mustStartAfter = Date(timeIntervalSince1970: engine.clock.now).addingTimeInterval(Double(portal.visibilityLag + portal.lagMargin) + 1)
         let deadline = Date().addingTimeInterval(timeout)
         var last: SyncEngine.CycleReport?
         while Date() < deadline {

@@ -16,7 +16,7 @@ import Testing
             let traffic = Thread { Support.generate(site, count: 300, over: 4) }
             traffic.start()
             while !traffic.isFinished { _ = engine.runCycle(stop: StopSignal()); Thread.sleep(forTimeInterval: 0.2) }
-            Support.drain(engine, lag: 2)
+            Support.drain(engine)
 
             let verdict = site.verify(attention: try Support.attention(engine.store))
             #expect(verdict.passed, "\(verdict) \(verdict.problems.prefix(5))")
@@ -37,7 +37,7 @@ import Testing
             }
             defer { site.stop() }
             Support.generate(site, count: 40, over: 0.5, rescheduleRate: 0)
-            Support.drain(engine, lag: 1)
+            Support.drain(engine)
             let verdict = site.verify(attention: try Support.attention(engine.store))
             #expect(verdict.passed, "\(verdict) \(verdict.problems.prefix(5))")
             #expect(site.intake.lostAnswerCount > 0)
@@ -54,7 +54,7 @@ import Testing
             bad.applicant.idNumber = "371002198001010151"
             site.portal.publish(bad)
             site.portal.publish(good)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(site.intake.items(externalId: "YY-GOOD").count == 1)
             #expect(site.licensing.items(externalId: "YY-GOOD").first?.linkedItemNo == site.intake.items(externalId: "YY-GOOD").first?.itemNo)
             #expect(site.intake.items(externalId: "YY-BAD").isEmpty)
@@ -71,12 +71,12 @@ import Testing
             defer { site.stop() }
             var r = Support.reservation("YY-R", itemCode: "371002-XK-0107", itemName: "建筑工程施工许可证核发", date: "2021-09-10", slot: "下午")
             r = site.portal.publish(r)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(site.licensing.items(externalId: "YY-R").first?.deadline == "2021-09-13 13:30:00")
             r.appointmentDate = "2021-09-13"
             r.appointmentSlot = "10:00~10:30"
             r = site.portal.publish(r)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             let item = site.licensing.items(externalId: "YY-R")
             #expect(item.count == 1)
             #expect(item.first?.registerTime == "2021-09-13 10:00:00")
@@ -86,7 +86,7 @@ import Testing
             let before = site.licensing.writeRequestCount + site.intake.writeRequestCount
             r = site.portal.reservation(id: "YY-R")!
             site.portal.publish(r)
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(site.licensing.writeRequestCount + site.intake.writeRequestCount == before)
         }
     }
@@ -106,7 +106,7 @@ import Testing
             #expect(reports.flatMap(\.errors).contains { $0.contains("UNAUTHORIZED") && $0.contains(site.intake.tokenFile) })
             // The operator puts the right token back; the same send goes out, once.
             try Data(issued.utf8).write(to: URL(fileURLWithPath: site.intake.tokenFile))
-            Support.drain(engine, lag: 0, timeout: 20)
+            Support.drain(engine, timeout: 20)
             #expect(site.intake.items(externalId: "YY-T").count == 1)
             #expect(site.licensing.items(externalId: "YY-T").count == 1)
         }

@@ -11,26 +11,8 @@ import Testing
 /// What clerks do on the page — log in, record a call, retry and resolve attention entries,
 /// export — and the daemon's side of it, on the real router and middleware in this process.
 @Suite(.serialized) struct WebFlowTests {
-    /// Two departments, each with a delivered reservation, a phone-verified one and (A) a held one.
-    func populated(_ name: String) throws -> WebSite {
-        let site = try WebSite(name, process: false)
-        site.publish(WebSite.reservation("YY-A1", name: "欧阳娜娜", phone: "13911112222"))
-        site.publish(WebSite.reservation("YY-B1", dept: WebSite.deptB, matter: "371002-XK-0107", name: "司马相如", phone: "13933334444"))
-        var phoneA = WebSite.reservation("YY-PA", name: "诸葛孔明", phone: "5201234")
-        phoneA.handleMode = "PHONE"
-        site.publish(phoneA)
-        var phoneB = WebSite.reservation("YY-PB", dept: WebSite.deptB, matter: "371002-XK-0107", name: "上官婉儿", phone: "13955556666")
-        phoneB.handleMode = "PHONE"
-        site.publish(phoneB)
-        var held = WebSite.reservation("YY-HA", name: "东方不败")
-        held.applicant.idNumber = "371002198001010150"
-        site.publish(held)
-        site.drain()
-        return site
-    }
-
     @Test func loginNeedsTheRightPasswordAFormTokenAndIsThrottled() async throws {
-        let site = try populated("login")
+        let site = try WebSite.populated("login")
         defer { site.stop() }
         try await site.withRouter { app in
             let browser = app.browser()
@@ -87,7 +69,7 @@ import Testing
     @Test func theCSVOpensInASpreadsheetAndKeepsScopeAndMasking() async throws {
         #expect(CSVExport.render(headers: ["姓名", "备注"], rows: [["王,某", "说\"好\"的"], ["多\n行", "=1+1"]])
                 == "\u{FEFF}姓名,备注\r\n\"王,某\",\"说\"\"好\"\"的\"\r\n\"多\n行\",'=1+1\r\n")
-        let site = try populated("csv")
+        let site = try WebSite.populated("csv")
         defer { site.stop() }
         try await site.withRouter { app in
             let admin = app.browser()
@@ -137,7 +119,7 @@ import Testing
     }
 
     @Test func resolvingALifecycleEntryClosesItAndTheStatusCountFollows() async throws {
-        let site = try populated("resolve")
+        let site = try WebSite.populated("resolve")
         defer { site.stop() }
         // Staff disagree: OUTCOME_CONFLICT, which only a person can close.
         let intakeNo = try #require(site.site.intake.items(externalId: "YY-A1").first?.itemNo)
@@ -169,7 +151,7 @@ import Testing
     }
 
     @Test func aClerkRecordsAPhoneCallAndTheSummaryShowsIt() async throws {
-        let site = try populated("phone")
+        let site = try WebSite.populated("phone")
         defer { site.stop() }
         try await site.withRouter { app in
             let a = app.browser()

@@ -11,31 +11,12 @@ import Testing
 /// The web page's scope, CSRF, masking, audit and wording, on the real router and middleware in
 /// this process (Hummingbird's `.router` test client), with the daemon's real database behind.
 @Suite(.serialized) struct WebRouterTests {
-    /// Two departments, each with a delivered reservation and a phone-verified one; department A
-    /// also a held one (a wrong check digit) and one of a matter not in the catalogue.
-    func populated(_ name: String) throws -> WebSite {
-        let site = try WebSite(name, process: false)
-        site.publish(WebSite.reservation("YY-A1", name: "欧阳娜娜", phone: "13911112222"))
-        site.publish(WebSite.reservation("YY-B1", dept: WebSite.deptB, matter: "371002-XK-0107", name: "司马相如", phone: "13933334444"))
-        var phoneA = WebSite.reservation("YY-PA", name: "诸葛孔明", phone: "5201234")
-        phoneA.handleMode = "PHONE"
-        site.publish(phoneA)
-        var phoneB = WebSite.reservation("YY-PB", dept: WebSite.deptB, matter: "371002-XK-0107", name: "上官婉儿", phone: "13955556666")
-        phoneB.handleMode = "PHONE"
-        site.publish(phoneB)
-        var held = WebSite.reservation("YY-HA", name: "东方不败")
-        held.applicant.idNumber = "371002198001010150"
-        site.publish(held)
-        site.drain()
-        return site
-    }
-
     static let period = "from=2021-09-01&to=2021-09-30"
 
     // MARK: Scope
 
     @Test func aDepartmentSeesItsOwnAndNothingOfAnotherByAnyURL() async throws {
-        let site = try populated("scope")
+        let site = try WebSite.populated("scope")
         defer { site.stop() }
         let attentionB = try #require(try site.engine.store.read { tx in try tx.openAttention() }.first { $0.reservationId == "YY-HA" })
         _ = attentionB
@@ -139,7 +120,7 @@ import Testing
     /// and export; every row shown in full is in the audit log, which only administrators read —
     /// in words.
     @Test func personalDataIsMaskedOutsideTheDepartmentAndEveryFullViewIsAudited() async throws {
-        let site = try populated("masking")
+        let site = try WebSite.populated("masking")
         defer { site.stop() }
         try await site.withRouter { app in
             let a = app.browser(), b = app.browser(), admin = app.browser()
@@ -183,7 +164,7 @@ import Testing
     /// A call's note is free text: a phone number or a name typed into it is shown in full only to
     /// the department's staff (and their view of the record is audited), masked for everyone else.
     @Test func aCallNoteIsShownLikeThePersonalDataItMayHold() async throws {
-        let site = try populated("note")
+        let site = try WebSite.populated("note")
         defer { site.stop() }
         try await site.withRouter { app in
             let a = app.browser()
@@ -236,7 +217,7 @@ import Testing
     /// What a request carries is read into its allowed range: a page past the end shows the last
     /// one; a value that is no page, date or code is a 400 that says what to do.
     @Test func numbersAndDatesOutOfRangeAreAnsweredInWords() async throws {
-        let site = try populated("range")
+        let site = try WebSite.populated("range")
         defer { site.stop() }
         try await site.withRouter { app in
             let a = app.browser()
@@ -265,7 +246,7 @@ import Testing
     // MARK: The summary
 
     @Test func theSummaryCountsAndLinksToTheListBehindEachNumber() async throws {
-        let site = try populated("summary")
+        let site = try WebSite.populated("summary")
         defer { site.stop() }
         try await site.withRouter { app in
             let admin = app.browser()
@@ -366,7 +347,7 @@ import Testing
     /// A phone-verified reservation the applicant cancelled online is 已取消: not on the list to
     /// call, not 未联系 in the summary, and no call can be recorded for it.
     @Test func aPhoneVerifiedReservationCancelledOnlineIsCancelledAndNotToBeCalled() async throws {
-        let site = try populated("phonecancel")
+        let site = try WebSite.populated("phonecancel")
         defer { site.stop() }
         _ = site.site.portal.cancel("YY-PA")
         site.drain()
@@ -391,7 +372,7 @@ import Testing
 
     /// The result of a call has no default: a clerk who clicks 记录 without choosing is asked to.
     @Test func aCallsResultMustBeChosen() async throws {
-        let site = try populated("choose")
+        let site = try WebSite.populated("choose")
         defer { site.stop() }
         try await site.withRouter { app in
             let a = app.browser()
@@ -474,7 +455,7 @@ import Testing
     /// statuses, the audit log's page names, department codes in headings; one form of times;
     /// the login page sends clerks to an administrator, not to a command.
     @Test func noPageShowsACodeWhereAClerkExpectsWords() async throws {
-        let site = try populated("words")
+        let site = try WebSite.populated("words")
         defer { site.stop() }
         site.publish(WebSite.reservation("YY-UM", matter: "371002-XK-0999", name: "王小明"))   // UNKNOWN_MATTER, delivered to licensing
         site.drain()

@@ -134,6 +134,26 @@ final class WebSite: @unchecked Sendable {
 
     func publish(_ r: PortalReservation) { site.portal.publish(r) }
 
+    /// Two departments, each with a delivered reservation and a phone-verified one, and in
+    /// department A a held one (a wrong check digit); served in this process (``withRouter(_:)``).
+    static func populated(_ name: String) throws -> WebSite {
+        let site = try WebSite(name, process: false)
+        site.publish(reservation("YY-A1", name: "欧阳娜娜", phone: "13911112222"))
+        site.publish(reservation("YY-B1", dept: deptB, matter: "371002-XK-0107", name: "司马相如", phone: "13933334444"))
+        var phoneA = reservation("YY-PA", name: "诸葛孔明", phone: "5201234")
+        phoneA.handleMode = "PHONE"
+        site.publish(phoneA)
+        var phoneB = reservation("YY-PB", dept: deptB, matter: "371002-XK-0107", name: "上官婉儿", phone: "13955556666")
+        phoneB.handleMode = "PHONE"
+        site.publish(phoneB)
+        var held = reservation("YY-HA", name: "东方不败")
+        held.applicant.idNumber = "371002198001010150"
+        site.publish(held)
+        site.drain()
+        return site
+    }
+
+
     /// Cycles until everything published is in and nothing is pending.
     func drain() {
         // Until a cycle that started after everything published is below the horizon (the
