@@ -252,6 +252,12 @@ struct Ledger {
                 let en = "The \(change.target) hall reported this reservation's item \(change.itemNo) under another reservation id, \(externalId) (status \(change.status)); hallsync did not take it. Check in the \(change.target) hall which reservation the item belongs to."
                 try tx.raiseAttention(AttentionEntry(reservationId: owner, code: DomainError.Code.itemStatusContradiction.rawValue, field: change.itemNo,
                                                      target: change.target.rawValue, messageZh: zh, messageEn: en, version: 0, raisedAt: now))
+                // What the hall says of the reservation it names is not believed either, but shown
+                // there: an item listed under its id (a counter's item a create's answer named, or a
+                // lie about ours), with its status — an outcome on it reaches a person.
+                if try tx.storedVersion(of: externalId) != nil {
+                    try recordSighting(change, externalId: externalId, source: source, in: tx)
+                }
                 return .contradiction("the \(change.target) hall reported item \(change.itemNo), which is reservation \(owner)'s, under the id \(externalId); nothing was changed, and the reservation is on the attention list — report it to the hall's operators")
             }
             // The hall shows the item under the reservation's id: its number is the reservation's.
@@ -262,12 +268,18 @@ struct Ledger {
             return try applyToCopy(change, reservationId: owner, in: tx) ? .applied : .unchanged
         }
         guard try tx.storedVersion(of: externalId) != nil else { return .notOurs }
+        try recordSighting(change, externalId: externalId, source: source, in: tx)
+        return .applied
+    }
+
+    /// Notes an item the hall lists under `externalId` that is not that reservation's copy, and
+    /// looks at its sightings again (shown, or waiting for a create that may claim it).
+    func recordSighting(_ change: HallStatusChange, externalId: String, source: HallItemSighting.Source, in tx: StoreTransaction) throws {
         try tx.recordSighting(HallItemSighting(target: change.target, itemNo: change.itemNo, reservationId: externalId,
                                                status: change.status.rawValue, origin: change.origin?.rawValue,
                                                operator: change.operator.isEmpty ? nil : change.operator,
                                                at: change.at.isEmpty ? nil : change.at, source: source), now: now)
         try reviewSightings(of: externalId, in: change.target, tx: tx)
-        return .applied
     }
 
     /// A status the contract does not define, reported for an item: shown when the item is ours.

@@ -76,6 +76,36 @@ import Testing
         }
     }
 
+    /// The same rule when a create's answer named an item the hall lists under another id (here
+    /// one a clerk registered at the counter for another reservation): the feed that reports the
+    /// item under that id is not believed for the copy that holds it — it is shown there — nor
+    /// lost for the reservation it names: that one is shown the item and its staff outcome.
+    @Test func anItemListedUnderAnotherIdIsShownOnBothReservations() async throws {
+        try await offPool {
+            let (site, engine) = try delivered("conflict-listed", ["YY-U1"])
+            defer { site.stop() }
+            let first = try #require(site.intake.items(externalId: "YY-U1").first?.itemNo)
+            let counter = try #require(site.intake.registerAtCounter(like: first))
+            site.intake.lies.createAnsweredWithOthersItem = 1
+            site.portal.publish(Support.reservation("YY-U2"))
+            // The lie names one of the hall's other items: go on until it named the counter's.
+            var claimed = false
+            for _ in 0..<30 where !claimed {
+                _ = cycles(engine, 1)
+                claimed = try engine.store.read { tx in try tx.copyOwner(target: .intake, itemNo: counter) } == "YY-U2"
+            }
+            try #require(claimed, "the hall never answered with the counter's item")
+            site.intake.lies.createAnsweredWithOthersItem = 0
+            #expect(site.intake.staffAct(itemNo: counter, action: .handle, operator: "王五"))
+            Support.drain(engine, timeout: 30)
+            #expect(try codes(engine, "YY-U2").contains("ITEM_STATUS_CONTRADICTION"), "the copy's claim is contradicted: shown")
+            #expect(try engine.store.read { tx in try tx.copies(of: "YY-U2") }[.intake]?.status == .open, "HANDLED under another id was applied")
+            let shown = try engine.store.read { tx in try tx.openAttention() }.filter { $0.code == "OTHER_HALL_ITEM" && $0.field == counter }
+            #expect(shown.map(\.reservationId) == ["YY-U1"], "the counter item's outcome is shown on the reservation it is listed under")
+            #expect(shown.first?.messageZh.contains("已办理") == true)
+        }
+    }
+
     @Test func theStoreRefusesASecondReservationForOneItem() async throws {
         try await offPool {
             let (site, engine) = try delivered("conflict-store", ["YY-S1", "YY-S2"])
