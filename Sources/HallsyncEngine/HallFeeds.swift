@@ -233,7 +233,12 @@ final class HallFeeds: @unchecked Sendable {
         let current = try cursor(target)
         guard let after = current.reconcileAfter, !stop.isSet else { return nil }
         let limit = configuration.sync.maxLookupsPerCycle
-        let batch = try store.read { tx in try tx.openCopies(in: target, after: after, limit: limit, createdBefore: current.reconcileCreatedBefore) }
+        // Every item whose changes the feed may have hidden: the open ones, and those closed within
+        // the window in question — since the previous sweep, or the feed's retention after a 410.
+        let closedSince = current.reconcileCreatedBefore.map { $0 - configuration.sync.sweepInterval } ?? clock.now - configuration.sync.feedRetention
+        let batch = try store.read { tx in
+            try tx.openCopies(in: target, after: after, limit: limit, createdBefore: current.reconcileCreatedBefore, closedSince: closedSince)
+        }
         if ReconcileRound(ids: []).conclusion(limit: limit) == .finished, batch.isEmpty {
             try store.write { tx in try Self.finishReconciling(target, in: tx) }
             logger.notice("reconciliation finished: every open item was looked up", metadata: ["target": "\(target)"])

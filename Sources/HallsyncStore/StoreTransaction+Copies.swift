@@ -61,12 +61,17 @@ extension StoreTransaction {
 
     /// Open items of one hall, in reservation order after `after`: what a reconciliation looks up;
     /// with `createdBefore` (Unix seconds), only those made before then (a copy of unknown age counts as old).
-    public func openCopies(in hall: HallTarget, after: String, limit: Int, createdBefore: Double? = nil) throws -> [(reservationId: String, itemNo: String)] {
+    /// `closedSince`: copies closed (or otherwise changed) since then too — a reservation whose
+    /// items hallsync holds closed may still have another item in the hall whose change a feed
+    /// that went back hid (a clerk's counter item, handled later).
+    public func openCopies(in hall: HallTarget, after: String, limit: Int, createdBefore: Double? = nil,
+                           closedSince: Double? = nil) throws -> [(reservationId: String, itemNo: String)] {
         try Row.fetchAll(try db.cachedStatement(sql: """
             SELECT reservationId, itemNo FROM hallCopy
-            WHERE target = ? AND status = 'PENDING' AND itemNo IS NOT NULL AND reservationId > ? AND COALESCE(createdAt, 0) < ?
+            WHERE target = ? AND (status = 'PENDING' OR changedAt >= ?) AND itemNo IS NOT NULL AND reservationId > ? AND COALESCE(createdAt, 0) < ?
             ORDER BY reservationId LIMIT ?
-            """), arguments: [hall.rawValue, after, createdBefore ?? Double.greatestFiniteMagnitude, limit]).map { ($0["reservationId"], $0["itemNo"]) }
+            """), arguments: [hall.rawValue, closedSince ?? Double.greatestFiniteMagnitude, after, createdBefore ?? Double.greatestFiniteMagnitude, limit])
+            .map { ($0["reservationId"], $0["itemNo"]) }
     }
 
     /// The reservation whose copy in `target` is the item `itemNo`, nil when none is (the store

@@ -334,6 +334,32 @@ import Testing
         }
     }
 
+    /// The sweep looks up what a quiet rewind may have hidden, not only open items: a reservation
+    /// whose items hallsync holds closed may have another item in the hall (a clerk's, at the
+    /// counter) whose outcome the feed lost.
+    @Test func anOutcomeAQuietRewindHidOnAClosedReservationsOtherItemIsFoundByTheSweep() async throws {
+        try await offPool {
+            let clock = SkippingClock()
+            let (site, engine) = try delivered("rewind-closed", ["YY-K1", "YY-K2"], clock: clock)
+            defer { site.stop() }
+            let ours = try #require(site.intake.items(externalId: "YY-K1").first?.itemNo)
+            let counter = try #require(site.intake.registerAtCounter(like: ours))
+            #expect(site.licensing.staffAct(itemNo: try #require(site.licensing.items(externalId: "YY-K1").first?.itemNo), action: .handle))
+            Support.drain(engine, timeout: 20)
+            #expect(try engine.store.read { tx in try tx.copies(of: "YY-K1") }[.intake]?.status == .handled, "closed in both halls")
+            site.intake.rewindFeed(dropping: 4)
+            #expect(site.intake.staffAct(itemNo: counter, action: .handle, operator: "王五"))   // numbered below hallsync's position
+            clock.advance(86_400)
+            var shown = false
+            for _ in 0..<10 where !shown {
+                _ = cycles(engine, 1)
+                shown = try engine.store.read { tx in try tx.openAttention() }.contains { $0.code == "OTHER_HALL_ITEM" && $0.field == counter }
+            }
+            #expect(shown, "the counter item's outcome, hidden by the rewind, was never looked up")
+            #expect(try codes(engine, "YY-K1") == ["OTHER_HALL_ITEM"], "the closed copy looked up again changes nothing else")
+        }
+    }
+
     // MARK: 5. The portal
 
     @Test func aRecordOfAnotherRegionInOurListGoesToNoHall() async throws {
