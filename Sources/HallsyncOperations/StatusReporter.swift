@@ -111,17 +111,20 @@ public final class StatusReporter: @unchecked Sendable {
             warnings: report.warnings.map { PersonalData.redact($0) })
     }
 
+    /// Writes the metrics first and the status file last: whoever sees a cycle in the status
+    /// file (`hallsync status`, the monitoring plugin, a test) finds that cycle's metrics too.
     func write(_ document: StatusDocument, operations: HallsyncEngine.Configuration.Operations) {
+        if let metricsFile = operations.metricsFile {
+            do {
+                try AtomicFile.write(Data(PrometheusText.render(document, totals: totals).utf8), to: metricsFile)
+            } catch {
+                logger.error("the metrics file could not be written: \(error)")
+            }
+        }
         do {
             try AtomicFile.write(try StatusDocument.encoder.encode(document) + Data("\n".utf8), to: operations.statusFile)
         } catch {
             logger.error("the status file could not be written: \(error)")
-        }
-        guard let metricsFile = operations.metricsFile else { return }
-        do {
-            try AtomicFile.write(Data(PrometheusText.render(document, totals: totals).utf8), to: metricsFile)
-        } catch {
-            logger.error("the metrics file could not be written: \(error)")
         }
     }
 }
