@@ -34,7 +34,8 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         // Pure rules: normalisation, routing, deadlines, the delivery state machine. No I/O.
-        .target(name: "HallsyncDomain"),
+        // SHA-256 for the digests of what was sent (swift-crypto: pure computation).
+        .target(name: "HallsyncDomain", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // One SQLite file: migrations, reservations, outbox, cursors, attention list.
         .target(
             name: "HallsyncStore",

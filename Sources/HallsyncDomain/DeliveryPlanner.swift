@@ -56,10 +56,14 @@ public enum DeliveryPlanner {
     /// - Parameter identityConfirmed: a person looked at a reservation held for a changed identity or
     ///   route and asked to send it as it is now (the attention list's retry): this once, the
     ///   content goes out.
+    /// - Parameter delivered: the reservation's content as digests, when the caller holds them
+    ///   (the store takes them over the JSON it keeps); nil: taken here.
     public static func plan(for reservation: NormalizedReservation, copies: [HallTarget: HallCopy],
                             lifecycle: Lifecycle = Lifecycle(), pushPending: Bool = false,
-                            identityConfirmed: Bool = false) -> Plan {
+                            identityConfirmed: Bool = false, delivered: DeliveredContent? = nil) -> Plan {
         var plan = Plan()
+        // What the copies were sent is compared by digest: the same content, the same applicant.
+        let current = delivered ?? DeliveredContent(reservation.content)
         let outcome = lifecycle.outcome
         // What the halls hold must stay about the same applicant and the same inboxes: a version that
         // says otherwise after items were made is held — nothing created or updated — until a person
@@ -67,7 +71,7 @@ public enum DeliveryPlanner {
         for (target, copy) in copies.sorted(by: { $0.key < $1.key }) where copy.exists {
             if !reservation.route.targets.contains(target), copy.status == .open {
                 plan.findings.append(.routeChanged(target))
-            } else if let content = copy.content, content.identity != reservation.content.identity {
+            } else if let delivered = copy.delivered, delivered.identity != current.identity {
                 plan.findings.append(.identityChanged(target))
             }
         }
@@ -83,7 +87,7 @@ public enum DeliveryPlanner {
             let copy = copies[target] ?? HallCopy(target: target)
             if copy.hasPendingSend || copy.isBlocked { continue }
             if let itemNo = copy.itemNo {
-                let changed = copy.content != reservation.content && reservation.version > copy.revision
+                let changed = copy.delivered?.digest != current.digest && reservation.version > copy.revision
                 if copy.status.isClosed {
                     // A version that only echoes a status push or a cancellation has equal content.
                     if changed && !reservation.isCancelled && !revived { plan.findings.append(.changeOnClosedCopy(target, copy.status)) }

@@ -65,13 +65,13 @@ struct Ledger {
             raise = errors
         }
         if stored.disposition == .phoneVerifiedOnly,
-           let target = try tx.copies(of: portal.reservationId, olderThan: 0).values.filter({ $0.isOpen }).map(\.target).min() {
+           let target = try tx.copies(of: portal.reservationId).values.filter({ $0.isOpen }).map(\.target).min() {
             // Items were made for it as a post-upgrade reservation; they stay, and a person decides.
             raise.append(DomainError(code: .modeChangedAfterDelivery, field: "handleMode",
                                      zh: "该预约已送入\(target.chineseName)，门户现在却将其标为升级前的电话核实预约；大厅办件未作改动，请与门户核实并人工处理",
                                      en: "The reservation is in the \(target) hall, but the portal now lists it as a pre-upgrade phone reservation; the hall items are unchanged. Check with the portal and handle it by hand."))
         }
-        let contentJSON = try tx.save(stored, now: now)
+        let delivered = try tx.save(stored, now: now)
         try tx.recordVersion(stored, now: now)
         let previous = try tx.lifecycle(of: portal.reservationId) ?? Lifecycle()
         var lifecycle = previous
@@ -86,7 +86,7 @@ struct Ledger {
         }
         // Planned from the values in hand: the version is not read back and decoded again.
         let state = PlanningState(disposition: stored.disposition, version: stored.version, lifecycle: lifecycle,
-                                  normalized: stored.normalized, contentJSON: contentJSON, route: stored.route)
+                                  normalized: stored.normalized, delivered: delivered, route: stored.route)
         return .stored(disposition: stored.disposition,
                        sendsEnqueued: try plan(portal.reservationId, state: state, identityConfirmed: identityConfirmed, in: tx),
                        deadlineUsedFallback: fallback)
@@ -162,17 +162,16 @@ struct Ledger {
     @discardableResult
     func plan(_ reservationId: String, state: PlanningState, identityConfirmed: Bool = false, in tx: StoreTransaction) throws -> Int {
         guard let normalized = state.normalized else { return 0 }
-        let (copies, pushPending) = try tx.copiesAndPushPending(of: reservationId, olderThan: normalized.version,
-                                                                current: state.contentJSON.map { ($0, normalized.content) })
+        let (copies, pushPending) = try tx.copiesAndPushPending(of: reservationId)
+        // The content's digests, taken once: what the copies are compared with and what a send records.
+        let delivered = state.delivered ?? DeliveredContent(normalized.content)
         let plan = DeliveryPlanner.plan(for: normalized, copies: copies, lifecycle: state.lifecycle, pushPending: pushPending,
-                                        identityConfirmed: identityConfirmed)
+                                        identityConfirmed: identityConfirmed, delivered: delivered)
         for finding in plan.findings { try raise(finding, reservationId: reservationId, version: normalized.version, in: tx) }
         // A condition that no longer holds (the portal reverted a change, a person confirmed it) is closed.
         let cleared = DomainError.Code.conditions.subtracting(plan.findings.map(\.code))
         try tx.resolveAttention(reservationId: reservationId, codes: Set(cleared.map(\.rawValue)), now: now)
         var count = 0
-        // The content a create or an update sends is the reservation's own: its stored JSON.
-        let contentJSON = try state.contentJSON ?? String(decoding: StoreTransaction.encoder.encode(normalized.content), as: UTF8.self)
         for send in plan.sends {
             let encoder = StoreTransaction.encoder
             let entry: OutboxEntry
@@ -183,14 +182,14 @@ struct Ledger {
                 entry = OutboxEntry(reservationId: reservationId, target: SendTarget(target), kind: .create,
                                     idempotencyKey: Self.key(IdempotencyKey.create(reservationId: reservationId, target: target, version: body.revision), generation),
                                     body: try encoder.encode(body), revision: body.revision, firstAttemptAt: generation > 0 ? 0 : nil,
-                                    nextAttemptAt: now, contentJSON: contentJSON)
+                                    nextAttemptAt: now, delivered: delivered)
             case .update(let target, let itemNo, let body):
                 // An item number only a create's answer gave is looked up before it is changed (firstAttemptAt 0).
                 let copy = copies[target]
                 entry = OutboxEntry(reservationId: reservationId, target: SendTarget(target), kind: .update, itemNo: itemNo,
                                     idempotencyKey: Self.key(IdempotencyKey.update(reservationId: reservationId, target: target, version: body.revision), copy?.keyGeneration ?? 0),
                                     body: try encoder.encode(body), revision: body.revision, firstAttemptAt: copy?.verified == true ? nil : 0,
-                                    nextAttemptAt: now, contentJSON: contentJSON)
+                                    nextAttemptAt: now, delivered: delivered)
             case .act(let target, let itemNo, let action, let origin, let name):
                 let copy = copies[target]
                 let body = HallClient.ActionBody(action: action, origin: origin, operator: name, at: BeijingTime(Date(timeIntervalSince1970: now)).description)
@@ -298,7 +297,7 @@ struct Ledger {
     /// it (restored from a backup). Shown, nothing re-created on the word of one answer.
     func reportMissingItem(_ itemNo: String, of reservationId: String, target: HallTarget, in tx: StoreTransaction) throws {
         // Known only from a create's answer, never seen under the reservation's id: it was not its item.
-        if let copy = try tx.copies(of: reservationId, olderThan: 0)[target], copy.itemNo == itemNo, !copy.verified {
+        if let copy = try tx.copies(of: reservationId)[target], copy.itemNo == itemNo, !copy.verified {
             try unclaim(itemNo, of: reservationId, target: target, in: tx)
             return
         }
@@ -313,8 +312,7 @@ struct Ledger {
     @discardableResult
     func applyToCopy(_ change: HallStatusChange, reservationId: String, planning: Bool = true, in tx: StoreTransaction) throws -> Bool {
         guard let stored = try tx.planningState(of: reservationId) else { return false }
-        // The copies' content is not looked at here (olderThan: 0 decodes none).
-        var copy = try tx.copies(of: reservationId, olderThan: 0)[change.target] ?? HallCopy(target: change.target)
+        var copy = try tx.copies(of: reservationId)[change.target] ?? HallCopy(target: change.target)
         guard copy.itemNo == change.itemNo else { return false }
         let before = copy
         var lifecycle = stored.lifecycle
@@ -339,7 +337,7 @@ struct Ledger {
     func reviewSightings(of reservationId: String, in target: HallTarget, tx: StoreTransaction) throws -> Bool {
         let sightings = try tx.sightings(of: reservationId, in: target)
         guard !sightings.isEmpty else { return false }
-        let copy = try tx.copies(of: reservationId, olderThan: 0)[target]
+        let copy = try tx.copies(of: reservationId)[target]
         var changed = false
         for sighting in sightings {
             if let itemNo = copy?.itemNo, itemNo == sighting.itemNo {
@@ -387,15 +385,6 @@ struct Ledger {
         case refused(TransportError)
     }
 
-    /// The content a create or an update sent: its typed column; for a send queued before the
-    /// column existed, read from its body.
-    static func contentJSON(of entry: OutboxEntry) -> String? {
-        if let json = entry.contentJSON { return json }
-        guard let content = try? JSONDecoder().decode(HallItemContent.self, from: entry.body),
-              let data = try? StoreTransaction.encoder.encode(content) else { return nil }
-        return String(decoding: data, as: UTF8.self)
-    }
-
     /// An answer that contradicts hallsync's records: the send is kept, the peer is at fault.
     struct PeerContradiction: Error {
         var target: SendTarget
@@ -419,7 +408,7 @@ struct Ledger {
             // Found by a lookup under the reservation's id: verified; named by a create's answer: not yet.
             let seen = found.first { $0.itemNo == itemNo }
             try tx.recordCopy(reservationId: entry.reservationId, target: hall, itemNo: itemNo,
-                              revision: entry.revision, contentJSON: Self.contentJSON(of: entry), verified: seen != nil, now: now)
+                              revision: entry.revision, delivered: entry.delivered, verified: seen != nil, now: now)
             if let seen, let status = HallItemStatus(rawValue: seen.status), status.isClosed {
                 try applyToCopy(HallStatusChange(target: hall, itemNo: itemNo, status: status, origin: nil, operator: "", at: ""),
                                 reservationId: entry.reservationId, planning: false, in: tx)
@@ -442,7 +431,7 @@ struct Ledger {
             if let hall = entry.target.hall, let itemNo = entry.itemNo {
                 if entry.firstAttemptAt == 0 { try tx.markVerified(target: hall, itemNo: itemNo) }
                 try tx.recordCopy(reservationId: entry.reservationId, target: hall, itemNo: itemNo,
-                                  revision: entry.revision, contentJSON: Self.contentJSON(of: entry), now: now)
+                                  revision: entry.revision, delivered: entry.delivered, now: now)
             }
             try tx.settle(outboxId: id, state: .done, error: nil, now: now)
             try plan(entry.reservationId, in: tx)

@@ -251,6 +251,73 @@ enum Schema {
                 CREATE INDEX hallItemSighting_reservation ON hallItemSighting(reservationId);
                 """)
         }
+        migrator.registerMigration("v9: a copy and a send keep what was sent as digests, not a third JSON") { db in
+            // The reservation keeps its content; a copy and a pending create or update keep its
+            // digests (is it the same? the same applicant?) and the two columns the summary reads.
+            // The reservation's content is rewritten in the one canonical encoding the digests are
+            // taken over, so that what older versions wrote compares equal to what this one writes.
+            let decoder = JSONDecoder()
+            func delivered(_ json: String?) -> DeliveredContent? {
+                guard let json, let content = try? decoder.decode(HallItemContent.self, from: Data(json.utf8)) else { return nil }
+                return DeliveredContent(content)
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT id, contentJSON FROM reservation WHERE contentJSON IS NOT NULL") {
+                guard let content = try? decoder.decode(HallItemContent.self, from: Data((row[1] as String).utf8)) else { continue }
+                try db.execute(sql: "UPDATE reservation SET contentJSON = ? WHERE id = ?",
+                               arguments: [String(decoding: content.canonicalJSON(), as: UTF8.self), row[0] as String])
+            }
+            try db.execute(sql: """
+                CREATE TABLE hallCopyV9 (
+                    reservationId TEXT NOT NULL REFERENCES reservation(id),
+                    target TEXT NOT NULL,               -- a HallTarget
+                    itemNo TEXT,
+                    revision INTEGER NOT NULL DEFAULT 0,
+                    contentDigest TEXT,                 -- SHA-256 of the content last sent (canonical JSON)
+                    identityDigest TEXT,                -- SHA-256 of the applicant's identity in it
+                    deadline TEXT,                      -- the item's due time as sent
+                    deptCode TEXT,                      -- the department it was sent to
+                    isBlocked INTEGER NOT NULL DEFAULT 0,
+                    createdAt REAL,
+                    changedAt REAL NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'PENDING',
+                    closedBy TEXT,
+                    statusAt TEXT,
+                    verified INTEGER NOT NULL DEFAULT 0,
+                    keyGeneration INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY (reservationId, target)
+                );
+                INSERT INTO hallCopyV9 (reservationId, target, itemNo, revision, isBlocked, createdAt, changedAt, status, closedBy,
+                                        statusAt, verified, keyGeneration)
+                    SELECT reservationId, target, itemNo, revision, isBlocked, createdAt, changedAt, status, closedBy, statusAt,
+                           verified, keyGeneration FROM hallCopy;
+                """)
+            for row in try Row.fetchAll(db, sql: "SELECT reservationId, target, contentJSON FROM hallCopy WHERE contentJSON IS NOT NULL") {
+                guard let sent = delivered(row[2]) else { continue }
+                try db.execute(sql: """
+                    UPDATE hallCopyV9 SET contentDigest = ?, identityDigest = ?, deadline = ?, deptCode = ? WHERE reservationId = ? AND target = ?
+                    """, arguments: [sent.digest, sent.identity, sent.deadline, sent.deptCode, row[0] as String, row[1] as String])
+            }
+            try db.execute(sql: """
+                DROP TABLE hallCopy;
+                ALTER TABLE hallCopyV9 RENAME TO hallCopy;
+                CREATE INDEX hallCopy_open ON hallCopy(target, status, reservationId) WHERE itemNo IS NOT NULL;
+                CREATE INDEX hallCopy_overdue ON hallCopy(status, deadline) WHERE itemNo IS NOT NULL;
+                CREATE UNIQUE INDEX hallCopy_item ON hallCopy(target, itemNo) WHERE itemNo IS NOT NULL;
+
+                ALTER TABLE outbox ADD COLUMN contentDigest TEXT;    -- CREATE | UPDATE: what the copy records once the hall has it
+                ALTER TABLE outbox ADD COLUMN identityDigest TEXT;
+                ALTER TABLE outbox ADD COLUMN deadline TEXT;
+                ALTER TABLE outbox ADD COLUMN deptCode TEXT;
+                """)
+            // A send queued before v6 has no content column: its body holds the content.
+            for row in try Row.fetchAll(db, sql: "SELECT id, contentJSON, body FROM outbox WHERE kind IN ('CREATE', 'UPDATE') AND state = 'PENDING'") {
+                let body: Data = row[2]
+                guard let sent = delivered(row[1]) ?? delivered(String(decoding: body, as: UTF8.self)) else { continue }
+                try db.execute(sql: "UPDATE outbox SET contentDigest = ?, identityDigest = ?, deadline = ?, deptCode = ? WHERE id = ?",
+                               arguments: [sent.digest, sent.identity, sent.deadline, sent.deptCode, row[0] as Int64])
+            }
+            try db.execute(sql: "ALTER TABLE outbox DROP COLUMN contentJSON")
+        }
         return migrator
     }
 

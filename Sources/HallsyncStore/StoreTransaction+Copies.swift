@@ -6,36 +6,33 @@ import HallsyncDomain
 extension StoreTransaction {
     // MARK: Hall copies
 
-    /// The reservation's copies. Their content is decoded only for copies older than `version`
-    /// (what the planner compares to decide on an update); nil: always.
-    public func copies(of reservationId: String, olderThan version: Int? = nil) throws -> [HallTarget: HallCopy] {
-        try copiesAndPushPending(of: reservationId, olderThan: version).copies
+    /// The reservation's copies, with what each was sent (as digests).
+    public func copies(of reservationId: String) throws -> [HallTarget: HallCopy] {
+        try copiesAndPushPending(of: reservationId).copies
+    }
+
+    /// What a copy or a send holds of the content sent, from its four columns (nil: not known).
+    static func delivered(digest: String?, identity: String?, deadline: String?, deptCode: String?) -> DeliveredContent? {
+        guard let digest, let identity else { return nil }
+        return DeliveredContent(digest: digest, identity: identity, deadline: deadline ?? "", deptCode: deptCode ?? "")
     }
 
     /// The copies and whether a status push is waiting, as the planner needs them: the pending
     /// sends' peers are read once (a hall's mark the copy's pending send, `portal` the push).
-    ///
-    /// - Parameter current: the reservation's content as stored and as decoded: a copy whose stored
-    ///   JSON is the same bytes (canonical encoding) says the same, and is not decoded again.
-    public func copiesAndPushPending(of reservationId: String, olderThan version: Int? = nil,
-                                     current: (json: String, content: HallItemContent)? = nil) throws -> (copies: [HallTarget: HallCopy], pushPending: Bool) {
+    public func copiesAndPushPending(of reservationId: String) throws -> (copies: [HallTarget: HallCopy], pushPending: Bool) {
         var copies: [HallTarget: HallCopy] = [:]
         let rows = try Row.fetchCursor(try db.cachedStatement(sql: """
-            SELECT target, itemNo, revision, contentJSON, isBlocked, status, closedBy, verified, keyGeneration FROM hallCopy WHERE reservationId = ?
+            SELECT target, itemNo, revision, contentDigest, identityDigest, deadline, deptCode, isBlocked, status, closedBy, verified, keyGeneration
+            FROM hallCopy WHERE reservationId = ?
             """), arguments: [reservationId])
         while let row = try rows.next() {
             guard let target = HallTarget(rawValue: row[0]) else { continue }
-            let revision: Int = row[2]
-            var content: HallItemContent?
-            let json: String? = row[3]
-            if version.map({ revision < $0 }) ?? true, let json {
-                content = json == current?.json ? current?.content : try Self.decoder.decode(HallItemContent.self, from: Data(json.utf8))
-            }
-            copies[target] = HallCopy(target: target, itemNo: row[1], revision: revision, content: content,
-                                      hasPendingSend: false, isBlocked: row[4],
-                                      status: HallItemStatus(rawValue: row[5]) ?? .open,
-                                      closedBy: (row[6] as String?).flatMap(ActionOrigin.init(rawValue:)),
-                                      verified: row[7], keyGeneration: row[8])
+            copies[target] = HallCopy(target: target, itemNo: row[1], revision: row[2],
+                                      delivered: Self.delivered(digest: row[3], identity: row[4], deadline: row[5], deptCode: row[6]),
+                                      hasPendingSend: false, isBlocked: row[7],
+                                      status: HallItemStatus(rawValue: row[8]) ?? .open,
+                                      closedBy: (row[9] as String?).flatMap(ActionOrigin.init(rawValue:)),
+                                      verified: row[10], keyGeneration: row[11])
         }
         var pushPending = false
         // Pending sends are few per reservation: their peers are told apart here rather than by a DISTINCT (a temporary b-tree).
@@ -156,20 +153,25 @@ extension StoreTransaction {
                           arguments: [reservationId, target.rawValue]) ?? false
     }
 
-    /// Records what a hall item says after a create or update was answered (`contentJSON`: the
-    /// content sent, canonical JSON).
+    /// Records what a hall item says after a create or update was answered (`delivered`: the
+    /// content sent, as digests; an older revision's answer leaves a newer one's in place).
     /// - Parameter verified: the item was found carrying the reservation's id (a lookup), not only named by an answer.
     public func recordCopy(reservationId: String, target: HallTarget, itemNo: String, revision: Int,
-                           contentJSON: String?, verified: Bool = false, now: Double) throws {
+                           delivered: DeliveredContent?, verified: Bool = false, now: Double) throws {
         try db.cachedStatement(sql: """
-            INSERT INTO hallCopy (reservationId, target, itemNo, revision, contentJSON, isBlocked, createdAt, changedAt, verified)
-            VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)
+            INSERT INTO hallCopy (reservationId, target, itemNo, revision, contentDigest, identityDigest, deadline, deptCode,
+                                  isBlocked, createdAt, changedAt, verified)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
             ON CONFLICT(reservationId, target) DO UPDATE SET itemNo = excluded.itemNo,
                 revision = MAX(hallCopy.revision, excluded.revision),
-                contentJSON = CASE WHEN excluded.revision >= hallCopy.revision THEN excluded.contentJSON ELSE hallCopy.contentJSON END,
+                contentDigest = CASE WHEN excluded.revision >= hallCopy.revision THEN excluded.contentDigest ELSE hallCopy.contentDigest END,
+                identityDigest = CASE WHEN excluded.revision >= hallCopy.revision THEN excluded.identityDigest ELSE hallCopy.identityDigest END,
+                deadline = CASE WHEN excluded.revision >= hallCopy.revision THEN excluded.deadline ELSE hallCopy.deadline END,
+                deptCode = CASE WHEN excluded.revision >= hallCopy.revision THEN excluded.deptCode ELSE hallCopy.deptCode END,
                 createdAt = COALESCE(hallCopy.createdAt, excluded.createdAt), changedAt = excluded.changedAt,
                 verified = MAX(hallCopy.verified, excluded.verified)
-            """).execute(arguments: [reservationId, target.rawValue, itemNo, revision, contentJSON, now, now, verified])
+            """).execute(arguments: [reservationId, target.rawValue, itemNo, revision, delivered?.digest, delivered?.identity,
+                                     delivered?.deadline, delivered?.deptCode, now, now, verified])
     }
 
     /// The item was seen carrying the reservation's id: no lookup is needed before acting on it.
@@ -183,8 +185,8 @@ extension StoreTransaction {
     /// addressed to that item are refused, unsent.
     public func unclaim(reservationId: String, target: HallTarget, itemNo: String, now: Double) throws {
         try db.cachedStatement(sql: """
-            UPDATE hallCopy SET itemNo = NULL, status = 'PENDING', closedBy = NULL, statusAt = NULL, contentJSON = NULL, revision = 0,
-                verified = 0, keyGeneration = keyGeneration + 1, changedAt = ?
+            UPDATE hallCopy SET itemNo = NULL, status = 'PENDING', closedBy = NULL, statusAt = NULL, revision = 0,
+                contentDigest = NULL, identityDigest = NULL, deadline = NULL, deptCode = NULL, verified = 0, keyGeneration = keyGeneration + 1, changedAt = ?
             WHERE reservationId = ? AND target = ? AND itemNo = ?
             """).execute(arguments: [now, reservationId, target.rawValue, itemNo])
         try db.cachedStatement(sql: """

@@ -15,12 +15,13 @@ extension StoreTransaction {
         // first (firstAttemptAt 0): the daemon that ran before may have made it after the backup.
         try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO outbox (reservationId, target, kind, itemNo, idempotencyKey, body, revision, state, attempts, nextAttemptAt, createdAt,
-                                          action, origin, pushStatus, contentJSON, firstAttemptAt)
-            VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?, ?, ?, ?,
+                                          action, origin, pushStatus, contentDigest, identityDigest, deadline, deptCode, firstAttemptAt)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?,
                     COALESCE(?, CASE WHEN ?3 = 'CREATE' AND EXISTS (SELECT 1 FROM cursor WHERE name = 'restore.lookUpThrough') THEN 0 ELSE NULL END))
             """).execute(arguments: [entry.reservationId, entry.target.rawValue, entry.kind.rawValue, entry.itemNo,
                              entry.idempotencyKey, entry.body, entry.revision, entry.nextAttemptAt, now,
-                             entry.action?.rawValue, entry.origin?.rawValue, entry.pushStatus?.rawValue, entry.contentJSON, entry.firstAttemptAt])
+                             entry.action?.rawValue, entry.origin?.rawValue, entry.pushStatus?.rawValue,
+                             entry.delivered?.digest, entry.delivered?.identity, entry.delivered?.deadline, entry.delivered?.deptCode, entry.firstAttemptAt])
         return db.changesCount > 0
     }
 
@@ -118,7 +119,8 @@ extension StoreTransaction {
     /// name lower-cases the name on every read — measurable on the delivery's hot path).
     static let outboxColumns = """
         id, reservationId, target, kind, itemNo, idempotencyKey, body, revision, state, attempts, \
-        firstAttemptAt, nextAttemptAt, lastError, action, origin, pushStatus, contentJSON
+        firstAttemptAt, nextAttemptAt, lastError, action, origin, pushStatus, \
+        contentDigest, identityDigest, deadline, deptCode
         """
 
     /// Throws on a value no version of hallsync writes: a damaged row is never guessed into a send.
@@ -143,6 +145,6 @@ extension StoreTransaction {
                            action: try stored(row[13], as: HallAction.self, "the action"),
                            origin: try stored(row[14], as: ActionOrigin.self, "the origin"),
                            pushStatus: try stored(row[15], as: PortalProcessStatus.self, "the push status"),
-                           contentJSON: row[16])
+                           delivered: delivered(digest: row[16], identity: row[17], deadline: row[18], deptCode: row[19]))
     }
 }

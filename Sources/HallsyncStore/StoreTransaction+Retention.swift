@@ -32,18 +32,25 @@ extension StoreTransaction {
         let values = PersonalValues(names: [stored.portal.applicant.name, stored.content?.applicantName, stored.portal.applicant.orgName].compactMap { $0 },
                                     numbers: [stored.portal.applicant.idNumber, stored.content?.idNumber, stored.portal.applicant.phone, stored.content?.phone].compactMap { $0 })
         let portalJSON = String(decoding: try Self.encoder.encode(rule.erase(stored.portal)), as: UTF8.self)
-        let contentJSON = try stored.content.map { String(decoding: try Self.encoder.encode(rule.erase($0)), as: UTF8.self) }
+        let erased = stored.content.map(rule.erase)
+        let contentJSON = erased.map { String(decoding: $0.canonicalJSON(), as: UTF8.self) }
         try db.cachedStatement(sql: "UPDATE reservation SET portalJSON = ?, contentJSON = ?, purgedAt = ? WHERE id = ?").execute(arguments: [portalJSON, contentJSON, now, reservationId])
-        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT target, contentJSON FROM hallCopy WHERE reservationId = ? AND contentJSON IS NOT NULL"),
-                                    arguments: [reservationId]) {
-            let content = try JSONDecoder().decode(HallItemContent.self, from: Data((row["contentJSON"] as String).utf8))
-            try db.cachedStatement(sql: "UPDATE hallCopy SET contentJSON = ? WHERE reservationId = ? AND target = ?").execute(arguments: [String(decoding: try Self.encoder.encode(rule.erase(content)), as: UTF8.self), reservationId, row["target"] as String])
-        }
+        // A copy that was sent the content as it stood keeps the erased content's digests (still
+        // "the same": nothing to update); one sent an older version forgets them (a digest of an
+        // ID number is personal data too) and is compared again only if a newer version comes.
+        let before = stored.content.map { DeliveredContent($0) }
+        let after = erased.map { DeliveredContent($0) }
+        try db.cachedStatement(sql: """
+            UPDATE hallCopy SET
+                contentDigest = CASE WHEN contentDigest = ? THEN ? END,
+                identityDigest = CASE WHEN contentDigest = ? THEN ? END
+            WHERE reservationId = ? AND contentDigest IS NOT NULL
+            """).execute(arguments: [before?.digest, after?.digest, before?.digest, after?.identity, reservationId])
         for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT id, body FROM outbox WHERE reservationId = ? AND kind IN ('CREATE', 'UPDATE')"), arguments: [reservationId]) {
             guard var body = try? JSONSerialization.jsonObject(with: row["body"] as Data) as? [String: Any] else { continue }
             for key in PersonalDataRetention.bodyKeys where body[key] != nil { body[key] = PersonalDataRetention.erased }
             // The content sent (its typed column) goes with it: it is needed only while the send is pending.
-            try db.cachedStatement(sql: "UPDATE outbox SET body = ?, contentJSON = NULL WHERE id = ?").execute(arguments: [try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), row["id"] as Int64])
+            try db.cachedStatement(sql: "UPDATE outbox SET body = ?, contentDigest = NULL, identityDigest = NULL WHERE id = ?").execute(arguments: [try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), row["id"] as Int64])
         }
         for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT id, messageZh, messageEn, field FROM attention WHERE reservationId = ?"), arguments: [reservationId]) {
             try db.cachedStatement(sql: "UPDATE attention SET messageZh = ?, messageEn = ?, field = ? WHERE id = ?").execute(arguments: [PersonalData.redactPeerText(row["messageZh"], values: values), PersonalData.redactPeerText(row["messageEn"], values: values),

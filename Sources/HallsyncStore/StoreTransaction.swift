@@ -35,11 +35,13 @@ public struct StoreTransaction {
         try Int.fetchOne(try db.cachedStatement(sql: "SELECT version FROM reservation WHERE id = ?"), arguments: [id])
     }
 
-    /// Stores the reservation's latest version; returns its content as stored (canonical JSON).
+    /// Stores the reservation's latest version; returns its content's digests, taken over the
+    /// canonical JSON stored (one encoding for both).
     @discardableResult
-    public func save(_ r: StoredReservation, now: Double) throws -> String? {
+    public func save(_ r: StoredReservation, now: Double) throws -> DeliveredContent? {
         let portalJSON = String(decoding: try Self.encoder.encode(r.portal), as: UTF8.self)
-        let contentJSON = try r.content.map { String(decoding: try Self.encoder.encode($0), as: UTF8.self) }
+        let canonical = r.content.map { $0.canonicalJSON() }
+        let contentJSON = canonical.map { String(decoding: $0, as: UTF8.self) }
         try db.cachedStatement(sql: """
             INSERT INTO reservation (id, version, updateTime, portalJSON, disposition, route, contentJSON, isCancelled, regionCode, deptCode,
                                      appointmentDate, itemCode, firstSeenAt, changedAt)
@@ -51,7 +53,8 @@ public struct StoreTransaction {
                 itemCode = excluded.itemCode, purgedAt = NULL, changedAt = excluded.changedAt
             """).execute(arguments: [r.id, r.version, r.portal.updateTime, portalJSON, r.disposition.rawValue, r.route?.rawValue,
                              contentJSON, r.portal.isCancelled, r.regionKey, r.deptKey, r.appointmentKey, r.itemKey, now, now])
-        return contentJSON
+        guard let content = r.content, let canonical else { return nil }
+        return DeliveredContent(content, canonicalJSON: canonical)
     }
 
     /// What planning the reservation's next sends needs; nil when it was never stored.
@@ -64,12 +67,15 @@ public struct StoreTransaction {
         let contentJSON: String? = row["contentJSON"]
         let lifecycle = try (row["lifecycleJSON"] as String?).map { try Self.decoder.decode(Lifecycle.self, from: Data($0.utf8)) } ?? Lifecycle()
         var normalized: NormalizedReservation?
+        var delivered: DeliveredContent?
         if disposition == .deliverable, let route, let contentJSON {
-            let content = try Self.decoder.decode(HallItemContent.self, from: Data(contentJSON.utf8))
+            let json = Data(contentJSON.utf8)
+            let content = try Self.decoder.decode(HallItemContent.self, from: json)
             normalized = NormalizedReservation(reservationId: id, version: row["version"], isCancelled: row["isCancelled"], content: content, route: route)
+            delivered = DeliveredContent(content, canonicalJSON: json)
         }
         return PlanningState(disposition: disposition, version: row["version"], lifecycle: lifecycle, normalized: normalized,
-                             contentJSON: contentJSON, route: route)
+                             delivered: delivered, route: route)
     }
 
     /// What hallsync knows of the reservation's outcome and the portal's status; nil when it was never stored.
@@ -173,7 +179,7 @@ public struct StoreTransaction {
     /// Open items past their deadline, by department and region. Deadlines are `yyyy-MM-dd HH:mm:ss`
     /// Beijing time, so they compare as text; the `hallCopy_overdue` index serves the condition.
     static let overdueQuery = """
-        SELECT COALESCE(json_extract(c.contentJSON, '$.deptCode'), r.deptCode, '') AS dept, COALESCE(r.regionCode, '') AS region, COUNT(*) AS n
+        SELECT COALESCE(c.deptCode, r.deptCode, '') AS dept, COALESCE(r.regionCode, '') AS region, COUNT(*) AS n
         FROM hallCopy c JOIN reservation r ON r.id = c.reservationId
         WHERE c.itemNo IS NOT NULL AND c.status = 'PENDING' AND c.deadline < ?
         GROUP BY dept, region

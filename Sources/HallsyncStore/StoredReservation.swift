@@ -123,16 +123,16 @@ public struct OutboxEntry: Hashable, Sendable {
     public var lastError: String?
     /// What the send is, in typed columns beside its body, so that sending and settling it never
     /// decode the body: an action's action and origin, a push's status, and for a create or an
-    /// update the content sent (the JSON the copy records once the hall has it).
+    /// update the content sent (as digests: what the copy records once the hall has it).
     public var action: HallAction?
     public var origin: ActionOrigin?
     public var pushStatus: PortalProcessStatus?
-    public var contentJSON: String?
+    public var delivered: DeliveredContent?
 
     public init(id: Int64? = nil, reservationId: String, target: SendTarget, kind: Kind, itemNo: String? = nil,
                 idempotencyKey: String, body: Data, revision: Int, state: State = .pending, attempts: Int = 0,
                 firstAttemptAt: Double? = nil, nextAttemptAt: Double, lastError: String? = nil,
-                action: HallAction? = nil, origin: ActionOrigin? = nil, pushStatus: PortalProcessStatus? = nil, contentJSON: String? = nil) {
+                action: HallAction? = nil, origin: ActionOrigin? = nil, pushStatus: PortalProcessStatus? = nil, delivered: DeliveredContent? = nil) {
         self.id = id
         self.reservationId = reservationId
         self.target = target
@@ -149,7 +149,7 @@ public struct OutboxEntry: Hashable, Sendable {
         self.action = action
         self.origin = origin
         self.pushStatus = pushStatus
-        self.contentJSON = contentJSON
+        self.delivered = delivered
     }
 }
 
@@ -161,17 +161,17 @@ public struct PlanningState: Sendable {
     public var lifecycle: Lifecycle
     /// The normalised reservation, when deliverable.
     public var normalized: NormalizedReservation?
-    /// Its content as stored (canonical JSON): what a create or an update sends.
-    public var contentJSON: String?
+    /// Its content as digests, taken over the stored canonical JSON: what the copies are compared with.
+    public var delivered: DeliveredContent?
     public var route: Route?
 
     public init(disposition: StoredReservation.Disposition, version: Int, lifecycle: Lifecycle, normalized: NormalizedReservation?,
-                contentJSON: String?, route: Route?) {
+                delivered: DeliveredContent?, route: Route?) {
         self.disposition = disposition
         self.version = version
         self.lifecycle = lifecycle
         self.normalized = normalized
-        self.contentJSON = contentJSON
+        self.delivered = delivered
         self.route = route
     }
 }

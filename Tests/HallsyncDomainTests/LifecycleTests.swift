@@ -183,10 +183,10 @@ import Testing
                     creates += 1
                     hall[target] = (.open, nil)
                     copies[target, default: HallCopy(target: target)].itemNo = target.rawValue
-                    copies[target]!.content = r.content
+                    copies[target]!.delivered = DeliveredContent(r.content)
                     copies[target]!.revision = r.version
                 case .update(let target, _, let body):
-                    if hall[target]?.status == .open { copies[target]!.content = body.content; copies[target]!.revision = body.revision }
+                    if hall[target]?.status == .open { copies[target]!.delivered = DeliveredContent(body.content); copies[target]!.revision = body.revision }
                 case .act(let target, _, let action, let origin, _):
                     let answer: HallStatusChange
                     if hall[target]?.status == .open {

@@ -113,7 +113,7 @@ import Testing
             let first = try #require(site.intake.items(externalId: "YY-S1").first?.itemNo)
             #expect(throws: (any Error).self, "a unique index, not only a check in the engine") {
                 try engine.store.write { tx in
-                    try tx.recordCopy(reservationId: "YY-S2", target: .intake, itemNo: first, revision: 9, contentJSON: nil, now: 0)
+                    try tx.recordCopy(reservationId: "YY-S2", target: .intake, itemNo: first, revision: 9, delivered: nil, now: 0)
                 }
             }
         }

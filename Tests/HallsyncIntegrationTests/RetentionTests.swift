@@ -49,7 +49,10 @@ import Testing
             #expect(p.portal.applicant.name == "" && p.portal.applicant.phone == "")
             #expect(b.portal.applicant.name == "司马相如" && h.portal.applicant.name == "上官婉儿")
             let copies = try engine.store.read { tx in try tx.copies(of: "YY-SETTLED") }
-            #expect(copies.values.allSatisfy { $0.content?.applicantName == "" && $0.content?.idNumber == "" })
+            // The copies keep the digests of the erased content (no digest of the ID number stays,
+            // and the reservation still reads as delivered: nothing is updated for the erasure).
+            let erased = try #require(a.content.map { DeliveredContent($0) })
+            #expect(copies.count == 2 && copies.values.allSatisfy { $0.delivered == erased })
             let bodies = try engine.store.read { tx in try tx.outbox(reservationId: "YY-SETTLED") }.map { String(decoding: $0.body, as: UTF8.self) }
             #expect(!bodies.joined().contains("欧阳") && !bodies.joined().contains(settled.applicant.idNumber!))
 
@@ -67,6 +70,8 @@ import Testing
             // The status file reports it.
             let report = engine.runCycle(stop: StopSignal())
             #expect(report.purgedTotal == 2)
+            #expect(try engine.store.read { tx in try tx.outbox(reservationId: "YY-SETTLED") }.allSatisfy { $0.kind != .update },
+                    "the erasure is not news for the halls")
         }
     }
 }

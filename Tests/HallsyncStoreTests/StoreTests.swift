@@ -14,7 +14,7 @@ import Testing
 
     @Test func migratesAFreshFileAndReopensIt() throws {
         let (store, directory) = try makeStore()
-        #expect(try store.appliedMigrations().count == 8)
+        #expect(try store.appliedMigrations().count == 9)
         try store.write { tx in try tx.setCursor(.portalPosition, to: "2021-09-08 09:00:00|YY1", now: 1) }
         let reopened = try Store(path: directory + "/state.sqlite")
         #expect(try reopened.read { tx in try tx.cursor(.portalPosition) } == "2021-09-08 09:00:00|YY1")
@@ -44,7 +44,7 @@ import Testing
         #expect(sends.map(\.kind) == [.action, .push, .create])
         #expect(sends[0].action == .handle && sends[0].origin == .sync && sends[0].pushStatus == nil)
         #expect(sends[1].pushStatus == .received && sends[1].action == nil)
-        #expect(sends[2].contentJSON == nil && sends[2].action == nil)
+        #expect(sends[2].delivered == nil && sends[2].action == nil)
         // The new index serves one peer's due sends.
         #expect(try store.read { tx in try tx.dueSends(target: .portal, now: 10, limit: 10) }.map(\.idempotencyKey) == ["p1"])
     }
@@ -87,6 +87,56 @@ import Testing
         #expect(try store.read { tx in try tx.dueSends(now: 50, limit: 10) }.isEmpty)
     }
 
+    /// A copy and a pending send written by v8 kept the content as JSON (in any key order): v9
+    /// keeps their digests and the summary's two columns instead, equal to what this version takes
+    /// of the same content, so nothing is updated again; the overdue count still reads the deadline.
+    @Test func copiesAndSendsOfTheVersionBeforeKeepDigestsThatCompareEqual() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-store-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let content = HallItemContent(itemName: "（预约）x/y", registerTime: "2021-09-11 10:00:00", deadline: "2021-09-13 10:00:00",
+                                      applicantType: "PERSON", applicantName: "张三", idType: "ID_CARD", idNumber: "11010519491231002X",
+                                      orgName: nil, orgCode: nil, phone: "13800138000", regionCode: "371002", deptCode: "D1", itemCode: "c")
+        // Another encoder's bytes: keys unsorted, slashes escaped — what an older version might have written.
+        let unsorted = String(decoding: try JSONEncoder().encode(content), as: UTF8.self)
+        let old = try DatabaseQueue(path: directory + "/state.sqlite")
+        try Schema.migrator.migrate(old, upTo: Schema.names[7])
+        try old.write { db in
+            for sql in ["""
+                INSERT INTO reservation (id, version, updateTime, portalJSON, disposition, route, contentJSON, firstSeenAt, changedAt)
+                    VALUES ('YY1', 1, '', '{}', 'DELIVERABLE', 'INTAKE_LICENSING', ?, 1, 1)
+                """, """
+                INSERT INTO hallCopy (reservationId, target, itemNo, revision, contentJSON, status, createdAt, changedAt)
+                    VALUES ('YY1', 'intake', 'ZH1', 1, ?, 'PENDING', 1, 1)
+                """, """
+                INSERT INTO outbox (reservationId, target, kind, idempotencyKey, body, revision, nextAttemptAt, createdAt, contentJSON)
+                    VALUES ('YY1', 'licensing', 'CREATE', 'c1', CAST(?1 AS BLOB), 1, 0, 1, ?1)
+                """, """
+                INSERT INTO outbox (reservationId, target, kind, idempotencyKey, body, revision, nextAttemptAt, createdAt)
+                    VALUES ('YY1', 'licensing', 'UPDATE', 'u1', CAST(? AS BLOB), 1, 0, 1)
+                """] {
+                try db.execute(sql: sql, arguments: [unsorted])
+            }
+        }
+        try old.close()
+        let store = try Store(path: directory + "/state.sqlite")
+        let expected = DeliveredContent(content)
+        let copy = try store.read { tx in try tx.copies(of: "YY1") }[.intake]
+        #expect(copy?.delivered == expected && copy?.itemNo == "ZH1")
+        // The pending create (content column) and the older update (content only in its body).
+        #expect(try store.read { tx in try tx.outbox(reservationId: "YY1") }.map(\.delivered) == [expected, expected])
+        // The reservation's content was rewritten canonically: its digests are this version's.
+        #expect(try store.read { tx in try tx.planningState(of: "YY1") }?.delivered == expected)
+        #expect(try store.read { tx in try tx.counts(now: BeijingTime(parsing: "2021-09-14 09:00:00")!) }.overdueByDept == ["D1": 1])
+        // No copy of the content is left in the copies or the sends.
+        let columns = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT name FROM pragma_table_info('hallCopy') UNION ALL SELECT name FROM pragma_table_info('outbox')")
+                .map { $0["name"] as String }
+        }
+        #expect(!columns.contains("contentJSON"), "\(columns)")
+        let stored = try store.pool.read { db in try String.fetchAll(db, sql: "SELECT quote(hallCopy.contentDigest) || quote(hallCopy.identityDigest) FROM hallCopy") }
+        #expect(!stored.joined().contains("11010519491231002X"))
+    }
+
     @Test func keepsStatusesLifecycleOverdueCountsAndPrunesSettledSends() throws {
         let (store, _) = try makeStore()
         let portal = PortalReservation(reservationId: "YY2", version: 1, updateTime: "2021-09-08 09:00:00", applicant: .init(),
@@ -95,9 +145,10 @@ import Testing
                                       applicantType: "PERSON", applicantName: "n", idType: "ID_CARD", idNumber: "i", orgName: nil, orgCode: nil,
                                       phone: "", regionCode: "371002", deptCode: "D1", itemCode: "c")
         try store.write { tx in
-            let contentJSON = try tx.save(StoredReservation(portal: portal, disposition: .deliverable, route: .intakeThenLicensing, content: content), now: 1)
-            try tx.recordCopy(reservationId: "YY2", target: .intake, itemNo: "ZH1", revision: 1, contentJSON: contentJSON, now: 1)
-            try tx.recordCopy(reservationId: "YY2", target: .licensing, itemNo: "XK1", revision: 1, contentJSON: contentJSON, now: 1)
+            let delivered = try tx.save(StoredReservation(portal: portal, disposition: .deliverable, route: .intakeThenLicensing, content: content), now: 1)
+            #expect(delivered == DeliveredContent(content))
+            try tx.recordCopy(reservationId: "YY2", target: .intake, itemNo: "ZH1", revision: 1, delivered: delivered, now: 1)
+            try tx.recordCopy(reservationId: "YY2", target: .licensing, itemNo: "XK1", revision: 1, delivered: delivered, now: 1)
         }
         // Both items open and past their deadline: overdue, by department and region.
         let counts = try store.read { tx in try tx.counts(now: BeijingTime(parsing: "2021-09-14 09:00:00")!) }
@@ -131,10 +182,10 @@ import Testing
 
         let push = OutboxEntry(reservationId: "YY2", target: .portal, kind: .push, idempotencyKey: "p1", body: Data("{}".utf8), revision: 2, nextAttemptAt: 0)
         try store.write { tx in try tx.enqueue(push, now: 4) }
-        #expect(try store.read { tx in try tx.copiesAndPushPending(of: "YY2", olderThan: 0).pushPending })
+        #expect(try store.read { tx in try tx.copiesAndPushPending(of: "YY2").pushPending })
         let id = try store.read { tx in try tx.outbox(reservationId: "YY2") }.first!.id!
         try store.write { tx in try tx.settle(outboxId: id, state: .done, error: nil, now: 5) }
-        #expect(try store.read { tx in try tx.copiesAndPushPending(of: "YY2", olderThan: 0).pushPending } == false)
+        #expect(try store.read { tx in try tx.copiesAndPushPending(of: "YY2").pushPending } == false)
         #expect(try store.write { tx in try tx.pruneSettled(before: 5) } == 0)
         #expect(try store.write { tx in try tx.pruneSettled(before: 6) } == 1)
     }
