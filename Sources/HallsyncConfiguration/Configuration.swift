@@ -117,8 +117,8 @@ public struct Configuration: Sendable {
     }
 
     public var portal: Portal
-    public var intake: Hall
-    public var licensing: Hall
+    /// Each hall's address and token: one section per hall, named by its ``HallTarget`` (`intake:`, `licensing:`).
+    public var halls: PerHall<Hall>
     public var sync = Sync()
     public var site = Site()
     public var http = HTTP()
@@ -134,21 +134,15 @@ public struct Configuration: Sendable {
     /// Where the file was read from; relative paths are relative to its directory.
     public var sourcePath: String?
 
-    public init(portal: Portal, intake: Hall, licensing: Hall, database: String, catalogue: String, calendar: String) {
+    public init(portal: Portal, halls: PerHall<Hall>, database: String, catalogue: String, calendar: String) {
         self.portal = portal
-        self.intake = intake
-        self.licensing = licensing
+        self.halls = halls
         self.database = database
         self.catalogue = catalogue
         self.calendar = calendar
     }
 
-    public func hall(_ target: HallTarget) -> Hall {
-        switch target {
-        case .intake: return intake
-        case .licensing: return licensing
-        }
-    }
+    public func hall(_ target: HallTarget) -> Hall { halls[target] }
 
     public var retryPolicy: RetryPolicy { RetryPolicy(base: sync.retryBase, cap: sync.retryCap) }
 
@@ -221,8 +215,9 @@ extension Configuration {
             return credentials + "/" + name
         }
         configuration.portal.appSecretFile = secret(configuration.portal.appSecretFile, key: "portal.appSecretFile")
-        configuration.intake.tokenFile = secret(configuration.intake.tokenFile, key: "intake.tokenFile")
-        configuration.licensing.tokenFile = secret(configuration.licensing.tokenFile, key: "licensing.tokenFile")
+        for target in HallTarget.allCases {
+            configuration.halls[target].tokenFile = secret(configuration.halls[target].tokenFile, key: "\(target).tokenFile")
+        }
         configuration = configuration.resolvingPaths()
         for (key, path) in [("database", configuration.database), ("web.database", configuration.web.database)] {
             var isDirectory: ObjCBool = false
@@ -244,8 +239,7 @@ extension Configuration {
         func resolve(_ p: String) -> String { p.isEmpty || p.hasPrefix("/") || p.hasPrefix("credential:") ? p : base + "/" + p }
         var c = self
         c.portal.appSecretFile = resolve(c.portal.appSecretFile)
-        c.intake.tokenFile = resolve(c.intake.tokenFile)
-        c.licensing.tokenFile = resolve(c.licensing.tokenFile)
+        for target in HallTarget.allCases { c.halls[target].tokenFile = resolve(c.halls[target].tokenFile) }
         c.database = resolve(c.database)
         c.catalogue = resolve(c.catalogue)
         c.calendar = resolve(c.calendar)
@@ -269,7 +263,7 @@ extension Configuration {
         if !http.verifyTLS {
             warnings.append("http.verifyTLS is false: the peers' certificates are not checked, and personal data may go to an impostor; set it to true (and http.caFile for a site's own authority)")
         }
-        var files = [("portal.appSecretFile", portal.appSecretFile), ("intake.tokenFile", intake.tokenFile), ("licensing.tokenFile", licensing.tokenFile)]
+        var files = [("portal.appSecretFile", portal.appSecretFile)] + halls.map { ("\($0.target).tokenFile", $0.value.tokenFile) }
         // Under systemd the credential is a private copy; the file it was copied from is what may be exposed.
         for (key, file) in files where file.hasPrefix("/run/credentials/") || file.contains("/credentials/") {
             files.append((key, credentialSource + "/" + URL(fileURLWithPath: file).lastPathComponent))
@@ -291,7 +285,7 @@ struct ConfigurationReader {
 
     mutating func build(_ file: ConfigurationFile) -> Configuration {
         var c = Configuration(portal: .init(baseURL: "", appId: "", appSecretFile: "", regionCode: ""),
-                              intake: .init(baseURL: "", tokenFile: ""), licensing: .init(baseURL: "", tokenFile: ""),
+                              halls: PerHall { _ in .init(baseURL: "", tokenFile: "") },
                               database: "", catalogue: "", calendar: "")
         let portal = section(file.portal, "portal", required: true)
         c.portal.baseURL = url(portal?.baseURL, "portal.baseURL")
@@ -315,10 +309,9 @@ struct ConfigurationReader {
             }
             c.portal.startFrom = start
         }
-        for name in ["intake", "licensing"] {
-            let hall = section(name == "intake" ? file.intake : file.licensing, name, required: true)
-            let value = Configuration.Hall(baseURL: url(hall?.baseURL, "\(name).baseURL"), tokenFile: required(hall?.tokenFile, "\(name).tokenFile"))
-            if name == "intake" { c.intake = value } else { c.licensing = value }
+        for target in HallTarget.allCases {
+            let hall = section(file.halls[target], target.rawValue, required: true)
+            c.halls[target] = Configuration.Hall(baseURL: url(hall?.baseURL, "\(target).baseURL"), tokenFile: required(hall?.tokenFile, "\(target).tokenFile"))
         }
         c.database = required(file.database, "database")
         c.catalogue = required(file.catalogue, "catalogue")

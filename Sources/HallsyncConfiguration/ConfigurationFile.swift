@@ -1,4 +1,5 @@
 import Foundation
+import HallsyncDomain
 import Yams
 
 /// The configuration file as written, decoded by Yams into Codable sections: every key optional
@@ -8,8 +9,8 @@ import Yams
 /// in a list rather than the end of the reading.
 struct ConfigurationFile: Decodable {
     var portal: Section<Portal>?
-    var intake: Section<Hall>?
-    var licensing: Section<Hall>?
+    /// One section per hall, under the hall's name (`intake:`, `licensing:`).
+    var halls: PerHall<Section<Hall>?>
     var database: Field<String>?
     var catalogue: Field<String>?
     var calendar: Field<String>?
@@ -22,7 +23,38 @@ struct ConfigurationFile: Decodable {
     var web: Section<Web>?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case portal, intake, licensing, database, catalogue, calendar, sync, site, http, operations, monitoring, retention, web
+        case portal, database, catalogue, calendar, sync, site, http, operations, monitoring, retention, web
+    }
+
+    /// A hall's section, named by its ``HallTarget``.
+    struct HallKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ target: HallTarget) { stringValue = target.rawValue }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Every top-level key: the sections and settings, and one section per hall.
+    static var topLevelKeys: [String] {
+        CodingKeys.allCases.map(\.stringValue) + HallTarget.allCases.map(\.rawValue)
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        portal = try c.decodeIfPresent(Section<Portal>.self, forKey: .portal)
+        database = try c.decodeIfPresent(Field<String>.self, forKey: .database)
+        catalogue = try c.decodeIfPresent(Field<String>.self, forKey: .catalogue)
+        calendar = try c.decodeIfPresent(Field<String>.self, forKey: .calendar)
+        sync = try c.decodeIfPresent(Section<Sync>.self, forKey: .sync)
+        site = try c.decodeIfPresent(Section<Site>.self, forKey: .site)
+        http = try c.decodeIfPresent(Section<HTTP>.self, forKey: .http)
+        operations = try c.decodeIfPresent(Section<Operations>.self, forKey: .operations)
+        monitoring = try c.decodeIfPresent(Section<Monitoring>.self, forKey: .monitoring)
+        retention = try c.decodeIfPresent(Section<Retention>.self, forKey: .retention)
+        web = try c.decodeIfPresent(Section<Web>.self, forKey: .web)
+        let hallSections = try decoder.container(keyedBy: HallKey.self)
+        halls = try PerHall { try hallSections.decodeIfPresent(Section<Hall>.self, forKey: HallKey($0)) }
     }
 
     struct Portal: Decodable, KnownKeys {
@@ -104,9 +136,9 @@ struct ConfigurationFile: Decodable {
     /// Every key the file has that hallsync does not know, with the nearest known one.
     static func unknownKeys(in node: Node) -> [String] {
         let sections: [String: [String]] = [
-            "portal": Portal.keys, "intake": Hall.keys, "licensing": Hall.keys, "sync": Sync.keys, "site": Site.keys, "http": HTTP.keys,
+            "portal": Portal.keys, "sync": Sync.keys, "site": Site.keys, "http": HTTP.keys,
             "operations": Operations.keys, "monitoring": Monitoring.keys, "retention": Retention.keys, "web": Web.keys,
-        ]
+        ].merging(HallTarget.allCases.map { ($0.rawValue, Hall.keys) }) { first, _ in first }
         var problems: [String] = []
         func check(_ mapping: Node.Mapping, known: [String], path: String) {
             var seen: [String: Int] = [:]
@@ -128,7 +160,7 @@ struct ConfigurationFile: Decodable {
                 if path.isEmpty, let section = sections[key], let inner = value.mapping { check(inner, known: section, path: key) }
             }
         }
-        if let mapping = node.mapping { check(mapping, known: CodingKeys.allCases.map(\.stringValue), path: "") }
+        if let mapping = node.mapping { check(mapping, known: topLevelKeys, path: "") }
         return problems
     }
 

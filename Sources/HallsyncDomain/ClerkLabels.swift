@@ -127,7 +127,8 @@ public enum ClerkLabels {
     /// Where a send goes, or which system an entry is about.
     public static func target(_ raw: String) -> String {
         if raw.isEmpty { return "—" }
-        return ["intake": "综合受理", "licensing": "行政许可", "portal": "门户"][raw] ?? "其他（\(raw)）"
+        if raw == "portal" { return "门户" }
+        return HallTarget(rawValue: raw)?.chineseName ?? "其他（\(raw)）"
     }
 
     /// Who closed a hall item.

@@ -42,8 +42,8 @@ public struct ConfigurationCheck: Sendable {
         } catch {
             check.problems.append("\(error)")
         }
-        for (key, file) in [("portal.appSecretFile", configuration.portal.appSecretFile), ("intake.tokenFile", configuration.intake.tokenFile),
-                            ("licensing.tokenFile", configuration.licensing.tokenFile)] {
+        for (key, file) in [("portal.appSecretFile", configuration.portal.appSecretFile)]
+                + configuration.halls.map({ ("\($0.target).tokenFile", $0.value.tokenFile) }) {
             if file.hasPrefix("credential:") {
                 let name = String(file.dropFirst("credential:".count))
                 let directory = environment["CREDENTIALS_DIRECTORY"].flatMap { $0.isEmpty ? nil : $0 } ?? credentialSource
@@ -52,8 +52,7 @@ public struct ConfigurationCheck: Sendable {
                 check.secret(file, key: key)
             }
         }
-        for (key, url) in [("portal.baseURL", configuration.portal.baseURL), ("intake.baseURL", configuration.intake.baseURL),
-                           ("licensing.baseURL", configuration.licensing.baseURL)] {
+        for (key, url) in [("portal.baseURL", configuration.portal.baseURL)] + configuration.halls.map({ ("\($0.target).baseURL", $0.value.baseURL) }) {
             // Configuration.load checked the form (https, no credentials inside): the daemon applies the same rules.
             check.checked.append("\(key) \(url)")
         }

@@ -7,7 +7,8 @@ import HallsyncDomain
 ///     health.record(cycleAt: now, contacted: ["portal", "intake"], failing: ["intake": "HTTP_503 …"])
 ///     health.endpoints["intake"]?.consecutiveFailures   // 1
 public struct EndpointHealth: Sendable {
-    public static let names = ["portal", "intake", "licensing"]
+    /// Every hall and the portal.
+    public static let names = StatusDocument.peers
     public private(set) var endpoints: [String: StatusDocument.Endpoint] =
         Dictionary(uniqueKeysWithValues: names.map { ($0, StatusDocument.Endpoint(consecutiveFailures: 0)) })
 

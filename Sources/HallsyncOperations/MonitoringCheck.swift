@@ -113,7 +113,7 @@ public struct MonitoringCheck: Sendable {
         for (name, e) in d.endpoints.sorted(by: { $0.key < $1.key }) {
             lines.append("\(name.padding(toLength: 13, withPad: " ", startingAt: 0)) last success \(e.lastSuccess ?? "never")" + (e.consecutiveFailures > 0 ? ", failing \(e.consecutiveFailures) cycles: \(e.lastError ?? "")" : ""))
         }
-        lines.append("queues        pending " + ["intake", "licensing", "portal"].map { "\($0) \(d.queues.pending[$0] ?? 0)" }.joined(separator: ", ")
+        lines.append("queues        pending " + StatusDocument.peers.map { "\($0) \(d.queues.pending[$0] ?? 0)" }.joined(separator: ", ")
                      + (d.queues.oldestPendingAgeSeconds.map { ", oldest \(Int($0)) s" } ?? "") + ", failed \(d.queues.failedSends)")
         lines.append("reservations  \(d.reservations.total) (\(d.reservations.deliverable) deliverable, \(d.reservations.withoutPhone) of them without a usable phone; \(d.reservations.phoneVerifiedOnly) phone-verified only, \(d.reservations.undeliverable) held)")
         lines.append("hall items    " + d.items.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))

@@ -30,7 +30,7 @@ enum PrometheusText {
         metric("hallsync_caught_up", "gauge", "1 when the portal was read up to its lag horizon in the last cycle.",
                [([], d.lastCycle?.caughtUp == true ? 1 : 0)])
         metric("hallsync_pending_sends", "gauge", "Sends waiting in the outbox, per peer.",
-               ["intake", "licensing", "portal"].map { ([("peer", $0)], Double(d.queues.pending[$0] ?? 0)) })
+               StatusDocument.peers.map { ([("peer", $0)], Double(d.queues.pending[$0] ?? 0)) })
         metric("hallsync_oldest_pending_send_age_seconds", "gauge", "Age of the oldest pending send (0 when none).",
                [([], d.queues.oldestPendingAgeSeconds ?? 0)])
         metric("hallsync_failed_sends", "gauge", "Sends settled as refused.", [([], Double(d.queues.failedSends))])

@@ -1,9 +1,13 @@
 import Foundation
+import HallsyncDomain
 
 /// The status file (`status.json`): what an administrator or a monitoring check needs to know
 /// about a running hallsync, written after every cycle. No personal data: ids, counts and
 /// codes only. The schema is documented in the README; `schema` changes when it does.
 public struct StatusDocument: Codable, Hashable, Sendable {
+    /// The peers a status names, in this order: every hall (``HallTarget``), then the portal.
+    public static let peers = HallTarget.allCases.map(\.rawValue) + ["portal"]
+
     /// 2: times with their offset (`2026-11-27T05:22:16+08:00`).
     public var schema = 2
     public var version: String

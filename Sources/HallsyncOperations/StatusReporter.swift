@@ -91,7 +91,7 @@ public final class StatusReporter: @unchecked Sendable {
             cursors: .init(portalPosition: report.portalPosition, portalSafeHorizon: report.portalHorizon,
                            portalClockSkewSeconds: report.portalClockSkewSeconds, feeds: report.feedPositions),
             endpoints: health.endpoints,
-            queues: .init(pending: Dictionary(uniqueKeysWithValues: ["intake", "licensing", "portal"].map { ($0, c.pendingSends[$0] ?? 0) }),
+            queues: .init(pending: Dictionary(uniqueKeysWithValues: StatusDocument.peers.map { ($0, c.pendingSends[$0] ?? 0) }),
                           oldestPendingAgeSeconds: c.oldestPendingCreatedAt.map { max(0, (now - $0).rounded()) },
                           failedSends: c.failedSends),
             reservations: .init(total: c.reservations, deliverable: c.deliverable, phoneVerifiedOnly: c.phoneVerifiedOnly, undeliverable: c.undeliverable,

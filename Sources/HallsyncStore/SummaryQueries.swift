@@ -88,8 +88,8 @@ public struct ReservationRow: Hashable, Sendable {
     public var deadline: String?
     public var state: ReservationState
     public var portalStatus: String?
-    public var intake: CopyState?
-    public var licensing: CopyState?
+    /// The reservation's copy in each hall, nil where there is none.
+    public var copies: PerHall<CopyState?>
     public var applicantName: String
     public var phone: String
     public var openAttention: Int
@@ -243,14 +243,12 @@ extension StoreTransaction {
                json_extract(r.portalJSON, '$.appointmentSlot') AS slot,
                COALESCE(json_extract(r.contentJSON, '$.applicantName'), json_extract(r.portalJSON, '$.applicant.name')) AS name,
                CASE WHEN r.contentJSON IS NOT NULL THEN json_extract(r.contentJSON, '$.phone') ELSE json_extract(r.portalJSON, '$.applicant.phone') END AS phone,
-               ci.itemNo AS intakeNo, ci.status AS intakeStatus, ci.isBlocked AS intakeBlocked, ci.target AS intakeTarget,
-               cl.itemNo AS licensingNo, cl.status AS licensingStatus, cl.isBlocked AS licensingBlocked, cl.target AS licensingTarget,
+               \(HallTarget.allCases.map { "c_\($0).itemNo AS \($0)No, c_\($0).status AS \($0)Status, c_\($0).isBlocked AS \($0)Blocked, c_\($0).target AS \($0)Target," }.joined(separator: "\n"))
                p.result AS phoneCall,
                (SELECT COUNT(*) FROM attention a WHERE a.reservationId = r.id AND a.resolvedAt IS NULL) AS openAttention
         FROM reservation r
         LEFT JOIN web.phoneCallLatest p ON p.reservationId = r.id
-        LEFT JOIN hallCopy ci ON ci.reservationId = r.id AND ci.target = 'intake'
-        LEFT JOIN hallCopy cl ON cl.reservationId = r.id AND cl.target = 'licensing'
+        \(HallTarget.allCases.map { "LEFT JOIN hallCopy c_\($0) ON c_\($0).reservationId = r.id AND c_\($0).target = '\($0)'" }.joined(separator: "\n"))
         """
 
     /// The reservations behind one of the summary's numbers, in scope, oldest appointment first:
@@ -290,7 +288,7 @@ extension StoreTransaction {
             matterName: (row["itemName"] as String?).map(MatterName.strippingReservationPrefix), appointmentDate: row["appointmentDate"],
             appointmentSlot: row["slot"], registerTime: row["registerTime"], deadline: row["deadline"],
             state: ReservationState(rawValue: row["state"]) ?? .pending,
-            portalStatus: row["portalStatus"], intake: copy("intake"), licensing: copy("licensing"),
+            portalStatus: row["portalStatus"], copies: PerHall { copy($0.rawValue) },
             applicantName: row["name"] ?? "", phone: row["phone"] ?? "", openAttention: row["openAttention"] ?? 0,
             phoneCall: row["phoneCall"], purged: (row["purgedAt"] as Double?) != nil)
     }

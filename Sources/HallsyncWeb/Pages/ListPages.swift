@@ -50,6 +50,7 @@ extension WebPages {
             "heading": heading("预约列表", filter, departmentNames: names, matterName: rows.first?.matterName),
             "action": "/list", "from": filter.from.description, "to": filter.to.description, "dateLabel": "预约日期",
             "hidden": hidden(parameters), "rows": shown.map(\.dictionary), "total": total,
+            "halls": HallTarget.allCases.map(\.chineseName),
             "showDepartment": account.coversSeveralDepartments, "masked": !account.departments.isEmpty || account.role == .admin,
             "csv": Self.link("/list.csv", parameters),
         ] + pager.model("/list", parameters)
@@ -61,14 +62,15 @@ extension WebPages {
     func listExport(_ request: Request, _ context: SignedInContext, filter: ReservationFilter, now: BeijingTime) throws -> Response {
         let account = context.account
         let address = clientAddress(request, context.peerAddress)
-        let headers = ["预约编号", "预约时间", "办件期限", "超期", "部门", "部门编码", "事项", "状态", "综合受理", "行政许可", "门户状态", "申请人", "联系电话", "待人工"]
+        let headers = ["预约编号", "预约时间", "办件期限", "超期", "部门", "部门编码", "事项", "状态"] + HallTarget.allCases.map(\.chineseName)
+            + ["门户状态", "申请人", "联系电话", "待人工"]
         return csvStream(name: "预约列表_\(filter.from)_\(filter.to).csv", headers: headers, account: account, view: "list.csv", address: address) { tx, emit in
             var names: [String: String] = [:]
             try tx.forEachReservation(scope: account.reservationScope, filter: filter, now: now) { row in
                 if let code = row.department, names[code] == nil { names[code] = try tx.departmentNames([code], scope: account.reservationScope)[code] ?? code }
                 let s = self.display(row, for: account, now: now, departmentNames: names)
-                return try emit([s.id, s.appointment, s.deadline, s.overdue ? "是" : "", s.department, s.departmentCode, s.matter, s.state,
-                                 s.intake, s.licensing, s.portal, s.name, s.phone, s.attention ? "是" : ""], s.inFull && s.hasPersonalData ? s.id : nil)
+                return try emit([s.id, s.appointment, s.deadline, s.overdue ? "是" : "", s.department, s.departmentCode, s.matter, s.state]
+                                + s.copies.map(\.value) + [s.portal, s.name, s.phone, s.attention ? "是" : ""], s.inFull && s.hasPersonalData ? s.id : nil)
             }
         }
     }

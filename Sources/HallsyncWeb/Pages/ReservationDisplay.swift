@@ -7,7 +7,9 @@ import HallsyncStore
 struct Shown {
     /// The appointment's day and its slot (or time), apart: a list may put them on two lines.
     var appointmentDay, appointmentTime: String
-    var id, deadline, departmentCode, department, matter, state, intake, licensing, portal, name, phone, call: String
+    var id, deadline, departmentCode, department, matter, state, portal, name, phone, call: String
+    /// Each hall's item: its number and status, or empty.
+    var copies: PerHall<String>
     var overdue, attention, inFull, hasPersonalData, cancelledOnline: Bool
 
     /// `2021-09-11 10:00-10:30`: as exports and records show it.
@@ -16,7 +18,8 @@ struct Shown {
     var dictionary: [String: Any] {
         ["id": id, "appointment": appointment, "deadline": deadline, "department": department, "departmentCode": departmentCode, "matter": matter,
          // A hall item's number above its status: two short lines rather than one wide column.
-         "state": state, "intake": intake.replacingOccurrences(of: " ", with: "\n"), "licensing": licensing.replacingOccurrences(of: " ", with: "\n"), "portal": portal, "name": name, "phone": phone, "overdue": overdue,
+         "state": state, "copies": copies.map { ["copy": $1.replacingOccurrences(of: " ", with: "\n")] }.map(\.value),
+         "portal": portal, "name": name, "phone": phone, "overdue": overdue,
          "attention": attention,
          // In a list, the day and the slot may go on two lines (the table fits an office screen), never broken inside.
          "appointmentDay": appointmentDay, "appointmentTime": appointmentTime]
@@ -41,10 +44,10 @@ extension WebPages {
             appointmentDay: when.day, appointmentTime: when.time, id: row.id,
             deadline: AppointmentText.minutes(row.deadline), departmentCode: code, department: departmentNames[code] ?? code,
             matter: Self.matterText(code: row.matter, name: row.matterName), state: Self.stateName(row.state),
-            intake: copy(row.intake), licensing: copy(row.licensing), portal: row.portalStatus.map(ClerkLabels.processStatus) ?? "—",
+            portal: row.portalStatus.map(ClerkLabels.processStatus) ?? "—",
             name: row.purged ? erased : (inFull ? name : PersonalData.maskName(name)),
             phone: row.purged ? erased : (shownPhone.isEmpty ? "（未留电话）" : (inFull ? shownPhone : PersonalData.maskPhone(shownPhone))),
-            call: row.phoneCall.map(ClerkLabels.callResult) ?? "",
+            call: row.phoneCall.map(ClerkLabels.callResult) ?? "", copies: row.copies.map { copy($1) },
             overdue: row.state == .pending && (row.deadline.map { $0 < now.description } ?? false), attention: row.openAttention > 0,
             inFull: inFull, hasPersonalData: !row.purged && (!name.isEmpty || !shownPhone.isEmpty), cancelledOnline: false)
     }

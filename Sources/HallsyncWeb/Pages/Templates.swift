@@ -134,9 +134,9 @@ enum Templates {
         \(dateFilter)
         <p>共 {{total}} 条 &nbsp; <a href="{{csv}}">导出 CSV</a>（全部 {{total}} 条） {{#masked}}<span class="muted">（姓名、电话仅对本部门工作人员完整显示）</span>{{/masked}}</p>
         <table id="reservations">
-        <tr><th>预约编号</th><th>预约时间</th><th>办件期限</th>{{#showDepartment}}<th>部门</th>{{/showDepartment}}<th>事项</th><th>状态</th><th>综合受理</th><th>行政许可</th><th>门户状态</th><th>申请人</th><th>联系电话</th></tr>
+        <tr><th>预约编号</th><th>预约时间</th><th>办件期限</th>{{#showDepartment}}<th>部门</th>{{/showDepartment}}<th>事项</th><th>状态</th>{{#halls}}<th>{{.}}</th>{{/halls}}<th>门户状态</th><th>申请人</th><th>联系电话</th></tr>
         {{#rows}}
-        <tr><td><a class="nw" href="/reservation/{{id}}">{{id}}</a>{{#attention}} <span class="warn">待人工</span>{{/attention}}</td><td><span class="nw">{{appointmentDay}}</span> <span class="nw">{{appointmentTime}}</span></td><td><span class="nw">{{deadline}}</span>{{#overdue}} <span class="error">超期</span>{{/overdue}}</td>{{#showDepartment}}<td class="name">{{department}}</td>{{/showDepartment}}<td class="matter">{{matter}}</td><td class="nw">{{state}}</td><td class="copy">{{intake}}</td><td class="copy">{{licensing}}</td><td class="nw">{{portal}}</td><td class="person">{{name}}</td><td class="nw">{{phone}}</td></tr>
+        <tr><td><a class="nw" href="/reservation/{{id}}">{{id}}</a>{{#attention}} <span class="warn">待人工</span>{{/attention}}</td><td><span class="nw">{{appointmentDay}}</span> <span class="nw">{{appointmentTime}}</span></td><td><span class="nw">{{deadline}}</span>{{#overdue}} <span class="error">超期</span>{{/overdue}}</td>{{#showDepartment}}<td class="name">{{department}}</td>{{/showDepartment}}<td class="matter">{{matter}}</td><td class="nw">{{state}}</td>{{#copies}}<td class="copy">{{copy}}</td>{{/copies}}<td class="nw">{{portal}}</td><td class="person">{{name}}</td><td class="nw">{{phone}}</td></tr>
         {{/rows}}
         </table>
         {{> pager}}
