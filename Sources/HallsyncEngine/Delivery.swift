@@ -159,7 +159,7 @@ final class Delivery: @unchecked Sendable {
             commits.submit(Settled(entry: entry, outcome: outcome))
             tally.report.withLock { r in
                 r.attempted += 1
-                switch SendSettlement.effect(of: outcome, kind: entry.kind) {
+                switch SendSettlement<TransportError>.effect(of: outcome, kind: entry.kind) {
                 case .delivered:
                     r.delivered += 1
                     r.succeeded[entry.target, default: 0] += 1
@@ -185,7 +185,7 @@ final class Delivery: @unchecked Sendable {
     /// values (a 422 naming the ID number it refused): it is masked, by what the values are,
     /// before it reaches a log line, the attention list or the status file.
     func attempt(_ entry: OutboxEntry, with worker: Worker) -> Ledger.SendOutcome {
-        let result: SendSettlement.Result
+        let result: SendSettlement<TransportError>.Result
         do {
             switch worker {
             case .portal(let portal):
@@ -201,7 +201,7 @@ final class Delivery: @unchecked Sendable {
         } catch {
             result = .failed(Self.masked(error, sending: entry))
         }
-        let outcome = SendSettlement.outcome(of: result, kind: entry.kind, attempts: entry.attempts, policy: configuration.retryPolicy,
+        let outcome = SendSettlement<TransportError>.outcome(of: result, kind: entry.kind, attempts: entry.attempts, policy: configuration.retryPolicy,
                                              jitter: Double.random(in: 0...1))
         log(outcome, of: entry)
         return outcome
@@ -237,7 +237,7 @@ final class Delivery: @unchecked Sendable {
     }
 
     /// One attempt of one hall send: the requests ``HallSendSteps`` decides, performed in order.
-    func attempt(_ entry: OutboxEntry, with hall: HallClient) throws(TransportError) -> SendSettlement.Result {
+    func attempt(_ entry: OutboxEntry, with hall: HallClient) throws(TransportError) -> SendSettlement<TransportError>.Result {
         let kind: HallSendSteps.Kind
         switch entry.kind {
         case .create: kind = .create
@@ -298,6 +298,11 @@ final class Delivery: @unchecked Sendable {
 }
 
 /// A hall's item, as the look-up lists it, is matched against what the create sent.
+/// The transport's errors, as send settlement knows failures.
+extension TransportError: SettlementFailure {
+    var isStaleRevision: Bool { code == .staleRevision }
+}
+
 extension HallClient.Item: FoundItem {}
 
 extension Delivery {

@@ -365,25 +365,8 @@ struct Ledger {
         return changed
     }
 
-    /// What one attempt of a send came to.
-    enum SendOutcome {
-        /// The hall holds the item (created now, replayed under the same key, or found by `externalId`);
-        /// `found`: what a lookup by `externalId` said of it and of other items with the id.
-        case itemPresent(itemNo: String, found: [HallItemSighting] = [])
-        /// A lookup by the reservation's id before an update or action did not list the item: it is
-        /// not the reservation's; nothing was sent.
-        case notOurs(itemNo: String, found: [HallItemSighting])
-        case updated
-        /// The hall already holds a newer revision: nothing to do.
-        case superseded
-        /// The item is closed with this status: by our action (`origin` ours), or already by someone
-        /// (`origin` nil: a 409 `ITEM_CLOSED` to an action or an update).
-        case closed(HallItemStatus, origin: ActionOrigin?)
-        /// The portal took the status.
-        case pushed(PortalProcessStatus)
-        case retry(TransportError, delay: Double)
-        case refused(TransportError)
-    }
+    /// What one attempt of a send came to (``SendSettlement/Outcome``), its failures the transport's.
+    typealias SendOutcome = SendSettlement<TransportError>.Outcome
 
     /// An answer that contradicts hallsync's records: the send is kept, the peer is at fault.
     struct PeerContradiction: Error {

@@ -98,13 +98,7 @@ public enum SendTarget: Hashable, Sendable, CaseIterable, CustomStringConvertibl
 
 /// One pending or settled send.
 public struct OutboxEntry: Hashable, Sendable {
-    public enum Kind: String, Sendable, CaseIterable {
-        case create = "CREATE", update = "UPDATE"
-        /// A closing action on a hall item (HANDLE/CONSULT mirrored, CANCEL from the portal).
-        case action = "ACTION"
-        /// A processing status pushed to the portal.
-        case push = "PUSH"
-    }
+    public typealias Kind = SendKind
     public enum State: String, Sendable, CaseIterable { case pending = "PENDING", done = "DONE", failed = "FAILED" }
 
     public var id: Int64?
@@ -249,30 +243,3 @@ public struct StoredHead: Sendable {
     }
 }
 
-/// What a hall said about an item that carries one of our reservations' ids but is not (yet)
-/// that reservation's copy there: made by hand at the counter, a change hallsync cannot place,
-/// or — until the answer of a create arrives — perhaps our own.
-public struct HallItemSighting: Hashable, Sendable {
-    public enum Source: String, Sendable { case feed = "FEED", lookup = "LOOKUP" }
-    public var target: HallTarget
-    public var itemNo: String
-    public var reservationId: String
-    /// As the hall said it (`PENDING`, `HANDLED`, …).
-    public var status: String
-    public var origin: String?
-    public var `operator`: String?
-    public var at: String?
-    public var source: Source
-
-    public init(target: HallTarget, itemNo: String, reservationId: String, status: String, origin: String?, operator: String?,
-                at: String?, source: Source) {
-        self.target = target
-        self.itemNo = itemNo
-        self.reservationId = reservationId
-        self.status = status
-        self.origin = origin
-        self.operator = `operator`
-        self.at = at
-        self.source = source
-    }
-}

@@ -8,8 +8,8 @@ import Testing
 @Suite struct SendSettlementTests {
     let policy = RetryPolicy(base: 1, cap: 300)
 
-    func outcome(_ result: SendSettlement.Result, _ kind: OutboxEntry.Kind = .create, attempts: Int = 1, jitter: Double = 0) -> Ledger.SendOutcome {
-        SendSettlement.outcome(of: result, kind: kind, attempts: attempts, policy: policy, jitter: jitter)
+    func outcome(_ result: SendSettlement<TransportError>.Result, _ kind: OutboxEntry.Kind = .create, attempts: Int = 1, jitter: Double = 0) -> Ledger.SendOutcome {
+        SendSettlement<TransportError>.outcome(of: result, kind: kind, attempts: attempts, policy: policy, jitter: jitter)
     }
 
     @Test func answersBecomeWhatTheLedgerRecords() {
@@ -23,7 +23,7 @@ import Testing
     @Test func aStaleRevisionIsSupersededNotAFailure() {
         let stale = TransportError(code: .staleRevision, message: "a newer revision is there", isRetryable: false, status: 409)
         guard case .superseded = outcome(.failed(stale), .update) else { Issue.record("stale"); return }
-        #expect(SendSettlement.effect(of: .superseded, kind: .update) == .delivered)
+        #expect(SendSettlement<TransportError>.effect(of: .superseded, kind: .update) == .delivered)
     }
 
     @Test func passingFaultsAreRetriedWithBackoffAndTheServersRetryAfter() {
@@ -34,7 +34,7 @@ import Testing
         let slowDown = TransportError(code: .hall("TOO_MANY_REQUESTS"), message: "429", isRetryable: true, retryAfter: 60, status: 429)
         guard case .retry(_, let wait) = outcome(.failed(slowDown), attempts: 1) else { Issue.record("429"); return }
         #expect(wait == 60)
-        #expect(SendSettlement.effect(of: outcome(.failed(busy)), kind: .create) == .retried(needsOperator: false))
+        #expect(SendSettlement<TransportError>.effect(of: outcome(.failed(busy)), kind: .create) == .retried(needsOperator: false))
     }
 
     @Test func anEndpointsFaultWaitsForAnOperatorWithoutBlamingTheRecord() {
@@ -42,18 +42,18 @@ import Testing
         guard case .retry(_, let delay) = outcome(.failed(token), attempts: 1, jitter: 0) else { Issue.record("kept"); return }
         // A Retry-After of a misconfigured endpoint does not count; the backoff does.
         #expect(delay == 0.5)
-        #expect(SendSettlement.effect(of: outcome(.failed(token)), kind: .create) == .retried(needsOperator: true))
+        #expect(SendSettlement<TransportError>.effect(of: outcome(.failed(token)), kind: .create) == .retried(needsOperator: true))
     }
 
     @Test func theRecordsFaultIsRefusedAndThePeerCountsAsAnswering() {
         let invalid = TransportError(code: .hall("INVALID_FIELD"), message: "idNumber", isRetryable: false, status: 422)
         guard case .refused = outcome(.failed(invalid)) else { Issue.record("refused"); return }
-        #expect(SendSettlement.effect(of: outcome(.failed(invalid)), kind: .create) == .refused(answered: true))
+        #expect(SendSettlement<TransportError>.effect(of: outcome(.failed(invalid)), kind: .create) == .refused(answered: true))
     }
 
     @Test func anUpdateThatFindsItsItemClosedIsAnsweredButNotApplied() {
-        #expect(SendSettlement.effect(of: outcome(.alreadyClosed(.handled), .update), kind: .update) == .refusedAnswered)
-        #expect(SendSettlement.effect(of: outcome(.alreadyClosed(.handled), .action), kind: .action) == .delivered)
+        #expect(SendSettlement<TransportError>.effect(of: outcome(.alreadyClosed(.handled), .update), kind: .update) == .refusedAnswered)
+        #expect(SendSettlement<TransportError>.effect(of: outcome(.alreadyClosed(.handled), .action), kind: .action) == .delivered)
     }
 }
 

@@ -1,6 +1,4 @@
 import HallsyncDomain
-import HallsyncStore
-import HallsyncTransport
 
 /// What one attempt of one send comes to, decided without I/O: from what the peer answered
 /// (or how the request failed), the outcome the ledger records, and how the cycle's report
@@ -20,7 +18,10 @@ import HallsyncTransport
 ///     failed ──endpoint's fault (URL, token, TLS)──▶ retry (backoff), the peer flagged for an operator
 ///     failed ──passing fault (5xx, 429, reset, time-out)──▶ retry (backoff, Retry-After honoured)
 ///     failed ──the record's fault (422, 409 business)──▶ refused: FAILED, the attention list
-enum SendSettlement {
+///
+/// The machine knows a failure only by what settling it needs (``SettlementFailure``): the
+/// transport's errors are one kind of it, a test's are another. Nothing below the engine is imported.
+enum SendSettlement<Failure: SettlementFailure> {
     /// What the transport returned for one attempt.
     enum Result: Sendable {
         /// The hall holds the item: created now, replayed under the same key, or found by `externalId`
@@ -35,7 +36,27 @@ enum SendSettlement {
         /// action answered with the item's status).
         case alreadyClosed(HallItemStatus)
         case pushed(PortalProcessStatus)
-        case failed(TransportError)
+        case failed(Failure)
+    }
+
+    /// What one attempt of a send came to: what the ledger records.
+    enum Outcome: Sendable {
+        /// The hall holds the item (created now, replayed under the same key, or found by `externalId`);
+        /// `found`: what a lookup by `externalId` said of it and of other items with the id.
+        case itemPresent(itemNo: String, found: [HallItemSighting] = [])
+        /// A lookup by the reservation's id before an update or action did not list the item: it is
+        /// not the reservation's; nothing was sent.
+        case notOurs(itemNo: String, found: [HallItemSighting])
+        case updated
+        /// The hall already holds a newer revision: nothing to do.
+        case superseded
+        /// The item is closed with this status: by our action (`origin` ours), or already by someone
+        /// (`origin` nil: a 409 `ITEM_CLOSED` to an action or an update).
+        case closed(HallItemStatus, origin: ActionOrigin?)
+        /// The portal took the status.
+        case pushed(PortalProcessStatus)
+        case retry(Failure, delay: Double)
+        case refused(Failure)
     }
 
     /// How the cycle's report counts an outcome.
@@ -51,8 +72,8 @@ enum SendSettlement {
         case retried(needsOperator: Bool)
     }
 
-    static func outcome(of result: Result, kind: OutboxEntry.Kind, attempts: Int, policy: RetryPolicy,
-                               jitter: Double) -> Ledger.SendOutcome {
+    static func outcome(of result: Result, kind: SendKind, attempts: Int, policy: RetryPolicy,
+                        jitter: Double) -> Outcome {
         switch result {
         case .itemPresent(let itemNo, let found): return .itemPresent(itemNo: itemNo, found: found)
         case .notOurs(let itemNo, let found): return .notOurs(itemNo: itemNo, found: found)
@@ -61,7 +82,7 @@ enum SendSettlement {
         case .alreadyClosed(let status): return .closed(status, origin: nil)
         case .pushed(let status): return .pushed(status)
         case .failed(let error):
-            if error.code == .staleRevision { return .superseded }
+            if error.isStaleRevision { return .superseded }
             if error.needsOperator || error.isRetryable {
                 // Not the reservation's fault: it stays in the outbox; an endpoint's fault goes
                 // out once fixed (a reload makes it due at once).
@@ -72,7 +93,7 @@ enum SendSettlement {
         }
     }
 
-    static func effect(of outcome: Ledger.SendOutcome, kind: OutboxEntry.Kind) -> Effect {
+    static func effect(of outcome: Outcome, kind: SendKind) -> Effect {
         switch outcome {
         case .closed where kind == .update: return .refusedAnswered
         case .notOurs: return .retried(needsOperator: false)
@@ -81,4 +102,16 @@ enum SendSettlement {
         case .refused(let error): return .refused(answered: !error.isRetryable && !error.needsOperator)
         }
     }
+}
+
+/// What settling a failed attempt needs to know of the failure.
+protocol SettlementFailure: Error, Sendable {
+    /// The hall holds a newer revision already (409 `STALE_REVISION`): the send is superseded.
+    var isStaleRevision: Bool { get }
+    /// The endpoint (its address, token, certificate) must be fixed by an operator.
+    var needsOperator: Bool { get }
+    /// Passing: the same send may succeed later (5xx, 429, a reset, a time-out).
+    var isRetryable: Bool { get }
+    /// Seconds the peer asked to wait (`Retry-After`), if it said.
+    var retryAfter: Double? { get }
 }
