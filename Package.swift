@@ -33,6 +33,11 @@ let package = Package(
             name: "CCurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // libpq, with `static inline` helpers (notice processor, PG_DIAG_* codes as enumerators).
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // PostgreSQL for the active/standby pair (issue 20, in progress): a blocking libpq
+        // connection and the leadership lease with its fence. Not linked by the daemon yet.
+        .target(name: "HallsyncPostgres", dependencies: ["CPostgres"]),
         // Pure rules: normalisation, routing, deadlines, the delivery state machine. No I/O.
         // SHA-256 for the digests of what was sent (swift-crypto: pure computation).
         .target(name: "HallsyncDomain", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
@@ -134,6 +139,8 @@ let package = Package(
             dependencies: ["HallsyncEngine", "HallsyncOperations", "HallsyncStandIns", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "HallsyncOperationsTests", dependencies: ["HallsyncOperations"]),
+        // The lease and the driver against a private PostgreSQL cluster per suite (initdb, Unix socket only).
+        .testTarget(name: "HallsyncPostgresTests", dependencies: ["HallsyncPostgres"]),
         // The engine's pure state machines, driven event by event: no socket, no sleep.
         .testTarget(name: "HallsyncEngineTests", dependencies: ["HallsyncEngine", "HallsyncConfiguration"]),
         .testTarget(
@@ -147,6 +154,6 @@ let package = Package(
 
 // Warnings in hallsync's own code are errors: a statement prepared and never run (a restore that
 // no longer marked its creates for a lookup) once showed only as "result … is unused".
-for target in package.targets where target.name != "CCurl" && target.type != .test {
+for target in package.targets where target.type != .system && target.type != .test {
     target.swiftSettings = (target.swiftSettings ?? []) + [.treatAllWarnings(as: .error)]
 }
