@@ -35,8 +35,8 @@ let package = Package(
         ),
         // libpq, with `static inline` helpers (notice processor, PG_DIAG_* codes as enumerators).
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        // PostgreSQL for the active/standby pair (issue 20, in progress): a blocking libpq
-        // connection and the leadership lease with its fence. Not linked by the daemon yet.
+        // PostgreSQL for the active/standby pair: a blocking libpq connection and the leadership
+        // lease with its fence (the engine's LeaseKeeper runs it).
         .target(name: "HallsyncPostgres", dependencies: ["CPostgres"]),
         // Pure rules: normalisation, routing, deadlines, the delivery state machine. No I/O.
         // SHA-256 for the digests of what was sent (swift-crypto: pure computation).
@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "HallsyncEngine",
             dependencies: [
-                "HallsyncDomain", "HallsyncConfiguration", "HallsyncStore", "HallsyncTransport",
+                "HallsyncDomain", "HallsyncConfiguration", "HallsyncStore", "HallsyncTransport", "HallsyncPostgres",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -140,7 +140,7 @@ let package = Package(
         ),
         .testTarget(name: "HallsyncOperationsTests", dependencies: ["HallsyncOperations"]),
         // The lease and the driver against a private PostgreSQL cluster per suite (initdb, Unix socket only).
-        .testTarget(name: "HallsyncPostgresTests", dependencies: ["HallsyncPostgres"]),
+        .testTarget(name: "HallsyncPostgresTests", dependencies: ["HallsyncPostgres", "HallsyncEngine"]),
         // The engine's pure state machines, driven event by event: no socket, no sleep.
         .testTarget(name: "HallsyncEngineTests", dependencies: ["HallsyncEngine", "HallsyncConfiguration"]),
         .testTarget(

@@ -1,0 +1,212 @@
+import Foundation
+import HallsyncPostgres
+import Synchronization
+
+/// The shell around ``LeaderLease``: a thread of its own with a connection of its own carries out
+/// the machine's actions against the lease row (``LeaseStore``), and anyone asks it, before every
+/// HTTP send, whether this daemon may send and for how long (``sendPermission(timeout:)``).
+///
+///     let keeper = try LeaseKeeper(conninfo: "host=db1,db2 target_session_attrs=read-write dbname=hallsync",
+///                                  region: "371002", holder: instanceId, onTakeover: { epoch in lookUpCreates() })
+///     keeper.start()
+///     guard case .granted(let epoch, let timeout) = keeper.sendPermission(timeout: 30) else { return }   // before each send
+///     keeper.stop()                                                                                      // SIGTERM: resign
+///
+/// Times are ``ContinuousClock`` seconds (CLOCK_BOOTTIME on Linux: a suspend counts). Every lease
+/// request runs with a statement time-out of the machine's trust span (what a longer answer would
+/// be worth), and any error of it ends leadership at once and opens a new connection (libpq's
+/// multi-host fail-over picks the writable server).
+public final class LeaseKeeper: Sendable {
+    public let region: String
+    public let holder: String
+    public let settings: LeaderLease.Settings
+    private let conninfo: String
+    private let machine: Mutex<LeaderLease>
+    private let onTakeover: @Sendable (Int) throws -> Void
+    private let control = Mutex<Control>(Control())
+    private let wake = NSCondition()
+    private let origin = ContinuousClock.now
+    private let finished = DispatchSemaphore(value: 0)
+    /// Test-only negative control: judge a send by the time of the keeper's last tick, as a daemon
+    /// would that checks its lease only in its own loop — blind to a freeze of that loop.
+    private let judgedAtLastTick: Bool
+    private let lastTick = Mutex<Double>(0)
+
+    private struct Control {
+        var started = false
+        var stopping = false
+        /// Test hooks: a freeze holds the thread without a tick (as SIGSTOP would); a crash ends it
+        /// without resigning (as SIGKILL would).
+        var frozenUntil: Double?
+        var crashed = false
+    }
+
+    /// - Parameter onTakeover: the takeover step, run on the keeper's thread after a lease is won
+    ///   and before the first send (creates looked up by `externalId`); an error ends the lease.
+    /// - Parameter unsafeJudgedAtLastTick: tests only (the negative control): see ``judgedAtLastTick``.
+    public init(conninfo: String, region: String, holder: String, settings: LeaderLease.Settings = .init(),
+                unsafeJudgedAtLastTick: Bool = false, onTakeover: @escaping @Sendable (Int) throws -> Void = { _ in }) {
+        judgedAtLastTick = unsafeJudgedAtLastTick
+        self.conninfo = conninfo
+        self.region = region
+        self.holder = holder
+        self.settings = settings
+        self.onTakeover = onTakeover
+        machine = Mutex(LeaderLease(holder: holder, settings: settings))
+    }
+
+    /// Seconds since the keeper was made, by the monotonic clock that counts a suspend.
+    public var now: Double {
+        let (seconds, attoseconds) = (ContinuousClock.now - origin).components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
+    /// Whether an HTTP send may start now; `timeout`: the request's own, capped to what is left of the window.
+    public func sendPermission(timeout: Double) -> LeaderLease.SendPermission {
+        let now = judgedAtLastTick ? lastTick.withLock { $0 } : self.now
+        return machine.withLock { $0.sendPermission(now: now, timeout: timeout) }
+    }
+
+    public var role: LeaderLease.Role { machine.withLock { $0.role } }
+
+    public func start() {
+        let first = control.withLock { control -> Bool in
+            defer { control.started = true }
+            return !control.started
+        }
+        guard first else { return }
+        let thread = Thread { [self] in
+            run()
+            finished.signal()
+        }
+        thread.name = "hallsync-lease"
+        thread.start()
+    }
+
+    /// SIGTERM: no send from now; the lease is given back so the standby need not wait out the TTL.
+    /// Returns when the keeper's thread has ended (or after `timeout` seconds).
+    @discardableResult
+    public func stop(timeout: Double = 5) -> Bool {
+        control.withLock { $0.stopping = true }
+        signal()
+        return finished.wait(timeout: .now() + timeout) == .success
+    }
+
+    /// Test hook: the thread stops ticking for `seconds` (as a SIGSTOP of the process would); the
+    /// monotonic clock goes on, so sends are refused once the window has passed.
+    public func freeze(seconds: Double) {
+        let until = now + seconds
+        control.withLock { $0.frozenUntil = until }
+        signal()
+    }
+
+    /// Test hook: the thread ends without resigning and its connection is dropped (as SIGKILL would).
+    public func crash() {
+        control.withLock { $0.crashed = true }
+        machine.withLock { _ = $0.stopRequested() }
+        signal()
+        _ = finished.wait(timeout: .now() + 5)
+    }
+
+    private func signal() {
+        wake.lock()
+        wake.broadcast()
+        wake.unlock()
+    }
+
+    /// Waits until `until` (keeper seconds), a stop or a crash.
+    private func sleep(until: Double) {
+        wake.lock()
+        defer { wake.unlock() }
+        while now < until {
+            let state = control.withLock { $0 }
+            if state.stopping || state.crashed { return }
+            _ = wake.wait(until: Date(timeIntervalSinceNow: min(until - now, 0.5)))
+        }
+    }
+
+    private func run() {
+        var store: LeaseStore?
+        var stopSent = false
+        while true {
+            let state = control.withLock { $0 }
+            if state.crashed { return }
+            if let frozen = state.frozenUntil {
+                sleep(until: frozen)
+                control.withLock { if $0.frozenUntil == frozen { $0.frozenUntil = nil } }
+                continue
+            }
+            var actions: [LeaderLease.Action]
+            if state.stopping && !stopSent {
+                stopSent = true
+                actions = machine.withLock { $0.stopRequested() }
+                if actions.isEmpty { return }
+            } else {
+                let now = self.now
+                lastTick.withLock { $0 = now }
+                actions = machine.withLock { $0.tick(now: now, jitter: Double.random(in: 0..<0.25) * settings.pollInterval) }
+            }
+            // A `.wait` counts only when nothing else was done: requests here are answered at once,
+            // so after one the machine is asked again (its wait then reflects the answer).
+            var waitUntil: Double?
+            var acted = false
+            while !actions.isEmpty {
+                let action = actions.removeFirst()
+                if case .wait = action {} else { acted = true }
+                switch action {
+                case .wait(let until):
+                    waitUntil = until
+                case .acquire(_, let startedAt):
+                    do {
+                        let epoch = try connected(&store).acquire(region: region, holder: holder, ttl: ttl)
+                        actions += machine.withLock { $0.acquireAnswered(epoch: epoch, startedAt: startedAt) }
+                    } catch {
+                        failed(&store)
+                    }
+                case .renew(_, let epoch, let startedAt):
+                    do {
+                        let granted = try connected(&store).renew(region: region, holder: holder, epoch: epoch, ttl: ttl)
+                        machine.withLock { $0.renewAnswered(granted: granted, startedAt: startedAt) }
+                    } catch {
+                        failed(&store)
+                    }
+                case .recoverAfterTakeover(let epoch):
+                    do {
+                        try onTakeover(epoch)
+                        machine.withLock { $0.recovered(epoch: epoch) }
+                    } catch {
+                        failed(&store)
+                    }
+                case .resign(_, let epoch):
+                    _ = try? connected(&store).resign(region: region, holder: holder, epoch: epoch)
+                }
+            }
+            if control.withLock({ $0.stopping }) {
+                if stopSent { return }
+                continue
+            }
+            if !acted, let waitUntil { sleep(until: waitUntil) }
+        }
+    }
+
+    private var ttl: Duration { .milliseconds(Int64(settings.ttl * 1000)) }
+
+    /// The keeper's connection, opened when there is none; lease requests wait no longer than the trust span.
+    private func connected(_ store: inout LeaseStore?) throws -> LeaseStore {
+        if let store { return store }
+        let connection = try PostgresConnection(conninfo: conninfo)
+        _ = try connection.execute("SET statement_timeout = \(Int(settings.trustSpan * 1000))", [])
+        let made = LeaseStore(connection)
+        try made.migrate()
+        store = made
+        return made
+    }
+
+    /// Any database error: not the leader from now; the next request opens a new connection.
+    private func failed(_ store: inout LeaseStore?) {
+        let now = self.now
+        machine.withLock { $0.databaseFailed(now: now) }
+        store?.connection.close()
+        store = nil
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import HallsyncEngine
+import HallsyncPostgres
+import Synchronization
+import Testing
+
+/// Two daemons' lease keepers on one region of a real PostgreSQL: at most one may send at any
+/// moment, whatever ends the leader (a stop, a crash, a freeze longer than the TTL), and the other
+/// leads within TTL + 2 s. Short settings keep the suite quick: TTL 3 s, renewals every 0.5 s.
+@Suite(.privateCluster) struct LeaseKeeperTests {
+    let cluster: PrivateCluster
+    let settings = LeaderLease.Settings(ttl: 3, renewInterval: 0.5, margin: 1, pollInterval: 0.2)
+
+    init() throws {
+        cluster = try #require(PrivateCluster.current)
+    }
+
+    func keeper(_ holder: String, region: String, takeovers: TakeoverLog? = nil, unsafe: Bool = false) -> LeaseKeeper {
+        LeaseKeeper(conninfo: cluster.conninfo, region: region, holder: holder, settings: settings, unsafeJudgedAtLastTick: unsafe,
+                    onTakeover: { epoch in takeovers?.record(holder, epoch) })
+    }
+
+    func mayFirstSend(_ keeper: LeaseKeeper) -> Bool {
+        if case .granted = keeper.sendPermission(timeout: 30) { return true }
+        return false
+    }
+
+    /// Polls both keepers every 20 ms for `seconds`; fails at the first moment both may send.
+    /// Returns when `until` holds (or the time is up), and how long that took.
+    @discardableResult
+    func watch(_ a: LeaseKeeper, _ b: LeaseKeeper, seconds: Double, until: () -> Bool) -> Double? {
+        let start = Date()
+        while Date().timeIntervalSince(start) < seconds {
+            let both = mayFirstSend(a) && mayFirstSend(b)
+            #expect(!both, "two keepers may send at once")
+            if both { return nil }
+            if until() { return Date().timeIntervalSince(start) }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return nil
+    }
+
+    @Test func oneOfTwoLeadsAndTheTakeoverStepRunsBeforeItsFirstSend() throws {
+        let log = TakeoverLog()
+        let a = keeper("daemon-a", region: "120101", takeovers: log), b = keeper("daemon-b", region: "120101", takeovers: log)
+        a.start(); b.start()
+        defer { a.stop(); b.stop() }
+        let took = watch(a, b, seconds: 10) { mayFirstSend(a) || mayFirstSend(b) }
+        #expect(took != nil, "nobody leads")
+        let leader = mayFirstSend(a) ? a : b
+        guard case .granted(let epoch, let timeout) = leader.sendPermission(timeout: 30) else { Issue.record("no permission"); return }
+        #expect(log.entries == [TakeoverLog.Entry(holder: leader.holder, epoch: epoch)])
+        // A request may last no longer than the window left: under TTL − margin.
+        #expect(timeout <= settings.trustSpan && timeout > 0)
+        // The lease row names the same leader and epoch, and it is renewed while it leads.
+        let row = try #require(try LeaseStore(try cluster.connect()).current(region: "120101"))
+        #expect(row.holder == leader.holder && row.epoch == epoch)
+        watch(a, b, seconds: settings.ttl * 1.5) { false }
+        #expect(mayFirstSend(leader), "a renewing leader keeps its lease past the TTL")
+    }
+
+    @Test func aStoppedLeaderResignsAndTheOtherLeadsAtOnce() throws {
+        let a = keeper("daemon-a", region: "120102"), b = keeper("daemon-b", region: "120102")
+        a.start()
+        #expect(watch(a, b, seconds: 10) { mayFirstSend(a) } != nil)
+        b.start()
+        defer { b.stop() }
+        #expect(a.stop(), "the keeper's thread ends")
+        #expect(!mayFirstSend(a))
+        // Resigned: well within the TTL, the poll interval and the takeover step.
+        let took = watch(a, b, seconds: 10) { mayFirstSend(b) }
+        #expect(took.map { $0 < 2 } == true, "took \(String(describing: took)) s")
+    }
+
+    @Test func aCrashedLeadersLeaseIsTakenWithinTheTTLPlusTwoSeconds() throws {
+        let a = keeper("daemon-a", region: "120103"), b = keeper("daemon-b", region: "120103")
+        a.start()
+        #expect(watch(a, b, seconds: 10) { mayFirstSend(a) } != nil)
+        b.start()
+        defer { b.stop() }
+        Thread.sleep(forTimeInterval: 1)
+        #expect(!mayFirstSend(b), "the standby waits while the leader renews")
+        a.crash()
+        let took = watch(a, b, seconds: settings.ttl + 5) { mayFirstSend(b) }
+        #expect(took.map { $0 <= settings.ttl + 2 } == true, "took \(String(describing: took)) s")
+        let row = try #require(try LeaseStore(try cluster.connect()).current(region: "120103"))
+        #expect(row.holder == "daemon-b" && row.epoch == 2)
+    }
+
+    /// As SIGSTOP longer than the TTL, then SIGCONT: the frozen leader may not send once its window
+    /// has passed (by its own clock, while frozen), the other leads, and on waking the old leader's
+    /// renewal is refused and its fenced write fails: it is a standby.
+    @Test func aLeaderFrozenPastTheTTLSendsNothingAfterWakingAndItsFencedWriteFails() throws {
+        let a = keeper("daemon-a", region: "120104"), b = keeper("daemon-b", region: "120104")
+        a.start()
+        #expect(watch(a, b, seconds: 10) { mayFirstSend(a) } != nil)
+        guard case .granted(let oldEpoch, _) = a.sendPermission(timeout: 30) else { Issue.record("no permission"); return }
+        b.start()
+        defer { a.stop(); b.stop() }
+        a.freeze(seconds: settings.ttl + 2)
+        let frozenAt = Date()
+        // Within TTL − margin of its last renewal the frozen leader stops permitting sends.
+        let refusedAfter = watch(a, b, seconds: settings.ttl + 1) { !mayFirstSend(a) }
+        #expect(refusedAfter.map { $0 <= settings.trustSpan } == true)
+        let tookOver = watch(a, b, seconds: settings.ttl + 5) { mayFirstSend(b) }
+        #expect(tookOver.map { Date().timeIntervalSince(frozenAt) <= settings.ttl + 2 + 0.5 && $0 >= 0 } == true)
+        // Awake again: nothing sent, and the old epoch's fence refuses a write.
+        watch(a, b, seconds: 3) { false }
+        #expect(!mayFirstSend(a) && mayFirstSend(b))
+        #expect(a.role == .standby)
+        let fence = LeaseStore(try cluster.connect())
+        #expect(throws: PostgresError.self) {
+            try fence.fenced(region: "120104", holder: "daemon-a", epoch: oldEpoch) { }
+        }
+    }
+}
+
+extension LeaseKeeperTests {
+    /// The negative control of the freeze test: a leader that judges its sends by its own loop's
+    /// last look at the lease (not by the clock at each send) goes on sending while frozen, after
+    /// the other took over — the test above would see two senders.
+    @Test func withoutTheWindowCheckedAtEachSendAFrozenLeaderAndTheNewOneBothSend() throws {
+        let a = keeper("daemon-a", region: "120105", unsafe: true), b = keeper("daemon-b", region: "120105")
+        a.start()
+        #expect(eventually(timeout: .seconds(10)) { mayFirstSend(a) })
+        b.start()
+        defer { a.stop(); b.stop() }
+        a.freeze(seconds: settings.ttl + 3)
+        #expect(eventually(timeout: .seconds(6)) { mayFirstSend(a) && mayFirstSend(b) }, "the control found no moment with two senders")
+    }
+}
+
+/// The takeover steps run, in order.
+final class TakeoverLog: Sendable {
+    struct Entry: Hashable, Sendable { var holder: String; var epoch: Int }
+    private let list = Mutex<[Entry]>([])
+    func record(_ holder: String, _ epoch: Int) { list.withLock { $0.append(Entry(holder: holder, epoch: epoch)) } }
+    var entries: [Entry] { list.withLock { $0 } }
+}
