@@ -380,6 +380,17 @@ import Testing
         #expect(try sh("readelf -S \(directory)/dist/hallsync_\(version)-1_*.debug").1.contains(".debug_info"))
         let ldd = try sh("ldd \(root)/usr/bin/hallsync")
         #expect(!ldd.1.contains("swift") && !ldd.1.contains("not found"), "\(ldd.1)")
+        // Every library the binary needs comes from a package its Depends names (libpq5 since the
+        // engine runs the pair's lease, libcurl4, libsqlite3-0, libc6 …).
+        let depends = info.1.split(separator: "\n").first { $0.hasPrefix(" Depends:") }.map(String.init) ?? ""
+        let needed = try sh("readelf -d \(root)/usr/bin/hallsync | sed -n 's/.*(NEEDED).*\\[\\(.*\\)\\]/\\1/p'").1
+            .split(separator: "\n").map(String.init)
+        #expect(!needed.isEmpty)
+        for soname in needed {
+            let owner = try sh("dpkg -S '*/\(soname)' | head -1 | cut -d: -f1").1.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(!owner.isEmpty && depends.range(of: "[ ,:]\(NSRegularExpression.escapedPattern(for: owner))( |,|$)", options: .regularExpression) != nil,
+                    "\(soname) comes from \(owner.isEmpty ? "no package" : owner), which Depends does not name: \(depends)")
+        }
         let ran = try sh("\(root)/usr/bin/hallsync --version")
         #expect(ran.0 == 0 && ran.1.contains(version))
         #expect(try sh("cmp systemd/hallsync.service \(root)/lib/systemd/system/hallsync.service && cmp Config/hallsync.yaml \(root)/etc/hallsync/hallsync.yaml && cmp deploy/debian/postinst \(root)/DEBIAN/postinst").0 == 0)
