@@ -102,10 +102,12 @@ public enum DeliveryPlanner {
             }
             // Absent. A reservation cancelled before a copy exists gets no item there.
             if reservation.isCancelled || holdContent { continue }
+            // A hall after the first of the route is created after the one before it, linked to its item.
             var linked: String? = nil
-            if target == .licensing && reservation.route == .intakeThenLicensing {
-                guard let intakeItem = copies[.intake]?.itemNo else { continue }
-                linked = intakeItem
+            let targets = reservation.route.targets
+            if let index = targets.firstIndex(of: target), index > 0 {
+                guard let previous = copies[targets[index - 1]]?.itemNo else { continue }
+                linked = previous
             }
             plan.sends.append(.create(target, HallItemCreate(
                 externalId: reservation.reservationId, revision: reservation.version,
@@ -118,7 +120,8 @@ public enum DeliveryPlanner {
 
     static func nextPush(for reservation: NormalizedReservation, copies: [HallTarget: HallCopy], lifecycle: Lifecycle) -> Send? {
         let reported = lifecycle.portalStatus
-        let hallItemNo = copies[.intake]?.itemNo ?? copies[.licensing]?.itemNo
+        // The portal is told the first hall's item (in `HallTarget` order), whichever halls there are.
+        let hallItemNo = HallTarget.allCases.lazy.compactMap { copies[$0]?.itemNo }.first
         let everyCopyExists = reservation.route.targets.allSatisfy { copies[$0]?.itemNo != nil }
         if let outcome = lifecycle.outcome, let status = PortalProcessStatus(outcome: outcome.status) {
             // A record cancelled online takes no RECEIVED: an outcome it never received cannot be

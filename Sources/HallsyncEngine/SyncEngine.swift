@@ -103,6 +103,9 @@ public final class SyncEngine: @unchecked Sendable {
             return due.count
         }
         retentionBacklog = erased == Self.retentionBatch
+        for copy in store.removeMigrationCopies(changedBefore: Date(timeIntervalSince1970: changedBefore)) {
+            logger.notice("removed a copy an upgrade kept, older than the personal data's retention", metadata: ["file": "\(copy)", "days": "\(rule.days)"])
+        }
         if erased > 0 {
             try store.checkpoint()
             logger.notice("erased the personal data of settled reservations past the retention",

@@ -222,6 +222,24 @@ public final class Store: Sendable {
         }
     }
 
+    /// The copies an upgrade kept beside the file (`….before-v9`) whose last change is before
+    /// `cutoff` are deleted; returns their paths. A copy holds the personal data of its day, which
+    /// the retention erases from the file itself — and one that old is no way back any more.
+    @discardableResult
+    public func removeMigrationCopies(changedBefore cutoff: Date) -> [String] {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let prefix = URL(fileURLWithPath: path).lastPathComponent + ".before-"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        var removed: [String] = []
+        for name in names.sorted() where name.hasPrefix(prefix) {
+            let copy = directory + "/" + name
+            guard let changed = (try? FileManager.default.attributesOfItem(atPath: copy))?[.modificationDate] as? Date,
+                  changed < cutoff, (try? FileManager.default.removeItem(atPath: copy)) != nil else { continue }
+            removed.append(copy)
+        }
+        return removed
+    }
+
     /// Copies the write-ahead log into the database file and empties it, so that what was
     /// overwritten (erased personal data) is gone from the log too. Readers keep working.
     public func checkpoint() throws(StoreError) {

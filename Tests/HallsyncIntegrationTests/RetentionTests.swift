@@ -37,8 +37,16 @@ import Testing
 
             // Appointments are in 2021, far beyond 180 days: the settled ones are due, the open and the held are not.
             // (The phone-verified one was settled from the start: the first cycle's run erased it.)
+            // Copies an upgrade kept: one older than the retention goes with the personal data, a recent one stays.
+            let database = engine.configuration.database
+            try Data("old".utf8).write(to: URL(fileURLWithPath: database + ".before-v3"))
+            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-200 * 86_400)], ofItemAtPath: database + ".before-v3")
+            try Data("recent".utf8).write(to: URL(fileURLWithPath: database + ".before-v9"))
             clock.advance(7200)
             _ = try engine.applyRetention()
+            #expect(!FileManager.default.fileExists(atPath: database + ".before-v3"))
+            #expect(FileManager.default.fileExists(atPath: database + ".before-v9"))
+            try FileManager.default.removeItem(atPath: database + ".before-v9")
             #expect(try engine.store.read { tx in try tx.purgedCount() } == 2)
             let (a, b, p, h) = try engine.store.read { tx in
                 (try tx.reservation(id: "YY-SETTLED")!, try tx.reservation(id: "YY-OPEN")!, try tx.reservation(id: "YY-PHONE")!, try tx.reservation(id: "YY-HELD")!)

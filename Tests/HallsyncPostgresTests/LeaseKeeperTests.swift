@@ -116,6 +116,32 @@ import Testing
 }
 
 extension LeaseKeeperTests {
+    /// A takeover step longer than the trust span (many creates to look up) does not lose the lease
+    /// it is for: renewals go on beside it, and sends start when it ends.
+    @Test func aTakeoverStepLongerThanTheWindowKeepsTheLease() throws {
+        let a = LeaseKeeper(conninfo: cluster.conninfo, region: "120106", holder: "daemon-a", settings: settings,
+                            onTakeover: { _ in Thread.sleep(forTimeInterval: 4) })
+        let b = keeper("daemon-b", region: "120106")
+        a.start(); b.start()
+        defer { a.stop(); b.stop() }
+        // Whoever won waits out its step; nobody may send meanwhile, and the winner leads after it.
+        #expect(eventually(timeout: .seconds(12)) { mayFirstSend(a) || mayFirstSend(b) })
+        let row = try #require(try LeaseStore(try cluster.connect()).current(region: "120106"))
+        #expect(row.epoch == 1, "the lease was not lost during the step (epoch \(row.epoch))")
+    }
+
+    /// A stop ends sends at once, whatever the keeper's thread is doing (here: held, as by a hung request).
+    @Test func aStopEndsSendsAtOnceEvenWhileTheKeepersThreadIsHeld() throws {
+        let a = keeper("daemon-a", region: "120107")
+        a.start()
+        #expect(eventually(timeout: .seconds(10)) { mayFirstSend(a) })
+        a.freeze(seconds: 1.5)
+        _ = a.stop(timeout: 0)
+        #expect(!mayFirstSend(a))
+        #expect(eventually(timeout: .seconds(5)) { (try? LeaseStore(try cluster.connect()).current(region: "120107")?.isExpired) == true },
+                "the lease is given back once the thread runs again")
+    }
+
     /// The negative control of the freeze test: a leader that judges its sends by its own loop's
     /// last look at the lease (not by the clock at each send) goes on sending while frozen, after
     /// the other took over — the test above would see two senders.

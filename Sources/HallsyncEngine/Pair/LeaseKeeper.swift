@@ -39,6 +39,11 @@ public final class LeaseKeeper: Sendable {
         /// without resigning (as SIGKILL would).
         var frozenUntil: Double?
         var crashed = false
+        /// Actions the machine gave outside the keeper's thread (a stop, a failed takeover step):
+        /// carried out by the thread after its current request, on its connection.
+        var pending: [LeaderLease.Action] = []
+        /// A takeover step is running on a thread of its own.
+        var takingOver = false
     }
 
     /// - Parameter onTakeover: the takeover step, run on the keeper's thread after a lease is won
@@ -46,6 +51,7 @@ public final class LeaseKeeper: Sendable {
     /// - Parameter unsafeJudgedAtLastTick: tests only (the negative control): see ``judgedAtLastTick``.
     public init(conninfo: String, region: String, holder: String, settings: LeaderLease.Settings = .init(),
                 unsafeJudgedAtLastTick: Bool = false, onTakeover: @escaping @Sendable (Int) throws -> Void = { _ in }) {
+        precondition(settings.problems.isEmpty, "lease settings: \(settings.problems.joined(separator: "; "))")
         judgedAtLastTick = unsafeJudgedAtLastTick
         self.conninfo = conninfo
         self.region = region
@@ -62,9 +68,16 @@ public final class LeaseKeeper: Sendable {
     }
 
     /// Whether an HTTP send may start now; `timeout`: the request's own, capped to what is left of the window.
+    ///
+    /// The clock is read under the machine's lock, so no renewal answer or stop slips between the
+    /// reading and the judgement. The caller starts the request at once with the time-out given;
+    /// a freeze between this answer and the request's start is what the database fence and the
+    /// halls' idempotency keys are for.
     public func sendPermission(timeout: Double) -> LeaderLease.SendPermission {
-        let now = judgedAtLastTick ? lastTick.withLock { $0 } : self.now
-        return machine.withLock { $0.sendPermission(now: now, timeout: timeout) }
+        machine.withLock { lease in
+            let now = judgedAtLastTick ? lastTick.withLock { $0 } : self.now
+            return lease.sendPermission(now: now, timeout: timeout)
+        }
     }
 
     public var role: LeaderLease.Role { machine.withLock { $0.role } }
@@ -87,7 +100,13 @@ public final class LeaseKeeper: Sendable {
     /// Returns when the keeper's thread has ended (or after `timeout` seconds).
     @discardableResult
     public func stop(timeout: Double = 5) -> Bool {
-        control.withLock { $0.stopping = true }
+        // No send from this moment; the resign goes out on the keeper's connection after the
+        // request in flight (a renewal answered after it would extend what it ended).
+        let resign = machine.withLock { $0.stopRequested() }
+        control.withLock {
+            $0.stopping = true
+            $0.pending += resign
+        }
         signal()
         return finished.wait(timeout: .now() + timeout) == .success
     }
@@ -103,7 +122,6 @@ public final class LeaseKeeper: Sendable {
     /// Test hook: the thread ends without resigning and its connection is dropped (as SIGKILL would).
     public func crash() {
         control.withLock { $0.crashed = true }
-        machine.withLock { _ = $0.stopRequested() }
         signal()
         _ = finished.wait(timeout: .now() + 5)
     }
@@ -127,7 +145,6 @@ public final class LeaseKeeper: Sendable {
 
     private func run() {
         var store: LeaseStore?
-        var stopSent = false
         while true {
             let state = control.withLock { $0 }
             if state.crashed { return }
@@ -136,15 +153,15 @@ public final class LeaseKeeper: Sendable {
                 control.withLock { if $0.frozenUntil == frozen { $0.frozenUntil = nil } }
                 continue
             }
-            var actions: [LeaderLease.Action]
-            if state.stopping && !stopSent {
-                stopSent = true
-                actions = machine.withLock { $0.stopRequested() }
-                if actions.isEmpty { return }
-            } else {
+            // What was decided outside this thread first (a stop's resign), then what is due now.
+            var actions = control.withLock { control -> [LeaderLease.Action] in
+                defer { control.pending = [] }
+                return control.pending
+            }
+            if !state.stopping {
                 let now = self.now
                 lastTick.withLock { $0 = now }
-                actions = machine.withLock { $0.tick(now: now, jitter: Double.random(in: 0..<0.25) * settings.pollInterval) }
+                actions += machine.withLock { $0.tick(now: now, jitter: Double.random(in: 0..<0.25) * settings.pollInterval) }
             }
             // A `.wait` counts only when nothing else was done: requests here are answered at once,
             // so after one the machine is asked again (its wait then reflects the answer).
@@ -171,22 +188,39 @@ public final class LeaseKeeper: Sendable {
                         failed(&store)
                     }
                 case .recoverAfterTakeover(let epoch):
-                    do {
-                        try onTakeover(epoch)
-                        machine.withLock { $0.recovered(epoch: epoch) }
-                    } catch {
-                        failed(&store)
-                    }
+                    takeOver(epoch)
                 case .resign(_, let epoch):
                     _ = try? connected(&store).resign(region: region, holder: holder, epoch: epoch)
                 }
             }
-            if control.withLock({ $0.stopping }) {
-                if stopSent { return }
+            if state.stopping || control.withLock({ $0.stopping && $0.pending.isEmpty }) {
+                if control.withLock({ $0.pending.isEmpty && !$0.takingOver }) { return }
+                sleep(until: self.now + 0.05)
                 continue
             }
             if !acted, let waitUntil { sleep(until: waitUntil) }
         }
+    }
+
+    /// The takeover step runs on a thread of its own while this one goes on renewing (a step longer
+    /// than the trust span would otherwise lose the lease it is for). It ends the lease, given back
+    /// at once, when it fails.
+    private func takeOver(_ epoch: Int) {
+        control.withLock { $0.takingOver = true }
+        let step = Thread { [self] in
+            do {
+                try onTakeover(epoch)
+                machine.withLock { $0.recovered(epoch: epoch) }
+            } catch {
+                let now = self.now
+                machine.withLock { $0.databaseFailed(now: now) }
+                control.withLock { $0.pending.append(.resign(holder: holder, epoch: epoch)) }
+            }
+            control.withLock { $0.takingOver = false }
+            signal()
+        }
+        step.name = "hallsync-takeover"
+        step.start()
     }
 
     private var ttl: Duration { .milliseconds(Int64(settings.ttl * 1000)) }
