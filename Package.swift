@@ -68,11 +68,14 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // The engine's loops as pure state machines (events in, actions out): paging, feeds, sends,
+        // settlement, cadence, the pair's lease. Nothing below the domain: the compiler keeps it so.
+        .target(name: "HallsyncMachines", dependencies: ["HallsyncDomain"]),
         // Sync cycle phases, the daemon loop, the clients a configuration describes.
         .target(
             name: "HallsyncEngine",
             dependencies: [
-                "HallsyncDomain", "HallsyncConfiguration", "HallsyncStore", "HallsyncTransport", "HallsyncPostgres",
+                "HallsyncDomain", "HallsyncMachines", "HallsyncConfiguration", "HallsyncStore", "HallsyncTransport", "HallsyncPostgres",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -142,7 +145,7 @@ let package = Package(
         // The lease and the driver against a private PostgreSQL cluster per suite (initdb, Unix socket only).
         .testTarget(name: "HallsyncPostgresTests", dependencies: ["HallsyncPostgres", "HallsyncEngine"]),
         // The engine's pure state machines, driven event by event: no socket, no sleep.
-        .testTarget(name: "HallsyncEngineTests", dependencies: ["HallsyncEngine", "HallsyncConfiguration"]),
+        .testTarget(name: "HallsyncEngineTests", dependencies: ["HallsyncEngine", "HallsyncMachines", "HallsyncConfiguration"]),
         .testTarget(
             name: "HallsyncWebTests",
             dependencies: ["HallsyncWeb", "HallsyncEngine", "HallsyncStandIns", "HallsyncTransport", "HallsyncOperations",

@@ -300,7 +300,7 @@ final class Delivery: @unchecked Sendable {
 /// A hall's item, as the look-up lists it, is matched against what the create sent.
 /// The transport's errors, as send settlement knows failures.
 extension TransportError: SettlementFailure {
-    var isStaleRevision: Bool { code == .staleRevision }
+    public var isStaleRevision: Bool { code == .staleRevision }
 }
 
 extension HallClient.Item: FoundItem {}

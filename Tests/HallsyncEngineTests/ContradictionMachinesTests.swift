@@ -1,6 +1,7 @@
 import Foundation
 import HallsyncDomain
 @testable import HallsyncEngine
+@testable import HallsyncMachines
 import HallsyncStore
 import HallsyncTransport
 import Testing

@@ -1,5 +1,6 @@
 import Testing
 @testable import HallsyncEngine
+@testable import HallsyncMachines
 
 @Suite struct HallFeedCursorTests {
     @Test func readsTheStoredFormsIncludingTheOneBeforeFeedsWereReadOnWhileReconciling() {

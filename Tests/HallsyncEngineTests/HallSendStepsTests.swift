@@ -1,5 +1,6 @@
 import Testing
 @testable import HallsyncEngine
+@testable import HallsyncMachines
 
 /// The look-up-first rules of a hall send, without a socket: when a create asks the hall first
 /// (its key about to expire, or after a conflict), when an update or action does (an item only a

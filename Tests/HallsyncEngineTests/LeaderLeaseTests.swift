@@ -1,5 +1,6 @@
 import Testing
 @testable import HallsyncEngine
+@testable import HallsyncMachines
 
 /// Defaults throughout: ttl 15 s, renewals every 3 s, margin 2 s (trust span 13 s), polls every 1 s.
 @Suite struct LeaderLeaseTests {

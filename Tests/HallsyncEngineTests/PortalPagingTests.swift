@@ -1,6 +1,7 @@
 import HallsyncDomain
 import Testing
 @testable import HallsyncEngine
+@testable import HallsyncMachines
 
 @Suite struct PortalClockTests {
     let local = BeijingTime(parsing: "2026-11-29 10:00:00")!

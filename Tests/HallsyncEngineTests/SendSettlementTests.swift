@@ -4,6 +4,7 @@ import HallsyncTransport
 import Synchronization
 import Testing
 @testable import HallsyncEngine
+@testable import HallsyncMachines
 
 @Suite struct SendSettlementTests {
     let policy = RetryPolicy(base: 1, cap: 300)

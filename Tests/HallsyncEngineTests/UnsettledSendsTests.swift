@@ -2,6 +2,7 @@ import Foundation
 import HallsyncStore
 import Testing
 @testable import HallsyncEngine
+@testable import HallsyncMachines
 
 /// A worker with nothing due waits for the other peers' answers, looks at the outbox again only
 /// when one planned a send for its peer, and goes when nothing more can come.

@@ -20,10 +20,10 @@ import HallsyncDomain
 ///     failed ──the record's fault (422, 409 business)──▶ refused: FAILED, the attention list
 ///
 /// The machine knows a failure only by what settling it needs (``SettlementFailure``): the
-/// transport's errors are one kind of it, a test's are another. Nothing below the engine is imported.
-enum SendSettlement<Failure: SettlementFailure> {
+/// transport's errors are one kind of it, a test's are another. Nothing below the domain is imported.
+public enum SendSettlement<Failure: SettlementFailure> {
     /// What the transport returned for one attempt.
-    enum Result: Sendable {
+    public enum Result: Sendable {
         /// The hall holds the item: created now, replayed under the same key, or found by `externalId`
         /// (with what the lookup said of it and of other items with the id).
         case itemPresent(itemNo: String, found: [HallItemSighting] = [])
@@ -40,7 +40,7 @@ enum SendSettlement<Failure: SettlementFailure> {
     }
 
     /// What one attempt of a send came to: what the ledger records.
-    enum Outcome: Sendable {
+    public enum Outcome: Sendable {
         /// The hall holds the item (created now, replayed under the same key, or found by `externalId`);
         /// `found`: what a lookup by `externalId` said of it and of other items with the id.
         case itemPresent(itemNo: String, found: [HallItemSighting] = [])
@@ -60,7 +60,7 @@ enum SendSettlement<Failure: SettlementFailure> {
     }
 
     /// How the cycle's report counts an outcome.
-    enum Effect: Equatable, Sendable {
+    public enum Effect: Equatable, Sendable {
         /// The peer accepted the send.
         case delivered
         /// The peer answered, but the change was not applied (an update to a closed item): the
@@ -72,7 +72,7 @@ enum SendSettlement<Failure: SettlementFailure> {
         case retried(needsOperator: Bool)
     }
 
-    static func outcome(of result: Result, kind: SendKind, attempts: Int, policy: RetryPolicy,
+    public static func outcome(of result: Result, kind: SendKind, attempts: Int, policy: RetryPolicy,
                         jitter: Double) -> Outcome {
         switch result {
         case .itemPresent(let itemNo, let found): return .itemPresent(itemNo: itemNo, found: found)
@@ -93,7 +93,7 @@ enum SendSettlement<Failure: SettlementFailure> {
         }
     }
 
-    static func effect(of outcome: Outcome, kind: SendKind) -> Effect {
+    public static func effect(of outcome: Outcome, kind: SendKind) -> Effect {
         switch outcome {
         case .closed where kind == .update: return .refusedAnswered
         case .notOurs: return .retried(needsOperator: false)
@@ -105,7 +105,7 @@ enum SendSettlement<Failure: SettlementFailure> {
 }
 
 /// What settling a failed attempt needs to know of the failure.
-protocol SettlementFailure: Error, Sendable {
+public protocol SettlementFailure: Error, Sendable {
     /// The hall holds a newer revision already (409 `STALE_REVISION`): the send is superseded.
     var isStaleRevision: Bool { get }
     /// The endpoint (its address, token, certificate) must be fixed by an operator.

@@ -8,19 +8,25 @@ import HallsyncDomain
 ///     PortalVersionCheck.contradiction(of: incoming, content: try canonical(incoming), stored: held)   // nil: a repeat, ignored
 ///
 /// Depends on nothing below it: the stored version is given as plain values.
-enum PortalVersionCheck {
+public enum PortalVersionCheck {
     /// The version hallsync holds.
-    struct Held: Sendable {
-        var version: Int
-        var updateTime: String
+    public struct Held: Sendable {
+        public var version: Int
+        public var updateTime: String
         /// Its content in canonical form; nil when retention erased it (it no longer equals what
         /// was sent: nothing to compare).
-        var content: String?
+        public var content: String?
+
+        public init(version: Int, updateTime: String, content: String?) {
+            self.version = version
+            self.updateTime = updateTime
+            self.content = content
+        }
     }
 
     /// `content`: the incoming record in the same canonical form as ``Held/content``; made only
     /// when the versions are equal (a re-read of an older version is not encoded).
-    static func contradiction(of incoming: PortalReservation, content: @autoclosure () throws -> String,
+    public static func contradiction(of incoming: PortalReservation, content: @autoclosure () throws -> String,
                               stored: Held) rethrows -> (zh: String, en: String)? {
         if incoming.version == stored.version {
             guard let held = stored.content, try content() != held else { return nil }

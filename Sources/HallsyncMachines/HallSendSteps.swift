@@ -13,10 +13,10 @@
 ///     HallSendSteps.afterLookUp(.update, itemNo: "XK1", ours: nil, listed: ["XK2"])        // .notOurs("XK1")
 ///
 /// Depends on nothing below it: the kinds, item numbers and times are plain values.
-enum HallSendSteps {
-    enum Kind: Equatable, Sendable { case create, update, action }
+public enum HallSendSteps {
+    public enum Kind: Equatable, Sendable { case create, update, action }
 
-    enum Step: Equatable, Sendable {
+    public enum Step: Equatable, Sendable {
         /// Ask the hall for the items listed under the reservation's id first.
         case lookUp
         case create
@@ -30,16 +30,21 @@ enum HallSendSteps {
         case unusable(String)
     }
 
-    struct Rules: Equatable, Sendable {
+    public struct Rules: Equatable, Sendable {
         /// How long the halls keep an idempotency key (contract §3.3), seconds.
-        var keyRetention: Double
+        public var keyRetention: Double
         /// Looked up this long before the key expires, seconds.
-        var safetyMargin: Double
+        public var safetyMargin: Double
+
+        public init(keyRetention: Double, safetyMargin: Double) {
+            self.keyRetention = keyRetention
+            self.safetyMargin = safetyMargin
+        }
     }
 
     /// The first step. `firstAttemptAt`: nil, never attempted; 0, to be looked up first (a copy
     /// not yet verified, a create after a conflict); else when it was first attempted.
-    static func first(_ kind: Kind, itemNo: String?, firstAttemptAt: Double?, now: Double, rules: Rules) -> Step {
+    public static func first(_ kind: Kind, itemNo: String?, firstAttemptAt: Double?, now: Double, rules: Rules) -> Step {
         switch kind {
         case .create:
             guard let first = firstAttemptAt else { return .create }
@@ -52,7 +57,7 @@ enum HallSendSteps {
 
     /// After the look-up: `ours`, the item a create made (``CreatedItemMatch``), `listed` every
     /// item number listed under the reservation's id.
-    static func afterLookUp(_ kind: Kind, itemNo: String?, ours: String?, listed: Set<String>) -> Step {
+    public static func afterLookUp(_ kind: Kind, itemNo: String?, ours: String?, listed: Set<String>) -> Step {
         switch kind {
         case .create:
             return ours.map { .adopt(itemNo: $0) } ?? .create

@@ -12,7 +12,7 @@ import Foundation
 ///
 /// Depends on nothing below it: any item that says these few things can be matched (the hall
 /// client's items do, beside the delivery phase).
-protocol FoundItem {
+public protocol FoundItem {
     var itemNo: String { get }
     var source: String? { get }
     var itemName: String? { get }
@@ -20,15 +20,15 @@ protocol FoundItem {
     var idNumber: String? { get }
 }
 
-enum CreatedItemMatch {
-    struct Sent: Decodable {
-        var source: String?
-        var itemName: String?
-        var registerTime: String?
-        var idNumber: String?
+public enum CreatedItemMatch {
+    public struct Sent: Decodable {
+        public var source: String?
+        public var itemName: String?
+        public var registerTime: String?
+        public var idNumber: String?
     }
 
-    static func split<Item: FoundItem>(_ items: [Item], sent body: Data) -> (ours: Item?, others: [Item]) {
+    public static func split<Item: FoundItem>(_ items: [Item], sent body: Data) -> (ours: Item?, others: [Item]) {
         guard let sent = try? JSONDecoder().decode(Sent.self, from: body) else { return (nil, items) }
         func score(_ item: Item) -> Int? {
             if let source = item.source, source != sent.source { return nil }
