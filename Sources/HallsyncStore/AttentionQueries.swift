@@ -96,8 +96,7 @@ extension StoreTransaction {
     /// The first `?` is the last clerk's request the daemon applied: later ones still wait.
     static let attentionListColumns = """
         SELECT a.*, r.id IS NOT NULL AS stored, r.deptCode, r.itemCode, r.purgedAt,
-               COALESCE(json_extract(r.contentJSON, '$.itemName'), json_extract(r.portalJSON, '$.itemName')) AS itemName,
-               COALESCE(json_extract(r.contentJSON, '$.applicantName'), json_extract(r.portalJSON, '$.applicant.name')) AS applicantName,
+               r.itemName, r.applicantName,
                EXISTS (SELECT 1 FROM web.request q WHERE q.id > ?
                        AND (q.attentionId = a.id OR (q.attentionId IS NULL AND q.reservationId = a.reservationId))) AS waiting
         FROM attention a LEFT JOIN reservation r ON r.id = a.reservationId

@@ -38,8 +38,8 @@ extension StoreTransaction {
         case .region(let code): (predicate, arguments) = ("+x.regionCode = ?", [code])
         }
         return ("""
-        (SELECT json_extract(x.portalJSON, '$.deptName') FROM reservation x
-         WHERE x.deptCode = \(codeExpression) AND \(predicate) AND COALESCE(json_extract(x.portalJSON, '$.deptName'), '') <> ''
+        (SELECT x.deptName FROM reservation x
+         WHERE x.deptCode = \(codeExpression) AND \(predicate) AND COALESCE(x.deptName, '') <> ''
          ORDER BY x.appointmentDate DESC LIMIT 1)
         """, arguments)
     }

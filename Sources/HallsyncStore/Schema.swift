@@ -318,6 +318,28 @@ enum Schema {
             }
             try db.execute(sql: "ALTER TABLE outbox DROP COLUMN contentJSON")
         }
+        migrator.registerMigration("v10: what the pages show of a reservation, in columns of its own") { db in
+            // Read by the summary's list, the attention page and the status counts without JSON
+            // functions (one form for SQLite and PostgreSQL alike); written with the reservation.
+            try db.execute(sql: """
+                ALTER TABLE reservation ADD COLUMN itemName TEXT;
+                ALTER TABLE reservation ADD COLUMN registerTime TEXT;
+                ALTER TABLE reservation ADD COLUMN appointmentSlot TEXT;
+                ALTER TABLE reservation ADD COLUMN applicantName TEXT;
+                ALTER TABLE reservation ADD COLUMN phone TEXT;
+                ALTER TABLE reservation ADD COLUMN deptName TEXT;
+                UPDATE reservation SET
+                    deptName = json_extract(portalJSON, '$.deptName'),
+                    itemName = COALESCE(json_extract(contentJSON, '$.itemName'), json_extract(portalJSON, '$.itemName')),
+                    registerTime = json_extract(contentJSON, '$.registerTime'),
+                    appointmentSlot = json_extract(portalJSON, '$.appointmentSlot'),
+                    applicantName = COALESCE(json_extract(contentJSON, '$.applicantName'), json_extract(portalJSON, '$.applicant.name')),
+                    phone = CASE WHEN contentJSON IS NOT NULL THEN json_extract(contentJSON, '$.phone') ELSE json_extract(portalJSON, '$.applicant.phone') END
+                    WHERE json_valid(portalJSON);
+                DROP INDEX reservation_without_phone;
+                CREATE INDEX reservation_without_phone ON reservation(disposition) WHERE disposition = 'DELIVERABLE' AND phone = '';
+                """)
+        }
         return migrator
     }
 

@@ -20,7 +20,7 @@ extension StoreTransaction {
               AND NOT EXISTS (SELECT 1 FROM attention a WHERE a.reservationId = r.id AND a.resolvedAt IS NULL)
               AND NOT EXISTS (SELECT 1 FROM hallCopy c WHERE c.reservationId = r.id AND c.itemNo IS NOT NULL AND +c.status = 'PENDING')
               AND (r.disposition != 'DELIVERABLE'
-                   OR json_extract(r.lifecycleJSON, '$.portalStatus') IN ('HANDLED', 'CONSULTED', 'CANCEL_ACKNOWLEDGED'))
+                   OR r.portalStatus IN ('HANDLED', 'CONSULTED', 'CANCEL_ACKNOWLEDGED'))
             LIMIT ?
             """), arguments: [cutoff, changedBefore, limit])
     }
@@ -34,7 +34,15 @@ extension StoreTransaction {
         let portalJSON = String(decoding: try Self.encoder.encode(rule.erase(stored.portal)), as: UTF8.self)
         let erased = stored.content.map(rule.erase)
         let contentJSON = erased.map { String(decoding: $0.canonicalJSON(), as: UTF8.self) }
-        try db.cachedStatement(sql: "UPDATE reservation SET portalJSON = ?, contentJSON = ?, purgedAt = ? WHERE id = ?").execute(arguments: [portalJSON, contentJSON, now, reservationId])
+        var kept = stored
+        kept.portal = rule.erase(stored.portal)
+        kept.content = erased
+        let shown = kept.shown
+        try db.cachedStatement(sql: """
+            UPDATE reservation SET portalJSON = ?, contentJSON = ?, purgedAt = ?, itemName = ?, registerTime = ?, appointmentSlot = ?,
+                applicantName = ?, phone = ? WHERE id = ?
+            """).execute(arguments: [portalJSON, contentJSON, now, shown.itemName, shown.registerTime, shown.slot, shown.applicantName,
+                                     shown.phone, reservationId])
         // A copy that was sent the content as it stood keeps the erased content's digests (still
         // "the same": nothing to update); one sent an older version forgets them (a digest of an
         // ID number is personal data too) and is compared again only if a newer version comes.

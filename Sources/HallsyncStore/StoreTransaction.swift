@@ -44,15 +44,19 @@ public struct StoreTransaction {
         let contentJSON = canonical.map { String(decoding: $0, as: UTF8.self) }
         try db.cachedStatement(sql: """
             INSERT INTO reservation (id, version, updateTime, portalJSON, disposition, route, contentJSON, isCancelled, regionCode, deptCode,
-                                     appointmentDate, itemCode, firstSeenAt, changedAt)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     appointmentDate, itemCode, firstSeenAt, changedAt,
+                                     itemName, registerTime, appointmentSlot, applicantName, phone, deptName)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET version = excluded.version, updateTime = excluded.updateTime,
                 portalJSON = excluded.portalJSON, disposition = excluded.disposition, route = excluded.route,
                 contentJSON = excluded.contentJSON, isCancelled = excluded.isCancelled,
                 regionCode = excluded.regionCode, deptCode = excluded.deptCode, appointmentDate = excluded.appointmentDate,
-                itemCode = excluded.itemCode, purgedAt = NULL, changedAt = excluded.changedAt
+                itemCode = excluded.itemCode, purgedAt = NULL, changedAt = excluded.changedAt,
+                itemName = excluded.itemName, registerTime = excluded.registerTime, appointmentSlot = excluded.appointmentSlot,
+                applicantName = excluded.applicantName, phone = excluded.phone, deptName = excluded.deptName
             """).execute(arguments: [r.id, r.version, r.portal.updateTime, portalJSON, r.disposition.rawValue, r.route?.rawValue,
-                             contentJSON, r.portal.isCancelled, r.regionKey, r.deptKey, r.appointmentKey, r.itemKey, now, now])
+                             contentJSON, r.portal.isCancelled, r.regionKey, r.deptKey, r.appointmentKey, r.itemKey, now, now,
+                             r.shown.itemName, r.shown.registerTime, r.shown.slot, r.shown.applicantName, r.shown.phone, r.shown.deptName])
         guard let content = r.content, let canonical else { return nil }
         return DeliveredContent(content, canonicalJSON: canonical)
     }
@@ -155,7 +159,7 @@ public struct StoreTransaction {
             case nil: break
             }
         }
-        c.withoutPhone = try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(*) FROM reservation WHERE disposition = 'DELIVERABLE' AND json_extract(contentJSON, '$.phone') = ''")) ?? 0
+        c.withoutPhone = try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(*) FROM reservation WHERE disposition = 'DELIVERABLE' AND phone = ''")) ?? 0
         c.copiesCreated = try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(*) FROM hallCopy WHERE itemNo IS NOT NULL")) ?? 0
         for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT target, COUNT(*) AS n FROM outbox WHERE state = 'PENDING' GROUP BY target")) {
             c.pendingSends[row["target"]] = row["n"]

@@ -26,6 +26,15 @@ public struct StoredReservation: Hashable, Sendable {
 
     /// The region the summary scopes this reservation by: the normalised one when deliverable,
     /// else the portal's when it has the form of a region code (never a text SQL would cut short).
+    /// What the summary's list and the attention page show of the reservation, kept in columns of
+    /// their own (read without JSON functions): the matter's name, the slot's start, the slot as
+    /// the portal sent it, the applicant's name and phone — the hall's forms once deliverable —
+    /// and the department's name as the portal gave it.
+    public var shown: (itemName: String?, registerTime: String?, slot: String?, applicantName: String?, phone: String?, deptName: String?) {
+        (content?.itemName ?? portal.itemName, content?.registerTime, portal.appointmentSlot,
+         content?.applicantName ?? portal.applicant.name, content.map(\.phone) ?? portal.applicant.phone, portal.deptName)
+    }
+
     public var regionKey: String? {
         if let code = content?.regionCode { return code }
         let raw = (portal.regionCode ?? "").trimmingCharacters(in: .whitespaces)

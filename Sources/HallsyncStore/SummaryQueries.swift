@@ -178,7 +178,7 @@ extension StoreTransaction {
                 FROM (SELECT DISTINCT department FROM counted) d
             )
             SELECT line.*, name.departmentName,
-                   \(byMatter ? "COALESCE(json_extract(s.contentJSON, '$.itemName'), json_extract(s.portalJSON, '$.itemName'))" : "NULL") AS matterName
+                   \(byMatter ? "s.itemName" : "NULL") AS matterName
             FROM line
             LEFT JOIN name ON name.department IS line.department
             \(byMatter ? "LEFT JOIN reservation s ON s.id = line.sample" : "")
@@ -238,11 +238,7 @@ extension StoreTransaction {
 
     static let listColumns = """
         SELECT r.id, r.deptCode, r.itemCode, r.appointmentDate, r.deadline, \(category) AS state, r.portalStatus, r.purgedAt,
-               COALESCE(json_extract(r.contentJSON, '$.itemName'), json_extract(r.portalJSON, '$.itemName')) AS itemName,
-               json_extract(r.contentJSON, '$.registerTime') AS registerTime,
-               json_extract(r.portalJSON, '$.appointmentSlot') AS slot,
-               COALESCE(json_extract(r.contentJSON, '$.applicantName'), json_extract(r.portalJSON, '$.applicant.name')) AS name,
-               CASE WHEN r.contentJSON IS NOT NULL THEN json_extract(r.contentJSON, '$.phone') ELSE json_extract(r.portalJSON, '$.applicant.phone') END AS phone,
+               r.itemName, r.registerTime, r.appointmentSlot AS slot, r.applicantName AS name, r.phone,
                \(HallTarget.allCases.map { "c_\($0).itemNo AS \($0)No, c_\($0).status AS \($0)Status, c_\($0).isBlocked AS \($0)Blocked, c_\($0).target AS \($0)Target," }.joined(separator: "\n"))
                p.result AS phoneCall,
                (SELECT COUNT(*) FROM attention a WHERE a.reservationId = r.id AND a.resolvedAt IS NULL) AS openAttention

@@ -14,7 +14,7 @@ import Testing
 
     @Test func migratesAFreshFileAndReopensIt() throws {
         let (store, directory) = try makeStore()
-        #expect(try store.appliedMigrations().count == 9)
+        #expect(try store.appliedMigrations().count == 10)
         try store.write { tx in try tx.setCursor(.portalPosition, to: "2021-09-08 09:00:00|YY1", now: 1) }
         let reopened = try Store(path: directory + "/state.sqlite")
         #expect(try reopened.read { tx in try tx.cursor(.portalPosition) } == "2021-09-08 09:00:00|YY1")
@@ -135,6 +135,48 @@ import Testing
         #expect(!columns.contains("contentJSON"), "\(columns)")
         let stored = try store.pool.read { db in try String.fetchAll(db, sql: "SELECT quote(hallCopy.contentDigest) || quote(hallCopy.identityDigest) FROM hallCopy") }
         #expect(!stored.joined().contains("11010519491231002X"))
+    }
+
+    /// Reservations stored by v9 get the columns the pages read (v10) from their JSON: the hall's
+    /// forms once deliverable, the portal's before; the count of those without a phone reads the column.
+    @Test func reservationsOfTheVersionBeforeGetTheColumnsThePagesRead() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-store-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let content = HallItemContent(itemName: "（预约）公司设立登记", registerTime: "2021-09-11 10:00:00", deadline: "2021-09-13 10:00:00",
+                                      applicantType: "PERSON", applicantName: "张三", idType: "ID_CARD", idNumber: "11010519491231002X",
+                                      orgName: nil, orgCode: nil, phone: "", regionCode: "371002", deptCode: "D1", itemCode: "c")
+        var portal = PortalReservation(reservationId: "YY1", version: 1, updateTime: "2021-09-08 09:00:00", applicant: .init(),
+                                       regionCode: "371002", deptCode: "D1")
+        portal.deptName = "环翠区行政审批服务局"
+        portal.itemName = "公司设立登记"
+        portal.appointmentSlot = "10:00-10:30"
+        portal.applicant.name = " 张 三 "
+        portal.applicant.phone = "0631-5200000"
+        var phoneOnly = portal
+        phoneOnly.reservationId = "YY2"
+        let old = try DatabaseQueue(path: directory + "/state.sqlite")
+        try Schema.migrator.migrate(old, upTo: Schema.names[8])
+        try old.write { db in
+            for (id, json, contentJSON, disposition) in [("YY1", try StoreTransaction.canonicalJSON(portal), String(decoding: content.canonicalJSON(), as: UTF8.self), "DELIVERABLE"),
+                                                          ("YY2", try StoreTransaction.canonicalJSON(phoneOnly), nil, "PHONE")] {
+                try db.execute(sql: """
+                    INSERT INTO reservation (id, version, updateTime, portalJSON, disposition, contentJSON, firstSeenAt, changedAt)
+                    VALUES (?, 1, '', ?, ?, ?, 1, 1)
+                    """, arguments: [id, json, disposition, contentJSON])
+            }
+        }
+        try old.close()
+        let store = try Store(path: directory + "/state.sqlite")
+        let rows = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, itemName, registerTime, appointmentSlot, applicantName, phone, deptName FROM reservation ORDER BY id")
+        }
+        #expect(rows.count == 2)
+        func columns(_ row: Row) -> [String?] {
+            ["itemName", "registerTime", "appointmentSlot", "applicantName", "phone", "deptName"].map { row[$0] as String? }
+        }
+        #expect(columns(rows[0]) == ["（预约）公司设立登记", "2021-09-11 10:00:00", "10:00-10:30", "张三", "", "环翠区行政审批服务局"])
+        #expect(columns(rows[1]) == ["公司设立登记", nil, "10:00-10:30", " 张 三 ", "0631-5200000", "环翠区行政审批服务局"])
+        #expect(try store.read { tx in try tx.counts(now: BeijingTime(parsing: "2021-09-14 09:00:00")!) }.withoutPhone == 1)
     }
 
     @Test func keepsStatusesLifecycleOverdueCountsAndPrunesSettledSends() throws {

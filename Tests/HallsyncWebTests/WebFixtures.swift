@@ -19,7 +19,8 @@ enum WebFixtures {
                 WITH RECURSIVE n(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM n WHERE i < ?),
                 k AS (SELECT i, printf('T-%07d', i) AS id, (i / (? * ?)) % ? AS d, (i / ?) % ? AS m, date('\(date)', '+' || (i % ?) || ' days') AS day FROM n)
                 INSERT INTO reservation (id, version, updateTime, portalJSON, disposition, route, contentJSON, isCancelled, regionCode, deptCode,
-                                         appointmentDate, itemCode, firstSeenAt, changedAt)
+                                         appointmentDate, itemCode, firstSeenAt, changedAt,
+                                         itemName, registerTime, appointmentSlot, applicantName, phone, deptName)
                 SELECT id, 1, '2021-09-01 09:00:00',
                        json_object('reservationId', id, 'version', 1, 'updateTime', '2021-09-01 09:00:00', 'status', 'SUBMITTED', 'handleMode', 'HALL',
                                    'regionCode', '371002', 'deptCode', printf('11371002MB%08d', d), 'deptName', '测试部门' || (d + 1),
@@ -30,7 +31,8 @@ enum WebFixtures {
                                    'applicantType', 'PERSON', 'applicantName', '测试' || i, 'idType', 'ID_CARD', 'idNumber', '',
                                    'phone', '13800000000', 'regionCode', '371002', 'deptCode', printf('11371002MB%08d', d),
                                    'itemCode', printf('371002-XK-9%03d', m), 'source', 'ONLINE_RESERVATION', 'remark', ''),
-                       0, '371002', printf('11371002MB%08d', d), ?1, printf('371002-XK-9%03d', m), 0, 0
+                       0, '371002', printf('11371002MB%08d', d), ?1, printf('371002-XK-9%03d', m), 0, 0,
+                       '（预约）测试事项' || m, ?1 || ' 10:00:00', '10:00-10:30', '测试' || i, '13800000000', '测试部门' || (d + 1)
                 FROM k
                 """.replacingOccurrences(of: "?1", with: "day"),
                 arguments: [first, first + count - 1, matters, perLine, departments, perLine, matters, max(1, days)])
