@@ -394,7 +394,7 @@ import Testing
             #expect(try codes(engine, "YY-I1") == ["IDENTITY_CHANGED"])
 
             // A clerk checked with the applicant and retries: the new identity goes to both items.
-            try engine.store.write { tx in try Ledger(normalizer: engine.rules.normalizer, now: Date().timeIntervalSince1970).retry("YY-I1", in: tx) }
+            _ = try engine.store.write { tx in try Ledger(normalizer: engine.rules.normalizer, now: Date().timeIntervalSince1970).retry("YY-I1", in: tx) }
             Support.drain(engine, timeout: 20)
             for hall in [site.intake, site.licensing] {
                 #expect(hall.items(externalId: "YY-I1").first?.idNumber == "110101199003077571")

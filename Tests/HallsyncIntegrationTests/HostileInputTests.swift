@@ -130,7 +130,7 @@ import Testing
             // The operator fixes the URL: everything goes out, once.
             try good.write(toFile: config, atomically: true, encoding: .utf8)
             let fixed = try SyncEngine(configuration: try Configuration.load(path: config), logger: Support.logger, store: engine.store)
-            try fixed.store.write { tx in try tx.rescheduleAllPending(at: 0) }
+            _ = try fixed.store.write { tx in try tx.rescheduleAllPending(at: 0) }
             Support.drain(fixed, timeout: 30)
             for i in 0..<3 {
                 #expect(site.intake.items(externalId: "YY-E\(i)").count == 1)

@@ -117,7 +117,7 @@ import Testing
             let directory = try Support.temporaryDirectory("standins-tool")
             let binary = URL(fileURLWithPath: Support.hallsyncBinary).deletingLastPathComponent().appendingPathComponent("hallsync-standins").path
             let log = directory + "/out.txt"
-            FileManager.default.createFile(atPath: log, contents: nil)
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = [directory + "/site", "--no-faults"]
