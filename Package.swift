@@ -128,7 +128,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "HallsyncDomainTests", dependencies: ["HallsyncDomain"]),
+        .testTarget(name: "HallsyncDomainTests", dependencies: ["HallsyncDomain", "HallsyncStandIns"]),
         .testTarget(
             name: "HallsyncStoreTests",
             dependencies: ["HallsyncStore", .product(name: "GRDB", package: "GRDB.swift")]

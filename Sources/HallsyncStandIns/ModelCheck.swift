@@ -167,8 +167,8 @@ public enum PersonalDataLeaks {
     }
 
     /// Full-width forms half-width, separators and middle dots removed, upper-cased: a value spelt
-    /// any way shows up as its letters and digits.
-    static func projection(_ text: String) -> String {
+    /// any way shows up as its letters and digits. The one projection every leak check compares in.
+    public static func projection(_ text: String) -> String {
         var out = String.UnicodeScalarView()
         for s in text.unicodeScalars {
             let v = (0xFF01...0xFF5E).contains(s.value) ? Unicode.Scalar(s.value - 0xFEE0)! : s

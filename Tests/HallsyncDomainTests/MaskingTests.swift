@@ -1,5 +1,6 @@
 import Testing
 @testable import HallsyncDomain
+import HallsyncStandIns
 
 /// Personal data masked in whatever form it arrives, checked with the normaliser's fuzz generator.
 @Suite struct MaskingTests {
@@ -70,17 +71,9 @@ import Testing
         #expect(!MaskingTests.projection(out).contains("5201234") && !MaskingTests.projection(out).contains("06310000"), "\(out)")
     }
 
-    /// The text with full-width forms half-width and every separator removed: a value spelt any
-    /// way shows up here as its digits.
-    static func projection(_ text: String) -> String {
-        var out = String.UnicodeScalarView()
-        for s in text.unicodeScalars {
-            let v = (0xFF01...0xFF5E).contains(s.value) ? Unicode.Scalar(s.value - 0xFEE0)! : s
-            if v.properties.isWhitespace || v == "-" || v == "(" || v == ")" || v == "+" || v == "." || v == "\u{3000}" { continue }
-            out.append(v)
-        }
-        return String(out).uppercased()
-    }
+    /// The leak checks' projection (full-width half-width, separators and middle dots removed,
+    /// upper-cased): a value spelt any way shows up here as its letters and digits.
+    static func projection(_ text: String) -> String { PersonalDataLeaks.projection(text) }
 
     /// The ways a peer or a log may spell a value the daemon holds in canonical form.
     static func spellings(id: String, _ g: inout NormalizerFuzzTests.Generator) -> [String] {

@@ -159,7 +159,7 @@ import Testing
             #expect(texts[1].1.contains("欧*") && texts[1].1.contains("3710**********015X"), "\(texts[1].1)")
             for (name, text) in texts {
                 // Every spelling, reduced to its letters and digits.
-                let seen = MaskingProjection.of(text)
+                let seen = PersonalDataLeaks.projection(text)
                 for secret in ["欧阳娜娜", "阳娜娜", "13912345678", "37100219800101015X", "371002198001010150", "1234567"] {
                     #expect(!seen.contains(secret), "\(secret) in the \(name)")
                 }

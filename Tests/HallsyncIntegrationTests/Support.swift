@@ -145,20 +145,6 @@ enum Support {
     }
 }
 
-/// A text with full-width forms made half-width and separators removed, upper-cased: a value
-/// spelt any way shows up here as its letters and digits.
-enum MaskingProjection {
-    static func of(_ text: String) -> String {
-        var out = String.UnicodeScalarView()
-        for s in text.unicodeScalars {
-            let v = (0xFF01...0xFF5E).contains(s.value) ? Unicode.Scalar(s.value - 0xFEE0)! : s
-            if v.properties.isWhitespace || "-()+.\u{3000}".unicodeScalars.contains(v) { continue }
-            out.append(v)
-        }
-        return String(out).uppercased()
-    }
-}
-
 /// Runs a test's blocking body (cycles, drains, processes, sockets) on a thread of its own: the
 /// test runner's threads — one per core — are then free for the other tests meanwhile, and the
 /// suite's tests, which mostly wait on peers, overlap instead of queueing behind two threads.
