@@ -158,8 +158,6 @@ import Testing
         try await offPool {
             let (site, directory, config) = try site("monitoring-user")
             defer { site.stop() }
-            // Passable by others whatever the umask was when it was made (another suite sets 0077 for a moment).
-            chmod(directory, 0o755)
             let engine = try SyncEngine(configuration: try Configuration.load(path: config), logger: Support.logger)
             let reporter = StatusReporter(version: "test", configPath: config, logger: Support.logger)
             reporter.cycleFinished(engine.runCycle(stop: StopSignal()), engine: engine)

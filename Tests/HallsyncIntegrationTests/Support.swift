@@ -11,7 +11,9 @@ import Testing
 enum Support {
     static func temporaryDirectory(_ name: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-\(name)-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        // Its mode set, not left to the umask: the process's umask is one for every test running, and
+        // a suite that narrows it for a moment would leave others' directories closed to other users.
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         return path
     }
 
