@@ -42,6 +42,7 @@ public struct StoreTransaction {
         let portalJSON = String(decoding: try Self.encoder.encode(r.portal), as: UTF8.self)
         let canonical = r.content.map { $0.canonicalJSON() }
         let contentJSON = canonical.map { String(decoding: $0, as: UTF8.self) }
+        let shown = r.shown
         try db.cachedStatement(sql: """
             INSERT INTO reservation (id, version, updateTime, portalJSON, disposition, route, contentJSON, isCancelled, regionCode, deptCode,
                                      appointmentDate, itemCode, firstSeenAt, changedAt,
@@ -56,7 +57,7 @@ public struct StoreTransaction {
                 applicantName = excluded.applicantName, phone = excluded.phone, deptName = excluded.deptName
             """).execute(arguments: [r.id, r.version, r.portal.updateTime, portalJSON, r.disposition.rawValue, r.route?.rawValue,
                              contentJSON, r.portal.isCancelled, r.regionKey, r.deptKey, r.appointmentKey, r.itemKey, now, now,
-                             r.shown.itemName, r.shown.registerTime, r.shown.slot, r.shown.applicantName, r.shown.phone, r.shown.deptName])
+                             shown.itemName, shown.registerTime, shown.slot, shown.applicantName, shown.phone, shown.deptName])
         guard let content = r.content, let canonical else { return nil }
         return DeliveredContent(content, canonicalJSON: canonical)
     }

@@ -12,6 +12,18 @@ import Testing
         return (try Store(path: directory + "/state.sqlite"), directory)
     }
 
+    /// A file migrated only up to the migration at `index` (what an older version left), written
+    /// by `fill`; returns the store this version opens on it (migrating the rest).
+    func storeOfAnOlderVersion(upTo index: Int, _ fill: (Database) throws -> Void) throws -> Store {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-store-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let old = try DatabaseQueue(path: directory + "/state.sqlite")
+        try Schema.migrator.migrate(old, upTo: Schema.names[index])
+        try old.write(fill)
+        try old.close()
+        return try Store(path: directory + "/state.sqlite")
+    }
+
     @Test func migratesAFreshFileAndReopensIt() throws {
         let (store, directory) = try makeStore()
         #expect(try store.appliedMigrations().count == 10)
@@ -25,11 +37,7 @@ import Testing
     /// Sends queued by the version before v6 get their typed columns from their bodies; a
     /// create's content stays to be read from its body when it settles.
     @Test func pendingSendsOfTheVersionBeforeGetTheirTypedColumns() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-store-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let old = try DatabaseQueue(path: directory + "/state.sqlite")
-        try Schema.migrator.migrate(old, upTo: Schema.names[4])
-        try old.write { db in
+        let store = try storeOfAnOlderVersion(upTo: 4) { db in
             try db.execute(sql: """
                 INSERT INTO reservation (id, version, updateTime, portalJSON, disposition, firstSeenAt, changedAt) VALUES ('YY1', 1, '', '{}', 'DELIVERABLE', 1, 1);
                 INSERT INTO outbox (reservationId, target, kind, itemNo, idempotencyKey, body, revision, nextAttemptAt, createdAt) VALUES
@@ -38,8 +46,6 @@ import Testing
                     ('YY1', 'licensing', 'CREATE', NULL, 'c1', CAST('{"externalId":"YY1"}' AS BLOB), 1, 0, 1);
                 """)
         }
-        try old.close()
-        let store = try Store(path: directory + "/state.sqlite")
         let sends = try store.read { tx in try tx.outbox(reservationId: "YY1") }
         #expect(sends.map(\.kind) == [.action, .push, .create])
         #expect(sends[0].action == .handle && sends[0].origin == .sync && sends[0].pushStatus == nil)
@@ -55,7 +61,7 @@ import Testing
     func aDamagedSendIsSentNowhereAndShown(_ column: String, _ value: String) throws {
         let (store, _) = try makeStore()
         let portal = PortalReservation(reservationId: "YY1", version: 1, updateTime: "2021-09-08 09:00:00", applicant: .init())
-        try store.write { tx in try tx.save(StoredReservation(portal: portal, disposition: .undeliverable, route: nil, content: nil), now: 1) }
+        _ = try store.write { tx in try tx.save(StoredReservation(portal: portal, disposition: .undeliverable, route: nil, content: nil), now: 1) }
         let entry = OutboxEntry(reservationId: "YY1", target: .hall(.licensing), kind: .action, itemNo: "XK1", idempotencyKey: "k1",
                                 body: Data("{}".utf8), revision: 1, nextAttemptAt: 0, action: .handle, origin: .sync)
         try store.write { tx in _ = try tx.enqueue(entry, now: 1) }
@@ -71,7 +77,7 @@ import Testing
     @Test func anIdempotencyKeyIsEnqueuedOnce() throws {
         let (store, _) = try makeStore()
         let portal = PortalReservation(reservationId: "YY1", version: 1, updateTime: "2021-09-08 09:00:00", applicant: .init())
-        try store.write { tx in try tx.save(StoredReservation(portal: portal, disposition: .undeliverable, route: nil, content: nil), now: 1) }
+        _ = try store.write { tx in try tx.save(StoredReservation(portal: portal, disposition: .undeliverable, route: nil, content: nil), now: 1) }
         let entry = OutboxEntry(reservationId: "YY1", target: .hall(.intake), kind: .create, idempotencyKey: "k1", body: Data("{}".utf8), revision: 1, nextAttemptAt: 0)
         #expect(try store.write { tx in try tx.enqueue(entry, now: 1) })
         #expect(try store.write { tx in try tx.enqueue(entry, now: 2) } == false)
@@ -91,16 +97,12 @@ import Testing
     /// keeps their digests and the summary's two columns instead, equal to what this version takes
     /// of the same content, so nothing is updated again; the overdue count still reads the deadline.
     @Test func copiesAndSendsOfTheVersionBeforeKeepDigestsThatCompareEqual() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-store-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let content = HallItemContent(itemName: "（预约）x/y", registerTime: "2021-09-11 10:00:00", deadline: "2021-09-13 10:00:00",
                                       applicantType: "PERSON", applicantName: "张三", idType: "ID_CARD", idNumber: "11010519491231002X",
                                       orgName: nil, orgCode: nil, phone: "13800138000", regionCode: "371002", deptCode: "D1", itemCode: "c")
         // Another encoder's bytes: keys unsorted, slashes escaped — what an older version might have written.
         let unsorted = String(decoding: try JSONEncoder().encode(content), as: UTF8.self)
-        let old = try DatabaseQueue(path: directory + "/state.sqlite")
-        try Schema.migrator.migrate(old, upTo: Schema.names[7])
-        try old.write { db in
+        let store = try storeOfAnOlderVersion(upTo: 7) { db in
             for sql in ["""
                 INSERT INTO reservation (id, version, updateTime, portalJSON, disposition, route, contentJSON, firstSeenAt, changedAt)
                     VALUES ('YY1', 1, '', '{}', 'DELIVERABLE', 'INTAKE_LICENSING', ?, 1, 1)
@@ -117,8 +119,6 @@ import Testing
                 try db.execute(sql: sql, arguments: [unsorted])
             }
         }
-        try old.close()
-        let store = try Store(path: directory + "/state.sqlite")
         let expected = DeliveredContent(content)
         let copy = try store.read { tx in try tx.copies(of: "YY1") }[.intake]
         #expect(copy?.delivered == expected && copy?.itemNo == "ZH1")
@@ -140,8 +140,6 @@ import Testing
     /// Reservations stored by v9 get the columns the pages read (v10) from their JSON: the hall's
     /// forms once deliverable, the portal's before; the count of those without a phone reads the column.
     @Test func reservationsOfTheVersionBeforeGetTheColumnsThePagesRead() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-store-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let content = HallItemContent(itemName: "（预约）公司设立登记", registerTime: "2021-09-11 10:00:00", deadline: "2021-09-13 10:00:00",
                                       applicantType: "PERSON", applicantName: "张三", idType: "ID_CARD", idNumber: "11010519491231002X",
                                       orgName: nil, orgCode: nil, phone: "", regionCode: "371002", deptCode: "D1", itemCode: "c")
@@ -154,9 +152,7 @@ import Testing
         portal.applicant.phone = "0631-5200000"
         var phoneOnly = portal
         phoneOnly.reservationId = "YY2"
-        let old = try DatabaseQueue(path: directory + "/state.sqlite")
-        try Schema.migrator.migrate(old, upTo: Schema.names[8])
-        try old.write { db in
+        let store = try storeOfAnOlderVersion(upTo: 8) { db in
             for (id, json, contentJSON, disposition) in [("YY1", try StoreTransaction.canonicalJSON(portal), String(decoding: content.canonicalJSON(), as: UTF8.self), "DELIVERABLE"),
                                                           ("YY2", try StoreTransaction.canonicalJSON(phoneOnly), nil, "PHONE")] {
                 try db.execute(sql: """
@@ -165,8 +161,6 @@ import Testing
                     """, arguments: [id, json, disposition, contentJSON])
             }
         }
-        try old.close()
-        let store = try Store(path: directory + "/state.sqlite")
         let rows = try store.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT id, itemName, registerTime, appointmentSlot, applicantName, phone, deptName FROM reservation ORDER BY id")
         }
@@ -223,7 +217,7 @@ import Testing
         #expect(try store.read { tx in try tx.openCopies(in: .intake, after: "", limit: 10) }.isEmpty)
 
         let push = OutboxEntry(reservationId: "YY2", target: .portal, kind: .push, idempotencyKey: "p1", body: Data("{}".utf8), revision: 2, nextAttemptAt: 0)
-        try store.write { tx in try tx.enqueue(push, now: 4) }
+        _ = try store.write { tx in try tx.enqueue(push, now: 4) }
         #expect(try store.read { tx in try tx.copiesAndPushPending(of: "YY2").pushPending })
         let id = try store.read { tx in try tx.outbox(reservationId: "YY2") }.first!.id!
         try store.write { tx in try tx.settle(outboxId: id, state: .done, error: nil, now: 5) }

@@ -18,7 +18,7 @@ struct Shown {
     var dictionary: [String: Any] {
         ["id": id, "appointment": appointment, "deadline": deadline, "department": department, "departmentCode": departmentCode, "matter": matter,
          // A hall item's number above its status: two short lines rather than one wide column.
-         "state": state, "copies": copies.map { ["copy": $1.replacingOccurrences(of: " ", with: "\n")] }.map(\.value),
+         "state": state, "copies": copies.map { ["copy": $0.value.replacingOccurrences(of: " ", with: "\n")] },
          "portal": portal, "name": name, "phone": phone, "overdue": overdue,
          "attention": attention,
          // In a list, the day and the slot may go on two lines (the table fits an office screen), never broken inside.
