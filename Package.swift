@@ -128,6 +128,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // What the test targets share: blocking test bodies run on threads of their own (`offPool`).
+        .target(name: "HallsyncTestSupport"),
         .testTarget(name: "HallsyncDomainTests", dependencies: ["HallsyncDomain", "HallsyncStandIns"]),
         .testTarget(
             name: "HallsyncStoreTests",
@@ -139,11 +141,11 @@ let package = Package(
         ),
         .testTarget(
             name: "HallsyncIntegrationTests",
-            dependencies: ["HallsyncEngine", "HallsyncOperations", "HallsyncStandIns", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["HallsyncEngine", "HallsyncOperations", "HallsyncStandIns", "HallsyncTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "HallsyncOperationsTests", dependencies: ["HallsyncOperations"]),
         // The lease and the driver against a private PostgreSQL cluster per suite (initdb, Unix socket only).
-        .testTarget(name: "HallsyncPostgresTests", dependencies: ["HallsyncPostgres", "HallsyncEngine"]),
+        .testTarget(name: "HallsyncPostgresTests", dependencies: ["HallsyncPostgres", "HallsyncEngine", "HallsyncTestSupport"]),
         // The engine's pure state machines, driven event by event: no socket, no sleep.
         .testTarget(name: "HallsyncEngineTests", dependencies: ["HallsyncEngine", "HallsyncMachines", "HallsyncConfiguration"]),
         .testTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import HallsyncTestSupport
 import Testing
 
 /// `hallsync bench` at a small scale, real processes: what it reports is what the stand-ins saw.

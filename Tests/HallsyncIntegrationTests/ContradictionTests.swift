@@ -4,6 +4,7 @@ import HallsyncDomain
 @testable import HallsyncEngine
 import HallsyncStandIns
 @testable import HallsyncStore
+import HallsyncTestSupport
 import Testing
 
 /// Peers that err in content: every answer is checked against what hallsync holds and the

@@ -2,6 +2,7 @@ import Foundation
 import HallsyncEngine
 import HallsyncStandIns
 import HallsyncStore
+import HallsyncTestSupport
 import Testing
 
 /// The real `hallsync` binary, killed with SIGKILL at random moments while traffic flows.

@@ -1,4 +1,5 @@
 import Foundation
+import HallsyncTestSupport
 import Testing
 
 /// The Debian package: build-deb.sh's refusal of a binary that needs the toolchain, and the

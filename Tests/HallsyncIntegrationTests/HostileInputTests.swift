@@ -3,6 +3,7 @@ import HallsyncDomain
 @testable import HallsyncEngine
 import HallsyncStandIns
 import HallsyncStore
+import HallsyncTestSupport
 import Testing
 
 /// Peers that lie and records that attack: the engine against the stand-ins over loopback.

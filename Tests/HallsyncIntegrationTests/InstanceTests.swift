@@ -4,6 +4,7 @@ import HallsyncEngine
 import HallsyncOperations
 import HallsyncStandIns
 import HallsyncStore
+import HallsyncTestSupport
 import Testing
 
 /// The real binary when operators make mistakes: a second copy on the same database, the

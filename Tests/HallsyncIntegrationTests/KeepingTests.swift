@@ -4,6 +4,7 @@ import HallsyncDomain
 import HallsyncEngine
 import HallsyncStandIns
 @testable import HallsyncStore
+import HallsyncTestSupport
 import Testing
 
 /// Keeping the state: backups while the daemon runs, restores, schema upgrades and downgrades.

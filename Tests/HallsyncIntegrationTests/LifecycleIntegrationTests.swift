@@ -3,6 +3,7 @@ import HallsyncDomain
 import HallsyncEngine
 import HallsyncStandIns
 import HallsyncStore
+import HallsyncTestSupport
 import Testing
 
 /// Outcomes, cancellations and reschedules after delivery, over loopback against the stand-ins.

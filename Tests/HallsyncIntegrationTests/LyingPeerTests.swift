@@ -6,6 +6,7 @@ import HallsyncOperations
 import HallsyncStandIns
 import HallsyncStore
 import Logging
+import HallsyncTestSupport
 import Testing
 
 /// The lying-peer mode at a small size: both halls and the portal err in content at random, in

@@ -3,6 +3,7 @@ import HallsyncDomain
 import HallsyncEngine
 import HallsyncStandIns
 import HallsyncStore
+import HallsyncTestSupport
 import Testing
 
 /// Reconciliation after an expired feed, under the halls' ordinary faults.

@@ -3,6 +3,7 @@ import HallsyncDomain
 @testable import HallsyncEngine
 import HallsyncStandIns
 import HallsyncStore
+import HallsyncTestSupport
 import Testing
 
 /// Personal data is erased after the retention, from every place it was kept, once settled.

@@ -2,6 +2,7 @@ import Foundation
 import HallsyncDomain
 import HallsyncEngine
 import Synchronization
+import HallsyncTestSupport
 import Testing
 
 /// The catalogue and the calendar are edited by operations while the daemon runs; a reload

@@ -4,6 +4,7 @@ import HallsyncEngine
 import HallsyncOperations
 import HallsyncStandIns
 import HallsyncStore
+import HallsyncTestSupport
 import Testing
 
 /// The real `hallsync` binary as systemd runs it: notifications on a real datagram socket,

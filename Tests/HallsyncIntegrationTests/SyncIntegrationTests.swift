@@ -3,6 +3,7 @@ import HallsyncDomain
 import HallsyncEngine
 import HallsyncStandIns
 import HallsyncStore
+import HallsyncTestSupport
 import Testing
 
 /// The engine against the stand-ins over real loopback HTTP, every fault on.

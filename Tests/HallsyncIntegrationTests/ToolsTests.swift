@@ -1,6 +1,7 @@
 import Foundation
 import HallsyncDomain
 import HallsyncEngine
+import HallsyncTestSupport
 import Testing
 
 /// The operator tools on the real binary, and the host time zone kept out of every answer.

@@ -2,6 +2,7 @@ import Foundation
 import HallsyncEngine
 import HallsyncPostgres
 import Synchronization
+import HallsyncTestSupport
 import Testing
 
 /// Two daemons' lease keepers on one region of a real PostgreSQL: at most one may send at any
@@ -40,77 +41,92 @@ import Testing
         return nil
     }
 
-    @Test func oneOfTwoLeadsAndTheTakeoverStepRunsBeforeItsFirstSend() throws {
-        let log = TakeoverLog()
-        let a = keeper("daemon-a", region: "120101", takeovers: log), b = keeper("daemon-b", region: "120101", takeovers: log)
-        a.start(); b.start()
-        defer { a.stop(); b.stop() }
-        let took = watch(a, b, seconds: 10) { mayFirstSend(a) || mayFirstSend(b) }
-        #expect(took != nil, "nobody leads")
-        let leader = mayFirstSend(a) ? a : b
-        guard case .granted(let epoch, let timeout) = leader.sendPermission(timeout: 30) else { Issue.record("no permission"); return }
-        #expect(log.entries == [TakeoverLog.Entry(holder: leader.holder, epoch: epoch)])
-        // A request may last no longer than the window left: under TTL − margin.
-        #expect(timeout <= settings.trustSpan && timeout > 0)
-        // The lease row names the same leader and epoch, and it is renewed while it leads.
-        let row = try #require(try LeaseStore(try cluster.connect()).current(region: "120101"))
-        #expect(row.holder == leader.holder && row.epoch == epoch)
-        watch(a, b, seconds: settings.ttl * 1.5) { false }
-        #expect(mayFirstSend(leader), "a renewing leader keeps its lease past the TTL")
+    @Test func oneOfTwoLeadsAndTheTakeoverStepRunsBeforeItsFirstSend() async throws {
+        try await offPool { [self] in
+            let log = TakeoverLog()
+            let a = keeper("daemon-a", region: "120101", takeovers: log), b = keeper("daemon-b", region: "120101", takeovers: log)
+            a.start(); b.start()
+            defer { a.stop(); b.stop() }
+            let took = watch(a, b, seconds: 10) { mayFirstSend(a) || mayFirstSend(b) }
+            #expect(took != nil, "nobody leads")
+            let leader = mayFirstSend(a) ? a : b
+            guard case .granted(let epoch, let timeout) = leader.sendPermission(timeout: 30) else { Issue.record("no permission"); return }
+            #expect(log.entries == [TakeoverLog.Entry(holder: leader.holder, epoch: epoch)])
+            // A request may last no longer than the window left: under TTL − margin.
+            #expect(timeout <= settings.trustSpan && timeout > 0)
+            // The lease row names the same leader and epoch, and it is renewed while it leads.
+            let row = try #require(try LeaseStore(try cluster.connect()).current(region: "120101"))
+            #expect(row.holder == leader.holder && row.epoch == epoch)
+            watch(a, b, seconds: settings.ttl * 1.5) { false }
+            #expect(mayFirstSend(leader), "a renewing leader keeps its lease past the TTL")
+        }
     }
 
-    @Test func aStoppedLeaderResignsAndTheOtherLeadsAtOnce() throws {
-        let a = keeper("daemon-a", region: "120102"), b = keeper("daemon-b", region: "120102")
-        a.start()
-        #expect(watch(a, b, seconds: 10) { mayFirstSend(a) } != nil)
-        b.start()
-        defer { b.stop() }
-        #expect(a.stop(), "the keeper's thread ends")
-        #expect(!mayFirstSend(a))
-        // Resigned: well within the TTL, the poll interval and the takeover step.
-        let took = watch(a, b, seconds: 10) { mayFirstSend(b) }
-        #expect(took.map { $0 < 2 } == true, "took \(String(describing: took)) s")
+    @Test func aStoppedLeaderResignsAndTheOtherLeadsAtOnce() async throws {
+        try await offPool { [self] in
+            let a = keeper("daemon-a", region: "120102"), b = keeper("daemon-b", region: "120102")
+            a.start()
+            #expect(watch(a, b, seconds: 10) { mayFirstSend(a) } != nil)
+            b.start()
+            defer { b.stop() }
+            #expect(a.stop(), "the keeper's thread ends")
+            #expect(!mayFirstSend(a))
+            // Resigned: well within the TTL, the poll interval and the takeover step.
+            let took = watch(a, b, seconds: 10) { mayFirstSend(b) }
+            #expect(took.map { $0 < 2 } == true, "took \(String(describing: took)) s")
+        }
     }
 
-    @Test func aCrashedLeadersLeaseIsTakenWithinTheTTLPlusTwoSeconds() throws {
-        let a = keeper("daemon-a", region: "120103"), b = keeper("daemon-b", region: "120103")
-        a.start()
-        #expect(watch(a, b, seconds: 10) { mayFirstSend(a) } != nil)
-        b.start()
-        defer { b.stop() }
-        Thread.sleep(forTimeInterval: 1)
-        #expect(!mayFirstSend(b), "the standby waits while the leader renews")
-        a.crash()
-        let took = watch(a, b, seconds: settings.ttl + 5) { mayFirstSend(b) }
-        #expect(took.map { $0 <= settings.ttl + 2 } == true, "took \(String(describing: took)) s")
-        let row = try #require(try LeaseStore(try cluster.connect()).current(region: "120103"))
-        #expect(row.holder == "daemon-b" && row.epoch == 2)
+    @Test func aCrashedLeadersLeaseIsTakenWithinTheTTLPlusTwoSeconds() async throws {
+        try await offPool { [self] in
+            let a = keeper("daemon-a", region: "120103"), b = keeper("daemon-b", region: "120103")
+            a.start()
+            #expect(watch(a, b, seconds: 10) { mayFirstSend(a) } != nil)
+            b.start()
+            defer { b.stop() }
+            Thread.sleep(forTimeInterval: 1)
+            #expect(!mayFirstSend(b), "the standby waits while the leader renews")
+            a.crash()
+            let took = watch(a, b, seconds: settings.ttl + 5) { mayFirstSend(b) }
+            #expect(took.map { $0 <= settings.ttl + 2 } == true, "took \(String(describing: took)) s")
+            let row = try #require(try LeaseStore(try cluster.connect()).current(region: "120103"))
+            #expect(row.holder == "daemon-b" && row.epoch == 2)
+        }
     }
 
     /// As SIGSTOP longer than the TTL, then SIGCONT: the frozen leader may not send once its window
     /// has passed (by its own clock, while frozen), the other leads, and on waking the old leader's
     /// renewal is refused and its fenced write fails: it is a standby.
-    @Test func aLeaderFrozenPastTheTTLSendsNothingAfterWakingAndItsFencedWriteFails() throws {
-        let a = keeper("daemon-a", region: "120104"), b = keeper("daemon-b", region: "120104")
-        a.start()
-        #expect(watch(a, b, seconds: 10) { mayFirstSend(a) } != nil)
-        guard case .granted(let oldEpoch, _) = a.sendPermission(timeout: 30) else { Issue.record("no permission"); return }
-        b.start()
-        defer { a.stop(); b.stop() }
-        a.freeze(seconds: settings.ttl + 2)
-        let frozenAt = Date()
-        // Within TTL − margin of its last renewal the frozen leader stops permitting sends.
-        let refusedAfter = watch(a, b, seconds: settings.ttl + 1) { !mayFirstSend(a) }
-        #expect(refusedAfter.map { $0 <= settings.trustSpan } == true)
-        let tookOver = watch(a, b, seconds: settings.ttl + 5) { mayFirstSend(b) }
-        #expect(tookOver.map { Date().timeIntervalSince(frozenAt) <= settings.ttl + 2 + 0.5 && $0 >= 0 } == true)
-        // Awake again: nothing sent, and the old epoch's fence refuses a write.
-        watch(a, b, seconds: 3) { false }
-        #expect(!mayFirstSend(a) && mayFirstSend(b))
-        #expect(a.role == .standby)
-        let fence = LeaseStore(try cluster.connect())
-        #expect(throws: PostgresError.self) {
-            try fence.fenced(region: "120104", holder: "daemon-a", epoch: oldEpoch) { }
+    @Test func aLeaderFrozenPastTheTTLSendsNothingAfterWakingAndItsFencedWriteFails() async throws {
+        try await offPool { [self] in
+            let a = keeper("daemon-a", region: "120104"), b = keeper("daemon-b", region: "120104")
+            a.start()
+            #expect(watch(a, b, seconds: 10) { mayFirstSend(a) } != nil)
+            guard case .granted(let oldEpoch, _) = a.sendPermission(timeout: 30) else { Issue.record("no permission"); return }
+            b.start()
+            defer { a.stop(); b.stop() }
+            // The keeper's time its thread stopped: its last renewal started no later.
+            let stoppedAt = try #require(a.freeze(seconds: settings.ttl + 2))
+            let frozenAt = Date()
+            // Within TTL − margin of its last renewal the frozen leader stops permitting sends (seen
+            // by a poll every 20 ms: one poll's slack).
+            var refusedAt: Double?
+            let deadline = Date().addingTimeInterval(settings.ttl + 1)
+            while refusedAt == nil, Date() < deadline {
+                #expect(!(mayFirstSend(a) && mayFirstSend(b)), "two keepers may send at once")
+                if !mayFirstSend(a) { refusedAt = a.now } else { Thread.sleep(forTimeInterval: 0.02) }
+            }
+            #expect(refusedAt.map { $0 - stoppedAt <= settings.trustSpan + 0.05 } == true, "refused \(String(describing: refusedAt)) after a stop at \(stoppedAt)")
+            let tookOver = watch(a, b, seconds: settings.ttl + 5) { mayFirstSend(b) }
+            #expect(tookOver.map { Date().timeIntervalSince(frozenAt) <= settings.ttl + 2 + 0.5 && $0 >= 0 } == true)
+            // Awake again: nothing sent, and the old epoch's fence refuses a write.
+            watch(a, b, seconds: 3) { false }
+            #expect(!mayFirstSend(a) && mayFirstSend(b))
+            #expect(a.role == .standby)
+            let fence = LeaseStore(try cluster.connect())
+            #expect(throws: PostgresError.self) {
+                try fence.fenced(region: "120104", holder: "daemon-a", epoch: oldEpoch) { }
+            }
         }
     }
 }
@@ -118,41 +134,47 @@ import Testing
 extension LeaseKeeperTests {
     /// A takeover step longer than the trust span (many creates to look up) does not lose the lease
     /// it is for: renewals go on beside it, and sends start when it ends.
-    @Test func aTakeoverStepLongerThanTheWindowKeepsTheLease() throws {
-        let a = LeaseKeeper(conninfo: cluster.conninfo, region: "120106", holder: "daemon-a", settings: settings,
-                            onTakeover: { _ in Thread.sleep(forTimeInterval: 4) })
-        let b = keeper("daemon-b", region: "120106")
-        a.start(); b.start()
-        defer { a.stop(); b.stop() }
-        // Whoever won waits out its step; nobody may send meanwhile, and the winner leads after it.
-        #expect(eventually(timeout: .seconds(12)) { mayFirstSend(a) || mayFirstSend(b) })
-        let row = try #require(try LeaseStore(try cluster.connect()).current(region: "120106"))
-        #expect(row.epoch == 1, "the lease was not lost during the step (epoch \(row.epoch))")
+    @Test func aTakeoverStepLongerThanTheWindowKeepsTheLease() async throws {
+        try await offPool { [self] in
+            let a = LeaseKeeper(conninfo: cluster.conninfo, region: "120106", holder: "daemon-a", settings: settings,
+                                onTakeover: { _ in Thread.sleep(forTimeInterval: 4) })
+            let b = keeper("daemon-b", region: "120106")
+            a.start(); b.start()
+            defer { a.stop(); b.stop() }
+            // Whoever won waits out its step; nobody may send meanwhile, and the winner leads after it.
+            #expect(eventually(timeout: .seconds(12)) { mayFirstSend(a) || mayFirstSend(b) })
+            let row = try #require(try LeaseStore(try cluster.connect()).current(region: "120106"))
+            #expect(row.epoch == 1, "the lease was not lost during the step (epoch \(row.epoch))")
+        }
     }
 
     /// A stop ends sends at once, whatever the keeper's thread is doing (here: held, as by a hung request).
-    @Test func aStopEndsSendsAtOnceEvenWhileTheKeepersThreadIsHeld() throws {
-        let a = keeper("daemon-a", region: "120107")
-        a.start()
-        #expect(eventually(timeout: .seconds(10)) { mayFirstSend(a) })
-        a.freeze(seconds: 1.5)
-        _ = a.stop(timeout: 0)
-        #expect(!mayFirstSend(a))
-        #expect(eventually(timeout: .seconds(5)) { (try? LeaseStore(try cluster.connect()).current(region: "120107")?.isExpired) == true },
-                "the lease is given back once the thread runs again")
+    @Test func aStopEndsSendsAtOnceEvenWhileTheKeepersThreadIsHeld() async throws {
+        try await offPool { [self] in
+            let a = keeper("daemon-a", region: "120107")
+            a.start()
+            #expect(eventually(timeout: .seconds(10)) { mayFirstSend(a) })
+            a.freeze(seconds: 1.5)
+            _ = a.stop(timeout: 0)
+            #expect(!mayFirstSend(a))
+            #expect(eventually(timeout: .seconds(5)) { (try? LeaseStore(try cluster.connect()).current(region: "120107")?.isExpired) == true },
+                    "the lease is given back once the thread runs again")
+        }
     }
 
     /// The negative control of the freeze test: a leader that judges its sends by its own loop's
     /// last look at the lease (not by the clock at each send) goes on sending while frozen, after
     /// the other took over — the test above would see two senders.
-    @Test func withoutTheWindowCheckedAtEachSendAFrozenLeaderAndTheNewOneBothSend() throws {
-        let a = keeper("daemon-a", region: "120105", unsafe: true), b = keeper("daemon-b", region: "120105")
-        a.start()
-        #expect(eventually(timeout: .seconds(10)) { mayFirstSend(a) })
-        b.start()
-        defer { a.stop(); b.stop() }
-        a.freeze(seconds: settings.ttl + 3)
-        #expect(eventually(timeout: .seconds(6)) { mayFirstSend(a) && mayFirstSend(b) }, "the control found no moment with two senders")
+    @Test func withoutTheWindowCheckedAtEachSendAFrozenLeaderAndTheNewOneBothSend() async throws {
+        try await offPool { [self] in
+            let a = keeper("daemon-a", region: "120105", unsafe: true), b = keeper("daemon-b", region: "120105")
+            a.start()
+            #expect(eventually(timeout: .seconds(10)) { mayFirstSend(a) })
+            b.start()
+            defer { a.stop(); b.stop() }
+            a.freeze(seconds: settings.ttl + 3)
+            #expect(eventually(timeout: .seconds(6)) { mayFirstSend(a) && mayFirstSend(b) }, "the control found no moment with two senders")
+        }
     }
 }
 

@@ -38,6 +38,8 @@ public final class LeaseKeeper: Sendable {
         /// Test hooks: a freeze holds the thread without a tick (as SIGSTOP would); a crash ends it
         /// without resigning (as SIGKILL would).
         var frozenUntil: Double?
+        /// When the thread stopped for the freeze (keeper seconds): no request of its started later.
+        var frozenAt: Double?
         var crashed = false
         /// Actions the machine gave outside the keeper's thread (a stop, a failed takeover step):
         /// carried out by the thread after its current request, on its connection.
@@ -115,10 +117,21 @@ public final class LeaseKeeper: Sendable {
 
     /// Test hook: the thread stops ticking for `seconds` (as a SIGSTOP of the process would); the
     /// monotonic clock goes on, so sends are refused once the window has passed.
-    public func freeze(seconds: Double) {
+    /// Returns when the thread has stopped (after the request it was carrying out): the keeper
+    /// time it stopped at, which no request of its started after.
+    @discardableResult
+    public func freeze(seconds: Double) -> Double? {
         let until = now + seconds
-        control.withLock { $0.frozenUntil = until }
+        control.withLock {
+            $0.frozenUntil = until
+            $0.frozenAt = nil
+        }
         signal()
+        while now < until {
+            if let at = control.withLock({ $0.frozenAt }) { return at }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        return nil
     }
 
     /// Test hook: the thread ends without resigning and its connection is dropped (as SIGKILL would).
@@ -151,6 +164,8 @@ public final class LeaseKeeper: Sendable {
             let state = control.withLock { $0 }
             if state.crashed { return }
             if let frozen = state.frozenUntil {
+                let at = now
+                control.withLock { $0.frozenAt = at }
                 sleep(until: frozen)
                 control.withLock { if $0.frozenUntil == frozen { $0.frozenUntil = nil } }
                 continue
