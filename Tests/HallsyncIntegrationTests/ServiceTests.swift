@@ -96,7 +96,14 @@ import Testing
             hanging.hangSeconds = 60
             site.intake.faults = hanging
             for i in 0..<5 { site.portal.publish(Support.reservation("YY-HANG\(i)", date: BeijingTime.now().date.adding(days: 3).description)) }
-            Thread.sleep(forTimeInterval: 3)
+            // Until a create is in flight, held by the hall (its item made, its answer kept back):
+            // a fixed sleep let a slow machine send SIGTERM before any request hung.
+            let hangingBy = Date().addingTimeInterval(30)
+            while Date() < hangingBy, !(0..<5).contains(where: { !site.intake.items(externalId: "YY-HANG\($0)").isEmpty }) {
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            #expect((0..<5).contains { !site.intake.items(externalId: "YY-HANG\($0)").isEmpty }, "no create reached the hall")
+            Thread.sleep(forTimeInterval: 0.5)
             let stopAt = Date()
             kill(process.processIdentifier, SIGTERM)
             let stopping = notifications(until: "STOPPING=1", on: socket)
@@ -114,6 +121,12 @@ import Testing
             site.intake.faults = .none
             let again = try Support.launchHallsync(["run", "--config", config], log: directory + "/daemon2.log")
             defer { if again.isRunning { again.terminate() } }
+            // Running (a cycle written) before it is judged or signalled: a SIGTERM before its
+            // handlers are in place would end it as a signal does, not as a stop.
+            let running = Date().addingTimeInterval(30)
+            while Date() < running, !((try? status(directory)).map { $0.state == "running" && $0.writtenAtUnix > stopAt.timeIntervalSince1970 } ?? false) {
+                Thread.sleep(forTimeInterval: 0.1)
+            }
             let until = Date().addingTimeInterval(30)
             while Date() < until, (0..<5).contains(where: { site.licensing.items(externalId: "YY-HANG\($0)").count != 1 }) { Thread.sleep(forTimeInterval: 0.3) }
             for i in 0..<5 {
