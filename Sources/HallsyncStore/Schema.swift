@@ -340,6 +340,36 @@ enum Schema {
                 CREATE INDEX reservation_without_phone ON reservation(disposition) WHERE disposition = 'DELIVERABLE' AND phone = '';
                 """)
         }
+        migrator.registerMigration("v11: the summary's categories in columns hallsync writes, not computed from JSON") { db in
+            // outcome, portalStatus, deadline and state were computed by SQLite from the JSON (generated
+            // columns over json_extract); they are plain columns now, written with the reservation and
+            // its lifecycle (StoreTransaction.save, setLifecycle) — one schema for SQLite and PostgreSQL.
+            try db.execute(sql: """
+                DROP INDEX reservation_summary_dept;
+                DROP INDEX reservation_summary_region;
+                ALTER TABLE reservation DROP COLUMN state;
+                ALTER TABLE reservation DROP COLUMN deadline;
+                ALTER TABLE reservation DROP COLUMN portalStatus;
+                ALTER TABLE reservation DROP COLUMN outcome;
+                ALTER TABLE reservation ADD COLUMN outcome TEXT;        -- the staff's outcome (Lifecycle.outcome.status)
+                ALTER TABLE reservation ADD COLUMN portalStatus TEXT;   -- what the portal was told (Lifecycle.portalStatus)
+                ALTER TABLE reservation ADD COLUMN deadline TEXT;       -- the hall item's due time (content.deadline)
+                -- PHONE | HELD | HANDLED | CONSULTED | CANCELLED | PENDING (StoredReservation.summaryStateSQL)
+                ALTER TABLE reservation ADD COLUMN state TEXT NOT NULL DEFAULT 'PENDING';
+                UPDATE reservation SET
+                    outcome = CASE WHEN json_valid(lifecycleJSON) THEN json_extract(lifecycleJSON, '$.outcome.status') END,
+                    portalStatus = CASE WHEN json_valid(lifecycleJSON) THEN json_extract(lifecycleJSON, '$.portalStatus') END,
+                    deadline = CASE WHEN json_valid(contentJSON) THEN json_extract(contentJSON, '$.deadline') END;
+                UPDATE reservation SET state = CASE
+                    WHEN disposition = 'PHONE' THEN 'PHONE'
+                    WHEN disposition = 'UNDELIVERABLE' THEN 'HELD'
+                    WHEN outcome IN ('HANDLED', 'CONSULTED') THEN outcome
+                    WHEN isCancelled = 1 THEN 'CANCELLED'
+                    ELSE 'PENDING' END;
+                CREATE INDEX reservation_summary_dept ON reservation(deptCode, appointmentDate, itemCode, state, deadline, id);
+                CREATE INDEX reservation_summary_region ON reservation(regionCode, appointmentDate, deptCode, itemCode, state, deadline, id);
+                """)
+        }
         return migrator
     }
 

@@ -46,18 +46,21 @@ public struct StoreTransaction {
         try db.cachedStatement(sql: """
             INSERT INTO reservation (id, version, updateTime, portalJSON, disposition, route, contentJSON, isCancelled, regionCode, deptCode,
                                      appointmentDate, itemCode, firstSeenAt, changedAt,
-                                     itemName, registerTime, appointmentSlot, applicantName, phone, deptName)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     itemName, registerTime, appointmentSlot, applicantName, phone, deptName, deadline, state)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET version = excluded.version, updateTime = excluded.updateTime,
                 portalJSON = excluded.portalJSON, disposition = excluded.disposition, route = excluded.route,
                 contentJSON = excluded.contentJSON, isCancelled = excluded.isCancelled,
                 regionCode = excluded.regionCode, deptCode = excluded.deptCode, appointmentDate = excluded.appointmentDate,
                 itemCode = excluded.itemCode, purgedAt = NULL, changedAt = excluded.changedAt,
                 itemName = excluded.itemName, registerTime = excluded.registerTime, appointmentSlot = excluded.appointmentSlot,
-                applicantName = excluded.applicantName, phone = excluded.phone, deptName = excluded.deptName
+                applicantName = excluded.applicantName, phone = excluded.phone, deptName = excluded.deptName,
+                deadline = excluded.deadline,
+                state = \(StoredReservation.summaryStateSQL(disposition: "excluded.disposition", closingOutcome: "(CASE WHEN reservation.outcome IN ('HANDLED', 'CONSULTED') THEN reservation.outcome END)", isCancelled: "excluded.isCancelled"))
             """).execute(arguments: [r.id, r.version, r.portal.updateTime, portalJSON, r.disposition.rawValue, r.route?.rawValue,
                              contentJSON, r.portal.isCancelled, r.regionKey, r.deptKey, r.appointmentKey, r.itemKey, now, now,
-                             shown.itemName, shown.registerTime, shown.slot, shown.applicantName, shown.phone, shown.deptName])
+                             shown.itemName, shown.registerTime, shown.slot, shown.applicantName, shown.phone, shown.deptName,
+                             r.content?.deadline, StoredReservation.summaryState(disposition: r.disposition, outcome: nil, isCancelled: r.portal.isCancelled)])
         guard let content = r.content, let canonical else { return nil }
         return DeliveredContent(content, canonicalJSON: canonical)
     }
@@ -120,7 +123,13 @@ public struct StoreTransaction {
 
     /// Stores what hallsync learnt about a reservation's outcome and the portal's status.
     public func setLifecycle(_ lifecycle: Lifecycle, of reservationId: String) throws {
-        try db.cachedStatement(sql: "UPDATE reservation SET lifecycleJSON = ? WHERE id = ?").execute(arguments: [String(decoding: try Self.encoder.encode(lifecycle), as: UTF8.self), reservationId])
+        let outcome = lifecycle.outcome?.status
+        try db.cachedStatement(sql: """
+            UPDATE reservation SET lifecycleJSON = ?, outcome = ?, portalStatus = ?,
+                state = \(StoredReservation.summaryStateSQL(disposition: "disposition", closingOutcome: "?", isCancelled: "isCancelled"))
+            WHERE id = ?
+            """).execute(arguments: [String(decoding: try Self.encoder.encode(lifecycle), as: UTF8.self), outcome?.rawValue,
+                                     lifecycle.portalStatus?.rawValue, outcome.flatMap(StoredReservation.closing)?.rawValue, reservationId])
     }
 
     public struct Counts: Hashable, Sendable {

@@ -24,8 +24,6 @@ public struct StoredReservation: Hashable, Sendable {
     public var id: String { portal.reservationId }
     public var version: Int { portal.version }
 
-    /// The region the summary scopes this reservation by: the normalised one when deliverable,
-    /// else the portal's when it has the form of a region code (never a text SQL would cut short).
     /// What the summary's list and the attention page show of the reservation, kept in columns of
     /// their own (read without JSON functions): the matter's name, the slot's start, the slot as
     /// the portal sent it, the applicant's name and phone — the hall's forms once deliverable —
@@ -35,6 +33,32 @@ public struct StoredReservation: Hashable, Sendable {
          content?.applicantName ?? portal.applicant.name, content.map(\.phone) ?? portal.applicant.phone, portal.deptName)
     }
 
+    /// The summary's category of a reservation (its `state` column): PHONE (verified by phone
+    /// only), HELD (on the attention list, not deliverable), the staff's outcome HANDLED |
+    /// CONSULTED, CANCELLED online without an outcome, else PENDING.
+    public static func summaryState(disposition: Disposition, outcome: HallItemStatus?, isCancelled: Bool) -> String {
+        switch disposition {
+        case .phoneVerifiedOnly: return "PHONE"
+        case .undeliverable: return "HELD"
+        case .deliverable: return outcome.flatMap(closing)?.rawValue ?? (isCancelled ? "CANCELLED" : "PENDING")
+        }
+    }
+
+    /// An outcome that is a category of its own (handled, consulted); nil for the others.
+    public static func closing(_ outcome: HallItemStatus) -> HallItemStatus? {
+        outcome == .handled || outcome == .consulted ? outcome : nil
+    }
+
+    /// ``summaryState(disposition:outcome:isCancelled:)`` as an SQL expression over columns (or
+    /// parameters), for a statement that changes some of its inputs; the closing outcome is NULL
+    /// or HANDLED | CONSULTED. Portable SQL: the same in both dialects.
+    static func summaryStateSQL(disposition: String, closingOutcome: String, isCancelled: String) -> String {
+        "CASE WHEN \(disposition) = 'PHONE' THEN 'PHONE' WHEN \(disposition) = 'UNDELIVERABLE' THEN 'HELD' "
+            + "ELSE COALESCE(\(closingOutcome), CASE WHEN \(isCancelled) = 1 THEN 'CANCELLED' ELSE 'PENDING' END) END"
+    }
+
+    /// The region the summary scopes this reservation by: the normalised one when deliverable,
+    /// else the portal's when it has the form of a region code (never a text SQL would cut short).
     public var regionKey: String? {
         if let code = content?.regionCode { return code }
         let raw = (portal.regionCode ?? "").trimmingCharacters(in: .whitespaces)

@@ -26,7 +26,7 @@ import Testing
 
     @Test func migratesAFreshFileAndReopensIt() throws {
         let (store, directory) = try makeStore()
-        #expect(try store.appliedMigrations().count == 10)
+        #expect(try store.appliedMigrations().count == Schema.names.count && Schema.names.count == 11)
         try store.write { tx in try tx.setCursor(.portalPosition, to: "2021-09-08 09:00:00|YY1", now: 1) }
         let reopened = try Store(path: directory + "/state.sqlite")
         #expect(try reopened.read { tx in try tx.cursor(.portalPosition) } == "2021-09-08 09:00:00|YY1")
@@ -171,6 +171,96 @@ import Testing
         #expect(columns(rows[0]) == ["（预约）公司设立登记", "2021-09-11 10:00:00", "10:00-10:30", "张三", "", "环翠区行政审批服务局"])
         #expect(columns(rows[1]) == ["公司设立登记", nil, "10:00-10:30", " 张 三 ", "0631-5200000", "环翠区行政审批服务局"])
         #expect(try store.read { tx in try tx.counts(now: BeijingTime(parsing: "2021-09-14 09:00:00")!) }.withoutPhone == 1)
+    }
+
+    /// v5 computed the summary's category from the JSON (generated columns): the rule, as SQL
+    /// over the stored JSON, that the columns hallsync writes since v11 must still agree with.
+    static let stateAsV5ComputedIt = """
+        SELECT id, state, outcome, portalStatus, deadline,
+            CASE WHEN disposition = 'PHONE' THEN 'PHONE' WHEN disposition = 'UNDELIVERABLE' THEN 'HELD'
+                 WHEN json_extract(lifecycleJSON, '$.outcome.status') IN ('HANDLED', 'CONSULTED') THEN json_extract(lifecycleJSON, '$.outcome.status')
+                 WHEN isCancelled = 1 THEN 'CANCELLED' ELSE 'PENDING' END AS computedState,
+            json_extract(lifecycleJSON, '$.outcome.status') AS computedOutcome,
+            json_extract(lifecycleJSON, '$.portalStatus') AS computedPortalStatus,
+            json_extract(contentJSON, '$.deadline') AS computedDeadline
+        FROM reservation ORDER BY id
+        """
+
+    /// Every combination of what the category depends on, written in every order hallsync
+    /// writes it (saved then given an outcome, given an outcome then saved again as cancelled or
+    /// as another disposition): the written columns are what v5 computed.
+    @Test func theSummaryColumnsAreWhatTheJSONSays() throws {
+        let (store, _) = try makeStore()
+        let content = HallItemContent(itemName: "（预约）x", registerTime: "2021-09-11 10:00:00", deadline: "2021-09-13 10:00:00",
+                                      applicantType: "PERSON", applicantName: "n", idType: "ID_CARD", idNumber: "i", orgName: nil, orgCode: nil,
+                                      phone: "", regionCode: "371002", deptCode: "D1", itemCode: "c")
+        var n = 0
+        for disposition in [StoredReservation.Disposition.deliverable, .phoneVerifiedOnly, .undeliverable] {
+            for outcome in [nil] + [HallItemStatus.open, .handled, .consulted, .cancelled] {
+                for cancelled in [false, true] {
+                    for savedAgain in [false, true] {
+                        n += 1
+                        var portal = PortalReservation(reservationId: "YY\(n)", version: 1, updateTime: "2021-09-08 09:00:00", applicant: .init())
+                        portal.status = cancelled && !savedAgain ? "CANCELLED" : "ACTIVE"
+                        let stored = StoredReservation(portal: portal, disposition: disposition, route: disposition == .deliverable ? .licensingOnly : nil,
+                                                       content: disposition == .deliverable ? content : nil)
+                        try store.write { tx in
+                            try tx.save(stored, now: 1)
+                            try tx.setLifecycle(Lifecycle(outcome: outcome.map { StaffOutcome(status: $0, target: .licensing, operator: "o", at: "2021-09-11 10:00:00") },
+                                                          portalStatus: outcome == nil ? nil : .handled), of: stored.id)
+                            if savedAgain {
+                                var later = stored
+                                later.portal.version = 2
+                                later.portal.status = cancelled ? "CANCELLED" : "ACTIVE"
+                                try tx.save(later, now: 2)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let rows = try store.pool.read { db in try Row.fetchAll(db, sql: Self.stateAsV5ComputedIt) }
+        #expect(rows.count == n && Set(rows.map { $0["state"] as String }).count == 6)
+        for row in rows {
+            #expect(row["state"] as String == row["computedState"] as String, "\(row)")
+            #expect(row["outcome"] as String? == row["computedOutcome"] as String?, "\(row)")
+            #expect(row["portalStatus"] as String? == row["computedPortalStatus"] as String?, "\(row)")
+            #expect(row["deadline"] as String? == row["computedDeadline"] as String?, "\(row)")
+        }
+    }
+
+    /// A file of v10 (generated columns) gets the same categories as plain columns.
+    @Test func reservationsOfTheVersionBeforeKeepTheirCategories() throws {
+        let lifecycle = { (status: String) in
+            #"{"outcome":{"at":"2021-09-11 10:00:00","operator":"o","status":"\#(status)","target":"intake"},"portalStatus":"HANDLED"}"#
+        }
+        let store = try storeOfAnOlderVersion(upTo: 9) { db in
+            for (id, disposition, cancelled, lifecycleJSON, contentJSON) in [
+                ("YY1", "DELIVERABLE", 0, lifecycle("HANDLED"), #"{"deadline":"2021-09-13 10:00:00"}"#),
+                ("YY2", "DELIVERABLE", 1, lifecycle("PENDING"), #"{"deadline":"2021-09-14 10:00:00"}"#),
+                ("YY3", "DELIVERABLE", 0, nil, "{}"),
+                ("YY4", "PHONE", 1, nil, nil),
+                ("YY5", "UNDELIVERABLE", 0, lifecycle("CONSULTED"), nil),
+            ] as [(String, String, Int, String?, String?)] {
+                try db.execute(sql: """
+                    INSERT INTO reservation (id, version, updateTime, portalJSON, disposition, isCancelled, lifecycleJSON, contentJSON, firstSeenAt, changedAt)
+                    VALUES (?, 1, '', '{}', ?, ?, ?, ?, 1, 1)
+                    """, arguments: [id, disposition, cancelled, lifecycleJSON, contentJSON])
+            }
+        }
+        let rows = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, state, outcome, portalStatus, deadline FROM reservation ORDER BY id")
+        }
+        #expect(rows.map { $0["state"] as String } == ["HANDLED", "CANCELLED", "PENDING", "PHONE", "HELD"])
+        #expect(rows.map { $0["outcome"] as String? } == ["HANDLED", "PENDING", nil, nil, "CONSULTED"])
+        #expect(rows.map { $0["deadline"] as String? } == ["2021-09-13 10:00:00", "2021-09-14 10:00:00", nil, nil, nil])
+        #expect(rows[0]["portalStatus"] as String? == "HANDLED")
+        // No column of the reservation is computed by SQLite any more (generated columns are hidden from table_info).
+        let hidden = try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM pragma_table_xinfo('reservation') WHERE hidden != 0") }
+        #expect(hidden == 0)
+        // The summary's indexes are back.
+        let indexes = try store.pool.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'reservation'") }
+        #expect(indexes.contains("reservation_summary_dept") && indexes.contains("reservation_summary_region"))
     }
 
     @Test func keepsStatusesLifecycleOverdueCountsAndPrunesSettledSends() throws {
