@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import HallsyncDomain
 
 /// An attention entry as people see it: what was raised (its fields read through, `row.code`),
@@ -42,17 +41,17 @@ extension StoreTransaction {
             WHERE \(openOnly ? "a.resolvedAt IS NULL AND" : "") ((r.id IS NOT NULL AND \(predicate)) \(includingUnowned ? "OR r.id IS NULL" : ""))
             ORDER BY a.raisedAt, a.id LIMIT ?
             """
-        return try Row.fetchAll(db, sql: sql, arguments: all).map(Self.attentionRow)
+        return try db.rows(sql, all).map(Self.attentionRow)
     }
 
     /// How many open entries there are in scope, and about how many reservations (the status
     /// file's count).
     public func attentionCounts(scope: ReservationScope, includingUnowned: Bool) throws -> (reservations: Int, entries: Int) {
         let (whereClause, arguments) = Self.openAttentionConditions(scope: scope, includingUnowned: includingUnowned)
-        let counts = try Row.fetchOne(db, sql: """
+        let counts = try db.row("""
             SELECT COUNT(*) AS entries, COUNT(DISTINCT a.reservationId) AS reservations
             FROM attention a LEFT JOIN reservation r ON r.id = a.reservationId WHERE \(whereClause)
-            """, arguments: arguments)
+            """, arguments)
         return (counts?["reservations"] ?? 0, counts?["entries"] ?? 0)
     }
 
@@ -61,34 +60,33 @@ extension StoreTransaction {
     /// web page's database attached as `web`).
     public func attentionList(scope: ReservationScope, includingUnowned: Bool, limit: Int, offset: Int) throws -> [AttentionListRow] {
         let (whereClause, arguments) = Self.openAttentionConditions(scope: scope, includingUnowned: includingUnowned)
-        var all: StatementArguments = [try appliedClerkRequest()]
+        var all: SQLArguments = [try appliedClerkRequest()]
         all += arguments
         all += [limit, offset]
-        return try Row.fetchAll(db, sql: Self.attentionListColumns + " WHERE \(whereClause) ORDER BY a.raisedAt, a.id LIMIT ? OFFSET ?", arguments: all)
+        return try db.rows(Self.attentionListColumns + " WHERE \(whereClause) ORDER BY a.raisedAt, a.id LIMIT ? OFFSET ?", all)
             .map(Self.attentionListRow)
     }
 
     /// One open entry as the list shows it, when it is in scope.
     public func openAttentionEntry(id: Int64, scope: ReservationScope, includingUnowned: Bool) throws -> AttentionListRow? {
         let (whereClause, arguments) = Self.openAttentionConditions(scope: scope, includingUnowned: includingUnowned)
-        var all: StatementArguments = [try appliedClerkRequest(), id]
+        var all: SQLArguments = [try appliedClerkRequest(), id]
         all += arguments
-        return try Row.fetchOne(db, sql: Self.attentionListColumns + " WHERE a.id = ? AND \(whereClause)", arguments: all).map(Self.attentionListRow)
+        return try db.row(Self.attentionListColumns + " WHERE a.id = ? AND \(whereClause)", all).map(Self.attentionListRow)
     }
 
     /// Every open entry in scope, oldest first, one at a time from one snapshot (the export);
     /// `body` returns false to stop.
     public func forEachOpenAttentionEntry(scope: ReservationScope, includingUnowned: Bool, _ body: (AttentionListRow) throws -> Bool) throws {
         let (whereClause, arguments) = Self.openAttentionConditions(scope: scope, includingUnowned: includingUnowned)
-        var all: StatementArguments = [try appliedClerkRequest()]
+        var all: SQLArguments = [try appliedClerkRequest()]
         all += arguments
-        let cursor = try Row.fetchCursor(db, sql: Self.attentionListColumns + " WHERE \(whereClause) ORDER BY a.raisedAt, a.id", arguments: all)
-        while let row = try cursor.next() {
-            guard try body(Self.attentionListRow(row)) else { return }
+        try db.forEachRow(Self.attentionListColumns + " WHERE \(whereClause) ORDER BY a.raisedAt, a.id", all) { row in
+            try body(Self.attentionListRow(row))
         }
     }
 
-    static func openAttentionConditions(scope: ReservationScope, includingUnowned: Bool) -> (String, StatementArguments) {
+    static func openAttentionConditions(scope: ReservationScope, includingUnowned: Bool) -> (String, SQLArguments) {
         let (predicate, arguments) = scope.predicate()
         return ("a.resolvedAt IS NULL AND ((r.id IS NOT NULL AND \(predicate)) \(includingUnowned ? "OR r.id IS NULL" : ""))", arguments)
     }
@@ -102,7 +100,7 @@ extension StoreTransaction {
         FROM attention a LEFT JOIN reservation r ON r.id = a.reservationId
         """
 
-    static func attentionListRow(_ row: Row) -> AttentionListRow {
+    static func attentionListRow(_ row: SQLRow) -> AttentionListRow {
         AttentionListRow(entry: attentionRow(row), stored: row["stored"], department: row["deptCode"], matter: row["itemCode"],
                          matterName: (row["itemName"] as String?).map(MatterName.strippingReservationPrefix),
                          applicantName: row["applicantName"] ?? "", purged: (row["purgedAt"] as Double?) != nil, waiting: row["waiting"])
@@ -111,21 +109,21 @@ extension StoreTransaction {
     /// One attention entry, when its reservation is in scope (or it has none and `includingUnowned`).
     public func attentionEntry(id: Int64, scope: ReservationScope, includingUnowned: Bool) throws -> AttentionRow? {
         let (predicate, arguments) = scope.predicate()
-        var all: StatementArguments = [id]
+        var all: SQLArguments = [id]
         all += arguments
-        return try Row.fetchOne(db, sql: """
+        return try db.row("""
             SELECT a.* FROM attention a LEFT JOIN reservation r ON r.id = a.reservationId
             WHERE a.id = ? AND ((r.id IS NOT NULL AND \(predicate)) \(includingUnowned ? "OR r.id IS NULL" : ""))
-            """, arguments: all).map(Self.attentionRow)
+            """, all).map(Self.attentionRow)
     }
 
     /// What was raised, from a row of `attention`.
-    static func attentionEntry(_ row: Row) -> AttentionEntry {
+    static func attentionEntry(_ row: SQLRow) -> AttentionEntry {
         AttentionEntry(reservationId: row["reservationId"], code: row["code"], field: row["field"], target: row["target"],
                        messageZh: row["messageZh"], messageEn: row["messageEn"], version: row["version"], raisedAt: row["raisedAt"])
     }
 
-    static func attentionRow(_ row: Row) -> AttentionRow {
+    static func attentionRow(_ row: SQLRow) -> AttentionRow {
         AttentionRow(id: row["id"], entry: attentionEntry(row), resolvedAt: row["resolvedAt"], resolvedBy: row["resolvedBy"], resolution: row["resolution"])
     }
 

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Departments by name, not by their 18-character code.
 ///
@@ -16,11 +15,8 @@ extension StoreTransaction {
     public func departmentNames(_ codes: some Collection<String>, scope: ReservationScope) throws -> [String: String] {
         var names: [String: String] = [:]
         let (sql, scopeArguments) = Self.departmentNameSQL("?", scope: scope)
-        let statement = try db.cachedStatement(sql: "SELECT \(sql)")
         for code in Set(codes) {
-            var arguments: StatementArguments = [code]
-            arguments += scopeArguments
-            let name = Self.cleanName(try String.fetchOne(statement, arguments: arguments))
+            let name = Self.cleanName(try db.value(String.self, "SELECT \(sql)", [code] + scopeArguments))
             if !name.isEmpty { names[code] = name }
         }
         return names
@@ -28,11 +24,11 @@ extension StoreTransaction {
 
     /// The department name of the code `codeExpression` stands for, as a scalar subquery over the
     /// reservations in `scope`; its arguments come after the code's.
-    static func departmentNameSQL(_ codeExpression: String, scope: ReservationScope) -> (String, StatementArguments) {
+    static func departmentNameSQL(_ codeExpression: String, scope: ReservationScope) -> (String, SQLArguments) {
         // The region's condition is kept off the index (`+`): the department's index, in date
         // order, finds the newest reservation in one step; the region's would be walked back
         // until one of the department turned up.
-        let (predicate, arguments): (String, StatementArguments)
+        let (predicate, arguments): (String, SQLArguments)
         switch scope {
         case .departments: (predicate, arguments) = scope.predicate("x")
         case .region(let code): (predicate, arguments) = ("+x.regionCode = ?", [code])

@@ -154,7 +154,7 @@ public final class Store: Sendable {
     /// Runs `body` in one write transaction.
     public func write<T>(_ body: (StoreTransaction) throws -> T) throws(StoreError) -> T {
         do {
-            return try pool.write { db in try body(StoreTransaction(db: db)) }
+            return try pool.write { db in try body(StoreTransaction(db: SQLiteSession(db: db))) }
         } catch let error as StoreError {
             throw error
         } catch {
@@ -165,7 +165,7 @@ public final class Store: Sendable {
     /// Runs `body` on a consistent snapshot.
     public func read<T>(_ body: (StoreTransaction) throws -> T) throws(StoreError) -> T {
         do {
-            return try pool.read { db in try body(StoreTransaction(db: db)) }
+            return try pool.read { db in try body(StoreTransaction(db: SQLiteSession(db: db))) }
         } catch let error as StoreError {
             throw error
         } catch {

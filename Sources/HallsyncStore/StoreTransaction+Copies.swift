@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import HallsyncDomain
 
 /// A reservation's copies in each hall, and items seen there that are not a copy of ours.
@@ -21,11 +20,11 @@ extension StoreTransaction {
     /// sends' peers are read once (a hall's mark the copy's pending send, `portal` the push).
     public func copiesAndPushPending(of reservationId: String) throws -> (copies: [HallTarget: HallCopy], pushPending: Bool) {
         var copies: [HallTarget: HallCopy] = [:]
-        let rows = try Row.fetchCursor(try db.cachedStatement(sql: """
+        let rows = try db.rows("""
             SELECT target, itemNo, revision, contentDigest, identityDigest, deadline, deptCode, isBlocked, status, closedBy, verified, keyGeneration
             FROM hallCopy WHERE reservationId = ?
-            """), arguments: [reservationId])
-        while let row = try rows.next() {
+            """, [reservationId])
+        for row in rows {
             guard let target = HallTarget(rawValue: row[0]) else { continue }
             copies[target] = HallCopy(target: target, itemNo: row[1], revision: row[2],
                                       delivered: Self.delivered(digest: row[3], identity: row[4], deadline: row[5], deptCode: row[6]),
@@ -36,9 +35,8 @@ extension StoreTransaction {
         }
         var pushPending = false
         // Pending sends are few per reservation: their peers are told apart here rather than by a DISTINCT (a temporary b-tree).
-        let targets = try String.fetchCursor(try db.cachedStatement(sql: "SELECT target FROM outbox WHERE reservationId = ? AND state = 'PENDING'"),
-                                             arguments: [reservationId])
-        while let target = try targets.next() {
+        let targets = try db.values(String.self, "SELECT target FROM outbox WHERE reservationId = ? AND state = 'PENDING'", [reservationId])
+        for target in targets {
             if target == SendTarget.portal.rawValue { pushPending = true }
             guard let t = HallTarget(rawValue: target) else { continue }
             copies[t, default: HallCopy(target: t)].hasPendingSend = true
@@ -48,12 +46,12 @@ extension StoreTransaction {
 
     /// Records a copy's status as the hall reported it (and its item number, when it was not known yet).
     public func recordStatus(reservationId: String, copy: HallCopy, at: String?, now: Double) throws {
-        try db.cachedStatement(sql: """
+        try db.execute("""
             INSERT INTO hallCopy (reservationId, target, itemNo, status, closedBy, statusAt, changedAt) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(reservationId, target) DO UPDATE SET itemNo = COALESCE(hallCopy.itemNo, excluded.itemNo),
                 status = excluded.status, closedBy = excluded.closedBy, statusAt = COALESCE(excluded.statusAt, hallCopy.statusAt),
                 changedAt = excluded.changedAt
-            """).execute(arguments: [reservationId, copy.target.rawValue, copy.itemNo, copy.status.rawValue, copy.closedBy?.rawValue, at, now])
+            """, [reservationId, copy.target.rawValue, copy.itemNo, copy.status.rawValue, copy.closedBy?.rawValue, at, now])
     }
 
     /// Open items of one hall, in reservation order after `after`: what a reconciliation looks up;
@@ -63,41 +61,40 @@ extension StoreTransaction {
     /// that went back hid (a clerk's counter item, handled later).
     public func openCopies(in hall: HallTarget, after: String, limit: Int, createdBefore: Double? = nil,
                            closedSince: Double? = nil) throws -> [(reservationId: String, itemNo: String)] {
-        try Row.fetchAll(try db.cachedStatement(sql: """
+        try db.rows("""
             SELECT reservationId, itemNo FROM hallCopy
             WHERE target = ? AND (status = 'PENDING' OR changedAt >= ?) AND itemNo IS NOT NULL AND reservationId > ? AND COALESCE(createdAt, 0) < ?
             ORDER BY reservationId LIMIT ?
-            """), arguments: [hall.rawValue, closedSince ?? Double.greatestFiniteMagnitude, after, createdBefore ?? Double.greatestFiniteMagnitude, limit])
+            """, [hall.rawValue, closedSince ?? Double.greatestFiniteMagnitude, after, createdBefore ?? Double.greatestFiniteMagnitude, limit])
             .map { ($0["reservationId"], $0["itemNo"]) }
     }
 
     /// The reservation whose copy in `target` is the item `itemNo`, nil when none is (the store
     /// allows one: `hallCopy_item`).
     public func copyOwner(target: HallTarget, itemNo: String) throws -> String? {
-        try String.fetchOne(try db.cachedStatement(sql: "SELECT reservationId FROM hallCopy WHERE target = ? AND itemNo = ?"),
-                            arguments: [target.rawValue, itemNo])
+        try db.value(String.self, "SELECT reservationId FROM hallCopy WHERE target = ? AND itemNo = ?", [target.rawValue, itemNo])
     }
 
     /// Every copy with an item number (for checks of a whole run).
     public func recordedCopies() throws -> [(reservationId: String, target: HallTarget, itemNo: String)] {
-        try Row.fetchAll(db, sql: "SELECT reservationId, target, itemNo FROM hallCopy WHERE itemNo IS NOT NULL").compactMap { row in
+        try db.rows("SELECT reservationId, target, itemNo FROM hallCopy WHERE itemNo IS NOT NULL").compactMap { row in
             HallTarget(rawValue: row[1]).map { (row[0], $0, row[2]) }
         }
     }
 
     /// Whether a create of the reservation's copy in `target` is waiting to be sent or answered.
     public func hasPendingCreate(reservationId: String, target: HallTarget) throws -> Bool {
-        try Bool.fetchOne(try db.cachedStatement(sql: """
+        try db.value(Bool.self, """
             SELECT EXISTS (SELECT 1 FROM outbox WHERE reservationId = ? AND target = ? AND kind = 'CREATE' AND state = 'PENDING')
-            """), arguments: [reservationId, target.rawValue]) ?? false
+            """, [reservationId, target.rawValue]) ?? false
     }
 
     /// Whether a status push of `status` was ever planned for the reservation (sent or not, whatever
     /// its answer): a status the portal shows that hallsync never planned is not its own.
     public func plannedPush(reservationId: String, status: PortalProcessStatus) throws -> Bool {
-        try Bool.fetchOne(try db.cachedStatement(sql: """
+        try db.value(Bool.self, """
             SELECT EXISTS (SELECT 1 FROM outbox WHERE reservationId = ? AND target = 'portal' AND pushStatus = ?)
-            """), arguments: [reservationId, status.rawValue]) ?? false
+            """, [reservationId, status.rawValue]) ?? false
     }
 
     // MARK: Items seen that are not a copy of ours
@@ -105,13 +102,13 @@ extension StoreTransaction {
     /// Notes what a hall said about an item carrying one of our reservations' ids that is not
     /// that reservation's copy (yet): the newest word about each item is kept.
     public func recordSighting(_ sighting: HallItemSighting, now: Double) throws {
-        try db.cachedStatement(sql: """
+        try db.execute("""
             INSERT INTO hallItemSighting (target, itemNo, reservationId, status, origin, operator, at, source, seenAt)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(target, itemNo) DO UPDATE SET reservationId = excluded.reservationId, status = excluded.status,
                 origin = COALESCE(excluded.origin, hallItemSighting.origin), operator = COALESCE(excluded.operator, hallItemSighting.operator),
                 at = COALESCE(excluded.at, hallItemSighting.at), source = excluded.source, seenAt = excluded.seenAt
-            """).execute(arguments: [sighting.target.rawValue, sighting.itemNo, sighting.reservationId, sighting.status,
+            """, [sighting.target.rawValue, sighting.itemNo, sighting.reservationId, sighting.status,
                              sighting.origin, sighting.operator, sighting.at, sighting.source.rawValue, now])
     }
 
@@ -120,23 +117,23 @@ extension StoreTransaction {
     /// names it) and no create on its way that could claim it: whatever ended the wait — a
     /// settled or refused create, a cancellation before delivery, a send given up — it is shown.
     public func sightingsNoLongerWaiting(limit: Int) throws -> [(reservationId: String, target: HallTarget)] {
-        try Row.fetchAll(try db.cachedStatement(sql: """
+        try db.rows("""
             SELECT DISTINCT s.reservationId, s.target FROM hallItemSighting s
             WHERE NOT EXISTS (SELECT 1 FROM attention a WHERE a.reservationId = s.reservationId AND a.code = 'OTHER_HALL_ITEM'
                               AND a.field = s.itemNo AND a.target = s.target)
               AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.reservationId = s.reservationId AND o.target = s.target
                               AND o.kind = 'CREATE' AND o.state = 'PENDING')
             LIMIT ?
-            """), arguments: [limit]).compactMap { row in
+            """, [limit]).compactMap { row in
             HallTarget(rawValue: row[1]).map { (reservationId: row[0], target: $0) }
         }
     }
 
     public func sightings(of reservationId: String, in target: HallTarget) throws -> [HallItemSighting] {
-        try Row.fetchAll(try db.cachedStatement(sql: """
+        try db.rows("""
             SELECT target, itemNo, reservationId, status, origin, operator, at, source FROM hallItemSighting
             WHERE reservationId = ? AND +target = ? ORDER BY itemNo
-            """), arguments: [reservationId, target.rawValue]).compactMap { row in
+            """, [reservationId, target.rawValue]).compactMap { row in
             guard let target = HallTarget(rawValue: row[0]), let source = HallItemSighting.Source(rawValue: row[7]) else { return nil }
             return HallItemSighting(target: target, itemNo: row[1], reservationId: row[2], status: row[3], origin: row[4],
                                     operator: row[5], at: row[6], source: source)
@@ -144,13 +141,12 @@ extension StoreTransaction {
     }
 
     public func removeSighting(target: HallTarget, itemNo: String) throws {
-        try db.cachedStatement(sql: "DELETE FROM hallItemSighting WHERE target = ? AND itemNo = ?").execute(arguments: [target.rawValue, itemNo])
+        try db.execute("DELETE FROM hallItemSighting WHERE target = ? AND itemNo = ?", [target.rawValue, itemNo])
     }
 
     /// Whether hallsync ever sent a closing action to this copy.
     public func sentAction(reservationId: String, target: HallTarget) throws -> Bool {
-        try Bool.fetchOne(try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM outbox WHERE reservationId = ? AND target = ? AND kind = 'ACTION')"),
-                          arguments: [reservationId, target.rawValue]) ?? false
+        try db.value(Bool.self, "SELECT EXISTS (SELECT 1 FROM outbox WHERE reservationId = ? AND target = ? AND kind = 'ACTION')", [reservationId, target.rawValue]) ?? false
     }
 
     /// Records what a hall item says after a create or update was answered (`delivered`: the
@@ -158,61 +154,60 @@ extension StoreTransaction {
     /// - Parameter verified: the item was found carrying the reservation's id (a lookup), not only named by an answer.
     public func recordCopy(reservationId: String, target: HallTarget, itemNo: String, revision: Int,
                            delivered: DeliveredContent?, verified: Bool = false, now: Double) throws {
-        try db.cachedStatement(sql: """
+        try db.execute("""
             INSERT INTO hallCopy (reservationId, target, itemNo, revision, contentDigest, identityDigest, deadline, deptCode,
                                   isBlocked, createdAt, changedAt, verified)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
             ON CONFLICT(reservationId, target) DO UPDATE SET itemNo = excluded.itemNo,
-                revision = MAX(hallCopy.revision, excluded.revision),
+                revision = CASE WHEN excluded.revision > hallCopy.revision THEN excluded.revision ELSE hallCopy.revision END,
                 contentDigest = CASE WHEN excluded.revision >= hallCopy.revision THEN excluded.contentDigest ELSE hallCopy.contentDigest END,
                 identityDigest = CASE WHEN excluded.revision >= hallCopy.revision THEN excluded.identityDigest ELSE hallCopy.identityDigest END,
                 deadline = CASE WHEN excluded.revision >= hallCopy.revision THEN excluded.deadline ELSE hallCopy.deadline END,
                 deptCode = CASE WHEN excluded.revision >= hallCopy.revision THEN excluded.deptCode ELSE hallCopy.deptCode END,
                 createdAt = COALESCE(hallCopy.createdAt, excluded.createdAt), changedAt = excluded.changedAt,
-                verified = MAX(hallCopy.verified, excluded.verified)
-            """).execute(arguments: [reservationId, target.rawValue, itemNo, revision, delivered?.digest, delivered?.identity,
+                verified = CASE WHEN excluded.verified > hallCopy.verified THEN excluded.verified ELSE hallCopy.verified END
+            """, [reservationId, target.rawValue, itemNo, revision, delivered?.digest, delivered?.identity,
                                      delivered?.deadline, delivered?.deptCode, now, now, verified])
     }
 
     /// The item was seen carrying the reservation's id: no lookup is needed before acting on it.
     public func markVerified(target: HallTarget, itemNo: String) throws {
-        try db.cachedStatement(sql: "UPDATE hallCopy SET verified = 1 WHERE target = ? AND itemNo = ? AND verified = 0")
-            .execute(arguments: [target.rawValue, itemNo])
+        try db.execute("UPDATE hallCopy SET verified = 1 WHERE target = ? AND itemNo = ? AND verified = 0", [target.rawValue, itemNo])
     }
 
     /// The item number a hall gave for this copy is not the reservation's (a lookup by its id does
     /// not list it): the copy forgets it and is created again under a key of its own; the sends
     /// addressed to that item are refused, unsent.
     public func unclaim(reservationId: String, target: HallTarget, itemNo: String, now: Double) throws {
-        try db.cachedStatement(sql: """
+        try db.execute("""
             UPDATE hallCopy SET itemNo = NULL, status = 'PENDING', closedBy = NULL, statusAt = NULL, revision = 0,
                 contentDigest = NULL, identityDigest = NULL, deadline = NULL, deptCode = NULL, verified = 0, keyGeneration = keyGeneration + 1, changedAt = ?
             WHERE reservationId = ? AND target = ? AND itemNo = ?
-            """).execute(arguments: [now, reservationId, target.rawValue, itemNo])
-        try db.cachedStatement(sql: """
+            """, [now, reservationId, target.rawValue, itemNo])
+        try db.execute("""
             UPDATE outbox SET state = 'FAILED', settledAt = ?, lastError = 'HALL_ITEM_CONFLICT: addressed an item that is not this reservation''s; not sent'
             WHERE reservationId = ? AND target = ? AND itemNo = ? AND state = 'PENDING'
-            """).execute(arguments: [now, reservationId, target.rawValue, itemNo])
+            """, [now, reservationId, target.rawValue, itemNo])
     }
 
     /// After an item number turned out to be another's: the copy's next create goes under a key of its own.
     public func nextKeyGeneration(reservationId: String, target: HallTarget, now: Double) throws {
-        try db.cachedStatement(sql: """
+        try db.execute("""
             INSERT INTO hallCopy (reservationId, target, keyGeneration, changedAt) VALUES (?, ?, 1, ?)
             ON CONFLICT(reservationId, target) DO UPDATE SET keyGeneration = hallCopy.keyGeneration + 1, changedAt = excluded.changedAt
-            """).execute(arguments: [reservationId, target.rawValue, now])
+            """, [reservationId, target.rawValue, now])
     }
 
     /// Marks a copy as waiting for a person: no further send is planned for it.
     public func blockCopy(reservationId: String, target: HallTarget, now: Double) throws {
-        try db.cachedStatement(sql: """
+        try db.execute("""
             INSERT INTO hallCopy (reservationId, target, isBlocked, changedAt) VALUES (?, ?, 1, ?)
             ON CONFLICT(reservationId, target) DO UPDATE SET isBlocked = 1, changedAt = excluded.changedAt
-            """).execute(arguments: [reservationId, target.rawValue, now])
+            """, [reservationId, target.rawValue, now])
     }
 
     /// Lets a blocked copy be planned again (a newer portal version may fix what the hall refused).
     public func unblockCopies(reservationId: String, now: Double) throws {
-        try db.cachedStatement(sql: "UPDATE hallCopy SET isBlocked = 0, changedAt = ? WHERE reservationId = ? AND isBlocked = 1").execute(arguments: [now, reservationId])
+        try db.execute("UPDATE hallCopy SET isBlocked = 0, changedAt = ? WHERE reservationId = ? AND isBlocked = 1", [now, reservationId])
     }
 }

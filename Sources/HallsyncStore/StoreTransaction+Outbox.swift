@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import HallsyncDomain
 
 /// The outbox: sends to the halls and pushes to the portal, due, attempted, settled, pruned.
@@ -13,35 +12,34 @@ extension StoreTransaction {
     public func enqueue(_ entry: OutboxEntry, now: Double) throws -> Bool {
         // After a restore, until the portal was read past that moment, a create looks its item up
         // first (firstAttemptAt 0): the daemon that ran before may have made it after the backup.
-        try db.cachedStatement(sql: """
-            INSERT OR IGNORE INTO outbox (reservationId, target, kind, itemNo, idempotencyKey, body, revision, state, attempts, nextAttemptAt, createdAt,
+        return try db.execute("""
+            INSERT INTO outbox (reservationId, target, kind, itemNo, idempotencyKey, body, revision, state, attempts, nextAttemptAt, createdAt,
                                           action, origin, pushStatus, contentDigest, identityDigest, deadline, deptCode, firstAttemptAt)
             VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-                    COALESCE(?, CASE WHEN ?3 = 'CREATE' AND EXISTS (SELECT 1 FROM cursor WHERE name = 'restore.lookUpThrough') THEN 0 ELSE NULL END))
-            """).execute(arguments: [entry.reservationId, entry.target.rawValue, entry.kind.rawValue, entry.itemNo,
+                    COALESCE(CAST(? AS DOUBLE PRECISION), CASE WHEN ?3 = 'CREATE' AND EXISTS (SELECT 1 FROM cursor WHERE name = 'restore.lookUpThrough') THEN 0 END))
+            ON CONFLICT (idempotencyKey) DO NOTHING
+            """, [entry.reservationId, entry.target.rawValue, entry.kind.rawValue, entry.itemNo,
                              entry.idempotencyKey, entry.body, entry.revision, entry.nextAttemptAt, now,
                              entry.action?.rawValue, entry.origin?.rawValue, entry.pushStatus?.rawValue,
-                             entry.delivered?.digest, entry.delivered?.identity, entry.delivered?.deadline, entry.delivered?.deptCode, entry.firstAttemptAt])
-        return db.changesCount > 0
+                             entry.delivered?.digest, entry.delivered?.identity, entry.delivered?.deadline, entry.delivered?.deptCode, entry.firstAttemptAt]) > 0
     }
 
     /// Pending sends due now, oldest first.
     public func dueSends(now: Double, limit: Int) throws -> [OutboxEntry] {
-        try readable(Row.fetchAll(try db.cachedStatement(sql: "SELECT \(Self.outboxColumns) FROM outbox WHERE state = 'PENDING' AND nextAttemptAt <= ? ORDER BY nextAttemptAt, id LIMIT ?"),
-                                  arguments: [now, limit]), now: now)
+        try readable(db.rows("SELECT \(Self.outboxColumns) FROM outbox WHERE state = 'PENDING' AND nextAttemptAt <= ? ORDER BY nextAttemptAt, id LIMIT ?", [now, limit]), now: now)
     }
 
     /// One peer's pending sends due now, oldest first.
     public func dueSends(target: SendTarget, now: Double, limit: Int) throws -> [OutboxEntry] {
-        try readable(Row.fetchAll(try db.cachedStatement(sql: """
+        try readable(db.rows("""
             SELECT \(Self.outboxColumns) FROM outbox WHERE state = 'PENDING' AND target = ? AND nextAttemptAt <= ? ORDER BY nextAttemptAt, id LIMIT ?
-            """), arguments: [target.rawValue, now, limit]), now: now)
+            """, [target.rawValue, now, limit]), now: now)
     }
 
     /// The rows read as sends; a row that cannot be (a target, kind or state no version of hallsync
     /// writes: damage) is refused for good and its reservation put on the attention list — sent
     /// nowhere rather than to a guessed peer.
-    func readable(_ rows: [Row], now: Double) throws -> [OutboxEntry] {
+    func readable(_ rows: [SQLRow], now: Double) throws -> [OutboxEntry] {
         var entries: [OutboxEntry] = []
         entries.reserveCapacity(rows.count)
         for row in rows {
@@ -60,33 +58,32 @@ extension StoreTransaction {
 
     /// Makes these pending sends due at `time`.
     public func makeDue(ids: [Int64], at time: Double) throws {
-        let statement = try db.cachedStatement(sql: "UPDATE outbox SET nextAttemptAt = MIN(nextAttemptAt, ?) WHERE id = ? AND state = 'PENDING'")
-        for id in ids { try statement.execute(arguments: [time, id]) }
+        for id in ids {
+            try db.execute("UPDATE outbox SET nextAttemptAt = CASE WHEN nextAttemptAt < ?1 THEN nextAttemptAt ELSE ?1 END WHERE id = ?2 AND state = 'PENDING'", [time, id])
+        }
     }
 
     public func outbox(reservationId: String) throws -> [OutboxEntry] {
-        try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(Self.outboxColumns) FROM outbox WHERE reservationId = ? ORDER BY id"), arguments: [reservationId]).map(Self.outbox(from:))
+        try db.rows("SELECT \(Self.outboxColumns) FROM outbox WHERE reservationId = ? ORDER BY id", [reservationId]).map(Self.outbox(from:))
     }
 
     /// Notes that an attempt is about to be made, before the request leaves.
     public func markAttempted(ids: [Int64], now: Double) throws {
-        let statement = try db.cachedStatement(sql: "UPDATE outbox SET attempts = attempts + 1, firstAttemptAt = COALESCE(firstAttemptAt, ?) WHERE id = ?")
-        for id in ids { try statement.execute(arguments: [now, id]) }
+        for id in ids { try db.execute("UPDATE outbox SET attempts = attempts + 1, firstAttemptAt = COALESCE(firstAttemptAt, ?) WHERE id = ?", [now, id]) }
     }
 
     public func settle(outboxId: Int64, state: OutboxEntry.State, error: String?, now: Double) throws {
-        try db.cachedStatement(sql: "UPDATE outbox SET state = ?, lastError = ?, settledAt = ? WHERE id = ?").execute(arguments: [state.rawValue, error, now, outboxId])
+        try db.execute("UPDATE outbox SET state = ?, lastError = ?, settledAt = ? WHERE id = ?", [state.rawValue, error, now, outboxId])
     }
 
     /// Holds the reservation's pending creates in `target` until `time` (after a conflict: a hall
     /// that keeps answering with another's item is not asked again at once).
     public func holdCreates(reservationId: String, target: HallTarget, until time: Double) throws {
-        try db.cachedStatement(sql: "UPDATE outbox SET nextAttemptAt = MAX(nextAttemptAt, ?) WHERE reservationId = ? AND target = ? AND kind = 'CREATE' AND state = 'PENDING'")
-            .execute(arguments: [time, reservationId, target.rawValue])
+        try db.execute("UPDATE outbox SET nextAttemptAt = CASE WHEN nextAttemptAt > ?1 THEN nextAttemptAt ELSE ?1 END WHERE reservationId = ? AND target = ? AND kind = 'CREATE' AND state = 'PENDING'", [time, reservationId, target.rawValue])
     }
 
     public func reschedule(outboxId: Int64, at next: Double, error: String) throws {
-        try db.cachedStatement(sql: "UPDATE outbox SET nextAttemptAt = ?, lastError = ? WHERE id = ?").execute(arguments: [next, error, outboxId])
+        try db.execute("UPDATE outbox SET nextAttemptAt = ?, lastError = ? WHERE id = ?", [next, error, outboxId])
     }
 
     /// After a restore from a backup: the halls may hold items created after the backup was taken
@@ -94,8 +91,7 @@ extension StoreTransaction {
     /// `externalId` before it is sent (as a create older than the key retention does). Returns how many.
     @discardableResult
     public func lookUpBeforeEveryPendingCreate(restoredAt: BeijingTime, now: Double) throws -> Int {
-        try db.execute(sql: "UPDATE outbox SET firstAttemptAt = 0 WHERE state = 'PENDING' AND kind = 'CREATE'")
-        let count = db.changesCount
+        let count = try db.execute("UPDATE outbox SET firstAttemptAt = 0 WHERE state = 'PENDING' AND kind = 'CREATE'")
         // And every create planned until the portal has been read past this moment.
         try setCursor(.restoreLookUpThrough, to: restoredAt.description, now: now)
         return count
@@ -104,15 +100,13 @@ extension StoreTransaction {
     /// Makes every pending send due at `time` (after a reload: what an operator fixed is tried at once).
     @discardableResult
     public func rescheduleAllPending(at time: Double) throws -> Int {
-        try db.cachedStatement(sql: "UPDATE outbox SET nextAttemptAt = ? WHERE state = 'PENDING' AND nextAttemptAt > ?").execute(arguments: [time, time])
-        return db.changesCount
+        try db.execute("UPDATE outbox SET nextAttemptAt = ? WHERE state = 'PENDING' AND nextAttemptAt > ?", [time, time])
     }
 
     /// Deletes sends settled as done before `time`; returns how many. Refused ones stay (they explain the attention list).
     @discardableResult
     public func pruneSettled(before time: Double) throws -> Int {
-        try db.cachedStatement(sql: "DELETE FROM outbox WHERE state = 'DONE' AND settledAt < ?").execute(arguments: [time])
-        return db.changesCount
+        try db.execute("DELETE FROM outbox WHERE state = 'DONE' AND settledAt < ?", [time])
     }
 
     /// The columns ``outbox(from:)`` reads, in its order: a row is read by position (a lookup by
@@ -124,7 +118,7 @@ extension StoreTransaction {
         """
 
     /// Throws on a value no version of hallsync writes: a damaged row is never guessed into a send.
-    static func outbox(from row: Row) throws(StoreError) -> OutboxEntry {
+    static func outbox(from row: SQLRow) throws(StoreError) -> OutboxEntry {
         func stored<T: RawRepresentable>(_ raw: String?, as _: T.Type, _ column: String) throws(StoreError) -> T? where T.RawValue == String {
             guard let raw else { return nil }
             guard let value = T(rawValue: raw) else {

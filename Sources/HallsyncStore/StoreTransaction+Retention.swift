@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import HallsyncDomain
 
 /// Erasure of personal data past its retention.
@@ -12,7 +11,7 @@ extension StoreTransaction {
     /// status, nothing on the attention list. (`+c.status`: the copies are found by their
     /// reservation, not by reading every pending copy for each candidate.)
     public func retentionDue(cutoff: String, changedBefore: Double, limit: Int) throws -> [String] {
-        try String.fetchAll(try db.cachedStatement(sql: """
+        try db.values(String.self, """
             SELECT r.id FROM reservation r
             WHERE r.purgedAt IS NULL
               AND ((r.appointmentDate IS NOT NULL AND r.appointmentDate < ?) OR (r.appointmentDate IS NULL AND r.changedAt < ?))
@@ -22,7 +21,7 @@ extension StoreTransaction {
               AND (r.disposition != 'DELIVERABLE'
                    OR r.portalStatus IN ('HANDLED', 'CONSULTED', 'CANCEL_ACKNOWLEDGED'))
             LIMIT ?
-            """), arguments: [cutoff, changedBefore, limit])
+            """, [cutoff, changedBefore, limit])
     }
 
     /// Erases the applicant's name, ID number and phone from a reservation, its copies, its
@@ -38,40 +37,40 @@ extension StoreTransaction {
         kept.portal = rule.erase(stored.portal)
         kept.content = erased
         let shown = kept.shown
-        try db.cachedStatement(sql: """
+        try db.execute("""
             UPDATE reservation SET portalJSON = ?, contentJSON = ?, purgedAt = ?, itemName = ?, registerTime = ?, appointmentSlot = ?,
                 applicantName = ?, phone = ? WHERE id = ?
-            """).execute(arguments: [portalJSON, contentJSON, now, shown.itemName, shown.registerTime, shown.slot, shown.applicantName,
+            """, [portalJSON, contentJSON, now, shown.itemName, shown.registerTime, shown.slot, shown.applicantName,
                                      shown.phone, reservationId])
         // A copy that was sent the content as it stood keeps the erased content's digests (still
         // "the same": nothing to update); one sent an older version forgets them (a digest of an
         // ID number is personal data too) and is compared again only if a newer version comes.
         let before = stored.content.map { DeliveredContent($0) }
         let after = erased.map { DeliveredContent($0) }
-        try db.cachedStatement(sql: """
+        try db.execute("""
             UPDATE hallCopy SET
                 contentDigest = CASE WHEN contentDigest = ? THEN ? END,
                 identityDigest = CASE WHEN contentDigest = ? THEN ? END
             WHERE reservationId = ? AND contentDigest IS NOT NULL
-            """).execute(arguments: [before?.digest, after?.digest, before?.digest, after?.identity, reservationId])
-        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT id, body FROM outbox WHERE reservationId = ? AND kind IN ('CREATE', 'UPDATE')"), arguments: [reservationId]) {
+            """, [before?.digest, after?.digest, before?.digest, after?.identity, reservationId])
+        for row in try db.rows("SELECT id, body FROM outbox WHERE reservationId = ? AND kind IN ('CREATE', 'UPDATE')", [reservationId]) {
             guard var body = try? JSONSerialization.jsonObject(with: row["body"] as Data) as? [String: Any] else { continue }
             for key in PersonalDataRetention.bodyKeys where body[key] != nil { body[key] = PersonalDataRetention.erased }
             // The content sent (its typed column) goes with it: it is needed only while the send is pending.
-            try db.cachedStatement(sql: "UPDATE outbox SET body = ?, contentDigest = NULL, identityDigest = NULL WHERE id = ?").execute(arguments: [try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), row["id"] as Int64])
+            try db.execute("UPDATE outbox SET body = ?, contentDigest = NULL, identityDigest = NULL WHERE id = ?", [try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), row["id"] as Int64])
         }
-        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT id, messageZh, messageEn, field FROM attention WHERE reservationId = ?"), arguments: [reservationId]) {
-            try db.cachedStatement(sql: "UPDATE attention SET messageZh = ?, messageEn = ?, field = ? WHERE id = ?").execute(arguments: [PersonalData.redactPeerText(row["messageZh"], values: values), PersonalData.redactPeerText(row["messageEn"], values: values),
+        for row in try db.rows("SELECT id, messageZh, messageEn, field FROM attention WHERE reservationId = ?", [reservationId]) {
+            try db.execute("UPDATE attention SET messageZh = ?, messageEn = ?, field = ? WHERE id = ?", [PersonalData.redactPeerText(row["messageZh"], values: values), PersonalData.redactPeerText(row["messageEn"], values: values),
                                        PersonalData.redactPeerText(row["field"], values: values), row["id"] as Int64])
         }
     }
 
     public func isPurged(_ reservationId: String) throws -> Bool {
-        try Bool.fetchOne(try db.cachedStatement(sql: "SELECT purgedAt IS NOT NULL FROM reservation WHERE id = ?"), arguments: [reservationId]) ?? false
+        try db.value(Bool.self, "SELECT purgedAt IS NOT NULL FROM reservation WHERE id = ?", [reservationId]) ?? false
     }
 
     /// Reservations whose personal data was erased.
     public func purgedCount() throws -> Int {
-        try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(*) FROM reservation WHERE purgedAt IS NOT NULL")) ?? 0
+        try db.value(Int.self, "SELECT COUNT(*) FROM reservation WHERE purgedAt IS NOT NULL") ?? 0
     }
 }

@@ -1,12 +1,12 @@
 import Foundation
-import GRDB
 import HallsyncDomain
 
 /// The typed operations on the state, inside one transaction of ``Store``: the reservations
 /// here; copies, outbox, cursors, attention and retention each in their own
 /// `StoreTransaction+Aspect.swift`.
 public struct StoreTransaction {
-    let db: Database
+    /// The open transaction, on whichever database the store keeps its state in.
+    public let db: any SQLSession
 
     /// Sorted keys, so equal values encode to equal bytes.
     public static let encoder: JSONEncoder = {
@@ -18,21 +18,20 @@ public struct StoreTransaction {
     // MARK: Reservations
 
     public func reservation(id: String) throws -> StoredReservation? {
-        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM reservation WHERE id = ?"), arguments: [id]) else { return nil }
+        guard let row = try db.row("SELECT * FROM reservation WHERE id = ?", [id]) else { return nil }
         return try Self.reservation(from: row)
     }
 
     /// The stored version of a reservation as the portal sent it, for telling a repeat from a
     /// contradiction; nil when never seen.
     public func storedHead(of id: String) throws -> StoredHead? {
-        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT version, updateTime, portalJSON, purgedAt IS NOT NULL FROM reservation WHERE id = ?"),
-                                         arguments: [id]) else { return nil }
+        guard let row = try db.row("SELECT version, updateTime, portalJSON, purgedAt IS NOT NULL FROM reservation WHERE id = ?", [id]) else { return nil }
         return StoredHead(version: row[0], updateTime: row[1], portalJSON: row[2], purged: row[3])
     }
 
     /// The stored version of a reservation, nil when never seen.
     public func storedVersion(of id: String) throws -> Int? {
-        try Int.fetchOne(try db.cachedStatement(sql: "SELECT version FROM reservation WHERE id = ?"), arguments: [id])
+        try db.value(Int.self, "SELECT version FROM reservation WHERE id = ?", [id])
     }
 
     /// Stores the reservation's latest version; returns its content's digests, taken over the
@@ -43,7 +42,7 @@ public struct StoreTransaction {
         let canonical = r.content.map { $0.canonicalJSON() }
         let contentJSON = canonical.map { String(decoding: $0, as: UTF8.self) }
         let shown = r.shown
-        try db.cachedStatement(sql: """
+        try db.execute("""
             INSERT INTO reservation (id, version, updateTime, portalJSON, disposition, route, contentJSON, isCancelled, regionCode, deptCode,
                                      appointmentDate, itemCode, firstSeenAt, changedAt,
                                      itemName, registerTime, appointmentSlot, applicantName, phone, deptName, deadline, state)
@@ -57,7 +56,7 @@ public struct StoreTransaction {
                 applicantName = excluded.applicantName, phone = excluded.phone, deptName = excluded.deptName,
                 deadline = excluded.deadline,
                 state = \(StoredReservation.summaryStateSQL(disposition: "excluded.disposition", closingOutcome: "(CASE WHEN reservation.outcome IN ('HANDLED', 'CONSULTED') THEN reservation.outcome END)", isCancelled: "excluded.isCancelled"))
-            """).execute(arguments: [r.id, r.version, r.portal.updateTime, portalJSON, r.disposition.rawValue, r.route?.rawValue,
+            """, [r.id, r.version, r.portal.updateTime, portalJSON, r.disposition.rawValue, r.route?.rawValue,
                              contentJSON, r.portal.isCancelled, r.regionKey, r.deptKey, r.appointmentKey, r.itemKey, now, now,
                              shown.itemName, shown.registerTime, shown.slot, shown.applicantName, shown.phone, shown.deptName,
                              r.content?.deadline, StoredReservation.summaryState(disposition: r.disposition, outcome: nil, isCancelled: r.portal.isCancelled)])
@@ -67,9 +66,9 @@ public struct StoreTransaction {
 
     /// What planning the reservation's next sends needs; nil when it was never stored.
     public func planningState(of id: String) throws -> PlanningState? {
-        guard let row = try Row.fetchOne(try db.cachedStatement(sql: """
+        guard let row = try db.row("""
             SELECT version, isCancelled, disposition, route, contentJSON, lifecycleJSON FROM reservation WHERE id = ?
-            """), arguments: [id]) else { return nil }
+            """, [id]) else { return nil }
         let disposition = StoredReservation.Disposition(rawValue: row["disposition"]) ?? .undeliverable
         let route = (row["route"] as String?).flatMap(Route.init(rawValue:))
         let contentJSON: String? = row["contentJSON"]
@@ -88,7 +87,7 @@ public struct StoreTransaction {
 
     /// What hallsync knows of the reservation's outcome and the portal's status; nil when it was never stored.
     public func lifecycle(of id: String) throws -> Lifecycle? {
-        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT lifecycleJSON FROM reservation WHERE id = ?"), arguments: [id]) else {
+        guard let row = try db.row("SELECT lifecycleJSON FROM reservation WHERE id = ?", [id]) else {
             return nil
         }
         return try (row["lifecycleJSON"] as String?).map { try Self.decoder.decode(Lifecycle.self, from: Data($0.utf8)) } ?? Lifecycle()
@@ -101,7 +100,7 @@ public struct StoreTransaction {
         String(decoding: try encoder.encode(portal), as: UTF8.self)
     }
 
-    static func reservation(from row: Row) throws -> StoredReservation {
+    static func reservation(from row: SQLRow) throws -> StoredReservation {
         let portal = try JSONDecoder().decode(PortalReservation.self, from: Data((row["portalJSON"] as String).utf8))
         let content = try (row["contentJSON"] as String?).map { try JSONDecoder().decode(HallItemContent.self, from: Data($0.utf8)) }
         var stored = StoredReservation(portal: portal, disposition: StoredReservation.Disposition(rawValue: row["disposition"]) ?? .undeliverable,
@@ -114,21 +113,22 @@ public struct StoreTransaction {
 
     /// Notes a portal version in the reservation's history (no personal data).
     public func recordVersion(_ r: StoredReservation, now: Double) throws {
-        try db.cachedStatement(sql: """
-            INSERT OR IGNORE INTO reservationVersion (reservationId, version, updateTime, seenAt, status, processStatus, appointmentDate, appointmentSlot, disposition)
+        try db.execute("""
+            INSERT INTO reservationVersion (reservationId, version, updateTime, seenAt, status, processStatus, appointmentDate, appointmentSlot, disposition)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [r.id, r.version, r.portal.updateTime, now, r.portal.status, r.portal.processStatus,
+            ON CONFLICT (reservationId, version) DO NOTHING
+            """, [r.id, r.version, r.portal.updateTime, now, r.portal.status, r.portal.processStatus,
                              r.portal.appointmentDate, r.portal.appointmentSlot, r.disposition.rawValue])
     }
 
     /// Stores what hallsync learnt about a reservation's outcome and the portal's status.
     public func setLifecycle(_ lifecycle: Lifecycle, of reservationId: String) throws {
         let outcome = lifecycle.outcome?.status
-        try db.cachedStatement(sql: """
+        try db.execute("""
             UPDATE reservation SET lifecycleJSON = ?, outcome = ?, portalStatus = ?,
                 state = \(StoredReservation.summaryStateSQL(disposition: "disposition", closingOutcome: "?", isCancelled: "isCancelled"))
             WHERE id = ?
-            """).execute(arguments: [String(decoding: try Self.encoder.encode(lifecycle), as: UTF8.self), outcome?.rawValue,
+            """, [String(decoding: try Self.encoder.encode(lifecycle), as: UTF8.self), outcome?.rawValue,
                                      lifecycle.portalStatus?.rawValue, outcome.flatMap(StoredReservation.closing)?.rawValue, reservationId])
     }
 
@@ -159,7 +159,7 @@ public struct StoreTransaction {
     /// - Parameter now: the current Beijing time, for the overdue counts.
     public func counts(now: BeijingTime = .now()) throws -> Counts {
         var c = Counts()
-        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT disposition, COUNT(*) AS n FROM reservation GROUP BY disposition")) {
+        for row in try db.rows("SELECT disposition, COUNT(*) AS n FROM reservation GROUP BY disposition") {
             let n: Int = row["n"]
             c.reservations += n
             switch StoredReservation.Disposition(rawValue: row["disposition"]) {
@@ -169,21 +169,21 @@ public struct StoreTransaction {
             case nil: break
             }
         }
-        c.withoutPhone = try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(*) FROM reservation WHERE disposition = 'DELIVERABLE' AND phone = ''")) ?? 0
-        c.copiesCreated = try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(*) FROM hallCopy WHERE itemNo IS NOT NULL")) ?? 0
-        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT target, COUNT(*) AS n FROM outbox WHERE state = 'PENDING' GROUP BY target")) {
+        c.withoutPhone = try db.value(Int.self, "SELECT COUNT(*) FROM reservation WHERE disposition = 'DELIVERABLE' AND phone = ''") ?? 0
+        c.copiesCreated = try db.value(Int.self, "SELECT COUNT(*) FROM hallCopy WHERE itemNo IS NOT NULL") ?? 0
+        for row in try db.rows("SELECT target, COUNT(*) AS n FROM outbox WHERE state = 'PENDING' GROUP BY target") {
             c.pendingSends[row["target"]] = row["n"]
         }
-        c.oldestPendingCreatedAt = try Double.fetchOne(try db.cachedStatement(sql: "SELECT MIN(createdAt) FROM outbox WHERE state = 'PENDING'"))
-        c.failedSends = try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(*) FROM outbox WHERE state = 'FAILED'")) ?? 0
-        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT code, COUNT(DISTINCT reservationId) AS n FROM attention WHERE resolvedAt IS NULL GROUP BY code")) {
+        c.oldestPendingCreatedAt = try db.value(Double.self, "SELECT MIN(createdAt) FROM outbox WHERE state = 'PENDING'")
+        c.failedSends = try db.value(Int.self, "SELECT COUNT(*) FROM outbox WHERE state = 'FAILED'") ?? 0
+        for row in try db.rows("SELECT code, COUNT(DISTINCT reservationId) AS n FROM attention WHERE resolvedAt IS NULL GROUP BY code") {
             c.attentionByCode[row["code"]] = row["n"]
         }
-        c.openAttention = try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(DISTINCT reservationId) FROM attention WHERE resolvedAt IS NULL")) ?? 0
-        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT status, COUNT(*) AS n FROM hallCopy WHERE itemNo IS NOT NULL GROUP BY status")) {
+        c.openAttention = try db.value(Int.self, "SELECT COUNT(DISTINCT reservationId) FROM attention WHERE resolvedAt IS NULL") ?? 0
+        for row in try db.rows("SELECT status, COUNT(*) AS n FROM hallCopy WHERE itemNo IS NOT NULL GROUP BY status") {
             c.copiesByStatus[row["status"]] = row["n"]
         }
-        for row in try Row.fetchAll(try db.cachedStatement(sql: Self.overdueQuery), arguments: [now.description]) {
+        for row in try db.rows(Self.overdueQuery, [now.description]) {
             c.overdueByDept[row["dept"], default: 0] += row["n"] as Int
             c.overdueByRegion[row["region"], default: 0] += row["n"] as Int
         }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import HallsyncDomain
 
 /// Which reservations a reader may see (the notice's 预约数据汇总): a department's staff their
@@ -8,11 +7,11 @@ public enum ReservationScope: Hashable, Sendable {
     case departments([String])
     case region(String)
 
-    func predicate(_ alias: String = "r") -> (sql: String, arguments: StatementArguments) {
+    func predicate(_ alias: String = "r") -> (sql: String, arguments: SQLArguments) {
         switch self {
         case .departments(let codes):
             guard !codes.isEmpty else { return ("0", []) }
-            return ("\(alias).deptCode IN (\(codes.map { _ in "?" }.joined(separator: ",")))", StatementArguments(codes))
+            return ("\(alias).deptCode IN (\(codes.map { _ in "?" }.joined(separator: ",")))", SQLArguments(codes.map(\.sqlValue)))
         case .region(let code):
             return ("\(alias).regionCode = ?", [code])
         }
@@ -130,7 +129,7 @@ extension StoreTransaction {
         if let department { range += [department] }
         // Positional, in the order they appear: `now` in the counts, then the scope, the dates and
         // the department of each of the three parts, then the scope again, in the departments' names.
-        var all: StatementArguments = [now.description]
+        var all: SQLArguments = [now.description]
         for _ in 0..<3 { all += range }
         let (nameSQL, nameArguments) = Self.departmentNameSQL("d.department", scope: scope)
         all += nameArguments
@@ -184,7 +183,7 @@ extension StoreTransaction {
             \(byMatter ? "LEFT JOIN reservation s ON s.id = line.sample" : "")
             ORDER BY line.department, line.matter
             """
-        return try Row.fetchAll(db, sql: sql, arguments: all).map { row in
+        return try db.rows(sql, all).map { row in
             var counts: [ReservationFilter.Column: Int] = [:]
             for column in ReservationFilter.Column.allCases {
                 counts[column] = (row[column == .all ? "total" : column.rawValue] as Int?) ?? 0
@@ -196,7 +195,7 @@ extension StoreTransaction {
     }
 
     /// The conditions and arguments of a list (``reservations(scope:filter:now:limit:offset:)``).
-    func listConditions(scope: ReservationScope, filter: ReservationFilter, now: BeijingTime) -> (sql: String, arguments: StatementArguments) {
+    func listConditions(scope: ReservationScope, filter: ReservationFilter, now: BeijingTime) -> (sql: String, arguments: SQLArguments) {
         let (predicate, arguments) = scope.predicate()
         var conditions = [predicate]
         var all = arguments
@@ -253,28 +252,26 @@ extension StoreTransaction {
         let (whereClause, all) = listConditions(scope: scope, filter: filter, now: now)
         var paged = all
         paged += [limit, offset]
-        return try Row.fetchAll(db, sql: Self.listColumns + " WHERE \(whereClause) ORDER BY r.appointmentDate, r.id LIMIT ? OFFSET ?", arguments: paged)
+        return try db.rows(Self.listColumns + " WHERE \(whereClause) ORDER BY r.appointmentDate, r.id LIMIT ? OFFSET ?", paged)
             .map(Self.reservationRow)
     }
 
     /// How many reservations the list has.
     public func reservationCount(scope: ReservationScope, filter: ReservationFilter, now: BeijingTime) throws -> Int {
         let (whereClause, all) = listConditions(scope: scope, filter: filter, now: now)
-        return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM reservation r LEFT JOIN web.phoneCallLatest p ON p.reservationId = r.id WHERE \(whereClause)",
-                                arguments: all) ?? 0
+        return try db.value(Int.self, "SELECT COUNT(*) FROM reservation r LEFT JOIN web.phoneCallLatest p ON p.reservationId = r.id WHERE \(whereClause)", all) ?? 0
     }
 
     /// Every reservation of a list, oldest appointment first, one at a time from one snapshot (an
     /// export of any size in flat memory); `body` returns false to stop.
     public func forEachReservation(scope: ReservationScope, filter: ReservationFilter, now: BeijingTime, _ body: (ReservationRow) throws -> Bool) throws {
         let (whereClause, all) = listConditions(scope: scope, filter: filter, now: now)
-        let cursor = try Row.fetchCursor(db, sql: Self.listColumns + " WHERE \(whereClause) ORDER BY r.appointmentDate, r.id", arguments: all)
-        while let row = try cursor.next() {
-            guard try body(Self.reservationRow(row)) else { return }
+        try db.forEachRow(Self.listColumns + " WHERE \(whereClause) ORDER BY r.appointmentDate, r.id", all) { row in
+            try body(Self.reservationRow(row))
         }
     }
 
-    static func reservationRow(_ row: Row) -> ReservationRow {
+    static func reservationRow(_ row: SQLRow) -> ReservationRow {
         func copy(_ prefix: String) -> ReservationRow.CopyState? {
             guard (row["\(prefix)Target"] as String?) != nil else { return nil }
             return ReservationRow.CopyState(itemNo: row["\(prefix)No"], status: row["\(prefix)Status"] ?? "PENDING", blocked: row["\(prefix)Blocked"] ?? false)
@@ -298,22 +295,21 @@ extension StoreTransaction {
     /// A record's history, for its page: portal versions, the hall copies and every send with its
     /// fate, attention entries (open and closed). Only call it for a reservation found in scope.
     public func history(of reservationId: String) throws -> ReservationHistory {
-        let versions = try Row.fetchAll(db, sql: "SELECT * FROM reservationVersion WHERE reservationId = ? ORDER BY version", arguments: [reservationId]).map {
+        let versions = try db.rows("SELECT * FROM reservationVersion WHERE reservationId = ? ORDER BY version", [reservationId]).map {
             ReservationHistory.Version(version: $0["version"], updateTime: $0["updateTime"], seenAt: $0["seenAt"], status: $0["status"],
                                        processStatus: $0["processStatus"], appointmentDate: $0["appointmentDate"], appointmentSlot: $0["appointmentSlot"],
                                        disposition: $0["disposition"])
         }
-        let copies = try Row.fetchAll(db, sql: "SELECT * FROM hallCopy WHERE reservationId = ? ORDER BY target", arguments: [reservationId]).map {
+        let copies = try db.rows("SELECT * FROM hallCopy WHERE reservationId = ? ORDER BY target", [reservationId]).map {
             ReservationHistory.Copy(target: $0["target"], itemNo: $0["itemNo"], revision: $0["revision"], status: $0["status"],
                                     closedBy: $0["closedBy"], statusAt: $0["statusAt"], blocked: $0["isBlocked"])
         }
-        let sends = try Row.fetchAll(db, sql: "SELECT id, target, kind, state, attempts, createdAt, settledAt, lastError, revision FROM outbox WHERE reservationId = ? ORDER BY id",
-                                     arguments: [reservationId]).map {
+        let sends = try db.rows("SELECT id, target, kind, state, attempts, createdAt, settledAt, lastError, revision FROM outbox WHERE reservationId = ? ORDER BY id", [reservationId]).map {
             ReservationHistory.Send(target: $0["target"], kind: $0["kind"], state: $0["state"], attempts: $0["attempts"], createdAt: $0["createdAt"],
                                     settledAt: $0["settledAt"], lastError: $0["lastError"], revision: $0["revision"])
         }
-        let attention = try Row.fetchAll(db, sql: "SELECT * FROM attention WHERE reservationId = ? ORDER BY id", arguments: [reservationId]).map(Self.attentionRow)
-        let lifecycle = try String.fetchOne(db, sql: "SELECT lifecycleJSON FROM reservation WHERE id = ?", arguments: [reservationId])
+        let attention = try db.rows("SELECT * FROM attention WHERE reservationId = ? ORDER BY id", [reservationId]).map(Self.attentionRow)
+        let lifecycle = try db.value(String.self, "SELECT lifecycleJSON FROM reservation WHERE id = ?", [reservationId])
             .flatMap { try? JSONDecoder().decode(Lifecycle.self, from: Data($0.utf8)) } ?? Lifecycle()
         return ReservationHistory(versions: versions, copies: copies, sends: sends, attention: attention, lifecycle: lifecycle)
     }

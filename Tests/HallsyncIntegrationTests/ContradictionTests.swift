@@ -224,7 +224,7 @@ import Testing
             #expect(entry.reservationId == "YY-W3" && entry.field == "ZH-HAND-3" && entry.messageZh.contains("已办理"))
             // Shown once: a person closes it, and it stays closed.
             let closed = try engine.store.write { tx in
-                let id = try Int64.fetchOne(tx.db, sql: "SELECT id FROM attention WHERE code = 'OTHER_HALL_ITEM' AND resolvedAt IS NULL") ?? 0
+                let id = try tx.db.value(Int64.self, "SELECT id FROM attention WHERE code = 'OTHER_HALL_ITEM' AND resolvedAt IS NULL") ?? 0
                 return try tx.resolveAttention(id: id, of: "YY-W3", by: "clerk", note: "已核对", now: 1)
             }
             #expect(closed)

@@ -65,12 +65,12 @@ import Testing
         let entry = OutboxEntry(reservationId: "YY1", target: .hall(.licensing), kind: .action, itemNo: "XK1", idempotencyKey: "k1",
                                 body: Data("{}".utf8), revision: 1, nextAttemptAt: 0, action: .handle, origin: .sync)
         try store.write { tx in _ = try tx.enqueue(entry, now: 1) }
-        try store.write { tx in try tx.db.execute(sql: "UPDATE outbox SET \(column) = ?", arguments: [value]) }
+        try store.write { tx in try tx.db.execute("UPDATE outbox SET \(column) = ?", [value]) }
         let due = try store.write { tx in try tx.dueSends(target: .hall(.licensing), now: 5, limit: 10) + tx.dueSends(now: 5, limit: 10) }
         #expect(due.isEmpty, "sent on a guess")
         if column != "state" {
             #expect(try store.read { tx in try tx.openAttention() }.map(\.code) == ["SEND_UNREADABLE"])
-            #expect(try store.read { tx in try Row.fetchOne(tx.db, sql: "SELECT state FROM outbox")?["state"] as String? } == "FAILED")
+            #expect(try store.read { tx in try tx.db.row("SELECT state FROM outbox")?["state"] as String? } == "FAILED")
         }
     }
 

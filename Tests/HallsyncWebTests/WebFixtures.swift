@@ -60,11 +60,33 @@ enum WebFixtures {
     /// Runs `body` in a read of `store` and counts the statements it runs.
     static func countingStatements<T>(_ store: Store, _ body: (StoreTransaction) throws -> T) throws -> (Int, T) {
         try store.read { tx in
-            nonisolated(unsafe) var count = 0
-            tx.db.trace(options: .statement) { _ in count += 1 }
-            defer { tx.db.trace(options: []) }
-            let value = try body(tx)
-            return (count, value)
+            let counting = CountingSession(base: tx.db)
+            let value = try body(StoreTransaction(db: counting))
+            return (counting.count.value, value)
         }
+    }
+}
+
+/// A transaction that counts the statements run through it.
+struct CountingSession: SQLSession {
+    final class Counter { var value = 0 }
+    let base: any SQLSession
+    let count = Counter()
+
+    var dialect: SQLDialect { base.dialect }
+
+    func execute(_ sql: String, _ arguments: SQLArguments) throws -> Int {
+        count.value += 1
+        return try base.execute(sql, arguments)
+    }
+
+    func rows(_ sql: String, _ arguments: SQLArguments) throws -> [SQLRow] {
+        count.value += 1
+        return try base.rows(sql, arguments)
+    }
+
+    func forEachRow(_ sql: String, _ arguments: SQLArguments, _ body: (SQLRow) throws -> Bool) throws {
+        count.value += 1
+        try base.forEachRow(sql, arguments, body)
     }
 }
