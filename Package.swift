@@ -41,11 +41,12 @@ let package = Package(
         // Pure rules: normalisation, routing, deadlines, the delivery state machine. No I/O.
         // SHA-256 for the digests of what was sent (swift-crypto: pure computation).
         .target(name: "HallsyncDomain", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-        // One SQLite file: migrations, reservations, outbox, cursors, attention list.
+        // The state: one SQLite file (GRDB), or a region's schema on PostgreSQL (libpq) for a pair;
+        // migrations, reservations, outbox, cursors, attention list, through one SQL session.
         .target(
             name: "HallsyncStore",
             dependencies: [
-                "HallsyncDomain",
+                "HallsyncDomain", "HallsyncPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
@@ -144,8 +145,9 @@ let package = Package(
             dependencies: ["HallsyncEngine", "HallsyncOperations", "HallsyncStandIns", "HallsyncTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "HallsyncOperationsTests", dependencies: ["HallsyncOperations"]),
-        // The lease and the driver against a private PostgreSQL cluster per suite (initdb, Unix socket only).
-        .testTarget(name: "HallsyncPostgresTests", dependencies: ["HallsyncPostgres", "HallsyncEngine", "HallsyncTestSupport"]),
+        // The lease, the driver and the store's operations on both databases, against a private
+        // PostgreSQL cluster per suite (initdb, Unix socket only).
+        .testTarget(name: "HallsyncPostgresTests", dependencies: ["HallsyncPostgres", "HallsyncStore", "HallsyncEngine", "HallsyncTestSupport"]),
         // The engine's pure state machines, driven event by event: no socket, no sleep.
         .testTarget(name: "HallsyncEngineTests", dependencies: ["HallsyncEngine", "HallsyncMachines", "HallsyncConfiguration"]),
         .testTarget(

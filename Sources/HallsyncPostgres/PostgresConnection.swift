@@ -126,6 +126,12 @@ public final class PostgresConnection {
         hallsync_pq_ignore_notices(connection)
     }
 
+    /// Whether the connection is up (not closed, not broken): a pool drops one that is not.
+    public var isOpen: Bool {
+        guard let handle else { return false }
+        return PQstatus(handle) == CONNECTION_OK
+    }
+
     /// The server process serving this connection (`pg_stat_activity.pid`), for diagnostics.
     public var backendProcessID: Int32 {
         handle.map { PQbackendPID($0) } ?? 0

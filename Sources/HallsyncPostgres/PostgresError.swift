@@ -98,7 +98,7 @@ extension PostgresError {
     }
 
     /// What to do, per code: the second half of every message.
-    static func advice(for code: Code) -> String {
+    public static func advice(for code: Code) -> String {
         switch code {
         case .invalidConnectionString:
             return "check the connection string: key=value pairs separated by spaces (values with spaces in single quotes) or a postgresql:// URI"

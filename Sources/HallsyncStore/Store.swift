@@ -2,11 +2,14 @@ import Foundation
 import GRDB
 import GRDBSQLite
 import HallsyncDomain
+import HallsyncPostgres
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// hallsync's state: one SQLite file in WAL mode.
+/// hallsync's state: one SQLite file in WAL mode (the embedded default), or a region's schema
+/// on PostgreSQL (an active/standby pair, ``init(postgres:)``). Both run the same operations
+/// (``StoreTransaction``) through ``SQLSession``.
 ///
 ///     let store = try Store(path: "/var/lib/hallsync/hallsync.sqlite")
 ///     try store.write { tx in
@@ -16,10 +19,49 @@ import Glibc
 /// Everything that must change together changes in one ``write(_:)`` transaction, so a
 /// `kill -9` at any moment leaves a state the next start can continue from.
 public final class Store: Sendable {
+    /// The SQLite file, or `postgresql:` and the region's schema.
     public let path: String
-    let pool: DatabasePool
-    /// The file opened, by device and inode: a file deleted or replaced under a running daemon is noticed.
-    let identity: FileIdentity
+    let backend: Backend
+
+    enum Backend {
+        /// The file opened, by device and inode: a file deleted or replaced under a running daemon is noticed.
+        case sqlite(DatabasePool, FileIdentity)
+        case postgresql(PostgresBackend)
+    }
+
+    /// Which database holds the state.
+    public var dialect: SQLDialect {
+        switch backend {
+        case .sqlite: return .sqlite
+        case .postgresql: return .postgresql
+        }
+    }
+
+    /// The SQLite file's pool (tests and SQLite-only operations).
+    var pool: DatabasePool {
+        guard case .sqlite(let pool, _) = backend else { preconditionFailure("the store is on PostgreSQL, not a SQLite file") }
+        return pool
+    }
+
+    /// Opens (creating and migrating it) the region's schema on PostgreSQL.
+    public init(postgres settings: PostgresStoreSettings) throws(StoreError) {
+        do {
+            let backend = try PostgresBackend(settings)
+            path = "postgresql:" + backend.schema
+            self.backend = .postgresql(backend)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(code: .open, message: "cannot open the state on PostgreSQL (region \(settings.region)): \(error); check store.connection, the credential file and that the role may create the schema")
+        }
+    }
+
+    /// From now on every write transaction first proves the lease (``FenceToken``), and is refused
+    /// (``StoreError/Code/notLeader``) when `token` gives none: a deposed leader cannot plan,
+    /// settle or move a cursor. PostgreSQL only (a SQLite file has one writer by its lock).
+    public func fenceWrites(with token: (@Sendable () -> FenceToken?)?) {
+        if case .postgresql(let backend) = backend { backend.fenceWrites(token) }
+    }
 
     /// The mode of the database (and, as SQLite copies it, of its -wal and -shm files): the owner
     /// writes, the group (the web page's reader) reads, nobody else — whatever the umask.
@@ -47,12 +89,13 @@ public final class Store: Sendable {
                 guard stat(path, &info) == 0 else {
                     throw StoreError(code: .open, message: "there is no state database at \(path) yet; start hallsync (the daemon) first, or check database in the configuration")
                 }
-                identity = FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
-                pool = try DatabasePool(path: path, configuration: configuration)
+                let identity = FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+                let pool = try DatabasePool(path: path, configuration: configuration)
                 let applied = try pool.read { db in try Schema.migrator.appliedMigrations(db) }
                 guard applied.contains(Schema.newest) else {
                     throw StoreError(code: .schemaOlder, message: "the state database \(path) is at an older schema than this hallsync reads; restart the daemon (hallsync.service) once so that it upgrades the file")
                 }
+                backend = .sqlite(pool, identity)
             } catch let error as StoreError {
                 throw error
             } catch {
@@ -60,7 +103,7 @@ public final class Store: Sendable {
             }
             return
         }
-        identity = try Self.prepareFile(path)
+        let identity = try Self.prepareFile(path)
         try Self.checkSchema(path)
         do {
             var configuration = Configuration()
@@ -76,7 +119,8 @@ public final class Store: Sendable {
                 Store.persistWAL(db)
                 StatementProfile.trace(db, observer: observingStatements)
             }
-            pool = try DatabasePool(path: path, configuration: configuration)
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            backend = .sqlite(pool, identity)
             // Before a migration changes the file, a copy of it as it was is kept beside it.
             let applied = try pool.read { db in try Schema.migrator.appliedIdentifiers(db) }
             if !applied.isEmpty, let next = Schema.names.first(where: { !applied.contains($0) }) {
@@ -142,6 +186,7 @@ public final class Store: Sendable {
     /// Throws when the file at ``path`` is no longer the one this store writes: deleted (the
     /// writes would vanish at exit) or replaced (they would go to the old file).
     public func checkFileIdentity() throws(StoreError) {
+        guard case .sqlite(_, let identity) = backend else { return }
         var info = stat()
         guard stat(path, &info) == 0 else {
             throw StoreError(code: .databaseGone, message: "the state database \(path) was deleted while hallsync was running (\(String(cString: strerror(errno)))); hallsync stops rather than write into a file nobody will see. Restore it from a backup, or start again deliberately on a new one")
@@ -154,7 +199,10 @@ public final class Store: Sendable {
     /// Runs `body` in one write transaction.
     public func write<T>(_ body: (StoreTransaction) throws -> T) throws(StoreError) -> T {
         do {
-            return try pool.write { db in try body(StoreTransaction(db: SQLiteSession(db: db))) }
+            switch backend {
+            case .sqlite(let pool, _): return try pool.write { db in try body(StoreTransaction(db: SQLiteSession(db: db))) }
+            case .postgresql(let backend): return try backend.write { session in try body(StoreTransaction(db: session)) }
+            }
         } catch let error as StoreError {
             throw error
         } catch {
@@ -165,7 +213,10 @@ public final class Store: Sendable {
     /// Runs `body` on a consistent snapshot.
     public func read<T>(_ body: (StoreTransaction) throws -> T) throws(StoreError) -> T {
         do {
-            return try pool.read { db in try body(StoreTransaction(db: SQLiteSession(db: db))) }
+            switch backend {
+            case .sqlite(let pool, _): return try pool.read { db in try body(StoreTransaction(db: SQLiteSession(db: db))) }
+            case .postgresql(let backend): return try backend.read { session in try body(StoreTransaction(db: session)) }
+            }
         } catch let error as StoreError {
             throw error
         } catch {
@@ -178,6 +229,16 @@ public final class Store: Sendable {
     static func failure(_ error: any Error, writing: Bool, path: String) -> StoreError {
         if let database = error as? DatabaseError, database.resultCode == .SQLITE_BUSY || database.resultCode == .SQLITE_LOCKED {
             return StoreError(code: .busy, message: "the state database \(path) stayed locked by another process beyond the time-out (\(database.message ?? "busy")); it is tried again — if it repeats, look for a process holding it (sqlite3, a backup)")
+        }
+        if let postgres = error as? PostgresError {
+            switch postgres.code {
+            case .notTheLeader:
+                return StoreError(code: .notLeader, message: "not written: \(postgres.message)")
+            case .connectionFailed, .connectionLost, .transactionConflict, .lockNotAvailable, .queryCancelled, .serverReadOnly, .commitOutcomeUnknown:
+                return StoreError(code: .busy, message: "\(writing ? "writing" : "reading") the state on PostgreSQL (\(path)) failed for now: \(postgres.message)")
+            default:
+                break
+            }
         }
         return StoreError(code: writing ? .write : .read, message: "\(writing ? "writing" : "reading") the state database \(path) failed: \(error)")
     }
@@ -205,6 +266,9 @@ public final class Store: Sendable {
     /// to `destination` (a new file, mode 0640); a restore is the copy put in the state directory
     /// while the daemon is stopped.
     public func backup(to destination: String) throws(StoreError) {
+        guard case .sqlite(let pool, _) = backend else {
+            throw StoreError(code: .backupFailed, message: "the state is on PostgreSQL (\(path)); back it up with the site's PostgreSQL tools (pg_dump --schema=\(path.dropFirst("postgresql:".count)), or the cluster's base backups), not with hallsync backup")
+        }
         guard !FileManager.default.fileExists(atPath: destination) else {
             throw StoreError(code: .backupExists, message: "\(destination) exists already; give a new file name")
         }
@@ -227,6 +291,7 @@ public final class Store: Sendable {
     /// the retention erases from the file itself — and one that old is no way back any more.
     @discardableResult
     public func removeMigrationCopies(changedBefore cutoff: Date) -> [String] {
+        guard case .sqlite = backend else { return [] }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         let prefix = URL(fileURLWithPath: path).lastPathComponent + ".before-"
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
@@ -243,6 +308,7 @@ public final class Store: Sendable {
     /// Copies the write-ahead log into the database file and empties it, so that what was
     /// overwritten (erased personal data) is gone from the log too. Readers keep working.
     public func checkpoint() throws(StoreError) {
+        guard case .sqlite(let pool, _) = backend else { return }
         do { try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") } } catch {
             throw StoreError(code: .write, message: "checkpointing \(path) failed: \(error)")
         }
@@ -250,7 +316,12 @@ public final class Store: Sendable {
 
     /// The schema version the file is at (the newest applied migration).
     public func appliedMigrations() throws(StoreError) -> [String] {
-        do { return try pool.read { db in try Schema.migrator.appliedMigrations(db) } } catch {
+        do {
+            switch backend {
+            case .sqlite(let pool, _): return try pool.read { db in try Schema.migrator.appliedMigrations(db) }
+            case .postgresql(let backend): return try backend.appliedMigrations()
+            }
+        } catch {
             throw StoreError(code: .read, message: "reading the migrations of \(path) failed: \(error)")
         }
     }
@@ -289,6 +360,8 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let restoreFailed = Code(rawValue: "RESTORE_FAILED")
         /// Another hallsync already syncs this database (its single-instance lock).
         public static let alreadyRunning = Code(rawValue: "ALREADY_RUNNING")
+        /// A write of one of a pair refused: this daemon does not hold its region's lease (now).
+        public static let notLeader = Code(rawValue: "NOT_LEADER")
         public static let lockOpen = Code(rawValue: "LOCK_OPEN")
         public static let lockFailed = Code(rawValue: "LOCK_FAILED")
         public static let webStoreOpen = Code(rawValue: "WEB_STORE_OPEN")

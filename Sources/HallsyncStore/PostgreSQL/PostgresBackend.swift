@@ -1,0 +1,108 @@
+import Foundation
+import HallsyncPostgres
+import Synchronization
+
+/// Where a pair keeps its state: the cluster (libpq's connection string; the password comes
+/// from a credential file, never from the string in the configuration) and the region whose
+/// schema this daemon works in.
+public struct PostgresStoreSettings: Hashable, Sendable {
+    public var conninfo: String
+    public var region: String
+    public var options: PostgresConnection.Options
+
+    public init(conninfo: String, region: String, options: PostgresConnection.Options = PostgresConnection.Options()) {
+        self.conninfo = conninfo
+        self.region = region
+        self.options = options
+    }
+}
+
+/// What a leader's write transaction proves before it writes: the lease row of its region at
+/// its epoch (``LeaseStore/checkFence(region:holder:epoch:)``, the transaction's first statement).
+public struct FenceToken: Hashable, Sendable {
+    public var region: String
+    public var holder: String
+    public var epoch: Int
+
+    public init(region: String, holder: String, epoch: Int) {
+        self.region = region
+        self.holder = holder
+        self.epoch = epoch
+    }
+}
+
+/// The state on PostgreSQL: a few libpq connections, each used by one thread at a time, every
+/// transaction in the region's schema (`SET LOCAL`, so that a pooler in transaction mode may
+/// serve each transaction from another server connection).
+final class PostgresBackend: Sendable {
+    let settings: PostgresStoreSettings
+    let schema: String
+    private let idle = Mutex<[Connection]>([])
+    /// The token every write transaction is fenced with; nil: writes are not fenced (a single
+    /// daemon on PostgreSQL, or the tools). Set once the daemon runs as one of a pair.
+    private let fence = Mutex<(@Sendable () -> FenceToken?)?>(nil)
+
+    /// A connection handed from thread to thread through the pool, never used by two at once.
+    final class Connection: @unchecked Sendable {
+        let connection: PostgresConnection
+        init(_ connection: PostgresConnection) { self.connection = connection }
+    }
+
+    /// How many idle connections are kept (the engine's threads: the cycle, a worker per peer).
+    static let keptIdle = 8
+
+    init(_ settings: PostgresStoreSettings) throws {
+        self.settings = settings
+        schema = try PostgresSchema.schemaName(region: settings.region)
+        try withConnection { connection in
+            try PostgresSchema.migrate(connection, schema: schema)
+            try LeaseStore(connection).migrate()
+        }
+    }
+
+    func fenceWrites(_ provider: (@Sendable () -> FenceToken?)?) {
+        fence.withLock { $0 = provider }
+    }
+
+    func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        let pooled = idle.withLock { $0.popLast() }
+        let connection = try pooled ?? Connection(PostgresConnection(conninfo: settings.conninfo, options: settings.options))
+        defer {
+            if connection.connection.isOpen, !connection.connection.isInTransaction {
+                idle.withLock { if $0.count < Self.keptIdle { $0.append(connection) } }
+            }
+        }
+        return try body(connection.connection)
+    }
+
+    func write<T>(_ body: (any SQLSession) throws -> T) throws -> T {
+        let provider = fence.withLock { $0 }
+        return try withConnection { connection in
+            try connection.transaction {
+                try connection.execute("SET LOCAL search_path TO \(schema), public")
+                if let provider {
+                    guard let token = provider() else {
+                        throw PostgresError(code: .notTheLeader, message: "this daemon does not hold the lease of region \(settings.region) now; \(PostgresError.advice(for: .notTheLeader))")
+                    }
+                    try LeaseStore(connection).checkFence(region: token.region, holder: token.holder, epoch: token.epoch)
+                }
+                return try body(PostgresSession(connection: connection))
+            }
+        }
+    }
+
+    /// A consistent snapshot (REPEATABLE READ), read only.
+    func read<T>(_ body: (any SQLSession) throws -> T) throws -> T {
+        try withConnection { connection in
+            try connection.transaction {
+                try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                try connection.execute("SET LOCAL search_path TO \(schema), public")
+                return try body(PostgresSession(connection: connection))
+            }
+        }
+    }
+
+    func appliedMigrations() throws -> [String] {
+        try withConnection { connection in try PostgresSchema.applied(connection, schema: schema) }
+    }
+}
