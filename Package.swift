@@ -104,12 +104,13 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        // Honest stand-ins for the portal and both halls (contract §4). Never imported by
-        // the daemon's libraries; linked by the CLI only for `demo`.
+        // Honest stand-ins for the portal and both halls (contract §4), and a private PostgreSQL
+        // cluster for a pair. Never imported by the daemon's libraries; linked by the CLI only
+        // for `demo` and `bench`.
         .target(
             name: "HallsyncStandIns",
             dependencies: [
-                "HallsyncDomain",
+                "HallsyncDomain", "HallsyncPostgres",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -147,7 +148,7 @@ let package = Package(
         .testTarget(name: "HallsyncOperationsTests", dependencies: ["HallsyncOperations"]),
         // The lease, the driver and the store's operations on both databases, against a private
         // PostgreSQL cluster per suite (initdb, Unix socket only).
-        .testTarget(name: "HallsyncPostgresTests", dependencies: ["HallsyncPostgres", "HallsyncStore", "HallsyncEngine", "HallsyncTestSupport"]),
+        .testTarget(name: "HallsyncPostgresTests", dependencies: ["HallsyncPostgres", "HallsyncStore", "HallsyncEngine", "HallsyncStandIns", "HallsyncTestSupport"]),
         // The engine's pure state machines, driven event by event: no socket, no sleep.
         .testTarget(name: "HallsyncEngineTests", dependencies: ["HallsyncEngine", "HallsyncMachines", "HallsyncConfiguration"]),
         .testTarget(

@@ -96,6 +96,36 @@ public struct Configuration: Sendable {
         public var behindProxy: Bool = false
     }
 
+    /// Where the state is kept: the SQLite file `database` (the default, one machine), or
+    /// PostgreSQL for an active/standby pair (both daemons name the same cluster; the one holding
+    /// the region's lease works, the other stands by).
+    public struct Store: Sendable {
+        public enum Kind: String, Sendable, CaseIterable {
+            case sqlite
+            case postgresql
+        }
+        public var kind: Kind = .sqlite
+        /// libpq's connection string, without the password: `host=db1,db2 port=5432,5432
+        /// dbname=hallsync user=hallsync target_session_attrs=read-write`.
+        public var connection: String = ""
+        /// The database password, in a file of its own (or `credential:NAME`), never in the string.
+        public var passwordFile: String?
+        /// libpq's `sslmode` to the database: `verify-full` unless the site says otherwise (a
+        /// Unix socket ignores it).
+        public var tls: String = "verify-full"
+        /// The CA that signed the database's certificate (`sslrootcert`).
+        public var caFile: String?
+        /// The name this daemon holds the lease under (shown on the status and the web page);
+        /// default: the machine's host name.
+        public var holder: String = ""
+        /// The lease: its time to live, how often the leader renews it, how often a standby looks.
+        public var leaseTTL: Double = 15
+        public var renewInterval: Double = 3
+        public var standbyPoll: Double = 1
+
+        public static let tlsModes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+    }
+
     /// How long applicants' personal data is kept (see ``PersonalDataRetention``).
     public struct Retention: Sendable {
         /// Days after the appointment, once everything about the reservation is settled.
@@ -125,7 +155,9 @@ public struct Configuration: Sendable {
     public var operations = Operations()
     public var retention = Retention()
     public var web = Web()
-    /// The SQLite state file.
+    public var store = Store()
+    /// The SQLite state file; with `store.kind: postgresql`, it still names the directory of the
+    /// daemon's local files (the single-instance lock, the status file, the web page's database).
     public var database: String
     /// The matter catalogue CSV.
     public var catalogue: String
@@ -218,7 +250,14 @@ extension Configuration {
         for target in HallTarget.allCases {
             configuration.halls[target].tokenFile = secret(configuration.halls[target].tokenFile, key: "\(target).tokenFile")
         }
+        configuration.store.passwordFile = configuration.store.passwordFile.map { secret($0, key: "store.passwordFile") }
         configuration = configuration.resolvingPaths()
+        if configuration.store.kind == .postgresql, let file = configuration.store.passwordFile, !FileManager.default.isReadableFile(atPath: file) {
+            reader.problems.append("store.passwordFile: \(file) does not exist or cannot be read by this user; give the file holding the database password (mode 0600, owned by hallsync)")
+        }
+        if let ca = configuration.store.caFile, !FileManager.default.isReadableFile(atPath: ca) {
+            reader.problems.append("store.caFile: \(ca) does not exist or cannot be read; give the CA certificate of the database's server, or remove the key")
+        }
         for (key, path) in [("database", configuration.database), ("web.database", configuration.web.database)] {
             var isDirectory: ObjCBool = false
             if !path.isEmpty, FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
@@ -244,6 +283,8 @@ extension Configuration {
         c.catalogue = resolve(c.catalogue)
         c.calendar = resolve(c.calendar)
         c.http.caFile = c.http.caFile.map(resolve)
+        c.store.passwordFile = c.store.passwordFile.map(resolve)
+        c.store.caFile = c.store.caFile.map(resolve)
         c.operations.statusFile = c.operations.statusFile.isEmpty
             ? URL(fileURLWithPath: c.database).deletingLastPathComponent().appendingPathComponent("status.json").path
             : resolve(c.operations.statusFile)
@@ -264,6 +305,10 @@ extension Configuration {
             warnings.append("http.verifyTLS is false: the peers' certificates are not checked, and personal data may go to an impostor; set it to true (and http.caFile for a site's own authority)")
         }
         var files = [("portal.appSecretFile", portal.appSecretFile)] + halls.map { ("\($0.target).tokenFile", $0.value.tokenFile) }
+        if store.kind == .postgresql, let password = store.passwordFile { files.append(("store.passwordFile", password)) }
+        if store.kind == .postgresql, store.tls == "disable" || store.tls == "allow" || store.tls == "prefer" {
+            warnings.append("store.tls is \(store.tls): the connection to PostgreSQL may be unencrypted or unchecked, and personal data may travel in the clear or to an impostor; use verify-full (with store.caFile), or a Unix socket")
+        }
         // Under systemd the credential is a private copy; the file it was copied from is what may be exposed.
         for (key, file) in files where file.hasPrefix("/run/credentials/") || file.contains("/credentials/") {
             files.append((key, credentialSource + "/" + URL(fileURLWithPath: file).lastPathComponent))
@@ -380,6 +425,36 @@ struct ConfigurationReader {
                                           ("overdue…", Double(c.operations.overdueWarning), Double(c.operations.overdueCritical))] where critical < warning {
             let key = name.replacingOccurrences(of: "…", with: "")
             problems.append("monitoring.\(key)Critical (\(critical)) is below monitoring.\(key)Warning (\(warning)): a critical threshold must be at least the warning one".replacingOccurrences(of: "endpointMinutes", with: "endpoint").replacingOccurrences(of: ".0)", with: ")"))
+        }
+
+        let store = section(file.store, "store")
+        if let kind = store?.kind {
+            if let value = Configuration.Store.Kind(rawValue: kind.text) { c.store.kind = value }
+            else { problems.append("store.kind must be sqlite or postgresql, found \(kind.text)") }
+        }
+        if let connection = store?.connection { c.store.connection = connection.text }
+        if let password = store?.passwordFile, !password.text.isEmpty { c.store.passwordFile = password.text }
+        if let tls = store?.tls {
+            if Configuration.Store.tlsModes.contains(tls.text) { c.store.tls = tls.text }
+            else { problems.append("store.tls must be one of \(Configuration.Store.tlsModes.joined(separator: ", ")) (libpq's sslmode), found \(tls.text)") }
+        }
+        if let ca = store?.caFile, !ca.text.isEmpty { c.store.caFile = ca.text }
+        if let holder = store?.holder { c.store.holder = holder.text }
+        read(store?.leaseTTL, "store.leaseTTL", into: &c.store.leaseTTL, in: 2...600)
+        read(store?.renewInterval, "store.renewInterval", into: &c.store.renewInterval, in: 0.1...300)
+        read(store?.standbyPoll, "store.standbyPoll", into: &c.store.standbyPoll, in: 0.05...300)
+        if c.store.kind == .postgresql {
+            if c.store.connection.isEmpty {
+                problems.append("store.connection is required with store.kind postgresql: libpq's connection string, such as \"host=db1,db2 dbname=hallsync user=hallsync target_session_attrs=read-write\"")
+            } else if c.store.connection.range(of: "password", options: .caseInsensitive) != nil {
+                problems.append("store.connection holds a password: put it in a file of its own and name that file in store.passwordFile (the string is shown in messages; the file is not)")
+            }
+            if c.store.renewInterval * 2 > c.store.leaseTTL {
+                problems.append("store.renewInterval (\(c.store.renewInterval) s) must be at most half of store.leaseTTL (\(c.store.leaseTTL) s): one lost renewal must not cost the lease")
+            }
+            if c.store.standbyPoll >= c.store.leaseTTL {
+                problems.append("store.standbyPoll (\(c.store.standbyPoll) s) must be shorter than store.leaseTTL (\(c.store.leaseTTL) s)")
+            }
         }
 
         let retention = section(file.retention, "retention")

@@ -21,9 +21,10 @@ struct ConfigurationFile: Decodable {
     var monitoring: Section<Monitoring>?
     var retention: Section<Retention>?
     var web: Section<Web>?
+    var store: Section<Store>?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case portal, database, catalogue, calendar, sync, site, http, operations, monitoring, retention, web
+        case portal, database, catalogue, calendar, sync, site, http, operations, monitoring, retention, web, store
     }
 
     /// A hall's section, named by its ``HallTarget``.
@@ -53,6 +54,7 @@ struct ConfigurationFile: Decodable {
         monitoring = try c.decodeIfPresent(Section<Monitoring>.self, forKey: .monitoring)
         retention = try c.decodeIfPresent(Section<Retention>.self, forKey: .retention)
         web = try c.decodeIfPresent(Section<Web>.self, forKey: .web)
+        store = try c.decodeIfPresent(Section<Store>.self, forKey: .store)
         let hallSections = try decoder.container(keyedBy: HallKey.self)
         halls = try PerHall { try hallSections.decodeIfPresent(Section<Hall>.self, forKey: HallKey($0)) }
     }
@@ -105,6 +107,14 @@ struct ConfigurationFile: Decodable {
         }
     }
 
+    struct Store: Decodable, KnownKeys {
+        var kind, connection, passwordFile, tls, caFile, holder: Field<String>?
+        var leaseTTL, renewInterval, standbyPoll: Field<Double>?
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case kind, connection, passwordFile, tls, caFile, holder, leaseTTL, renewInterval, standbyPoll
+        }
+    }
+
     struct Retention: Decodable, KnownKeys {
         var personalDataDays: Field<Int>?
         enum CodingKeys: String, CodingKey, CaseIterable { case personalDataDays }
@@ -137,7 +147,7 @@ struct ConfigurationFile: Decodable {
     static func unknownKeys(in node: Node) -> [String] {
         let sections: [String: [String]] = [
             "portal": Portal.keys, "sync": Sync.keys, "site": Site.keys, "http": HTTP.keys,
-            "operations": Operations.keys, "monitoring": Monitoring.keys, "retention": Retention.keys, "web": Web.keys,
+            "operations": Operations.keys, "monitoring": Monitoring.keys, "retention": Retention.keys, "web": Web.keys, "store": Store.keys,
         ].merging(HallTarget.allCases.map { ($0.rawValue, Hall.keys) }) { first, _ in first }
         var problems: [String] = []
         func check(_ mapping: Node.Mapping, known: [String], path: String) {

@@ -18,14 +18,15 @@ extension Configuration {
     }
 
     /// A portal client with its own curl handle, signing with `signer`.
-    public func portalClient(signer: PortalSigner) throws(TransportError) -> PortalClient {
-        PortalClient(baseURL: portal.baseURL, signer: signer, http: try CurlHTTPClient(options: httpOptions))
+    /// `gate`: asked before every request (one daemon of a pair).
+    public func portalClient(signer: PortalSigner, gate: SendGate? = nil) throws(TransportError) -> PortalClient {
+        PortalClient(baseURL: portal.baseURL, signer: signer, http: try CurlHTTPClient(options: httpOptions, gate: gate))
     }
 
     /// A client of one hall with its own curl handle (a handle is never shared between threads).
     /// Clients of the same hall share `token`, so a token re-read by one serves all.
-    public func hallClient(_ target: HallTarget, token: TokenSource) throws(TransportError) -> HallClient {
-        HallClient(target: target, baseURL: hall(target).baseURL, token: token, http: try CurlHTTPClient(options: httpOptions))
+    public func hallClient(_ target: HallTarget, token: TokenSource, gate: SendGate? = nil) throws(TransportError) -> HallClient {
+        HallClient(target: target, baseURL: hall(target).baseURL, token: token, http: try CurlHTTPClient(options: httpOptions, gate: gate))
     }
 
     public var httpOptions: CurlHTTPClient.Options {

@@ -150,12 +150,19 @@ public final class Daemon: @unchecked Sendable {
                 timer.schedule(deadline: .now() + delay, repeating: interval, leeway: .milliseconds(50))
             }
         }
+        // One of a pair: the lease is sought from now on; cycles work once it is won.
+        engine.pair?.start()
         queue.async { [self] in onReady?(engine) }
         timer.resume()
         finished.wait()
         // The cycle in progress sees the stop signal between requests; wait for it to return.
         timer.cancel()
         queue.sync {}
+        // The lease is given back once the cycle in progress has returned: the standby takes over at once.
+        if let pair = engine.pair {
+            pair.stop()
+            logger.notice("resigned the lease", metadata: ["region": "\(pair.region)"])
+        }
         for source in sources { source.cancel() }
         logger.notice("stopped; state is consistent")
     }

@@ -28,7 +28,7 @@ final class Delivery: @unchecked Sendable {
     let clock: any EngineClock
 
     init(configuration: Configuration, store: Store, tokens: [HallTarget: TokenSource], logger: Logger, clock: any EngineClock,
-         makePortalClient: () throws(TransportError) -> PortalClient) throws(TransportError) {
+         gate: SendGate? = nil, makePortalClient: () throws(TransportError) -> PortalClient) throws(TransportError) {
         self.clock = clock
         self.configuration = configuration
         self.store = store
@@ -36,7 +36,7 @@ final class Delivery: @unchecked Sendable {
         var workers: [SendTarget: [Worker]] = [:]
         for target in HallTarget.allCases {
             workers[SendTarget(target)] = try (0..<configuration.sync.concurrencyPerTarget).map { _ throws(TransportError) in
-                .hall(try configuration.hallClient(target, token: tokens[target]!))
+                .hall(try configuration.hallClient(target, token: tokens[target]!, gate: gate))
             }
         }
         var pushers: [Worker] = []

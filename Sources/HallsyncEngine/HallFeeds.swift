@@ -30,7 +30,8 @@ final class HallFeeds: @unchecked Sendable {
 
     let clock: any EngineClock
 
-    init(configuration: Configuration, store: Store, tokens: [HallTarget: TokenSource], logger: Logger, clock: any EngineClock) throws(TransportError) {
+    init(configuration: Configuration, store: Store, tokens: [HallTarget: TokenSource], logger: Logger, clock: any EngineClock,
+         gate: SendGate? = nil) throws(TransportError) {
         self.clock = clock
         self.configuration = configuration
         self.store = store
@@ -38,9 +39,9 @@ final class HallFeeds: @unchecked Sendable {
         var clients: [HallTarget: HallClient] = [:]
         var lookupClients: [HallTarget: [HallClient]] = [:]
         for target in HallTarget.allCases {
-            clients[target] = try configuration.hallClient(target, token: tokens[target]!)
+            clients[target] = try configuration.hallClient(target, token: tokens[target]!, gate: gate)
             lookupClients[target] = try (0..<configuration.sync.concurrencyPerTarget).map { _ throws(TransportError) in
-                try configuration.hallClient(target, token: tokens[target]!)
+                try configuration.hallClient(target, token: tokens[target]!, gate: gate)
             }
         }
         self.clients = clients

@@ -13,6 +13,8 @@ import Logging
 public final class SyncEngine: @unchecked Sendable {
     public let configuration: Configuration
     public let store: Store
+    /// This daemon as one of a pair (`store.kind: postgresql`): cycles run only while it leads.
+    public let pair: PairMember?
     /// The catalogue, calendar and site settings in use. A reload builds a new engine (``Daemon``).
     public let rules: SiteRules
     let pull: PortalPull
@@ -27,8 +29,11 @@ public final class SyncEngine: @unchecked Sendable {
     public let clock: any EngineClock
 
     /// - Parameter store: the state database already open (a reload keeps the running one);
-    ///   nil opens `configuration.database`.
-    public init(configuration: Configuration, logger: Logger, store: Store? = nil, clock: any EngineClock = SystemClock()) throws {
+    ///   nil opens `configuration.database`, or the region's schema on PostgreSQL.
+    /// - Parameter pair: the pair membership already running (a reload keeps it); nil makes one
+    ///   when the configuration says `store.kind: postgresql` (``Daemon`` starts it).
+    public init(configuration: Configuration, logger: Logger, store: Store? = nil, pair: PairMember? = nil,
+                clock: any EngineClock = SystemClock()) throws {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
@@ -37,22 +42,35 @@ public final class SyncEngine: @unchecked Sendable {
         configurationWarnings = configuration.warnings()
         for warning in configurationWarnings { logger.warning("\(warning)") }
         let signer = try configuration.portalSigner()
+        switch (configuration.store.kind, pair) {
+        case (.postgresql, let pair?):
+            self.pair = pair
+        case (.postgresql, nil):
+            self.pair = try PairMember(configuration: configuration, logger: logger)
+        case (.sqlite, _):
+            self.pair = nil
+        }
         if let store {
-            guard store.path == configuration.database else {
-                throw ConfigurationError("database is \(configuration.database), but this hallsync runs on \(store.path): the database cannot change on a reload; restart hallsync to use another file")
+            let same = configuration.store.kind == .sqlite ? store.path == configuration.database : store.dialect == .postgresql
+            guard same else {
+                throw ConfigurationError("the configuration names another state (database, store) than the one this hallsync runs on (\(store.path)); it cannot change on a reload: restart hallsync to use another")
             }
             self.store = store
+        } else if let pair = self.pair {
+            self.store = pair.store
         } else {
             self.store = try Store(path: configuration.database)
         }
-        let makePortalClient = { () throws(TransportError) -> PortalClient in try configuration.portalClient(signer: signer) }
+        let gate = self.pair?.gate
+        let makePortalClient = { () throws(TransportError) -> PortalClient in try configuration.portalClient(signer: signer, gate: gate) }
         let store = self.store
         pull = PortalPull(configuration: configuration, store: store, portal: try makePortalClient(), logger: logger, clock: clock)
         requests = ClerkRequests(configuration: configuration, store: store, logger: logger, clock: clock)
         // One token per hall, shared by the feed reader and every send slot.
         let tokens = Dictionary(uniqueKeysWithValues: HallTarget.allCases.map { ($0, TokenSource(path: configuration.hall($0).tokenFile)) })
-        feeds = try HallFeeds(configuration: configuration, store: store, tokens: tokens, logger: logger, clock: clock)
-        delivery = try Delivery(configuration: configuration, store: store, tokens: tokens, logger: logger, clock: clock, makePortalClient: makePortalClient)
+        feeds = try HallFeeds(configuration: configuration, store: store, tokens: tokens, logger: logger, clock: clock, gate: gate)
+        delivery = try Delivery(configuration: configuration, store: store, tokens: tokens, logger: logger, clock: clock, gate: gate,
+                                makePortalClient: makePortalClient)
     }
 
     /// Settled sends are kept for `settledSendRetention` (a trail for people investigating a
@@ -161,6 +179,10 @@ public final class SyncEngine: @unchecked Sendable {
         public var purgedTotal = 0
         /// A failure after which the daemon must not go on (its database file was deleted or replaced).
         public var fatal: StoreError?
+        /// One of a pair: the lease as this daemon sees it; nil on a single machine.
+        public var leadership: LeadershipStatus?
+        /// One of a pair that does not lead now: nothing was done this cycle.
+        public var standby = false
 
         public init(startedAt: Date) { self.startedAt = startedAt }
 
@@ -191,6 +213,15 @@ public final class SyncEngine: @unchecked Sendable {
         let started = Date(timeIntervalSince1970: clock.now)
         var report = CycleReport(startedAt: started)
         report.warnings = configurationWarnings
+        if let pair {
+            report.leadership = pair.status
+            // A standby (or a leader still looking up creates after a takeover) waits: the leader works.
+            guard pair.isLeading else {
+                report.standby = true
+                report.duration = clock.now - started.timeIntervalSince1970
+                return report
+            }
+        }
         let normalizer = rules.normalizer
         do {
             try store.checkFileIdentity()

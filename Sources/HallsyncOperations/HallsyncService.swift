@@ -38,8 +38,8 @@ public final class HallsyncService: @unchecked Sendable {
 
     /// Loads the configuration and everything it names; every problem becomes one error. A
     /// reload passes the running store: the database stays the one this process has locked.
-    public func makeEngine(store: Store? = nil) throws -> SyncEngine {
-        try SyncEngine(configuration: try Configuration.load(path: configPath, environment: environment), logger: logger, store: store)
+    public func makeEngine(store: Store? = nil, pair: PairMember? = nil) throws -> SyncEngine {
+        try SyncEngine(configuration: try Configuration.load(path: configPath, environment: environment), logger: logger, store: store, pair: pair)
     }
 
     /// Runs until SIGTERM or SIGINT. Throws when the start fails (configuration, another
@@ -73,7 +73,7 @@ public final class HallsyncService: @unchecked Sendable {
             let document = reporter.cycleFinished(report, engine: engine)
             notifier.notify(["STATUS=" + Self.statusLine(document), "WATCHDOG=1"])
         }
-        daemon.reload = { [self, unowned daemon] in try makeEngine(store: daemon.engine.store) }
+        daemon.reload = { [self, unowned daemon] in try makeEngine(store: daemon.engine.store, pair: daemon.engine.pair) }
         daemon.onReload = { [daemon] starting, failure, engine in
             if starting {
                 notifier.notify(["RELOADING=1", "MONOTONIC_USEC=\(Self.monotonicMicroseconds())", "STATUS=reloading the configuration"])

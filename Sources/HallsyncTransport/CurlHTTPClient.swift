@@ -30,12 +30,14 @@ public final class CurlHTTPClient: @unchecked Sendable {
     }
 
     public let options: Options
+    /// Asked before every request (one of a pair); nil: every request may go.
+    public let gate: SendGate?
     private let handle: UnsafeMutableRawPointer
 
     /// `curl_global_init` runs exactly once per process, before the first handle.
     private static let globalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
 
-    public init(options: Options = Options()) throws(TransportError) {
+    public init(options: Options = Options(), gate: SendGate? = nil) throws(TransportError) {
         guard Self.globalInit == CURLE_OK else {
             throw TransportError(code: .curlInit, message: "libcurl could not initialise (\(Self.globalInit.rawValue)); check the libcurl installation", isRetryable: false, needsOperator: true)
         }
@@ -44,6 +46,7 @@ public final class CurlHTTPClient: @unchecked Sendable {
         }
         self.handle = handle
         self.options = options
+        self.gate = gate
     }
 
     deinit { curl_easy_cleanup(handle) }
@@ -60,6 +63,17 @@ public final class CurlHTTPClient: @unchecked Sendable {
     public static func abandonRequestsInFlight() { hallsync_flag_store(abortFlag, 1) }
 
     public func perform(_ request: HTTPRequest) throws(TransportError) -> HTTPResponse {
+        // The gate is asked last before the request starts (only option setting lies between), and
+        // its time-out bounds the whole request: none outlives the trust it was granted under.
+        var totalTimeout = options.totalTimeout
+        if let gate {
+            switch gate.decide(timeout: totalTimeout) {
+            case .granted(let timeout):
+                totalTimeout = min(totalTimeout, timeout)
+            case .refused(let why):
+                throw TransportError(code: .notLeader, message: "not sent: \(why); the send stays in the outbox for the daemon that leads", isRetryable: true)
+            }
+        }
         curl_easy_reset(handle)  // keeps the live connection, drops the previous request's options
         let sink = ResponseSink(limit: options.maxResponseBytes)
         let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
@@ -76,8 +90,9 @@ public final class CurlHTTPClient: @unchecked Sendable {
         func set(_ result: CURLcode) { if code == CURLE_OK { code = result } }
         set(hallsync_curl_setopt_string(handle, CURLOPT_URL, request.url))
         set(hallsync_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
-        set(hallsync_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000)))
-        set(hallsync_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(options.totalTimeout * 1000)))
+        // At least 1 ms: 0 would mean "no time-out" to libcurl.
+        set(hallsync_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, max(1, Int(min(options.connectTimeout, totalTimeout) * 1000))))
+        set(hallsync_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, max(1, Int(totalTimeout * 1000))))
         set(hallsync_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, options.verifyTLS ? 1 : 0))
         set(hallsync_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, options.verifyTLS ? 2 : 0))
         if let caFile = options.caFile { set(hallsync_curl_setopt_string(handle, CURLOPT_CAINFO, caFile)) }

@@ -29,6 +29,9 @@ public struct TransportError: Error, Hashable, Sendable, CustomStringConvertible
         public static let emptyReply = Code(rawValue: "EMPTY_REPLY")
         public static let partialResponse = Code(rawValue: "PARTIAL_RESPONSE")
         public static let aborted = Code(rawValue: "ABORTED")
+        /// Not sent: this daemon of a pair may not trust its lease now (``SendGate``). Retryable:
+        /// the outbox keeps the send, and the leader sends it.
+        public static let notLeader = Code(rawValue: "NOT_LEADER")
         public static let outOfMemory = Code(rawValue: "OUT_OF_MEMORY")
         public static let badURL = Code(rawValue: "BAD_URL")
         public static let curlInit = Code(rawValue: "CURL_INIT")

@@ -40,8 +40,11 @@ struct Demo: ParsableCommand {
     @Flag(help: "Lying peers: both halls and the portal also err in content at random (another reservation's item number, outcomes under another id, items made by hand at the counter, feeds whose numbering goes back, other regions' records, another applicant in a new version, ids issued again, impossible appointments, statuses never pushed); the verdict is the model check of what must hold whatever they say.")
     var lyingPeers = false
     @Option(help: "Seed of the traffic and of the peers' lies (a run can be repeated).") var seed: UInt64 = 20210911
+    @Flag(help: "An active/standby pair: two daemons on a private PostgreSQL (initdb; Debian package postgresql), the leader killed, frozen and stopped during the run, each takeover timed.")
+    var pair = false
 
     func run() throws {
+        if pair { return try DemoPair(demo: self).run() }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-demo-\(UUID().uuidString.prefix(8))").path
         // It holds generated secrets and personal data: private to this user, and gone at the end.
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

@@ -1,0 +1,156 @@
+import Foundation
+import HallsyncConfiguration
+import HallsyncDomain
+import HallsyncMachines
+import HallsyncPostgres
+import HallsyncStore
+import HallsyncTransport
+import Logging
+
+/// This daemon as one of an active/standby pair on PostgreSQL: the region's lease (kept by a
+/// ``LeaseKeeper``), the store's writes fenced by it, and every HTTP request gated by it.
+///
+///     let member = try PairMember(configuration: configuration, logger: logger)
+///     let engine = try SyncEngine(configuration: configuration, logger: logger, store: member.store, gate: member.gate)
+///     member.start()
+///     // each cycle: guard member.isLeading else { standby }
+///
+/// Three guards, each enough on its own against a double send by a deposed leader, and each
+/// against a different failure: the gate (a request starts only while the lease is trusted by
+/// this process's monotonic clock, and cannot outlive that trust), the fence (no plan, settle or
+/// cursor is written without the lease row at this epoch), and the halls' idempotency keys (the
+/// same key for a reservation's create, whichever daemon sends it).
+public final class PairMember: Sendable {
+    public let store: Store
+    public let keeper: LeaseKeeper
+    public let region: String
+
+    /// - Parameter unsafeWithoutFence: tests only (the negative control): writes are not fenced
+    ///   and requests not gated, as a pair relying on its loop's view of the lease alone would be.
+    public init(configuration: Configuration, logger: Logger, unsafeWithoutFence: Bool = false) throws {
+        let settings = configuration.store
+        let conninfo = try Self.conninfo(settings)
+        region = configuration.portal.regionCode
+        let store = try Store(postgres: PostgresStoreSettings(conninfo: conninfo, region: region,
+                                                              options: PostgresConnection.Options(applicationName: "hallsync")))
+        self.store = store
+        let holder = settings.holder.isEmpty ? Self.hostName() : settings.holder
+        let lease = LeaderLease.Settings(ttl: settings.leaseTTL, renewInterval: settings.renewInterval,
+                                         margin: min(2, settings.leaseTTL / 4), pollInterval: settings.standbyPoll)
+        keeper = LeaseKeeper(conninfo: conninfo, region: region, holder: holder, settings: lease) { epoch in
+            // A database fail-over may have lost commits: creates are looked up by externalId
+            // before any is sent again (as after a restore), and every send is due at once.
+            let now = Date().timeIntervalSince1970
+            let looked = try store.write { tx in
+                try tx.lookUpBeforeEveryPendingCreate(restoredAt: BeijingTime(Date()), now: now)
+            }
+            logger.notice("took over the lease; pending creates will be looked up before they are sent",
+                          metadata: ["epoch": "\(epoch)", "region": "\(configuration.portal.regionCode)", "creates": "\(looked)"])
+        }
+        if !unsafeWithoutFence {
+            let keeper = self.keeper
+            let region = self.region
+            store.fenceWrites { keeper.fenceToken(region: region) }
+        }
+        self.unsafeWithoutFence = unsafeWithoutFence
+    }
+
+    private let unsafeWithoutFence: Bool
+
+    /// Asked by every HTTP client of the engine before each request.
+    public var gate: SendGate? {
+        guard !unsafeWithoutFence else { return nil }
+        let keeper = self.keeper
+        return SendGate { timeout in
+            switch keeper.sendPermission(timeout: timeout) {
+            case .granted(_, let left): return .granted(timeout: left)
+            case .refused(let why): return .refused("this daemon may not send now (\(why)): it is not the region's leader, or cannot trust its lease")
+            }
+        }
+    }
+
+    public func start() { keeper.start() }
+
+    /// Resigns the lease (the standby takes over at once) and stops the keeper.
+    @discardableResult
+    public func stop(timeout: Double = 5) -> Bool { keeper.stop(timeout: timeout) }
+
+    /// Whether to run a cycle now: the lease is ours and the takeover step has run.
+    public var isLeading: Bool {
+        if case .leader = keeper.role { return true }
+        return false
+    }
+
+    /// libpq's connection string from the configuration: the site's string, then the TLS mode,
+    /// the CA and the password read from its file (quoted as libpq reads values).
+    static func conninfo(_ settings: Configuration.Store) throws -> String {
+        var parts = [settings.connection, "sslmode=" + quoted(settings.tls)]
+        if let ca = settings.caFile { parts.append("sslrootcert=" + quoted(ca)) }
+        if let file = settings.passwordFile {
+            guard let password = FileManager.default.contents(atPath: file).flatMap({ String(data: $0, encoding: .utf8) })?
+                .trimmingCharacters(in: .whitespacesAndNewlines), !password.isEmpty else {
+                throw ConfigurationError("cannot read the database password from \(file) (store.passwordFile); check that the file exists, is not empty and that this user may read it")
+            }
+            parts.append("password=" + quoted(password))
+        }
+        return parts.joined(separator: " ")
+    }
+
+    /// A value in libpq's `keyword=value` form: single quotes, with `\` and `'` escaped.
+    static func quoted(_ value: String) -> String {
+        "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+    }
+
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "hallsync-\(getpid())" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+extension LeaseKeeper {
+    /// The token a write transaction proves, while the lease is ours (taking over or leading).
+    public func fenceToken(region: String) -> FenceToken? {
+        switch role {
+        case .takingOver(let epoch), .leader(let epoch, _): return FenceToken(region: region, holder: holder, epoch: epoch)
+        case .standby, .stopped: return nil
+        }
+    }
+}
+
+/// The lease as one daemon of a pair sees it, for the status file, metrics and the web page.
+public struct LeadershipStatus: Hashable, Sendable, Codable {
+    /// `leader`, `takingOver`, `standby` or `stopped`.
+    public var role: String
+    public var holder: String
+    public var region: String
+    /// The epoch held (the fencing token); nil while standing by.
+    public var epoch: Int?
+    /// When this daemon won the lease (Unix seconds); nil while standing by.
+    public var since: Double?
+
+    public init(role: String, holder: String, region: String, epoch: Int? = nil, since: Double? = nil) {
+        self.role = role
+        self.holder = holder
+        self.region = region
+        self.epoch = epoch
+        self.since = since
+    }
+}
+
+extension PairMember {
+    public var status: LeadershipStatus {
+        let role = keeper.role
+        let wall = Date().timeIntervalSince1970
+        switch role {
+        case .leader(let epoch, let since):
+            return LeadershipStatus(role: "leader", holder: keeper.holder, region: region, epoch: epoch, since: wall - (keeper.now - since))
+        case .takingOver(let epoch):
+            return LeadershipStatus(role: "takingOver", holder: keeper.holder, region: region, epoch: epoch)
+        case .standby:
+            return LeadershipStatus(role: "standby", holder: keeper.holder, region: region)
+        case .stopped:
+            return LeadershipStatus(role: "stopped", holder: keeper.holder, region: region)
+        }
+    }
+}

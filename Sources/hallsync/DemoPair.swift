@@ -1,0 +1,242 @@
+import ArgumentParser
+import Foundation
+import HallsyncEngine
+import HallsyncPostgres
+import HallsyncStandIns
+import HallsyncStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `hallsync demo --pair`: two daemons (real processes) on a private PostgreSQL, faults on, the
+/// leader killed (SIGKILL), frozen (SIGSTOP longer than the lease) and stopped (SIGTERM) while
+/// traffic flows; each takeover timed; then the usual verification.
+struct DemoPair {
+    let demo: Demo
+
+    /// The lease in the demo: shorter than production's 15 s so that the run stays brief.
+    static let ttl = 4.0
+    static let renew = 1.0
+    static let poll = 0.5
+
+    func run() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-demo-pair-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        defer {
+            if demo.keepState { print("state kept in \(directory)") } else { try? FileManager.default.removeItem(atPath: directory) }
+        }
+        let cluster: PrivatePostgres
+        do {
+            cluster = try PrivatePostgres.start(database: "hallsync")
+        } catch {
+            print("cannot start a private PostgreSQL for the pair: \(error)")
+            throw ExitCode(1)
+        }
+        defer { cluster.stop() }
+        let site = try StandInSite(directory: directory, options: .init(lag: demo.lag, faults: demo.noFaults ? .none : .unkind,
+                                                                        keyRetention: demo.keyRetention, seed: demo.seed))
+        defer { site.stop() }
+        let region = site.portal.regionCode
+        var daemons: [PairDaemon] = []
+        for name in ["a", "b"] {
+            let home = directory + "/" + name
+            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let config = try site.writeConfiguration(to: home + "/hallsync.yaml", database: home + "/hallsync.sqlite", interval: 1,
+                                                     keyRetention: demo.keyRetention)
+            try (try String(contentsOfFile: config, encoding: .utf8) + """
+                store:
+                  kind: postgresql
+                  connection: "\(cluster.conninfo)"
+                  holder: daemon-\(name)
+                  leaseTTL: \(Self.ttl)
+                  renewInterval: \(Self.renew)
+                  standbyPoll: \(Self.poll)
+
+                """).write(toFile: config, atomically: true, encoding: .utf8)
+            daemons.append(PairDaemon(name: "daemon-\(name)", config: config, log: home + "/daemon.log", logLevel: demo.logLevel))
+        }
+        for daemon in daemons { try daemon.start() }
+        defer { for daemon in daemons { daemon.terminate() } }
+        let lease = LeaseStore(try cluster.connect())
+        try lease.migrate()
+        print("""
+        hallsync demo --pair — state in \(directory)
+          database  private PostgreSQL (initdb), socket in \(cluster.directory)
+          daemons   daemon-a, daemon-b (processes of this binary), lease TTL \(Self.ttl) s, renewal every \(Self.renew) s, standby poll \(Self.poll) s
+          portal    \(site.portal.baseURL)   (lag \(Int(demo.lag)) s, faults \(demo.noFaults ? "off" : "on"))
+          intake    \(site.intake.baseURL)
+          licensing \(site.licensing.baseURL)
+          traffic   \(demo.rate)/s for \(Int(demo.duration)) s; the leader is killed, frozen and stopped along the way
+        """)
+        func leader() -> (holder: String, epoch: Int)? {
+            guard let status = try? lease.current(region: region), status.expiresAt > status.databaseTime else { return nil }
+            return (status.holder, status.epoch)
+        }
+        // The first leader.
+        let firstDeadline = Date().addingTimeInterval(30)
+        while leader() == nil, Date() < firstDeadline { Thread.sleep(forTimeInterval: 0.05) }
+        guard let first = leader() else {
+            print("FAIL: no daemon took the lease within 30 s; see \(daemons.map(\.log).joined(separator: ", "))")
+            throw ExitCode(1)
+        }
+        print("leader    \(first.holder) (epoch \(first.epoch))")
+
+        enum Fault: String { case kill = "SIGKILL", freeze = "SIGSTOP", stop = "SIGTERM" }
+        let schedule: [(at: Double, fault: Fault)] = [(0.2, .kill), (0.45, .freeze), (0.7, .stop)]
+        var takeovers: [(fault: Fault, from: String, to: String, seconds: Double)] = []
+        var next = 0
+        let started = Date()
+        var generated = 0
+        var staffCredit = 0.0, cancelCredit = 0.0
+        var pendingRestart: (daemon: PairDaemon, at: Date)?
+        var pendingContinue: (daemon: PairDaemon, at: Date)?
+        var watching: (fault: Fault, from: String, epoch: Int, since: Date)?
+        var lastPrint = Date.distantPast
+        while Date().timeIntervalSince(started) < demo.duration {
+            let elapsed = Date().timeIntervalSince(started)
+            let due = Int(elapsed * demo.rate)
+            while generated < due {
+                site.generator.step(rescheduleRate: 0.1)
+                generated += 1
+                staffCredit += demo.staffRate
+                cancelCredit += demo.cancelRate
+                while staffCredit >= 1 { site.generator.staffActOnOne(in: [site.intake, site.licensing]); staffCredit -= 1 }
+                while cancelCredit >= 1 { site.generator.cancelOne(); cancelCredit -= 1 }
+            }
+            if watching == nil, next < schedule.count, elapsed >= schedule[next].at * demo.duration,
+               let current = leader(), let victim = daemons.first(where: { $0.name == current.holder }) {
+                let fault = schedule[next].fault
+                next += 1
+                switch fault {
+                case .kill:
+                    victim.signal(SIGKILL)
+                    pendingRestart = (victim, Date().addingTimeInterval(1))
+                case .freeze:
+                    victim.signal(SIGSTOP)
+                    pendingContinue = (victim, Date().addingTimeInterval(Self.ttl + 2))
+                case .stop:
+                    victim.signal(SIGTERM)
+                    pendingRestart = (victim, Date().addingTimeInterval(3))
+                }
+                watching = (fault, current.holder, current.epoch, Date())
+                print(String(format: "[%5.1fs] %@ to the leader %@", elapsed, fault.rawValue, current.holder))
+            }
+            if let w = watching, let now = leader(), now.epoch > w.epoch, now.holder != w.from {
+                let seconds = Date().timeIntervalSince(w.since)
+                takeovers.append((w.fault, w.from, now.holder, seconds))
+                print(String(format: "[%5.1fs] %@ leads (epoch %d), %.2f s after the %@", Date().timeIntervalSince(started), now.holder, now.epoch, seconds, w.fault.rawValue))
+                watching = nil
+            }
+            if let restart = pendingRestart, Date() >= restart.at {
+                restart.daemon.waitForExit()
+                try restart.daemon.start()
+                pendingRestart = nil
+            }
+            if let resume = pendingContinue, Date() >= resume.at {
+                resume.daemon.signal(SIGCONT)
+                pendingContinue = nil
+            }
+            if Date().timeIntervalSince(lastPrint) >= 2 {
+                lastPrint = Date()
+                print(String(format: "[%5.1fs] generated=%d intake=%d licensing=%d leader=%@", elapsed, site.generator.generatedCount,
+                             site.intake.allItems().count, site.licensing.allItems().count, leader()?.holder ?? "none"))
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        if let resume = pendingContinue { resume.daemon.signal(SIGCONT) }
+        if let restart = pendingRestart { restart.daemon.waitForExit(); try restart.daemon.start() }
+
+        // Catch up: until the verification holds (or the time allowed is spent).
+        let store = try Store(postgres: PostgresStoreSettings(conninfo: cluster.conninfo, region: region))
+        func verdict() throws -> StandInSite.Verdict {
+            let attention = try store.read { tx in try tx.openAttention(limit: 1_000_000) }
+            return site.verify(attention: Dictionary(grouping: attention, by: \.reservationId).mapValues { Set($0.map(\.code)) })
+        }
+        let trafficEnded = Date()
+        var result = try verdict()
+        while Date().timeIntervalSince(trafficEnded) < demo.drainTimeout {
+            if Date().timeIntervalSince(trafficEnded) > demo.lag + 3 {
+                result = try verdict()
+                if result.passed { break }
+            }
+            Thread.sleep(forTimeInterval: 1)
+        }
+        for daemon in daemons { daemon.signal(SIGTERM) }
+        for daemon in daemons { daemon.waitForExit() }
+        result = try verdict()
+        let counts = try store.read { tx in try tx.counts() }
+        print("""
+
+        takeovers (leader lost → the other leads, by the lease's epoch)
+        \(takeovers.map { String(format: "  %@ of %@ → %@ in %.2f s", $0.fault.rawValue, $0.from, $0.to, $0.seconds) }.joined(separator: "\n"))
+
+        verification
+          reservations generated   \(result.reservations) (\(result.phoneOnly) phone-verified only, never sent)
+          copies expected          \(result.expectedCopies)
+          delivered exactly once   \(result.delivered)
+          lost                     \(result.lost)
+          duplicated               \(result.duplicated)
+          unexpected               \(result.unexpected)
+          wrong content            \(result.wrongContent)
+          statuses wrong           \(result.statusWrong)
+          attention by reason      \(counts.attentionByCode.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+          portal pushes            \(site.portal.pushRequestCount) requests, \(site.portal.acceptedPushes.count) accepted, \(site.portal.refusedPushes.count) refused
+          answers lost after commit  intake=\(site.intake.lostAnswerCount) licensing=\(site.licensing.lostAnswerCount) portal=\(site.portal.lostAnswerCount)
+        """)
+        for problem in result.problems.prefix(20) { print("  ! \(problem)") }
+        let allTakeovers = takeovers.count == schedule.count && takeovers.allSatisfy { $0.seconds <= Self.ttl + 2 }
+        if !allTakeovers { print("  ! not every fault was followed by a takeover within TTL + 2 s (\(Self.ttl + 2) s)") }
+        if result.passed && allTakeovers {
+            print("PASS: 0 lost, 0 duplicated, every status right; \(takeovers.count) takeovers, the slowest \(String(format: "%.2f", takeovers.map(\.seconds).max() ?? 0)) s")
+        } else {
+            print("FAIL: \(result.lost) lost, \(result.duplicated) duplicated, \(result.statusWrong) statuses wrong; logs in \(daemons.map(\.log).joined(separator: ", ")) (--keep-state keeps them)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// One daemon of the demo's pair: `hallsync run` as a child process of this one.
+final class PairDaemon {
+    let name: String
+    let config: String
+    let log: String
+    let logLevel: String
+    private var process: Process?
+
+    init(name: String, config: String, log: String, logLevel: String) {
+        self.name = name
+        self.config = config
+        self.log = log
+        self.logLevel = logLevel
+    }
+
+    func start() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        process.arguments = ["run", "--config", config, "--log-level", logLevel]
+        if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        self.process = process
+    }
+
+    func signal(_ number: Int32) {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, number)
+    }
+
+    func waitForExit() {
+        process?.waitUntilExit()
+    }
+
+    /// At the end, whatever state it is in: continued if frozen, stopped, waited for.
+    func terminate() {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGCONT)
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+    }
+}
