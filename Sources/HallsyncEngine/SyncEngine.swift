@@ -46,7 +46,9 @@ public final class SyncEngine: @unchecked Sendable {
         case (.postgresql, let pair?):
             self.pair = pair
         case (.postgresql, nil):
-            self.pair = try PairMember(configuration: configuration, logger: logger)
+            let unfenced = ProcessInfo.processInfo.environment[PairMember.unfencedForTestsVariable] == "1"
+            if unfenced { logger.critical("\(PairMember.unfencedForTestsVariable)=1: writes are not fenced and requests not gated — a test's negative control; never in production") }
+            self.pair = try PairMember(configuration: configuration, logger: logger, unsafeWithoutFence: unfenced)
         case (.sqlite, _):
             self.pair = nil
         }

@@ -42,6 +42,15 @@ struct Demo: ParsableCommand {
     @Option(help: "Seed of the traffic and of the peers' lies (a run can be repeated).") var seed: UInt64 = 20210911
     @Flag(help: "An active/standby pair: two daemons on a private PostgreSQL (initdb; Debian package postgresql), the leader killed, frozen and stopped during the run, each takeover timed.")
     var pair = false
+    @Option(help: "With --pair: the faults done to the leader, in order, spread over the run (kill, freeze, stop).")
+    var pairFaults: String = "kill,freeze,stop"
+    @Flag(help: .hidden) var unsafeWithoutFence = false
+    @Option(help: "With --pair: seconds a frozen leader stays frozen (SIGSTOP … SIGCONT); default: the lease's TTL + 2.")
+    var freezeSeconds: Double?
+    @Option(help: "With --pair: seconds each hall takes to answer (on top of the faults): a slow hall, whose sends queue in the leader.")
+    var hallLatency: Double = 0
+    @Option(help: "With --pair: the key retention the daemons are configured with, when it is to differ from the halls' (--key-retention): a site whose halls forget keys sooner than it was told.")
+    var daemonKeyRetention: Double?
 
     func run() throws {
         if pair { return try DemoPair(demo: self).run() }

@@ -36,13 +36,20 @@ struct DemoPair {
         let site = try StandInSite(directory: directory, options: .init(lag: demo.lag, faults: demo.noFaults ? .none : .unkind,
                                                                         keyRetention: demo.keyRetention, seed: demo.seed))
         defer { site.stop() }
+        if demo.hallLatency > 0 {
+            for hall in [site.intake, site.licensing] {
+                var faults = hall.faults
+                faults.latency = demo.hallLatency...demo.hallLatency
+                hall.faults = faults
+            }
+        }
         let region = site.portal.regionCode
         var daemons: [PairDaemon] = []
         for name in ["a", "b"] {
             let home = directory + "/" + name
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let config = try site.writeConfiguration(to: home + "/hallsync.yaml", database: home + "/hallsync.sqlite", interval: 1,
-                                                     keyRetention: demo.keyRetention)
+                                                     keyRetention: demo.daemonKeyRetention ?? demo.keyRetention)
             try (try String(contentsOfFile: config, encoding: .utf8) + """
                 store:
                   kind: postgresql
@@ -53,7 +60,8 @@ struct DemoPair {
                   standbyPoll: \(Self.poll)
 
                 """).write(toFile: config, atomically: true, encoding: .utf8)
-            daemons.append(PairDaemon(name: "daemon-\(name)", config: config, log: home + "/daemon.log", logLevel: demo.logLevel))
+            daemons.append(PairDaemon(name: "daemon-\(name)", config: config, log: home + "/daemon.log", logLevel: demo.logLevel,
+                                      unfenced: demo.unsafeWithoutFence))
         }
         for daemon in daemons { try daemon.start() }
         defer { for daemon in daemons { daemon.terminate() } }
@@ -81,8 +89,17 @@ struct DemoPair {
         }
         print("leader    \(first.holder) (epoch \(first.epoch))")
 
-        enum Fault: String { case kill = "SIGKILL", freeze = "SIGSTOP", stop = "SIGTERM" }
-        let schedule: [(at: Double, fault: Fault)] = [(0.2, .kill), (0.45, .freeze), (0.7, .stop)]
+        let faults = demo.pairFaults.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        var sequence: [Fault] = []
+        for name in faults {
+            guard let fault = Fault(name: name) else {
+                print("--pair-faults: \(name) is not a fault; give kill, freeze or stop, separated by commas")
+                throw ExitCode(1)
+            }
+            sequence.append(fault)
+        }
+        // Spread over the first three quarters of the run, leaving time for each takeover.
+        let schedule = sequence.enumerated().map { (at: 0.15 + 0.6 * Double($0.offset) / Double(max(1, sequence.count - 1)), fault: $0.element) }
         var takeovers: [(fault: Fault, from: String, to: String, seconds: Double)] = []
         var next = 0
         let started = Date()
@@ -113,7 +130,7 @@ struct DemoPair {
                     pendingRestart = (victim, Date().addingTimeInterval(1))
                 case .freeze:
                     victim.signal(SIGSTOP)
-                    pendingContinue = (victim, Date().addingTimeInterval(Self.ttl + 2))
+                    pendingContinue = (victim, Date().addingTimeInterval(demo.freezeSeconds ?? Self.ttl + 2))
                 case .stop:
                     victim.signal(SIGTERM)
                     pendingRestart = (victim, Date().addingTimeInterval(3))
@@ -195,25 +212,44 @@ struct DemoPair {
     }
 }
 
+/// What is done to the leader.
+enum Fault: String {
+    case kill = "SIGKILL", freeze = "SIGSTOP", stop = "SIGTERM"
+
+    init?(name: String) {
+        switch name {
+        case "kill": self = .kill
+        case "freeze": self = .freeze
+        case "stop": self = .stop
+        default: return nil
+        }
+    }
+}
+
 /// One daemon of the demo's pair: `hallsync run` as a child process of this one.
 final class PairDaemon {
     let name: String
     let config: String
     let log: String
     let logLevel: String
+    let unfenced: Bool
     private var process: Process?
 
-    init(name: String, config: String, log: String, logLevel: String) {
+    init(name: String, config: String, log: String, logLevel: String, unfenced: Bool) {
         self.name = name
         self.config = config
         self.log = log
         self.logLevel = logLevel
+        self.unfenced = unfenced
     }
 
     func start() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
         process.arguments = ["run", "--config", config, "--log-level", logLevel]
+        if unfenced {
+            process.environment = ProcessInfo.processInfo.environment.merging([PairMember.unfencedForTestsVariable: "1"]) { $1 }
+        }
         if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         handle.seekToEndOfFile()

@@ -31,8 +31,11 @@ public final class PairMember: Sendable {
         let settings = configuration.store
         let conninfo = try Self.conninfo(settings)
         region = configuration.portal.regionCode
+        // A frozen leader's transaction is ended by the server within a quarter of the lease (at
+        // most 2 s), so that the standby's takeover, which waits for it, is not held up longer.
         let store = try Store(postgres: PostgresStoreSettings(conninfo: conninfo, region: region,
-                                                              options: PostgresConnection.Options(applicationName: "hallsync")))
+                                                              options: PostgresConnection.Options(applicationName: "hallsync"),
+                                                              idleInTransaction: min(2, settings.leaseTTL / 4)))
         self.store = store
         let holder = settings.holder.isEmpty ? Self.hostName() : settings.holder
         let lease = LeaderLease.Settings(ttl: settings.leaseTTL, renewInterval: settings.renewInterval,
@@ -57,16 +60,14 @@ public final class PairMember: Sendable {
 
     private let unsafeWithoutFence: Bool
 
+    /// Set to `1` in a daemon's environment, its pair membership is unfenced: the negative control
+    /// of the pair's tests (`hallsync demo --pair --unsafe-without-fence`), which must then find
+    /// double sends. Logged as critical; never set it on a site.
+    public static let unfencedForTestsVariable = "HALLSYNC_TEST_ONLY_UNFENCED_PAIR"
+
     /// Asked by every HTTP client of the engine before each request.
     public var gate: SendGate? {
-        guard !unsafeWithoutFence else { return nil }
-        let keeper = self.keeper
-        return SendGate { timeout in
-            switch keeper.sendPermission(timeout: timeout) {
-            case .granted(_, let left): return .granted(timeout: left)
-            case .refused(let why): return .refused("this daemon may not send now (\(why)): it is not the region's leader, or cannot trust its lease")
-            }
-        }
+        unsafeWithoutFence ? nil : keeper.sendGate()
     }
 
     public func start() { keeper.start() }
@@ -109,6 +110,18 @@ public final class PairMember: Sendable {
 }
 
 extension LeaseKeeper {
+    /// The gate of every HTTP client of a pair's daemon: a request starts only with the keeper's
+    /// ``sendPermission(timeout:)``, judged by the monotonic clock at that moment, and its time-out
+    /// is capped to what is left of the trust.
+    public func sendGate() -> SendGate {
+        SendGate { [self] timeout in
+            switch sendPermission(timeout: timeout) {
+            case .granted(_, let left): return .granted(timeout: left)
+            case .refused(let why): return .refused("this daemon may not send now (\(why)): it is not the region's leader, or cannot trust its lease")
+            }
+        }
+    }
+
     /// The token a write transaction proves, while the lease is ours (taking over or leading).
     public func fenceToken(region: String) -> FenceToken? {
         switch role {

@@ -9,11 +9,15 @@ public struct PostgresStoreSettings: Hashable, Sendable {
     public var conninfo: String
     public var region: String
     public var options: PostgresConnection.Options
+    /// Seconds a transaction may sit idle before the server ends it (see ``PostgresBackend``).
+    public var idleInTransaction: Double
 
-    public init(conninfo: String, region: String, options: PostgresConnection.Options = PostgresConnection.Options()) {
+    public init(conninfo: String, region: String, options: PostgresConnection.Options = PostgresConnection.Options(),
+                idleInTransaction: Double = 2) {
         self.conninfo = conninfo
         self.region = region
         self.options = options
+        self.idleInTransaction = idleInTransaction
     }
 }
 
@@ -79,7 +83,7 @@ final class PostgresBackend: Sendable {
         let provider = fence.withLock { $0 }
         return try withConnection { connection in
             try connection.transaction {
-                try connection.execute("SET LOCAL search_path TO \(schema), public")
+                try begin(connection)
                 if let provider {
                     guard let token = provider() else {
                         throw PostgresError(code: .notTheLeader, message: "this daemon does not hold the lease of region \(settings.region) now; \(PostgresError.advice(for: .notTheLeader))")
@@ -96,10 +100,22 @@ final class PostgresBackend: Sendable {
         try withConnection { connection in
             try connection.transaction {
                 try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                try connection.execute("SET LOCAL search_path TO \(schema), public")
+                try begin(connection)
                 return try body(PostgresSession(connection: connection))
             }
         }
+    }
+
+    /// A transaction's settings, for it alone (`set_config(…, true)` is `SET LOCAL`: a pooler in
+    /// transaction mode may give the next transaction another server connection): the region's
+    /// schema, and how long it may sit idle. A daemon frozen (SIGSTOP, a stall) inside a fenced
+    /// transaction holds the lease row's lock, which a takeover waits for: the server ends such
+    /// a transaction after ``idleInTransaction`` (rolled back: nothing of it is written), so the
+    /// standby waits that long at most. hallsync's transactions never wait on anything but the
+    /// database (no request to a peer inside one).
+    private func begin(_ connection: PostgresConnection) throws {
+        try connection.execute("SELECT set_config('search_path', $1, true), set_config('idle_in_transaction_session_timeout', $2, true)",
+                               ["\(schema), public", "\(Int(settings.idleInTransaction * 1000))ms"])
     }
 
     func appliedMigrations() throws -> [String] {
