@@ -145,7 +145,7 @@ let package = Package(
             name: "HallsyncIntegrationTests",
             dependencies: ["HallsyncEngine", "HallsyncOperations", "HallsyncStandIns", "HallsyncTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "HallsyncOperationsTests", dependencies: ["HallsyncOperations"]),
+        .testTarget(name: "HallsyncOperationsTests", dependencies: ["HallsyncOperations", "HallsyncEngine"]),
         // The lease, the driver and the store's operations on both databases, against a private
         // PostgreSQL cluster per suite (initdb, Unix socket only).
         .testTarget(name: "HallsyncPostgresTests", dependencies: ["HallsyncPostgres", "HallsyncStore", "HallsyncEngine", "HallsyncStandIns", "HallsyncTransport", "HallsyncTestSupport"]),

@@ -220,6 +220,10 @@ public final class SyncEngine: @unchecked Sendable {
             // A standby (or a leader still looking up creates after a takeover) waits: the leader works.
             guard pair.isLeading else {
                 report.standby = true
+                // What the leader keeps: the standby's status shows the same queues and counts.
+                if let shared = try? store.read({ tx in (try tx.counts(now: clock.beijing), try tx.purgedCount()) }) {
+                    (report.counts, report.purgedTotal) = shared
+                }
                 report.duration = clock.now - started.timeIntervalSince1970
                 return report
             }

@@ -1,4 +1,6 @@
 import Foundation
+import HallsyncDomain
+import HallsyncEngine
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,6 +52,11 @@ public struct MonitoringCheck: Sendable {
         for (name, endpoint) in d.endpoints.sorted(by: { $0.key < $1.key }) {
             items.append("'\(name)_failing_cycles'=\(endpoint.consecutiveFailures);;;0")
         }
+        if let lease = d.leadership {
+            items.append("'leader'=\(lease.role == "leader" ? 1 : 0);;;0;1")
+            items.append("'epoch'=\(lease.leaseEpoch ?? 0);;;0")
+            items.append("'lease_left'=\(figure((lease.leaseExpiresInSeconds ?? 0).rounded()))s;;;")
+        }
         return items.joined(separator: " ")
     }
 
@@ -92,6 +99,7 @@ public struct MonitoringCheck: Sendable {
         if d.overdue.total >= t.overdueCritical { findings.append((.critical, "\(d.overdue.total) overdue items")) }
         else if d.overdue.total >= t.overdueWarning && t.overdueWarning > 0 { findings.append((.warning, "\(d.overdue.total) overdue items")) }
         for warning in d.calendar.warnings + (d.warnings ?? []) { findings.append((.warning, warning)) }
+        if let lease = d.leadership { findings += leadershipFindings(lease) }
         if d.state == "stopping" { findings.append((.warning, "hallsync is stopping")) }
         if d.state == "stopped" { findings.append((.critical, "hallsync is not running (stopped at \(d.writtenAt))")) }
         if d.state == "failed" { findings.append((.critical, "hallsync stopped by itself at \(d.writtenAt): \(d.stateReason ?? "see its log")")) }
@@ -99,11 +107,33 @@ public struct MonitoringCheck: Sendable {
         return MonitoringCheck(state: findings.first?.0 ?? .ok, reasons: findings.map(\.1), document: d)
     }
 
+    /// One of a pair: a standby while another leads is fine; this daemon leading while the
+    /// database names another holder (two leaders) is critical; nobody holding an unexpired lease
+    /// is a warning, and critical once that has lasted longer than the lease's TTL.
+    static func leadershipFindings(_ lease: LeadershipStatus) -> [(State, String)] {
+        guard let holder = lease.leaseHolder, let expiresIn = lease.leaseExpiresInSeconds else {
+            return lease.role == "leader" ? [] : [(.warning, "no lease row for region \(lease.region) yet: no daemon has led it")]
+        }
+        if lease.role == "leader" || lease.role == "takingOver", holder != lease.holder || lease.leaseEpoch != lease.epoch {
+            return [(.critical, "this daemon (\(lease.holder), epoch \(lease.epoch ?? 0)) acts as leader, but the database gives the lease to \(holder) at epoch \(lease.leaseEpoch ?? 0): two leaders")]
+        }
+        if expiresIn < 0 {
+            let text = "no daemon holds the lease of region \(lease.region): it expired \(Int(-expiresIn)) s ago (last holder \(holder))"
+            return [(-expiresIn > lease.ttlSeconds ? .critical : .warning, text)]
+        }
+        return []
+    }
+
     /// A person-readable rendering of the whole status.
     public func render() -> String {
         guard let d = document else { return summary }
         var lines = [summary, ""]
         lines.append("hallsync \(d.version), pid \(d.pid), \(d.state), started \(d.startedAt) (Beijing time), configuration generation \(d.configGeneration)")
+        if let lease = d.leadership {
+            let since = lease.since.map { ", since \(BeijingTime(Date(timeIntervalSince1970: $0)).rfc3339)" } ?? ""
+            let row = lease.leaseHolder.map { "; the database: \($0) at epoch \(lease.leaseEpoch ?? 0), \(Int(lease.leaseExpiresInSeconds ?? 0)) s left" } ?? ""
+            lines.append("pair          \(lease.role) as \(lease.holder), region \(lease.region)\(lease.epoch.map { ", epoch \($0)" } ?? "")\(since)\(row)")
+        }
         if let c = d.lastCycle {
             lines.append("last cycle    \(c.startedAt), \(String(format: "%.2f", c.durationSeconds)) s: pulled \(c.pulled), stored \(c.stored), feed changes \(c.feedChanges), delivered \(c.delivered), pushed \(c.pushed), retried \(c.retried), refused \(c.refused)\(c.caughtUp ? ", caught up" : ", catching up")")
             for error in c.errors.prefix(5) { lines.append("              error: \(error)") }

@@ -58,6 +58,14 @@ enum PrometheusText {
                [([], Double(d.calendar.deadlineFallbacksLastCycle))])
         metric("hallsync_personal_data_erased", "gauge", "Reservations whose applicant's name, ID number and phone were erased after the retention.",
                [([], Double(d.retention?.purgedTotal ?? 0))])
+        if let lease = d.leadership {
+            metric("hallsync_pair_leader", "gauge", "1 while this daemon of the pair leads its region (0: standby, taking over or stopped).",
+                   [([("region", lease.region), ("holder", lease.holder)], lease.role == "leader" ? 1 : 0)])
+            metric("hallsync_pair_epoch", "gauge", "The lease's epoch in the database (the fencing token); +1 at each takeover.",
+                   [([("region", lease.region)], Double(lease.leaseEpoch ?? 0))])
+            metric("hallsync_pair_lease_expires_in_seconds", "gauge", "Seconds until the region's lease expires by the database's clock (negative: nobody has held it that long).",
+                   [([("region", lease.region)], lease.leaseExpiresInSeconds ?? 0)])
+        }
         return out
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import HallsyncDomain
+import HallsyncEngine
 
 /// The status file (`status.json`): what an administrator or a monitoring check needs to know
 /// about a running hallsync, written after every cycle. No personal data: ids, counts and
@@ -51,6 +52,10 @@ public struct StatusDocument: Codable, Hashable, Sendable {
     /// What an operator should act on although nothing failed: clocks that disagree, insecure
     /// settings, a position rewound. `hallsync status` says WARNING while there are any.
     public var warnings: [String]?
+
+    /// One daemon of an active/standby pair: its role and the lease as the database holds it;
+    /// nil on a single machine.
+    public var leadership: LeadershipStatus?
 
     public struct Cycle: Codable, Hashable, Sendable {
         public var startedAt: String

@@ -108,7 +108,8 @@ public final class StatusReporter: @unchecked Sendable {
                               overdueCritical: ops.overdueCritical),
             retention: .init(personalDataDays: engine.configuration.retention.personalDataDays, purgedLastCycle: report.purged,
                              purgedTotal: report.purgedTotal),
-            warnings: report.warnings.map { PersonalData.redact($0) })
+            warnings: report.warnings.map { PersonalData.redact($0) },
+            leadership: report.leadership)
     }
 
     /// Writes the metrics first and the status file last: whoever sees a cycle in the status

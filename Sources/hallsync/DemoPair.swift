@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HallsyncEngine
+import HallsyncOperations
 import HallsyncPostgres
 import HallsyncStandIns
 import HallsyncStore
@@ -127,7 +128,8 @@ struct DemoPair {
                 switch fault {
                 case .kill:
                     victim.signal(SIGKILL)
-                    pendingRestart = (victim, Date().addingTimeInterval(1))
+                    // Restarted as systemd would (Restart=always), after the lease had time to pass to the other.
+                    pendingRestart = (victim, Date().addingTimeInterval(Self.ttl + 1))
                 case .freeze:
                     victim.signal(SIGSTOP)
                     pendingContinue = (victim, Date().addingTimeInterval(demo.freezeSeconds ?? Self.ttl + 2))
@@ -138,7 +140,8 @@ struct DemoPair {
                 watching = (fault, current.holder, current.epoch, Date())
                 print(String(format: "[%5.1fs] %@ to the leader %@", elapsed, fault.rawValue, current.holder))
             }
-            if let w = watching, let now = leader(), now.epoch > w.epoch, now.holder != w.from {
+            // A new epoch is a takeover, whoever won it (the standby, or the killed daemon restarted).
+            if let w = watching, let now = leader(), now.epoch > w.epoch {
                 let seconds = Date().timeIntervalSince(w.since)
                 takeovers.append((w.fault, w.from, now.holder, seconds))
                 print(String(format: "[%5.1fs] %@ leads (epoch %d), %.2f s after the %@", Date().timeIntervalSince(started), now.holder, now.epoch, seconds, w.fault.rawValue))
@@ -177,6 +180,12 @@ struct DemoPair {
                 if result.passed { break }
             }
             Thread.sleep(forTimeInterval: 1)
+        }
+        // Each daemon's status, as `hallsync status` renders it: one leads, the other stands by.
+        for name in ["a", "b"] {
+            let check = MonitoringCheck.evaluate(fileAt: directory + "/" + name + "/status.json")
+            print("\nthe status of daemon-\(name), as `hallsync status` renders it:")
+            print(check.render().split(separator: "\n").prefix(4).map { "  " + $0 }.joined(separator: "\n"))
         }
         for daemon in daemons { daemon.signal(SIGTERM) }
         for daemon in daemons { daemon.waitForExit() }

@@ -26,6 +26,10 @@ import Testing
                 let seconds = Double(line.split(separator: " ").dropLast().last ?? "") ?? .infinity
                 #expect(seconds <= Self.ttl + 2, "\(line)")
             }
+            // At the end one daemon leads and the other stands by, each saying so in its status (and perfdata).
+            #expect(run.stdout.components(separatedBy: "pair          leader as daemon-").count == 2, "\(run.stdout.suffix(2500))")
+            #expect(run.stdout.components(separatedBy: "pair          standby as daemon-").count == 2)
+            #expect(run.stdout.contains("'leader'=1;;;0;1") && run.stdout.contains("'leader'=0;;;0;1"))
             #expect(takeovers.contains { $0.contains("SIGKILL") } && takeovers.contains { $0.contains("SIGSTOP") } && takeovers.contains { $0.contains("SIGTERM") })
         }
     }

@@ -141,13 +141,22 @@ public struct LeadershipStatus: Hashable, Sendable, Codable {
     public var epoch: Int?
     /// When this daemon won the lease (Unix seconds); nil while standing by.
     public var since: Double?
+    /// The lease row as the database holds it: its holder and epoch, and seconds until it
+    /// expires by the database's clock (negative: expired that long ago). nil: never held, or
+    /// the database could not be read.
+    public var leaseHolder: String?
+    public var leaseEpoch: Int?
+    public var leaseExpiresInSeconds: Double?
+    /// The lease's time to live (what "no leader for too long" is measured against).
+    public var ttlSeconds: Double
 
-    public init(role: String, holder: String, region: String, epoch: Int? = nil, since: Double? = nil) {
+    public init(role: String, holder: String, region: String, epoch: Int? = nil, since: Double? = nil, ttlSeconds: Double = 15) {
         self.role = role
         self.holder = holder
         self.region = region
         self.epoch = epoch
         self.since = since
+        self.ttlSeconds = ttlSeconds
     }
 }
 
@@ -155,15 +164,26 @@ extension PairMember {
     public var status: LeadershipStatus {
         let role = keeper.role
         let wall = Date().timeIntervalSince1970
+        let ttl = keeper.settings.ttl
+        var status: LeadershipStatus
         switch role {
         case .leader(let epoch, let since):
-            return LeadershipStatus(role: "leader", holder: keeper.holder, region: region, epoch: epoch, since: wall - (keeper.now - since))
+            status = LeadershipStatus(role: "leader", holder: keeper.holder, region: region, epoch: epoch, since: wall - (keeper.now - since), ttlSeconds: ttl)
         case .takingOver(let epoch):
-            return LeadershipStatus(role: "takingOver", holder: keeper.holder, region: region, epoch: epoch)
+            status = LeadershipStatus(role: "takingOver", holder: keeper.holder, region: region, epoch: epoch, ttlSeconds: ttl)
         case .standby:
-            return LeadershipStatus(role: "standby", holder: keeper.holder, region: region)
+            status = LeadershipStatus(role: "standby", holder: keeper.holder, region: region, ttlSeconds: ttl)
         case .stopped:
-            return LeadershipStatus(role: "stopped", holder: keeper.holder, region: region)
+            status = LeadershipStatus(role: "stopped", holder: keeper.holder, region: region, ttlSeconds: ttl)
         }
+        // The database's view (a read: a standby may make it).
+        if let row = try? store.read({ tx in
+            try tx.db.row("SELECT holder, epoch, EXTRACT(EPOCH FROM expiresAt - clock_timestamp()) AS expiresIn FROM leaderLease WHERE region = ?", [region])
+        }) {
+            status.leaseHolder = row["holder"]
+            status.leaseEpoch = row["epoch"]
+            status.leaseExpiresInSeconds = row["expiresIn"]
+        }
+        return status
     }
 }
