@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "HallsyncOperations",
             dependencies: [
-                "HallsyncDomain", "HallsyncStore", "HallsyncEngine", "HallsyncTransport",
+                "HallsyncDomain", "HallsyncStore", "HallsyncEngine", "HallsyncTransport", "HallsyncPostgres",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -148,7 +148,7 @@ let package = Package(
         .testTarget(name: "HallsyncOperationsTests", dependencies: ["HallsyncOperations", "HallsyncEngine"]),
         // The lease, the driver and the store's operations on both databases, against a private
         // PostgreSQL cluster per suite (initdb, Unix socket only).
-        .testTarget(name: "HallsyncPostgresTests", dependencies: ["HallsyncPostgres", "HallsyncStore", "HallsyncEngine", "HallsyncStandIns", "HallsyncTransport", "HallsyncTestSupport"]),
+        .testTarget(name: "HallsyncPostgresTests", dependencies: ["HallsyncPostgres", "HallsyncStore", "HallsyncEngine", "HallsyncOperations", "HallsyncStandIns", "HallsyncTransport", "HallsyncTestSupport"]),
         // The engine's pure state machines, driven event by event: no socket, no sleep.
         .testTarget(name: "HallsyncEngineTests", dependencies: ["HallsyncEngine", "HallsyncMachines", "HallsyncConfiguration"]),
         .testTarget(

@@ -125,6 +125,7 @@ Installed-Size: $installed_size
 Section: admin
 Priority: optional
 Depends: libc6 (>= 2.34), libcurl4 (>= 7.88), libsqlite3-0 (>= 3.40), libpq5 (>= 15), libstdc++6 (>= 12), libgcc-s1 (>= 3.0), adduser, init-system-helpers (>= 1.54)
+Suggests: postgresql-client (>= 15), postgresql (>= 15)
 Homepage: https://hallsync.example.org/
 Description: online reservations into the intake and licensing hall inboxes
  hallsync carries online reservations from the provincial government-service

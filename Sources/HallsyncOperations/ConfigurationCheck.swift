@@ -1,6 +1,7 @@
 import Foundation
 import HallsyncDomain
 import HallsyncEngine
+import HallsyncPostgres
 import HallsyncTransport
 
 /// `hallsync check-config`: everything an operator can get wrong before starting the service,
@@ -107,6 +108,31 @@ public struct ConfigurationCheck: Sendable {
             }
         } catch {
             problems.append("probe: libcurl could not start: \(error)")
+        }
+        if configuration.store.kind == .postgresql { probeDatabase(configuration) }
+    }
+
+    /// One of a pair: the database answers as a writable server with this role and password, and
+    /// the region's lease (if any) is shown. Nothing is created or changed.
+    mutating func probeDatabase(_ configuration: Configuration) {
+        do {
+            let connection = try PostgresConnection(conninfo: try PairMember.conninfo(configuration.store))
+            defer { connection.close() }
+            let version = try connection.execute("SHOW server_version").rows.first?.first ?? nil
+            let readOnly = try connection.execute("SHOW transaction_read_only").rows.first?.first ?? nil
+            var line = "probe database: connected (PostgreSQL \(version ?? "?")\(readOnly == "on" ? ", READ ONLY" : ""))"
+            if readOnly == "on" {
+                problems.append("probe database: the server connected to is read-only (a standby): add target_session_attrs=read-write to store.connection and name every host of the cluster")
+            }
+            if let lease = try? LeaseStore(connection).current(region: configuration.portal.regionCode) {
+                let left = lease.expiresAt.timeIntervalSince(lease.databaseTime)
+                line += left > 0 ? "; the region's lease: \(lease.holder), epoch \(lease.epoch), \(Int(left)) s left" : "; the region's lease expired \(Int(-left)) s ago (last \(lease.holder))"
+            } else {
+                line += "; no lease for the region yet (the first daemon to start takes it)"
+            }
+            checked.append(line)
+        } catch {
+            problems.append("probe database: \(error)")
         }
     }
 

@@ -15,7 +15,7 @@ struct CheckConfig: ParsableCommand {
     @Option(name: .long, help: "Where the unit's LoadCredential= lines take the secrets from (for credential:NAME outside systemd).")
     var credentialSource: String = "/etc/hallsync"
 
-    @Flag(help: "Also try each endpoint once: the portal's signature, each hall's token, TLS.")
+    @Flag(help: "Also try each endpoint once: the portal's signature, each hall's token, TLS; with store.kind postgresql, the database and the region's lease.")
     var probe = false
 
     func run() throws {

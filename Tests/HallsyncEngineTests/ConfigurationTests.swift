@@ -37,6 +37,56 @@ import HallsyncEngine
         #expect(c.catalogue == "/etc/hallsync/matters.csv" && c.web.database == "/var/lib/hallsync/web.sqlite")
     }
 
+    /// The store of a pair: read with its defaults, every mistake said at once, the password
+    /// never in the string, libpq's string assembled with TLS and the password quoted.
+    @Test func theStoreOfAPairIsReadAndChecked() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-config-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "s3cr't \\x\n".write(toFile: directory + "/db-password", atomically: true, encoding: .utf8)
+        let pair = Self.good + """
+            store:
+              kind: postgresql
+              connection: "host=db1,db2 dbname=hallsync user=hallsync target_session_attrs=read-write"
+              passwordFile: \(directory)/db-password
+
+            """
+        let c = try Configuration.parse(yaml: pair, sourcePath: "/etc/hallsync/hallsync.yaml", environment: [:])
+        #expect(c.store.kind == .postgresql && c.store.tls == "verify-full" && c.store.leaseTTL == 15 && c.store.renewInterval == 3 && c.store.standbyPoll == 1)
+        let conninfo = try PairMember.conninfo(c.store)
+        #expect(conninfo == "host=db1,db2 dbname=hallsync user=hallsync target_session_attrs=read-write sslmode='verify-full' password='s3cr\\'t \\\\x'")
+        // Without a section, one machine and its SQLite file.
+        #expect(try Configuration.parse(yaml: Self.good, sourcePath: nil, environment: [:]).store.kind == .sqlite)
+
+        let found = problems(Self.good + """
+            store:
+              kind: postgres
+              tls: sometimes
+              leaseTTL: 10
+              renewInterval: 6
+
+            """)
+        #expect(found.contains("store.kind must be sqlite or postgresql, found postgres"), "\(found)")
+        #expect(found.contains { $0.hasPrefix("store.tls must be one of disable, allow, prefer, require, verify-ca, verify-full") }, "\(found)")
+        let postgres = problems(Self.good + """
+            store:
+              kind: postgresql
+              connection: "host=db1 password=hunter2"
+              leaseTTL: 10
+              renewInterval: 6
+              standbyPoll: 12
+              passwordFile: /nonexistent/db-password
+
+            """)
+        #expect(postgres.contains { $0.hasPrefix("store.connection holds a password") }, "\(postgres)")
+        #expect(!postgres.contains { $0.contains("hunter2") }, "the password is repeated in a message")
+        #expect(postgres.contains { $0.hasPrefix("store.renewInterval (6.0 s) must be at most half of store.leaseTTL") }, "\(postgres)")
+        #expect(postgres.contains { $0.hasPrefix("store.standbyPoll (12.0 s) must be shorter") }, "\(postgres)")
+        #expect(postgres.contains { $0.hasPrefix("store.passwordFile: /nonexistent/db-password does not exist") }, "\(postgres)")
+        #expect(problems(Self.good + "store:\n  kind: postgresql\n").contains { $0.hasPrefix("store.connection is required") })
+        #expect(problems(Self.good + "store:\n  knd: sqlite\n").contains("store.knd is not a setting hallsync knows; did you mean store.kind?"))
+    }
+
     @Test func unknownKeysAreRefusedWithTheNearestKnownName() {
         let found = problems(Self.good + "sync:\n  intervall: 5\nhtttp:\n  verifyTLS: true\n")
         #expect(found.contains("sync.intervall is not a setting hallsync knows; did you mean sync.interval?"), "\(found)")

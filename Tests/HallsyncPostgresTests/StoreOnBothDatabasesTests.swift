@@ -1,5 +1,7 @@
 import Foundation
 import HallsyncDomain
+@testable import HallsyncOperations
+import HallsyncStandIns
 import HallsyncPostgres
 import HallsyncTestSupport
 import Synchronization
@@ -440,5 +442,32 @@ extension SQLDialect: CaseIterable {
         store.fenceWrites(with: nil)
         try store.write { tx in try tx.setCursor(.portalPosition, to: "unfenced", now: 4) }
         #expect(try store.read { tx in try tx.cursor(.portalPosition) } == "unfenced")
+    }
+}
+
+/// `hallsync check-config --probe` on a pair's configuration: the database answers, the lease is shown.
+@Suite(.privateCluster) struct DatabaseProbeTests {
+    @Test func theProbeConnectsAndShowsTheLease() throws {
+        let cluster = try #require(PrivateCluster.current)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-probe-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let site = try StandInSite(directory: directory, options: .init(lag: 1, faults: .none))
+        defer { site.stop() }
+        let config = try site.writeConfiguration(to: directory + "/hallsync.yaml", database: directory + "/hallsync.sqlite")
+        try (try String(contentsOfFile: config, encoding: .utf8) + "store:\n  kind: postgresql\n  connection: \"\(cluster.conninfo)\"\n  tls: disable\n")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        var check = ConfigurationCheck()
+        check.probe(path: config, environment: [:])
+        let line = try #require(check.checked.first { $0.hasPrefix("probe database:") }, "\(check.problems)")
+        #expect(line.contains("connected (PostgreSQL 15") && line.contains("no lease for the region yet"), "\(line)")
+        #expect(!check.problems.contains { $0.contains("database") }, "\(check.problems)")
+
+        // A cluster that is not there: one problem, saying what libpq said.
+        try (try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: cluster.directory, with: directory + "/nowhere"))
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        var missing = ConfigurationCheck()
+        missing.probe(path: config, environment: [:])
+        #expect(missing.problems.contains { $0.hasPrefix("probe database: ") && $0.contains("could not connect") }, "\(missing.problems)")
     }
 }

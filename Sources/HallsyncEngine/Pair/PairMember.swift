@@ -84,7 +84,7 @@ public final class PairMember: Sendable {
 
     /// libpq's connection string from the configuration: the site's string, then the TLS mode,
     /// the CA and the password read from its file (quoted as libpq reads values).
-    static func conninfo(_ settings: Configuration.Store) throws -> String {
+    public static func conninfo(_ settings: Configuration.Store) throws -> String {
         var parts = [settings.connection, "sslmode=" + quoted(settings.tls)]
         if let ca = settings.caFile { parts.append("sslrootcert=" + quoted(ca)) }
         if let file = settings.passwordFile {
