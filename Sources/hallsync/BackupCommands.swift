@@ -18,6 +18,14 @@ struct Backup: ParsableCommand {
 
     func run() throws {
         let configuration = try options.load()
+        if configuration.store.kind == .postgresql {
+            FileHandle.standardError.write(Data("""
+                hallsync: the state is on PostgreSQL (store.kind postgresql), not in a file: back it up with the site's PostgreSQL tools \
+                (pg_dump --schema=hallsync_\(configuration.portal.regionCode) …, or the cluster's base backups); hallsync backup copies a SQLite file only
+
+                """.utf8))
+            throw ExitCode(ExitStatus.configuration)
+        }
         do {
             let store = try Store(path: configuration.database, readOnly: true)
             try store.backup(to: destination)
@@ -45,6 +53,15 @@ struct Restore: ParsableCommand {
     func run() throws {
         let configuration = try options.load()
         let database = configuration.database
+        if configuration.store.kind == .postgresql {
+            FileHandle.standardError.write(Data("""
+                hallsync: the state is on PostgreSQL (store.kind postgresql): restore it with the site's PostgreSQL tools \
+                (pg_restore of the schema hallsync_\(configuration.portal.regionCode), with both daemons stopped); the daemon that \
+                leads next looks every pending create up by its id before sending it
+
+                """.utf8))
+            throw ExitCode(ExitStatus.configuration)
+        }
         do {
             // Not while a daemon works on the file.
             let lock = try InstanceLock.acquire(forDatabase: database)

@@ -42,7 +42,7 @@ struct Demo: ParsableCommand {
     @Option(help: "Seed of the traffic and of the peers' lies (a run can be repeated).") var seed: UInt64 = 20210911
     @Flag(help: "An active/standby pair: two daemons on a private PostgreSQL (initdb; Debian package postgresql), the leader killed, frozen and stopped during the run, each takeover timed.")
     var pair = false
-    @Option(help: "With --pair: the faults done to the leader, in order, spread over the run (kill, freeze, stop).")
+    @Option(help: "With --pair: the faults, in order, spread over the run: kill, freeze, stop (the leader), restart-db (PostgreSQL restarted as after a crash).")
     var pairFaults: String = "kill,freeze,stop"
     @Flag(help: .hidden) var unsafeWithoutFence = false
     @Option(help: "With --pair: seconds a frozen leader stays frozen (SIGSTOP … SIGCONT); default: the lease's TTL + 2.")

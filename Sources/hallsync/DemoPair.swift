@@ -78,8 +78,14 @@ struct DemoPair {
           traffic   \(demo.rate)/s for \(Int(demo.duration)) s; the leader is killed, frozen and stopped along the way
         """)
         func leader() -> (holder: String, epoch: Int)? {
-            guard let status = try? lease.current(region: region), status.expiresAt > status.databaseTime else { return nil }
-            return (status.holder, status.epoch)
+            do {
+                guard let status = try lease.current(region: region), status.expiresAt > status.databaseTime else { return nil }
+                return (status.holder, status.epoch)
+            } catch {
+                // The database restarted: the demo's own connection reconnects too.
+                _ = try? lease.connection.reconnect()
+                return nil
+            }
         }
         // The first leader.
         let firstDeadline = Date().addingTimeInterval(30)
@@ -136,9 +142,12 @@ struct DemoPair {
                 case .stop:
                     victim.signal(SIGTERM)
                     pendingRestart = (victim, Date().addingTimeInterval(3))
+                case .restartDatabase:
+                    // As a crash would: no checkpoint, every connection cut, recovery at start.
+                    try cluster.restart(immediate: true)
                 }
                 watching = (fault, current.holder, current.epoch, Date())
-                print(String(format: "[%5.1fs] %@ to the leader %@", elapsed, fault.rawValue, current.holder))
+                print(String(format: "[%5.1fs] %@ %@ the leader %@", elapsed, fault.rawValue, fault == .restartDatabase ? "under" : "to", current.holder))
             }
             // A new epoch is a takeover, whoever won it (the standby, or the killed daemon restarted).
             if let w = watching, let now = leader(), now.epoch > w.epoch {
@@ -210,8 +219,9 @@ struct DemoPair {
           answers lost after commit  intake=\(site.intake.lostAnswerCount) licensing=\(site.licensing.lostAnswerCount) portal=\(site.portal.lostAnswerCount)
         """)
         for problem in result.problems.prefix(20) { print("  ! \(problem)") }
-        let allTakeovers = takeovers.count == schedule.count && takeovers.allSatisfy { $0.seconds <= Self.ttl + 2 }
-        if !allTakeovers { print("  ! not every fault was followed by a takeover within TTL + 2 s (\(Self.ttl + 2) s)") }
+        // A database restart also waits for the server to come back (crash recovery).
+        let allTakeovers = takeovers.count == schedule.count && takeovers.allSatisfy { $0.seconds <= Self.ttl + 2 + ($0.fault == .restartDatabase ? 5 : 0) }
+        if !allTakeovers { print("  ! not every fault was followed by a takeover within TTL + 2 s (\(Self.ttl + 2) s; a database restart 5 s more)") }
         if result.passed && allTakeovers {
             print("PASS: 0 lost, 0 duplicated, every status right; \(takeovers.count) takeovers, the slowest \(String(format: "%.2f", takeovers.map(\.seconds).max() ?? 0)) s")
         } else {
@@ -223,13 +233,14 @@ struct DemoPair {
 
 /// What is done to the leader.
 enum Fault: String {
-    case kill = "SIGKILL", freeze = "SIGSTOP", stop = "SIGTERM"
+    case kill = "SIGKILL", freeze = "SIGSTOP", stop = "SIGTERM", restartDatabase = "pg_ctl restart -m immediate"
 
     init?(name: String) {
         switch name {
         case "kill": self = .kill
         case "freeze": self = .freeze
         case "stop": self = .stop
+        case "restart-db": self = .restartDatabase
         default: return nil
         }
     }
