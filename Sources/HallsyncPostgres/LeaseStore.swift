@@ -188,6 +188,16 @@ public struct LeaseStore {
         throw PostgresError(code: .notTheLeader, message: "\(why); \(PostgresError.advice(for: .notTheLeader))")
     }
 
+    /// The fence as a statement of a transaction's opening script (values as literals): it
+    /// returns one row when (holder, epoch) holds the unexpired lease, and locks it like
+    /// ``checkFence(region:holder:epoch:)``. Zero rows: call `checkFence` for the reason.
+    public static func fenceStatement(region: String, holder: String, epoch: Int) -> String {
+        """
+        SELECT epoch FROM leaderLease WHERE region = \(PostgresConnection.literal(region)) AND holder = \(PostgresConnection.literal(holder)) \
+        AND epoch = \(epoch) AND expiresAt > clock_timestamp() FOR SHARE
+        """
+    }
+
     /// Runs `body` in a transaction that begins with ``checkFence(region:holder:epoch:)``.
     /// `notTheLeader` (or any error of `body`) rolls it back and passes through.
     public func fenced<T>(region: String, holder: String, epoch: Int, _ body: () throws -> T) throws -> T {

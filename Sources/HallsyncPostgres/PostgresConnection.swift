@@ -181,14 +181,29 @@ public final class PostgresConnection {
     /// `commitOutcomeUnknown`: the server may have committed before the connection broke.
     /// Transactions do not nest (`misuse`).
     public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try transaction(beginningWith: "BEGIN") { _ in try body() }
+    }
+
+    /// ``transaction(_:)`` begun by `script`: `BEGIN` and what the transaction needs first, sent
+    /// as one request (the simple protocol: several statements, no parameters — give values with
+    /// ``literal(_:)``). `body` gets the result of the script's last statement.
+    ///
+    ///     try connection.transaction(beginningWith: "BEGIN; SELECT 1 FROM lease WHERE … FOR SHARE") { fence in … }
+    public func transaction<T>(beginningWith script: String, _ body: (PostgresRows) throws -> T) throws -> T {
         let connection = try open()
         guard PQtransactionStatus(connection) == PQTRANS_IDLE else {
             throw PostgresError(code: .misuse, message: "a transaction was started inside another one (or during another statement); \(PostgresError.advice(for: .misuse))")
         }
-        try execute("BEGIN")
+        let first: PostgresRows
+        do {
+            first = try executeScript(script)
+        } catch {
+            rollbackQuietly()
+            throw error
+        }
         let value: T
         do {
-            value = try body()
+            value = try body(first)
         } catch {
             rollbackQuietly()
             throw error
@@ -200,6 +215,27 @@ public final class PostgresConnection {
         }
         try commit()
         return value
+    }
+
+    /// Runs statements separated by `;` in one request (libpq's `PQexec`), without parameters;
+    /// returns the last one's rows. A failing statement ends the request with its error.
+    public func executeScript(_ sql: String) throws(PostgresError) -> PostgresRows {
+        let connection = try open()
+        guard let result = PQexec(connection, sql) else { throw failure(connection, result: nil, parameters: []) }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return PostgresRows(result)
+        default:
+            throw failure(connection, result: result, parameters: [])
+        }
+    }
+
+    /// `text` as an SQL string literal for a script (`E'…'`, with `\` and `'` escaped: the same
+    /// whatever `standard_conforming_strings` says). A NUL, which PostgreSQL text cannot hold, is dropped.
+    public static func literal(_ text: String) -> String {
+        "E'" + text.replacingOccurrences(of: "\u{0}", with: "").replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "'", with: "\\'") + "'"
     }
 
     private func commit() throws(PostgresError) {

@@ -109,6 +109,28 @@ public final class PrivatePostgres: Sendable {
         try startServer()
     }
 
+    /// The CPU time the server's processes have used so far (seconds, user + system): the
+    /// postmaster, its children that ended, and those running. nil when /proc cannot tell.
+    public func serverCPUSeconds() -> Double? {
+        guard let pidText = try? String(contentsOfFile: directory + "/data/postmaster.pid", encoding: .utf8),
+              let pid = Int32(pidText.split(separator: "\n").first ?? "") else { return nil }
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        func times(_ pid: Int32, children: Bool) -> Double? {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            // After "pid (comm)": state is field 3; utime 14, stime 15, cutime 16, cstime 17.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 15 else { return nil }
+            let own = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
+            let waited = children ? (Double(fields[13]) ?? 0) + (Double(fields[14]) ?? 0) : 0
+            return (own + waited) / ticks
+        }
+        guard var total = times(pid, children: true) else { return nil }
+        let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        for child in children.split(separator: " ").compactMap({ Int32($0) }) { total += times(child, children: false) ?? 0 }
+        return total
+    }
+
     /// A new connection to the cluster's database.
     public func connect(options: PostgresConnection.Options = .init()) throws -> PostgresConnection {
         try PostgresConnection(conninfo: conninfo, options: options)

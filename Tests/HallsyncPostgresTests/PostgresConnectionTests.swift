@@ -109,4 +109,19 @@ import Testing
             #expect(try connection.execute("SELECT $1", ["王五"]).rows == [["王五"]])
         }
     }
+
+    /// A value written into a script as a literal comes back unchanged, quotes and backslashes
+    /// included, whatever `standard_conforming_strings` says; a script's last result is returned.
+    @Test(arguments: ["on", "off"])
+    func literalsInAScriptComeBackUnchanged(_ conforming: String) throws {
+        let connection = try cluster.connect()
+        let weird = #"it's a \ back'slash\' ; DROP TABLE x; -- 张三 \x00"#
+        try connection.execute("SET standard_conforming_strings = \(conforming)")
+        let rows = try connection.executeScript("SELECT 1; SELECT \(PostgresConnection.literal(weird)) AS v")
+        #expect(rows[0, "v"] == weird)
+        try connection.transaction(beginningWith: "BEGIN; SELECT 2 AS two") { first in
+            #expect(first[0, "two"] == "2" && connection.isInTransaction)
+        }
+        #expect(!connection.isInTransaction)
+    }
 }

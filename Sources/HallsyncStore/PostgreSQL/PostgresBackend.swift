@@ -81,13 +81,19 @@ final class PostgresBackend: Sendable {
 
     func write<T>(_ body: (any SQLSession) throws -> T) throws -> T {
         let provider = fence.withLock { $0 }
+        var token: FenceToken?
+        if let provider {
+            token = provider()
+            guard token != nil else {
+                throw PostgresError(code: .notTheLeader, message: "this daemon does not hold the lease of region \(settings.region) now; \(PostgresError.advice(for: .notTheLeader))")
+            }
+        }
+        // BEGIN, the transaction's settings and the fence in one request.
+        let script = "BEGIN; " + settingsStatement + (token.map { "; " + LeaseStore.fenceStatement(region: $0.region, holder: $0.holder, epoch: $0.epoch) } ?? "")
         return try withConnection { connection in
-            try connection.transaction {
-                try begin(connection)
-                if let provider {
-                    guard let token = provider() else {
-                        throw PostgresError(code: .notTheLeader, message: "this daemon does not hold the lease of region \(settings.region) now; \(PostgresError.advice(for: .notTheLeader))")
-                    }
+            try connection.transaction(beginningWith: script) { fence in
+                if let token, fence.count != 1 {
+                    // Refused: the reason, with epochs and times (never a holder's name).
                     try LeaseStore(connection).checkFence(region: token.region, holder: token.holder, epoch: token.epoch)
                 }
                 return try body(PostgresSession(connection: connection))
@@ -98,10 +104,8 @@ final class PostgresBackend: Sendable {
     /// A consistent snapshot (REPEATABLE READ), read only.
     func read<T>(_ body: (any SQLSession) throws -> T) throws -> T {
         try withConnection { connection in
-            try connection.transaction {
-                try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                try begin(connection)
-                return try body(PostgresSession(connection: connection))
+            try connection.transaction(beginningWith: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; " + settingsStatement) { _ in
+                try body(PostgresSession(connection: connection))
             }
         }
     }
@@ -113,9 +117,9 @@ final class PostgresBackend: Sendable {
     /// a transaction after ``idleInTransaction`` (rolled back: nothing of it is written), so the
     /// standby waits that long at most. hallsync's transactions never wait on anything but the
     /// database (no request to a peer inside one).
-    private func begin(_ connection: PostgresConnection) throws {
-        try connection.execute("SELECT set_config('search_path', $1, true), set_config('idle_in_transaction_session_timeout', $2, true)",
-                               ["\(schema), public", "\(Int(settings.idleInTransaction * 1000))ms"])
+    private var settingsStatement: String {
+        "SELECT set_config('search_path', \(PostgresConnection.literal(schema + ", public")), true), "
+            + "set_config('idle_in_transaction_session_timeout', '\(Int(settings.idleInTransaction * 1000))ms', true)"
     }
 
     func appliedMigrations() throws -> [String] {

@@ -40,6 +40,12 @@ struct BenchResult: Codable {
     var portalPages: Int
     var verification: String?
     var host: String
+    /// Where the daemon kept its state: sqlite, or postgresql (a private cluster on this machine).
+    var store: String = "sqlite"
+    /// postgresql: the database server's CPU time over the run (its processes, on this machine),
+    /// and the daemon's and the server's together per reservation.
+    var databaseCPUSeconds: Double?
+    var totalCPUMicrosecondsPerReservation: Double?
 }
 
 /// `hallsync bench`: the daemon's real code path — `hallsync run` with libcurl, the SQLite file,
@@ -65,6 +71,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Where to write the figures, JSON.") var json: String = "bench-results.json"
     @Option(help: "Give up on a scenario after this many seconds.") var timeout: Double = 3600
     @Flag(help: "Keep each scenario's directory (database, logs).") var keepState = false
+    @Option(help: "Where the daemon keeps its state: sqlite, postgresql (a private cluster: initdb, Unix socket; the Debian package postgresql), or both (each scenario on each, SQLite first).")
+    var store: String = "sqlite"
 
     func validate() throws {
         for name in scenarios where BenchScenario.named(name) == nil && name != "floor" {
@@ -93,15 +101,23 @@ struct Bench: ParsableCommand {
             if let backlog, scenario.backlog > 0 { scenario.backlog = backlog }
             if let rate, scenario.rate > 0 { scenario.rate = rate }
             if let duration, scenario.duration > 0 { scenario.duration = duration }
-            var runsOfScenario: [BenchResult] = []
-            for run in 1...runs {
-                let result = try measure(scenario, run: run, executable: executable)
-                print(Self.line(result))
-                runsOfScenario.append(result)
-                results.append(result)
+            let stores: [String]
+            switch store {
+            case "sqlite", "postgresql": stores = [store]
+            case "both": stores = ["sqlite", "postgresql"]
+            default: throw ValidationError("--store is sqlite, postgresql or both, not \(store)")
             }
-            if runs > 1, let median = runsOfScenario.sorted(by: { $0.cpuMicrosecondsPerReservation < $1.cpuMicrosecondsPerReservation })[safe: runs / 2] {
-                print("median   " + Self.line(median))
+            for kind in stores {
+                var runsOfScenario: [BenchResult] = []
+                for run in 1...runs {
+                    let result = try measure(scenario, run: run, executable: executable, store: kind)
+                    print(Self.line(result))
+                    runsOfScenario.append(result)
+                    results.append(result)
+                }
+                if runs > 1, let median = runsOfScenario.sorted(by: { $0.cpuMicrosecondsPerReservation < $1.cpuMicrosecondsPerReservation })[safe: runs / 2] {
+                    print("median   " + Self.line(median))
+                }
             }
         }
         let encoder = JSONEncoder()
@@ -125,19 +141,24 @@ struct Bench: ParsableCommand {
 
     static func line(_ r: BenchResult) -> String {
         func f(_ value: Double?, _ format: String) -> String { value.map { String(format: format, $0) } ?? "-" }
-        return "\(r.scenario.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(r.passed ? "PASS" : "FAIL") "
+        return "\(r.scenario.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(r.store.padding(toLength: 10, withPad: " ", startingAt: 0)) \(r.passed ? "PASS" : "FAIL") "
             + "\(r.reservations) reservations in \(f(r.seconds, "%.1f")) s = \(f(r.reservationsPerSecond, "%.0f"))/s; "
             + "daemon CPU \(f(r.daemonCPUSeconds, "%.2f")) s (kernel \(f(r.daemonSystemSeconds / max(r.daemonCPUSeconds, 0.001) * 100, "%.0f")) %) = \(f(r.cpuMicrosecondsPerReservation, "%.0f")) µs/reservation; "
             + "peak RSS \(f(r.daemonPeakRSSMiB, "%.1f")) MiB; latency p50 \(f(r.latencyP50, "%.2f")) s p99 \(f(r.latencyP99, "%.2f")) s; "
             + "stand-ins \(f(r.standInCoreShare * 100, "%.0f"))% of a core"
             + (r.limitSeconds.map { " ; limit \(String(format: "%.0f", $0)) s, ratio \(f(r.ratioToLimit, "%.2f"))" } ?? "")
+            + (r.databaseCPUSeconds.map { "; PostgreSQL CPU \(String(format: "%.2f", $0)) s, daemon + PostgreSQL \(f(r.totalCPUMicrosecondsPerReservation, "%.0f")) µs/reservation" } ?? "")
     }
 
-    func measure(_ scenario: BenchScenario, run: Int, executable: String) throws -> BenchResult {
+    func measure(_ scenario: BenchScenario, run: Int, executable: String, store: String) throws -> BenchResult {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-bench-\(scenario.name)-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         defer { if keepState { print("state kept in \(directory)") } else { try? FileManager.default.removeItem(atPath: directory) } }
-        let (site, config) = try BenchSite.launch(scenario, directory: directory, executable: executable, timeout: timeout)
+        let cluster = store == "postgresql" ? try PrivatePostgres.start(database: "hallsync") : nil
+        defer { cluster?.stop() }
+        let databaseCPUBefore = cluster.flatMap { $0.serverCPUSeconds() }
+        let (site, config) = try BenchSite.launch(scenario, directory: directory, executable: executable, timeout: timeout,
+                                                  postgres: cluster?.conninfo)
         let wallStart = Date()
         let daemon = try ChildProcess(executable, ["run", "--config", config, "--log-level", "warning"],
                                       log: directory + "/daemon.log", pipeInput: false, pipeOutput: false)
@@ -164,6 +185,7 @@ struct Bench: ParsableCommand {
         daemon.send(SIGTERM)
         let daemonExit = daemon.wait()
         let wall = Date().timeIntervalSince(wallStart)
+        let databaseCPU = cluster.flatMap { $0.serverCPUSeconds() }.map { $0 - (databaseCPUBefore ?? 0) }
         site.closeInput()
         let siteExit = site.wait()
         guard let report else { throw ValidationError("the stand-ins stopped without a report; see \(directory)/stand-ins.log") }
@@ -183,7 +205,8 @@ struct Bench: ParsableCommand {
             daemonCoreShare: daemonExit.cpuSeconds / max(wall, 0.001),
             limitSeconds: limit, ratioToLimit: limit.map { report.seconds / max($0, 0.001) },
             hallWrites: writes, portalPushes: report.portalPushes, portalPages: report.portalPages,
-            verification: report.verification, host: host)
+            verification: report.verification, host: host, store: store, databaseCPUSeconds: databaseCPU,
+            totalCPUMicrosecondsPerReservation: databaseCPU.map { ($0 + daemonExit.cpuSeconds) / Double(max(report.total, 1)) * 1e6 })
     }
 }
 

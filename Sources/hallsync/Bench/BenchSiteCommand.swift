@@ -42,6 +42,7 @@ struct BenchSite: ParsableCommand {
     @Option(help: "The scenario, as JSON.") var scenario: String
     @Option(help: "The scenario's directory (secrets, catalogue, the daemon's configuration and database).") var directory: String
     @Option(help: "Give up after this many seconds.") var timeout: Double = 3600
+    @Option(help: "The daemon keeps its state on this PostgreSQL (libpq's connection string) instead of a SQLite file.") var postgres: String?
 
     func run() throws {
         let scenario = try JSONDecoder().decode(BenchScenario.self, from: Data(self.scenario.utf8))
@@ -114,7 +115,7 @@ struct BenchSite: ParsableCommand {
             fflush(nil)
             if trafficFinished && (scenario.verifiesEverything || completed >= required) {
                 if scenario.verifiesEverything {
-                    let verdict = site.verify(attention: try attentionCodes(database))
+                    let verdict = site.verify(attention: try attentionCodes(database, region: site.portal.regionCode))
                     verification = verdict.description
                     if verdict.passed { passed = true; end = Date().timeIntervalSince1970; break }
                     FileHandle.standardError.write(Data("not yet: \(verdict)\n\(verdict.problems.prefix(5).joined(separator: "\n"))\n".utf8))
@@ -146,10 +147,11 @@ struct BenchSite: ParsableCommand {
 
     /// Starts the stand-ins of `scenario` in a process of their own and waits until they are
     /// ready: the process, and the configuration they wrote for the daemon.
-    static func launch(_ scenario: BenchScenario, directory: String, executable: String, timeout: Double) throws -> (site: ChildProcess, config: String) {
-        print("\(scenario.name): preparing \(scenario.total) reservations (stand-ins in their own process)…")
+    static func launch(_ scenario: BenchScenario, directory: String, executable: String, timeout: Double,
+                       postgres: String? = nil) throws -> (site: ChildProcess, config: String) {
+        print("\(scenario.name): preparing \(scenario.total) reservations (stand-ins in their own process)\(postgres == nil ? "" : ", state on PostgreSQL")…")
         let site = try ChildProcess(executable, ["bench-site", "--scenario", String(decoding: try JSONEncoder().encode(scenario), as: UTF8.self),
-                                                 "--directory", directory, "--timeout", String(timeout)],
+                                                 "--directory", directory, "--timeout", String(timeout)] + (postgres.map { ["--postgres", $0] } ?? []),
                                     log: directory + "/stand-ins.log", pipeInput: true, pipeOutput: true)
         while let line = site.readLine() {
             if line.hasPrefix("READY ") { return (site, String(line.dropFirst(6))) }
@@ -159,8 +161,8 @@ struct BenchSite: ParsableCommand {
     }
 
     /// Open attention codes by reservation, from the daemon's database (read-only, WAL).
-    func attentionCodes(_ database: String) throws -> [String: Set<String>] {
-        let store = try Store(path: database, readOnly: true)
+    func attentionCodes(_ database: String, region: String) throws -> [String: Set<String>] {
+        let store = try postgres.map { try Store(postgres: PostgresStoreSettings(conninfo: $0, region: region)) } ?? Store(path: database, readOnly: true)
         return try store.read { tx in
             Dictionary(grouping: try tx.openAttention(limit: 1_000_000), by: \.reservationId).mapValues { Set($0.map(\.code)) }
         }
@@ -192,7 +194,7 @@ struct BenchSite: ParsableCommand {
         operations:
           statusFile: \(directory)/status.json
           metricsFile: \(directory)/metrics.prom
-
+        \(postgres.map { "store:\n  kind: postgresql\n  connection: \"\($0)\"\n" } ?? "")
         """
     }
 }
