@@ -173,6 +173,7 @@ struct AttentionCommand: ParsableCommand {
     static func stores(_ options: ConfigOption) throws -> (HallsyncEngine.Configuration, Store, WebStore) {
         let configuration = try options.load()
         do {
+            try configuration.requireSQLiteState(for: "hallsync attention")
             let web = try WebStore(path: configuration.web.database)
             return (configuration, try Store(path: configuration.database, readOnly: true, attaching: ["web": configuration.web.database]), web)
         } catch {

@@ -85,6 +85,11 @@ import HallsyncEngine
         #expect(postgres.contains { $0.hasPrefix("store.passwordFile: /nonexistent/db-password does not exist") }, "\(postgres)")
         #expect(problems(Self.good + "store:\n  kind: postgresql\n").contains { $0.hasPrefix("store.connection is required") })
         #expect(problems(Self.good + "store:\n  knd: sqlite\n").contains("store.knd is not a setting hallsync knows; did you mean store.kind?"))
+        // What reads the SQLite file says it does not work on a pair yet, rather than "no database".
+        #expect(throws: Never.self) { try Configuration.parse(yaml: Self.good, sourcePath: nil, environment: [:]).requireSQLiteState(for: "the summary web page") }
+        #expect { try c.requireSQLiteState(for: "the summary web page") } throws: {
+            ($0 as? ConfigurationError)?.problems.first?.hasPrefix("the summary web page reads the daemon's state from the SQLite file") == true
+        }
     }
 
     @Test func unknownKeysAreRefusedWithTheNearestKnownName() {

@@ -29,6 +29,7 @@ public final class WebServer: Sendable {
     public init(configuration: HallsyncConfiguration.Configuration, logger: Logger, bcryptCost: UInt8 = 12) throws {
         self.configuration = configuration
         self.logger = logger
+        try configuration.requireSQLiteState(for: "the summary web page")
         web = try WebStore(path: configuration.web.database)
         let sync = try Store(path: configuration.database, readOnly: true, attaching: ["web": configuration.web.database])
         let secure = configuration.web.tlsCertificate != nil || configuration.web.behindProxy
