@@ -122,6 +122,10 @@ public struct Configuration: Sendable {
         public var leaseTTL: Double = 15
         public var renewInterval: Double = 3
         public var standbyPoll: Double = 1
+        /// Statements prepared once per connection (the server plans each once). false behind a
+        /// pooler in transaction mode that does not carry them (PgBouncer before 1.21, or
+        /// without `max_prepared_statements`).
+        public var preparedStatements: Bool = true
 
         public static let tlsModes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
     }
@@ -443,6 +447,7 @@ struct ConfigurationReader {
         read(store?.leaseTTL, "store.leaseTTL", into: &c.store.leaseTTL, in: 2...600)
         read(store?.renewInterval, "store.renewInterval", into: &c.store.renewInterval, in: 0.1...300)
         read(store?.standbyPoll, "store.standbyPoll", into: &c.store.standbyPoll, in: 0.05...300)
+        read(store?.preparedStatements, "store.preparedStatements", into: &c.store.preparedStatements)
         if c.store.kind == .postgresql {
             if c.store.connection.isEmpty {
                 problems.append("store.connection is required with store.kind postgresql: libpq's connection string, such as \"host=db1,db2 dbname=hallsync user=hallsync target_session_attrs=read-write\"")

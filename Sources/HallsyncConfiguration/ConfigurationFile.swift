@@ -110,8 +110,9 @@ struct ConfigurationFile: Decodable {
     struct Store: Decodable, KnownKeys {
         var kind, connection, passwordFile, tls, caFile, holder: Field<String>?
         var leaseTTL, renewInterval, standbyPoll: Field<Double>?
+        var preparedStatements: Field<Bool>?
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case kind, connection, passwordFile, tls, caFile, holder, leaseTTL, renewInterval, standbyPoll
+            case kind, connection, passwordFile, tls, caFile, holder, leaseTTL, renewInterval, standbyPoll, preparedStatements
         }
     }
 

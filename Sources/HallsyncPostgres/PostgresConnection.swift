@@ -55,6 +55,9 @@ public final class PostgresConnection {
     }
 
     private var handle: OpaquePointer?
+    /// Statements prepared on this connection (``executePrepared(_:_:)``), by their SQL; a
+    /// reconnect starts a new server session, with none.
+    private var prepared: [String: String] = [:]
 
     /// Connects, blocking until a server accepts or every host has failed.
     ///
@@ -112,11 +115,13 @@ public final class PostgresConnection {
     public func close() {
         if let handle { PQfinish(handle) }
         handle = nil
+        prepared.removeAll()
     }
 
     /// Connects again with the same settings (after `connectionLost`), trying every host again.
     public func reconnect() throws(PostgresError) {
         let connection = try open()
+        prepared.removeAll()
         PQreset(connection)
         guard PQstatus(connection) == CONNECTION_OK else {
             let reason = Self.libpqMessage(PQerrorMessage(connection)) ?? "no reason given"
@@ -169,6 +174,41 @@ public final class PostgresConnection {
             // COPY, pipeline or single-row results: not something `execute` starts.
             throw PostgresError(code: .unexpectedResult,
                                 message: "the statement returned a result of kind \(PQresultStatus(result).rawValue), which execute does not read (COPY?); \(PostgresError.advice(for: .unexpectedResult))")
+        }
+    }
+
+    /// ``execute(_:_:)`` through a statement prepared once on this connection (named, kept for the
+    /// session): the server parses and plans it once, not at every call. Not through a pooler in
+    /// transaction mode older than PgBouncer 1.21 (its next transaction may run on a server
+    /// connection that never saw the statement).
+    @discardableResult
+    public func executePrepared(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> PostgresRows {
+        let connection = try open()
+        if parameters.contains(where: { $0?.utf8.contains(0) == true }) {
+            throw PostgresError(code: .misuse, message: "a parameter contains a NUL character, which PostgreSQL text cannot hold; \(PostgresError.advice(for: .misuse))")
+        }
+        let name: String
+        if let known = prepared[sql] {
+            name = known
+        } else {
+            name = "hallsync_\(prepared.count + 1)"
+            guard let made = PQprepare(connection, name, sql, Int32(parameters.count), nil) else {
+                throw failure(connection, result: nil, parameters: parameters)
+            }
+            defer { PQclear(made) }
+            guard PQresultStatus(made) == PGRES_COMMAND_OK else { throw failure(connection, result: made, parameters: parameters) }
+            prepared[sql] = name
+        }
+        let result: OpaquePointer? = withCStrings(parameters) { values in
+            PQexecPrepared(connection, name, Int32(parameters.count), values, nil, nil, 0)
+        }
+        guard let result else { throw failure(connection, result: nil, parameters: parameters) }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return PostgresRows(result)
+        default:
+            throw failure(connection, result: result, parameters: parameters)
         }
     }
 

@@ -124,4 +124,28 @@ import Testing
         }
         #expect(!connection.isInTransaction)
     }
+
+    /// A prepared statement is prepared once and used again, in and out of transactions, after a
+    /// rollback (a protocol-level statement is the session's, not the transaction's), and again
+    /// after a reconnect (a new session: prepared anew).
+    @Test func preparedStatementsOutliveRollbacksAndAreMadeAgainAfterAReconnect() throws {
+        let connection = try cluster.connect()
+        try connection.execute("CREATE TABLE IF NOT EXISTS prepared_test (k TEXT PRIMARY KEY, v BIGINT)")
+        let insert = "INSERT INTO prepared_test (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v"
+        struct Rollback: Error {}
+        #expect(throws: Rollback.self) {
+            try connection.transaction {
+                try connection.executePrepared(insert, ["a", "1"])
+                throw Rollback()
+            }
+        }
+        try connection.transaction { try connection.executePrepared(insert, ["a", "2"]) }
+        try connection.executePrepared(insert, ["b", "3"])
+        let read = "SELECT v FROM prepared_test WHERE k = $1"
+        #expect(try connection.executePrepared(read, ["a"])[0, "v"] == "2")
+        let prepared = try connection.execute("SELECT COUNT(*) AS n FROM pg_prepared_statements WHERE name LIKE 'hallsync_%'")[0, "n"]
+        #expect(prepared == "2")
+        try connection.reconnect()
+        #expect(try connection.executePrepared(read, ["b"])[0, "v"] == "3")
+    }
 }

@@ -35,7 +35,8 @@ public final class PairMember: Sendable {
         // most 2 s), so that the standby's takeover, which waits for it, is not held up longer.
         let store = try Store(postgres: PostgresStoreSettings(conninfo: conninfo, region: region,
                                                               options: PostgresConnection.Options(applicationName: "hallsync"),
-                                                              idleInTransaction: min(2, settings.leaseTTL / 4)))
+                                                              idleInTransaction: min(2, settings.leaseTTL / 4),
+                                                              preparedStatements: settings.preparedStatements))
         self.store = store
         let holder = settings.holder.isEmpty ? Self.hostName() : settings.holder
         let lease = LeaderLease.Settings(ttl: settings.leaseTTL, renewInterval: settings.renewInterval,

@@ -11,13 +11,17 @@ public struct PostgresStoreSettings: Hashable, Sendable {
     public var options: PostgresConnection.Options
     /// Seconds a transaction may sit idle before the server ends it (see ``PostgresBackend``).
     public var idleInTransaction: Double
+    /// Statements prepared once per connection; false behind a pooler in transaction mode that
+    /// does not carry prepared statements (PgBouncer before 1.21, or without `max_prepared_statements`).
+    public var preparedStatements: Bool
 
     public init(conninfo: String, region: String, options: PostgresConnection.Options = PostgresConnection.Options(),
-                idleInTransaction: Double = 2) {
+                idleInTransaction: Double = 2, preparedStatements: Bool = true) {
         self.conninfo = conninfo
         self.region = region
         self.options = options
         self.idleInTransaction = idleInTransaction
+        self.preparedStatements = preparedStatements
     }
 }
 
@@ -96,7 +100,7 @@ final class PostgresBackend: Sendable {
                     // Refused: the reason, with epochs and times (never a holder's name).
                     try LeaseStore(connection).checkFence(region: token.region, holder: token.holder, epoch: token.epoch)
                 }
-                return try body(PostgresSession(connection: connection))
+                return try body(PostgresSession(connection: connection, prepared: settings.preparedStatements))
             }
         }
     }
@@ -105,7 +109,7 @@ final class PostgresBackend: Sendable {
     func read<T>(_ body: (any SQLSession) throws -> T) throws -> T {
         try withConnection { connection in
             try connection.transaction(beginningWith: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; " + settingsStatement) { _ in
-                try body(PostgresSession(connection: connection))
+                try body(PostgresSession(connection: connection, prepared: settings.preparedStatements))
             }
         }
     }

@@ -2,20 +2,30 @@ import Foundation
 import HallsyncPostgres
 
 /// A transaction on PostgreSQL, through one libpq connection: the store's portable SQL
-/// translated (``PostgresSQL``), parameters and rows in libpq's text format. Unnamed statements
-/// only (`PQexecParams`): nothing is kept on the server between transactions, so a pooler in
-/// transaction mode (PgBouncer) may hand each transaction another server connection.
+/// translated (``PostgresSQL``), parameters and rows in libpq's text format. Each statement is
+/// prepared once per connection (parsed and planned once); with `prepared` off, unnamed
+/// statements only (`PQexecParams`), for a pooler in transaction mode that may hand each
+/// transaction another server connection without the session's statements.
 struct PostgresSession: SQLSession {
     let connection: PostgresConnection
+    /// Statements prepared once per connection (the default); off behind a pooler in transaction
+    /// mode that does not carry them (``PostgresStoreSettings/preparedStatements``).
+    var prepared = true
 
     var dialect: SQLDialect { .postgresql }
 
+    private func run(_ sql: String, _ arguments: SQLArguments) throws(PostgresError) -> PostgresRows {
+        let translated = PostgresSQL.translate(sql)
+        let parameters = arguments.values.map(PostgresSQL.parameter)
+        return prepared ? try connection.executePrepared(translated, parameters) : try connection.execute(translated, parameters)
+    }
+
     func execute(_ sql: String, _ arguments: SQLArguments) throws -> Int {
-        try connection.execute(PostgresSQL.translate(sql), arguments.values.map(PostgresSQL.parameter)).affectedRows
+        try run(sql, arguments).affectedRows
     }
 
     func rows(_ sql: String, _ arguments: SQLArguments) throws -> [SQLRow] {
-        let result = try connection.execute(PostgresSQL.translate(sql), arguments.values.map(PostgresSQL.parameter))
+        let result = try run(sql, arguments)
         let columns = SQLColumns(result.columns)
         return result.rows.map { SQLRow(columns: columns, storage: .postgresText($0)) }
     }
