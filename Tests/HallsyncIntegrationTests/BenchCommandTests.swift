@@ -9,16 +9,26 @@ import Testing
         try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: path)))
     }
 
-    @Test func aSmallBacklogIsMirroredAndItsFiguresAddUp() async throws {
+    /// On the SQLite file, and on PostgreSQL (a private cluster: the server's CPU is counted too).
+    @Test(arguments: ["sqlite", "postgresql"])
+    func aSmallBacklogIsMirroredAndItsFiguresAddUp(_ store: String) async throws {
         try await offPool {
             let directory = try Support.temporaryDirectory("bench-backlog")
             defer { try? FileManager.default.removeItem(atPath: directory) }
-            let output = try Support.run(Support.hallsyncBinary, ["bench", "backlog", "--backlog", "200", "--json", directory + "/figures.json", "--timeout", "300"])
+            let output = try Support.run(Support.hallsyncBinary, ["bench", "backlog", "--backlog", "200", "--store", store,
+                                                                  "--json", directory + "/figures.json", "--timeout", "300"])
             #expect(output.status == 0, "\(output.text)")
-            #expect(output.stdout.contains("backlog    PASS 200 reservations"), "\(output.stdout)")
+            #expect(output.stdout.contains("backlog    \(store.padding(toLength: 10, withPad: " ", startingAt: 0)) PASS 200 reservations"), "\(output.stdout)")
             let results = try #require(try json(directory + "/figures.json") as? [[String: Any]])
             let result = try #require(results.first)
-            #expect(result["passed"] as? Bool == true)
+            #expect(result["passed"] as? Bool == true && result["store"] as? String == store)
+            if store == "postgresql" {
+                let server = try #require(result["databaseCPUSeconds"] as? Double)
+                let total = try #require(result["totalCPUMicrosecondsPerReservation"] as? Double)
+                #expect(server > 0 && total > (result["cpuMicrosecondsPerReservation"] as? Double ?? .infinity))
+            } else {
+                #expect(result["databaseCPUSeconds"] == nil)
+            }
             #expect(result["reservations"] as? Int == 200)
             let required = try #require(result["required"] as? Int)
             #expect(required > 150 && required <= 200, "phone-only and held reservations need no inbox: \(required)")
