@@ -124,6 +124,13 @@ public struct MonitoringCheck: Sendable {
         return []
     }
 
+    /// How far the last cycle got: a standby does nothing (the leader works), so it is neither
+    /// caught up nor catching up.
+    static func progress(_ cycle: StatusDocument.Cycle, leadership: LeadershipStatus?) -> String {
+        if let role = leadership?.role, role != "leader" { return ", standing by (the leader works)" }
+        return cycle.caughtUp ? ", caught up" : ", catching up"
+    }
+
     /// A person-readable rendering of the whole status.
     public func render() -> String {
         guard let d = document else { return summary }
@@ -135,7 +142,7 @@ public struct MonitoringCheck: Sendable {
             lines.append("pair          \(lease.role) as \(lease.holder), region \(lease.region)\(lease.epoch.map { ", epoch \($0)" } ?? "")\(since)\(row)")
         }
         if let c = d.lastCycle {
-            lines.append("last cycle    \(c.startedAt), \(String(format: "%.2f", c.durationSeconds)) s: pulled \(c.pulled), stored \(c.stored), feed changes \(c.feedChanges), delivered \(c.delivered), pushed \(c.pushed), retried \(c.retried), refused \(c.refused)\(c.caughtUp ? ", caught up" : ", catching up")")
+            lines.append("last cycle    \(c.startedAt), \(String(format: "%.2f", c.durationSeconds)) s: pulled \(c.pulled), stored \(c.stored), feed changes \(c.feedChanges), delivered \(c.delivered), pushed \(c.pushed), retried \(c.retried), refused \(c.refused)\(Self.progress(c, leadership: d.leadership))")
             for error in c.errors.prefix(5) { lines.append("              error: \(error)") }
         }
         lines.append("portal        position \(d.cursors.portalPosition ?? "-"), safe horizon \(d.cursors.portalSafeHorizon ?? "-")")
