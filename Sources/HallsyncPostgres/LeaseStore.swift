@@ -84,7 +84,7 @@ public struct LeaseStore {
             """
         do {
             try connection.execute(sql)
-        } catch where error.sqlState == "23505" || error.sqlState == "42P07" {
+        } catch where ["23505", "42P07", "42710"].contains(error.sqlState ?? "") {
             // Two CREATE TABLE IF NOT EXISTS at the same moment: one creates, the other trips
             // over the catalog row the first just inserted. The table exists now; check once.
             try connection.execute(sql)

@@ -18,6 +18,9 @@ public struct Faults: Sendable, Hashable {
     public var tokenExpiry: Double = 0
     /// How long a silent answer keeps the client waiting, seconds.
     public var hangSeconds: Double = 3
+    /// A create's lost answer is always a hang of ``hangSeconds`` (else a 503, a reset or a hang,
+    /// one in three each): a test that needs a request held in flight.
+    public var lostAnswerAlwaysHangs = false
     /// Extra latency per request, seconds (real halls answer in 0.05–0.2 s).
     public var latency: ClosedRange<Double> = 0...0
 

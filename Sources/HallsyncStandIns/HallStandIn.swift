@@ -444,7 +444,7 @@ public final class HallStandIn: @unchecked Sendable {
             }
             if Double.random(in: 0..<1) < faults.lostAnswerAfterCommit {
                 state.withLock { $0.lostAnswers += 1 }
-                switch Int.random(in: 0..<3) {
+                switch faults.lostAnswerAlwaysHangs ? 2 : Int.random(in: 0..<3) {
                 case 0: return .respond(error(503, "UNAVAILABLE", "gateway lost the answer"))
                 case 1: return .reset
                 default: return .hang(faults.hangSeconds)

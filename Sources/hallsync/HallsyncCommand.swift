@@ -83,6 +83,17 @@ struct Once: ParsableCommand {
 
     func run() throws {
         let logger = options.makeLogger()
+        // One of a pair works only while it holds the region's lease: a single cycle by hand would
+        // stand by (or race the leader for the lease), doing nothing while saying little.
+        if let configuration = try? Configuration.load(path: options.config, environment: options.environment),
+           configuration.store.kind == .postgresql {
+            FileHandle.standardError.write(Data("""
+                hallsync: once runs one cycle on one machine; with store.kind postgresql the daemon holding the region's lease works \
+                (hallsync run on each machine of the pair); hallsync status on either machine shows which leads
+
+                """.utf8))
+            throw ExitCode(ExitStatus.configuration)
+        }
         let (engine, lock) = try options.makeEngine(logger: logger)
         let report = withExtendedLifetime(lock) { engine.runCycle(stop: StopSignal()) }
         print(report.summary)

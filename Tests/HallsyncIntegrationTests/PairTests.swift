@@ -1,4 +1,5 @@
 import Foundation
+import HallsyncStandIns
 import HallsyncTestSupport
 import Testing
 
@@ -34,6 +35,23 @@ import Testing
             #expect(run.stdout.components(separatedBy: ", standing by (the leader works)").count == 2, "the standby's last cycle is said to be catching up")
             #expect(run.stdout.contains("'leader'=1;;;0;1") && run.stdout.contains("'leader'=0;;;0;1"))
             #expect(takeovers.contains { $0.contains("SIGKILL") } && takeovers.contains { $0.contains("SIGSTOP") } && takeovers.contains { $0.contains("SIGTERM") })
+        }
+    }
+
+    /// `hallsync once` is for one machine: on a pair it says so (the leader works), rather than
+    /// run a cycle that stands by and reports nothing done.
+    @Test func onceOnAPairSaysTheLeaderWorks() async throws {
+        try await offPool {
+            let directory = try Support.temporaryDirectory("once-pair")
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let site = try StandInSite(directory: directory, options: .init(lag: 1, faults: .none))
+            defer { site.stop() }
+            let config = try site.writeConfiguration(to: directory + "/hallsync.yaml", database: directory + "/hallsync.sqlite")
+            try (try String(contentsOfFile: config, encoding: .utf8) + "store:\n  kind: postgresql\n  connection: \"host=/nonexistent dbname=hallsync\"\n")
+                .write(toFile: config, atomically: true, encoding: .utf8)
+            let run = try Support.run(Support.hallsyncBinary, ["once", "--config", config])
+            #expect(run.status == 78, "\(run.text)")
+            #expect(run.stderr.contains("the daemon holding the region's lease works"), "\(run.text)")
         }
     }
 }

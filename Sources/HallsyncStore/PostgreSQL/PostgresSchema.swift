@@ -195,11 +195,11 @@ enum PostgresSchema {
     }
 
     /// Runs a `CREATE … IF NOT EXISTS`; when the other daemon created the same thing at the same
-    /// moment (a unique violation on the catalog), it exists now: checked once more.
+    /// moment (a unique violation on the catalog, or its row type "already exists", 42710), it exists now: checked once more.
     private static func createOnce(_ connection: PostgresConnection, _ statement: String) throws(PostgresError) {
         do {
             try connection.execute(statement)
-        } catch where error.sqlState == "23505" || error.sqlState == "42P06" || error.sqlState == "42P07" {
+        } catch where ["23505", "42P06", "42P07", "42710"].contains(error.sqlState ?? "") {
             try connection.execute(statement)
         }
     }
