@@ -259,6 +259,7 @@ public final class PostgresConnection {
 
     /// Runs statements separated by `;` in one request (libpq's `PQexec`), without parameters;
     /// returns the last one's rows. A failing statement ends the request with its error.
+    @discardableResult
     public func executeScript(_ sql: String) throws(PostgresError) -> PostgresRows {
         let connection = try open()
         guard let result = PQexec(connection, sql) else { throw failure(connection, result: nil, parameters: []) }

@@ -233,7 +233,9 @@ public final class Store: Sendable {
         if let postgres = error as? PostgresError {
             switch postgres.code {
             case .notTheLeader:
-                return StoreError(code: .notLeader, message: "not written: \(postgres.message)")
+                // The driver's advice speaks to the code; the operator reading the log gets this.
+                let why = postgres.message.components(separatedBy: "; ").first ?? postgres.message
+                return StoreError(code: .notLeader, message: "not written: \(why); this daemon no longer holds its region's lease (another took over, or the database was out of reach) and stands by while the leader carries on — nothing to do unless hallsync status shows no leader")
             case .connectionFailed, .connectionLost, .transactionConflict, .lockNotAvailable, .queryCancelled, .serverReadOnly, .commitOutcomeUnknown:
                 return StoreError(code: .busy, message: "\(writing ? "writing" : "reading") the state on PostgreSQL (\(path)) failed for now: \(postgres.message)")
             default:

@@ -53,6 +53,12 @@ extension StoreTransaction {
         try db.execute("DELETE FROM outbox WHERE reservationId = ? AND state = 'FAILED'", [reservationId])
     }
 
+    /// The codes of every open entry, by reservation: what a verification compares with the
+    /// reasons a reservation should be held for.
+    public func openAttentionCodes() throws -> [String: Set<String>] {
+        Dictionary(grouping: try openAttention(limit: Int.max), by: \.reservationId).mapValues { Set($0.map(\.code)) }
+    }
+
     public func openAttention(limit: Int = 1000) throws -> [AttentionEntry] {
         try db.rows("SELECT * FROM attention WHERE resolvedAt IS NULL ORDER BY raisedAt, id LIMIT ?", [limit]).map(Self.attentionEntry)
     }

@@ -153,29 +153,11 @@ struct Demo: ParsableCommand {
         while !daemonThread.isFinished { Thread.sleep(forTimeInterval: 0.05) }
         let elapsed = Date().timeIntervalSince(started)
 
-        let attention = try engine.store.read { tx in try tx.openAttention(limit: 1_000_000) }
-        let verdict = site.verify(attention: Dictionary(grouping: attention, by: \.reservationId).mapValues { Set($0.map(\.code)) })
+        let attention = try engine.store.read { tx in try tx.openAttentionCodes() }
+        let verdict = site.verify(attention: attention)
         let counts = try engine.store.read { tx in try tx.counts() }
+        print("\n" + Self.verificationLines(verdict, counts: counts, site: site))
         print("""
-
-        verification
-          reservations generated   \(verdict.reservations) (\(verdict.phoneOnly) phone-verified only, never sent)
-          copies expected          \(verdict.expectedCopies)
-          delivered exactly once   \(verdict.delivered)
-          lost                     \(verdict.lost)
-          duplicated               \(verdict.duplicated)
-          unexpected               \(verdict.unexpected)
-          wrong content            \(verdict.wrongContent)
-          undeliverable, reported  \(counts.undeliverable) on the attention list (\(verdict.notReported) missing)
-          attention by reason      \(counts.attentionByCode.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
-          staff outcomes           \(verdict.outcomes) (\(verdict.mirrored) mirrored to the other hall by hallsync)
-          cancellations            \(verdict.cancellations) carried through and acknowledged
-          left for a person        \(verdict.conflictsReported) (conflicting outcomes, cancelled after an outcome)
-          reported RECEIVED        \(verdict.received)
-          statuses wrong           \(verdict.statusWrong)
-          portal pushes            \(site.portal.pushRequestCount) requests, \(site.portal.acceptedPushes.count) accepted, \(site.portal.refusedPushes.count) refused
-          answers lost after commit  intake=\(site.intake.lostAnswerCount) licensing=\(site.licensing.lostAnswerCount) portal=\(site.portal.lostAnswerCount)
-          requests                 portal=\(site.portal.requestCount) intake=\(site.intake.requestCount) licensing=\(site.licensing.requestCount)
           throughput               \(String(format: "%.1f", Double(verdict.delivered) / elapsed)) copies/s over \(String(format: "%.0f", elapsed)) s
           peak memory              \(peakMemoryMiB()) MiB
         """)
@@ -183,7 +165,7 @@ struct Demo: ParsableCommand {
         if lyingPeers {
             // The peers lied: what must hold whatever they said, not each reservation's exact fate.
             let copies = try engine.store.read { tx in try tx.recordedCopies() }.map { ModelCheck.Copy(reservationId: $0.reservationId, target: $0.target, itemNo: $0.itemNo) }
-            let check = site.modelCheck(copies: copies, attention: Dictionary(grouping: attention, by: \.reservationId).mapValues { Set($0.map(\.code)) })
+            let check = site.modelCheck(copies: copies, attention: attention)
             let leaks = PersonalDataLeaks.find(in: logged.all.joined() + ((try? String(contentsOfFile: engine.configuration.operations.statusFile, encoding: .utf8)) ?? ""),
                                                records: site.portal.allReservations())
             print("""
@@ -218,6 +200,31 @@ struct Demo: ParsableCommand {
         }
         web.stop()
         if !passed { throw ExitCode(1) }
+    }
+
+    /// The verification as both demos print it: what the stand-ins hold against what the
+    /// traffic should have produced, and what the peers' faults did.
+    static func verificationLines(_ verdict: StandInSite.Verdict, counts: StoreTransaction.Counts, site: StandInSite) -> String {
+        """
+        verification
+          reservations generated   \(verdict.reservations) (\(verdict.phoneOnly) phone-verified only, never sent)
+          copies expected          \(verdict.expectedCopies)
+          delivered exactly once   \(verdict.delivered)
+          lost                     \(verdict.lost)
+          duplicated               \(verdict.duplicated)
+          unexpected               \(verdict.unexpected)
+          wrong content            \(verdict.wrongContent)
+          undeliverable, reported  \(counts.undeliverable) on the attention list (\(verdict.notReported) missing)
+          attention by reason      \(counts.attentionByCode.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+          staff outcomes           \(verdict.outcomes) (\(verdict.mirrored) mirrored to the other hall by hallsync)
+          cancellations            \(verdict.cancellations) carried through and acknowledged
+          left for a person        \(verdict.conflictsReported) (conflicting outcomes, cancelled after an outcome)
+          reported RECEIVED        \(verdict.received)
+          statuses wrong           \(verdict.statusWrong)
+          portal pushes            \(site.portal.pushRequestCount) requests, \(site.portal.acceptedPushes.count) accepted, \(site.portal.refusedPushes.count) refused
+          answers lost after commit  intake=\(site.intake.lostAnswerCount) licensing=\(site.licensing.lostAnswerCount) portal=\(site.portal.lostAnswerCount)
+          requests                 portal=\(site.portal.requestCount) intake=\(site.intake.requestCount) licensing=\(site.licensing.requestCount)
+        """
     }
 
     func printProgress(_ report: SyncEngine.CycleReport?, elapsed: Double, generated: Int) {

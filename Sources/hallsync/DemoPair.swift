@@ -178,8 +178,7 @@ struct DemoPair {
         // Catch up: until the verification holds (or the time allowed is spent).
         let store = try Store(postgres: PostgresStoreSettings(conninfo: cluster.conninfo, region: region))
         func verdict() throws -> StandInSite.Verdict {
-            let attention = try store.read { tx in try tx.openAttention(limit: 1_000_000) }
-            return site.verify(attention: Dictionary(grouping: attention, by: \.reservationId).mapValues { Set($0.map(\.code)) })
+            site.verify(attention: try store.read { tx in try tx.openAttentionCodes() })
         }
         let trafficEnded = Date()
         var result = try verdict()
@@ -205,18 +204,7 @@ struct DemoPair {
         takeovers (leader lost → the other leads, by the lease's epoch)
         \(takeovers.map { String(format: "  %@ of %@ → %@ in %.2f s", $0.fault.rawValue, $0.from, $0.to, $0.seconds) }.joined(separator: "\n"))
 
-        verification
-          reservations generated   \(result.reservations) (\(result.phoneOnly) phone-verified only, never sent)
-          copies expected          \(result.expectedCopies)
-          delivered exactly once   \(result.delivered)
-          lost                     \(result.lost)
-          duplicated               \(result.duplicated)
-          unexpected               \(result.unexpected)
-          wrong content            \(result.wrongContent)
-          statuses wrong           \(result.statusWrong)
-          attention by reason      \(counts.attentionByCode.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
-          portal pushes            \(site.portal.pushRequestCount) requests, \(site.portal.acceptedPushes.count) accepted, \(site.portal.refusedPushes.count) refused
-          answers lost after commit  intake=\(site.intake.lostAnswerCount) licensing=\(site.licensing.lostAnswerCount) portal=\(site.portal.lostAnswerCount)
+        \(Demo.verificationLines(result, counts: counts, site: site))
         """)
         for problem in result.problems.prefix(20) { print("  ! \(problem)") }
         // A database restart also waits for the server to come back (crash recovery).

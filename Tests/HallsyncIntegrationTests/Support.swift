@@ -80,7 +80,7 @@ enum Support {
 
     /// The open attention entries' codes, by reservation.
     static func attention(_ store: Store) throws -> [String: Set<String>] {
-        Dictionary(grouping: try store.read { tx in try tx.openAttention(limit: 1_000_000) }, by: \.reservationId).mapValues { Set($0.map(\.code)) }
+        try store.read { tx in try tx.openAttentionCodes() }
     }
 
     /// The repository's root (where `deploy/`, `Config/` and `systemd/` are).

@@ -38,7 +38,7 @@ public final class PairMember: Sendable {
                                                               idleInTransaction: min(2, settings.leaseTTL / 4),
                                                               preparedStatements: settings.preparedStatements))
         self.store = store
-        let holder = settings.holder.isEmpty ? Self.hostName() : settings.holder
+        let holder = settings.holder.isEmpty ? ProcessInfo.processInfo.hostName : settings.holder
         let lease = LeaderLease.Settings(ttl: settings.leaseTTL, renewInterval: settings.renewInterval,
                                          margin: min(2, settings.leaseTTL / 4), pollInterval: settings.standbyPoll)
         keeper = LeaseKeeper(conninfo: conninfo, region: region, holder: holder, settings: lease) { epoch in
@@ -102,12 +102,6 @@ public final class PairMember: Sendable {
     static func quoted(_ value: String) -> String {
         "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
     }
-
-    static func hostName() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count) == 0 else { return "hallsync-\(getpid())" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
 }
 
 extension LeaseKeeper {
@@ -129,35 +123,6 @@ extension LeaseKeeper {
         case .takingOver(let epoch), .leader(let epoch, _): return FenceToken(region: region, holder: holder, epoch: epoch)
         case .standby, .stopped: return nil
         }
-    }
-}
-
-/// The lease as one daemon of a pair sees it, for the status file, metrics and the web page.
-public struct LeadershipStatus: Hashable, Sendable, Codable {
-    /// `leader`, `takingOver`, `standby` or `stopped`.
-    public var role: String
-    public var holder: String
-    public var region: String
-    /// The epoch held (the fencing token); nil while standing by.
-    public var epoch: Int?
-    /// When this daemon won the lease (Unix seconds); nil while standing by.
-    public var since: Double?
-    /// The lease row as the database holds it: its holder and epoch, and seconds until it
-    /// expires by the database's clock (negative: expired that long ago). nil: never held, or
-    /// the database could not be read.
-    public var leaseHolder: String?
-    public var leaseEpoch: Int?
-    public var leaseExpiresInSeconds: Double?
-    /// The lease's time to live (what "no leader for too long" is measured against).
-    public var ttlSeconds: Double
-
-    public init(role: String, holder: String, region: String, epoch: Int? = nil, since: Double? = nil, ttlSeconds: Double = 15) {
-        self.role = role
-        self.holder = holder
-        self.region = region
-        self.epoch = epoch
-        self.since = since
-        self.ttlSeconds = ttlSeconds
     }
 }
 

@@ -170,23 +170,20 @@ enum PostgresSchema {
     /// exclusive lock on the migrations table: two daemons starting at once migrate once.
     /// Refuses a schema written by a newer hallsync.
     static func migrate(_ connection: PostgresConnection, schema: String) throws {
-        let create = """
-            CREATE SCHEMA IF NOT EXISTS \(schema);
+        try createOnce(connection, "CREATE SCHEMA IF NOT EXISTS \(schema)")
+        try createOnce(connection, """
             CREATE TABLE IF NOT EXISTS \(schema).schemaMigration (identifier TEXT PRIMARY KEY NOT NULL, appliedAt TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP)
-            """
-        for statement in create.components(separatedBy: ";\n") { try createOnce(connection, statement) }
-        try connection.transaction {
-            try connection.execute("SET LOCAL search_path TO \(schema)")
-            try connection.execute("LOCK TABLE schemaMigration IN EXCLUSIVE MODE")
-            let applied = Set(try connection.execute("SELECT identifier FROM schemaMigration").rows.compactMap { $0[0] })
+            """)
+        let begin = "BEGIN; SET LOCAL search_path TO \(schema); LOCK TABLE schemaMigration IN EXCLUSIVE MODE; SELECT identifier FROM schemaMigration"
+        try connection.transaction(beginningWith: begin) { recorded in
+            let applied = Set(recorded.rows.compactMap { $0[0] })
             let unknown = applied.subtracting(names)
             guard unknown.isEmpty else {
-                throw StoreError(code: .schemaNewer, message: "the PostgreSQL schema \(schema) was written by a newer hallsync (\(unknown.sorted().joined(separator: ", "))); this one refuses to work on it rather than corrupt it. Install the newer version again")
+                throw StoreError(code: .schemaNewer, message: "the PostgreSQL schema \(schema) was written by a newer hallsync (\(unknown.sorted().joined(separator: ", "))); this one refuses to work on it rather than corrupt it. Install that newer version on this machine too: both machines of a pair run the same version")
             }
             for migration in migrations where !Set(migration.names).isSubset(of: applied) {
-                for statement in migration.sql.components(separatedBy: ";\n") where !statement.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-                    try connection.execute(statement)
-                }
+                // The migration's statements in one request (the server splits them, quotes and comments understood).
+                try connection.executeScript(migration.sql)
                 for name in migration.names where !applied.contains(name) {
                     try connection.execute("INSERT INTO schemaMigration (identifier) VALUES ($1)", [name])
                 }

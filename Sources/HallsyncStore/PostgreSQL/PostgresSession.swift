@@ -31,11 +31,8 @@ struct PostgresSession: SQLSession {
     }
 
     /// Reads through a server-side cursor, 500 rows at a time: an export of any size in flat memory.
+    /// (A session exists only inside ``PostgresBackend``'s transactions, where a cursor lives.)
     func forEachRow(_ sql: String, _ arguments: SQLArguments, _ body: (SQLRow) throws -> Bool) throws {
-        guard connection.isInTransaction else {
-            for row in try rows(sql, arguments) { guard try body(row) else { return } }
-            return
-        }
         try connection.execute("DECLARE hallsync_rows NO SCROLL CURSOR FOR " + PostgresSQL.translate(sql),
                                arguments.values.map(PostgresSQL.parameter))
         defer { _ = try? connection.execute("CLOSE hallsync_rows") }

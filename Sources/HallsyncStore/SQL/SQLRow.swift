@@ -55,17 +55,16 @@ public struct SQLRow {
     }
 }
 
-/// A result's column names, shared by its rows.
+/// A result's column names, shared by its rows. A lookup by name compares without case: the
+/// hot paths read by position, so no index of names is built for every statement.
 final class SQLColumns: Sendable {
     let names: [String]
-    private let lowercased: [String: Int]
 
     init(_ names: [String]) {
         self.names = names
-        var map: [String: Int] = [:]
-        for (i, name) in names.enumerated() where map[name.lowercased()] == nil { map[name.lowercased()] = i }
-        lowercased = map
     }
 
-    func index(of name: String) -> Int? { lowercased[name.lowercased()] }
+    func index(of name: String) -> Int? {
+        names.firstIndex { $0.caseInsensitiveCompare(name) == .orderedSame }
+    }
 }

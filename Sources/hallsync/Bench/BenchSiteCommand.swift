@@ -164,7 +164,7 @@ struct BenchSite: ParsableCommand {
     func attentionCodes(_ database: String, region: String) throws -> [String: Set<String>] {
         let store = try postgres.map { try Store(postgres: PostgresStoreSettings(conninfo: $0, region: region)) } ?? Store(path: database, readOnly: true)
         return try store.read { tx in
-            Dictionary(grouping: try tx.openAttention(limit: 1_000_000), by: \.reservationId).mapValues { Set($0.map(\.code)) }
+            try tx.openAttentionCodes()
         }
     }
 
