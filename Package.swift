@@ -131,7 +131,7 @@ let package = Package(
             ]
         ),
         // What the test targets share: blocking test bodies run on threads of their own (`offPool`).
-        .target(name: "HallsyncTestSupport"),
+        .target(name: "HallsyncTestSupport", dependencies: ["HallsyncStandIns"]),
         .testTarget(name: "HallsyncDomainTests", dependencies: ["HallsyncDomain", "HallsyncStandIns"]),
         .testTarget(
             name: "HallsyncStoreTests",
@@ -153,7 +153,7 @@ let package = Package(
         .testTarget(name: "HallsyncEngineTests", dependencies: ["HallsyncEngine", "HallsyncMachines", "HallsyncConfiguration"]),
         .testTarget(
             name: "HallsyncWebTests",
-            dependencies: ["HallsyncWeb", "HallsyncEngine", "HallsyncStandIns", "HallsyncTransport", "HallsyncOperations",
+            dependencies: ["HallsyncWeb", "HallsyncEngine", "HallsyncStandIns", "HallsyncTransport", "HallsyncOperations", "HallsyncTestSupport",
                            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
                            .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),

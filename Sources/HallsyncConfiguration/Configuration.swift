@@ -550,14 +550,3 @@ struct ConfigurationReader {
         return h * 3600 + m * 60
     }
 }
-
-extension Configuration {
-    /// The summary page and the attention commands read the daemon's state from the SQLite file;
-    /// on a pair (`store.kind: postgresql`) they are not available yet, and say so rather than
-    /// report a missing file.
-    public func requireSQLiteState(for what: String) throws(ConfigurationError) {
-        guard store.kind == .sqlite else {
-            throw ConfigurationError("\(what) reads the daemon's state from the SQLite file (database); with store.kind postgresql it is not available yet (the summary page of a pair is not built: README, \"A pair on PostgreSQL\"); meanwhile hallsync status works on either machine")
-        }
-    }
-}

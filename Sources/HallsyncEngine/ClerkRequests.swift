@@ -41,9 +41,14 @@ final class ClerkRequests: @unchecked Sendable {
         return requests.count
     }
 
-    /// The web page's database, once it exists (the web page may never have run).
+    /// The web page's database, once it exists (the web page may never have run); on a pair, its
+    /// tables in the region's schema, beside the daemon's (whichever machine the clerk used).
     private func open() throws(StoreError) -> WebStore? {
         if let web { return web }
+        if store.dialect == .postgresql {
+            web = try WebStore(sharing: store)
+            return web
+        }
         guard FileManager.default.fileExists(atPath: configuration.web.database) else { return nil }
         web = try WebStore(path: configuration.web.database, readOnly: true)
         return web

@@ -116,7 +116,7 @@ public struct ConfigurationCheck: Sendable {
     /// the region's lease (if any) is shown. Nothing is created or changed.
     mutating func probeDatabase(_ configuration: Configuration) {
         do {
-            let connection = try PostgresConnection(conninfo: try PairMember.conninfo(configuration.store))
+            let connection = try PostgresConnection(conninfo: try configuration.store.conninfo())
             defer { connection.close() }
             let version = try connection.execute("SHOW server_version").rows.first?.first ?? nil
             let readOnly = try connection.execute("SHOW transaction_read_only").rows.first?.first ?? nil

@@ -136,6 +136,15 @@ public final class PrivatePostgres: Sendable {
         try PostgresConnection(conninfo: conninfo, options: options)
     }
 
+    /// A new, empty database in the cluster (a test's own, beside the others'); its connection string.
+    public func createDatabase(_ name: String) throws -> String {
+        guard !name.isEmpty, name.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }) else {
+            throw PrivatePostgresError("a database name of lower-case letters, digits and _ only: \(name)")
+        }
+        try connect().execute("CREATE DATABASE \(name)")
+        return conninfo(database: name)
+    }
+
     private func startServer() throws {
         // pg_ctl hands `-o` to a shell: `listen_addresses=''` arrives empty (no TCP at all).
         // fsync and friends off: a test cluster need not survive the machine crashing, and an

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// What a clerk's call to the applicant of a phone-verified (pre-upgrade) reservation found.
 public enum PhoneCallResult: String, CaseIterable, Codable, Hashable, Sendable {
@@ -30,20 +29,20 @@ extension WebStore {
     /// Records a call, and makes it the reservation's latest result (what the summary counts).
     public func recordCall(_ call: PhoneCall) throws {
         try write { db in
-            try db.execute(sql: "INSERT INTO phoneCall (reservationId, result, note, account, at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [call.reservationId, call.result.rawValue, call.note, call.account, call.at])
-            try db.execute(sql: """
+            try db.execute("INSERT INTO phoneCall (reservationId, result, note, account, at) VALUES (?, ?, ?, ?, ?)",
+                           [call.reservationId, call.result.rawValue, call.note, call.account, call.at])
+            try db.execute("""
                 INSERT INTO phoneCallLatest (reservationId, result, account, at) VALUES (?, ?, ?, ?)
                 ON CONFLICT(reservationId) DO UPDATE SET result = excluded.result, account = excluded.account, at = excluded.at
-                """, arguments: [call.reservationId, call.result.rawValue, call.account, call.at])
+                """, [call.reservationId, call.result.rawValue, call.account, call.at])
         }
     }
 
     /// Every call of a reservation, oldest first.
     public func calls(of reservationId: String) throws -> [PhoneCall] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM phoneCall WHERE reservationId = ? ORDER BY id", arguments: [reservationId]).map {
-                PhoneCall(reservationId: $0["reservationId"], result: PhoneCallResult(rawValue: $0["result"]) ?? .unreachable,
+            try db.rows("SELECT * FROM phoneCall WHERE reservationId = ? ORDER BY id", [reservationId]).map {
+                PhoneCall(reservationId: $0["reservationId"], result: ($0["result"] as String?).flatMap(PhoneCallResult.init(rawValue:)) ?? .unreachable,
                           note: $0["note"], account: $0["account"], at: $0["at"])
             }
         }

@@ -140,19 +140,19 @@ extension StoreTransaction {
         let sql = """
             WITH counted AS MATERIALIZED (
                 SELECT \(key), MIN(r.id) AS sample, COUNT(*) AS total,
-                       SUM(r.state = 'PENDING') AS pending, SUM(r.state = 'HANDLED') AS handled, SUM(r.state = 'CONSULTED') AS consulted,
-                       SUM(r.state = 'CANCELLED') AS cancelled, SUM(r.state = 'PENDING' AND r.deadline < ?) AS overdue,
-                       SUM(r.state = 'PHONE') AS phone, SUM(r.state = 'HELD') AS held
+                       SUM(CASE WHEN r.state = 'PENDING' THEN 1 ELSE 0 END) AS pending, SUM(CASE WHEN r.state = 'HANDLED' THEN 1 ELSE 0 END) AS handled, SUM(CASE WHEN r.state = 'CONSULTED' THEN 1 ELSE 0 END) AS consulted,
+                       SUM(CASE WHEN r.state = 'CANCELLED' THEN 1 ELSE 0 END) AS cancelled, SUM(CASE WHEN r.state = 'PENDING' AND r.deadline < ? THEN 1 ELSE 0 END) AS overdue,
+                       SUM(CASE WHEN r.state = 'PHONE' THEN 1 ELSE 0 END) AS phone, SUM(CASE WHEN r.state = 'HELD' THEN 1 ELSE 0 END) AS held
                 FROM reservation r WHERE \(inRange) \(group)
             ),
             verified AS MATERIALIZED (
                 SELECT \(key),
-                       SUM(r.state = 'PHONE' AND r.isCancelled = 1) AS phoneCancelledOnline,
-                       SUM(r.state = 'HELD' AND r.isCancelled = 1) AS heldCancelledOnline,
-                       SUM(r.state = 'PHONE' AND r.isCancelled = 0 AND p.result = 'CONFIRMED') AS phoneConfirmed,
-                       SUM(r.state = 'PHONE' AND r.isCancelled = 0 AND p.result = 'CANCELLED_BY_APPLICANT') AS phoneCancelled,
-                       SUM(r.state = 'PHONE' AND r.isCancelled = 0 AND p.result = 'UNREACHABLE') AS phoneUnreachable,
-                       SUM(r.state = 'PHONE' AND r.isCancelled = 0 AND p.result IS NULL) AS phoneNotCalled
+                       SUM(CASE WHEN r.state = 'PHONE' AND r.isCancelled = 1 THEN 1 ELSE 0 END) AS phoneCancelledOnline,
+                       SUM(CASE WHEN r.state = 'HELD' AND r.isCancelled = 1 THEN 1 ELSE 0 END) AS heldCancelledOnline,
+                       SUM(CASE WHEN r.state = 'PHONE' AND r.isCancelled = 0 AND p.result = 'CONFIRMED' THEN 1 ELSE 0 END) AS phoneConfirmed,
+                       SUM(CASE WHEN r.state = 'PHONE' AND r.isCancelled = 0 AND p.result = 'CANCELLED_BY_APPLICANT' THEN 1 ELSE 0 END) AS phoneCancelled,
+                       SUM(CASE WHEN r.state = 'PHONE' AND r.isCancelled = 0 AND p.result = 'UNREACHABLE' THEN 1 ELSE 0 END) AS phoneUnreachable,
+                       SUM(CASE WHEN r.state = 'PHONE' AND r.isCancelled = 0 AND p.result IS NULL THEN 1 ELSE 0 END) AS phoneNotCalled
                 FROM reservation r LEFT JOIN web.phoneCallLatest p ON p.reservationId = r.id
                 WHERE \(inRange) AND r.state IN ('PHONE', 'HELD') \(group)
             ),
@@ -169,8 +169,8 @@ extension StoreTransaction {
                        COALESCE(v.phoneUnreachable, 0) AS phoneUnreachable, COALESCE(v.phoneNotCalled, 0) AS phoneNotCalled,
                        COALESCE(v.phoneCancelledOnline, 0) AS phoneCancelledOnline, COALESCE(w.attention, 0) AS attention
                 FROM counted c
-                LEFT JOIN verified v ON v.department IS c.department AND v.matter IS c.matter
-                LEFT JOIN waiting w ON w.department IS c.department AND w.matter IS c.matter
+                LEFT JOIN verified v ON v.department IS NOT DISTINCT FROM c.department AND v.matter IS NOT DISTINCT FROM c.matter
+                LEFT JOIN waiting w ON w.department IS NOT DISTINCT FROM c.department AND w.matter IS NOT DISTINCT FROM c.matter
             ),
             name AS MATERIALIZED (
                 SELECT d.department, \(nameSQL) AS departmentName
@@ -179,7 +179,7 @@ extension StoreTransaction {
             SELECT line.*, name.departmentName,
                    \(byMatter ? "s.itemName" : "NULL") AS matterName
             FROM line
-            LEFT JOIN name ON name.department IS line.department
+            LEFT JOIN name ON name.department IS NOT DISTINCT FROM line.department
             \(byMatter ? "LEFT JOIN reservation s ON s.id = line.sample" : "")
             ORDER BY line.department, line.matter
             """

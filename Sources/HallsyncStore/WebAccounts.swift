@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// An account of the web page as its database keeps it. The web page turns it into its
 /// `Account` (who may see what); the password only ever as a bcrypt hash.
@@ -40,32 +39,31 @@ extension WebStore {
     /// Adds an account; false when one of that name exists already.
     public func insertAccount(_ account: AccountRecord) throws -> Bool {
         try write { db in
-            guard try Row.fetchOne(db, sql: "SELECT 1 FROM account WHERE name = ?", arguments: [account.name]) == nil else { return false }
-            try db.execute(sql: """
+            // Two administrators adding the same name at once: one row, the other told it exists.
+            let added = try db.execute("""
                 INSERT INTO account (name, passwordHash, role, departments, region, disabled, createdAt, passwordChangedAt, sessionsEndedAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [account.name, account.passwordHash, account.role, account.departments.joined(separator: ","), account.region,
-                                 account.disabled, account.createdAt, account.passwordChangedAt, account.sessionsEndedAt])
-            return true
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING
+                """, [account.name, account.passwordHash, account.role, account.departments.joined(separator: ","), account.region,
+                      account.disabled, account.createdAt, account.passwordChangedAt, account.sessionsEndedAt])
+            return added == 1
         }
     }
 
     public func account(named name: String) throws -> AccountRecord? {
-        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM account WHERE name = ?", arguments: [name]).map(Self.accountRecord) }
+        try read { db in try db.row("SELECT * FROM account WHERE name = ?", [name]).map(Self.accountRecord) }
     }
 
     public func accounts() throws -> [AccountRecord] {
-        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM account ORDER BY name").map(Self.accountRecord) }
+        try read { db in try db.rows("SELECT * FROM account ORDER BY name").map(Self.accountRecord) }
     }
 
     /// A new password hash, and the end of every session of the account (in one transaction);
     /// false when there is no such account.
     public func setPasswordHash(_ hash: String, of name: String, at time: Double) throws -> Bool {
         try write { db in
-            try db.execute(sql: "UPDATE account SET passwordHash = ?, passwordChangedAt = ?, sessionsEndedAt = ? WHERE name = ?",
-                           arguments: [hash, time, time, name])
-            guard db.changesCount == 1 else { return false }
-            try db.execute(sql: "DELETE FROM session WHERE account = ?", arguments: [name])
+            guard try db.execute("UPDATE account SET passwordHash = ?, passwordChangedAt = ?, sessionsEndedAt = ? WHERE name = ?",
+                                 [hash, time, time, name]) == 1 else { return false }
+            try db.execute("DELETE FROM session WHERE account = ?", [name])
             return true
         }
     }
@@ -74,21 +72,19 @@ extension WebStore {
     /// no such account. Enabling brings no session back.
     public func setDisabled(_ name: String, _ disabled: Bool, at time: Double) throws -> Bool {
         try write { db in
-            if disabled {
-                try db.execute(sql: "UPDATE account SET disabled = 1, sessionsEndedAt = ? WHERE name = ?", arguments: [time, name])
-            } else {
-                try db.execute(sql: "UPDATE account SET disabled = 0 WHERE name = ?", arguments: [name])
-            }
-            guard db.changesCount == 1 else { return false }
-            if disabled { try db.execute(sql: "DELETE FROM session WHERE account = ?", arguments: [name]) }
+            let changed = disabled
+                ? try db.execute("UPDATE account SET disabled = 1, sessionsEndedAt = ? WHERE name = ?", [time, name])
+                : try db.execute("UPDATE account SET disabled = 0 WHERE name = ?", [name])
+            guard changed == 1 else { return false }
+            if disabled { try db.execute("DELETE FROM session WHERE account = ?", [name]) }
             return true
         }
     }
 
-    static func accountRecord(_ row: Row) -> AccountRecord {
+    static func accountRecord(_ row: SQLRow) -> AccountRecord {
         let departments: String = row["departments"]
         return AccountRecord(name: row["name"], passwordHash: row["passwordHash"], role: row["role"],
-                             departments: departments.split(separator: ",").map(String.init), region: row["region"], disabled: row["disabled"],
+                             departments: departments.split(separator: ",").map(String.init), region: row["region"] as String?, disabled: row["disabled"],
                              createdAt: row["createdAt"], passwordChangedAt: row["passwordChangedAt"], sessionsEndedAt: row["sessionsEndedAt"])
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 extension WebStore {
     /// Writes one line per reservation whose personal data an account saw in full: who, when,
@@ -7,8 +6,9 @@ extension WebStore {
     public func recordViews(of reservationIds: [String], account: String, view: String, address: String, at time: Double) throws {
         guard !reservationIds.isEmpty else { return }
         try write { db in
-            let statement = try db.cachedStatement(sql: "INSERT INTO audit (at, account, reservationId, view, address) VALUES (?, ?, ?, ?, ?)")
-            for id in reservationIds { try statement.execute(arguments: [time, account, id, view, address]) }
+            for id in reservationIds {
+                try db.execute("INSERT INTO audit (at, account, reservationId, view, address) VALUES (?, ?, ?, ?, ?)", [time, account, id, view, address])
+            }
         }
     }
 }

@@ -1,15 +1,18 @@
 import Foundation
 import GRDB
 import HallsyncDomain
+import HallsyncPostgres
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The web page's own database (`web.sqlite`): accounts, sessions, the audit log of unmasked
-/// views, clerks' phone-call results, and clerks' requests to the daemon (retry, resolve). The
-/// web page reaches it only through the typed operations here (``WebStore/account(named:)``,
+/// The web page's own state: accounts, sessions, the audit log of unmasked views, clerks'
+/// phone-call results, and clerks' requests to the daemon (retry, resolve). The web page reaches
+/// it only through the typed operations here (``WebStore/account(named:)``,
 /// ``WebStore/startSession(_:endingOthers:)``, ``WebStore/recordViews(of:account:view:address:at:)``,
 /// ``WebStore/recordCall(_:)`` …): no page holds SQL.
+///
+/// On one machine it is a file of its own (`web.sqlite`):
 ///
 ///     let web = try WebStore(path: "/var/lib/hallsync-web/web.sqlite")          // the web page: writes
 ///     let requests = try WebStore(path: path, readOnly: true)                   // the daemon: reads
@@ -18,9 +21,19 @@ import Glibc
 /// Each process writes only its own file: the web page writes this one, the daemon its own,
 /// and the daemon carries out the requests it reads here in its own transactions, with a cursor
 /// of its own — so a request is applied once, never races a cycle, and is never lost.
+///
+/// On a pair (PostgreSQL) the same tables live in the region's schema beside the daemon's
+/// (``init(sharing:)``), so that the web page works the same on either machine: a session
+/// started on one is good on the other, and a clerk's request is read by whichever daemon leads.
 public final class WebStore: Sendable {
+    /// The file, or the region's schema on PostgreSQL (for messages).
     public let path: String
-    let queue: DatabaseQueue
+    let backend: Backend
+
+    enum Backend: Sendable {
+        case sqlite(DatabaseQueue)
+        case postgresql(PostgresBackend)
+    }
 
     public init(path: String, readOnly: Bool = false) throws(StoreError) {
         self.path = path
@@ -36,8 +49,9 @@ public final class WebStore: Sendable {
                     Store.persistWAL(db)
                 }
             }
-            queue = try DatabaseQueue(path: path, configuration: configuration)
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
             if !readOnly { try Self.migrator.migrate(queue) }
+            backend = .sqlite(queue)
         } catch let error as StoreError {
             throw error
         } catch {
@@ -45,23 +59,54 @@ public final class WebStore: Sendable {
         }
     }
 
+    /// The web page's tables in the region's schema of a store on PostgreSQL (migrated with it),
+    /// through the store's connections. Writes here are not fenced by the lease — the web page
+    /// works on the standby too — so give it a store of its own, not the leader's fenced one,
+    /// when it writes.
+    public init(sharing store: Store) throws(StoreError) {
+        guard case .postgresql(let backend) = store.backend else {
+            throw StoreError(code: .webStoreOpen, message: "the web page's tables share the daemon's store on PostgreSQL only; on SQLite they are a file of their own (web.database)")
+        }
+        self.path = "PostgreSQL schema " + backend.schema
+        self.backend = .postgresql(backend)
+    }
+
     /// Runs `body` in one write transaction. A database failure becomes a ``StoreError``; what
     /// `body` throws itself comes through as it is.
-    public func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try queue.write(body) } catch let error as DatabaseError {
+    @discardableResult
+    public func write<T>(_ body: (any SQLSession) throws -> T) throws -> T {
+        do {
+            switch backend {
+            case .sqlite(let queue): return try queue.write { db in try body(SQLiteSession(db: db)) }
+            case .postgresql(let backend): return try backend.write(fenced: false) { session in try body(session) }
+            }
+        } catch let error as DatabaseError {
             throw StoreError(code: .webStoreWrite, message: "writing \(path) failed: \(error)")
+        } catch let error as PostgresError {
+            throw StoreError(code: .webStoreWrite, message: "writing the web page's tables in the \(path) failed: \(error)")
         }
     }
 
-    public func read<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try queue.read(body) } catch let error as DatabaseError {
+    public func read<T>(_ body: (any SQLSession) throws -> T) throws -> T {
+        do {
+            switch backend {
+            case .sqlite(let queue): return try queue.read { db in try body(SQLiteSession(db: db)) }
+            case .postgresql(let backend): return try backend.read { session in try body(session) }
+            }
+        } catch let error as DatabaseError {
             throw StoreError(code: .webStoreRead, message: "reading \(path) failed: \(error)")
+        } catch let error as PostgresError {
+            throw StoreError(code: .webStoreRead, message: "reading the web page's tables in the \(path) failed: \(error)")
         }
     }
+
+    /// The web tables' migrations, oldest first; on PostgreSQL written once more
+    /// (``PostgresSchema/webMigrations``) and recorded under the same names.
+    static let migrationNames = ["web v1: accounts, sessions, audit, phone calls, requests", "web v2: sessions in columns, found by account"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("web v1: accounts, sessions, audit, phone calls, requests") { db in
+        migrator.registerMigration(migrationNames[0]) { db in
             try db.execute(sql: """
                 -- Accounts, managed on the server (hallsync user …). Passwords as bcrypt hashes only.
                 CREATE TABLE account (
@@ -115,7 +160,7 @@ public final class WebStore: Sendable {
                 );
                 """)
         }
-        migrator.registerMigration("web v2: sessions in columns, found by account") { db in
+        migrator.registerMigration(migrationNames[1]) { db in
             try db.execute(sql: """
                 -- Sessions, one row each, found by their account: a password change, a disable and a new
                 -- login end them with a plain DELETE. (v1 kept them as the framework's key/value pairs,
@@ -173,10 +218,10 @@ extension WebStore {
     /// Requests after `id`, oldest first (the daemon's side).
     public func requests(after id: Int64, limit: Int) throws -> [ClerkRequest] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM request WHERE id > ? ORDER BY id LIMIT ?", arguments: [id, limit]).compactMap { row in
-                guard let kind = ClerkRequest.Kind(rawValue: row["kind"]) else { return nil }
-                return ClerkRequest(id: row["id"], kind: kind, reservationId: row["reservationId"], attentionId: row["attentionId"],
-                                    note: row["note"], account: row["account"], at: row["at"])
+            try db.rows("SELECT * FROM request WHERE id > ? ORDER BY id LIMIT ?", [id, limit]).compactMap { row in
+                guard let kind = (row["kind"] as String?).flatMap(ClerkRequest.Kind.init(rawValue:)) else { return nil }
+                return ClerkRequest(id: row["id"] ?? 0, kind: kind, reservationId: row["reservationId"] ?? "", attentionId: row["attentionId"],
+                                    note: row["note"] ?? "", account: row["account"] ?? "", at: row["at"] ?? 0)
             }
         }
     }
@@ -185,9 +230,8 @@ extension WebStore {
     @discardableResult
     public func add(_ kind: ClerkRequest.Kind, reservationId: String, attentionId: Int64?, note: String, account: String, at: Double) throws -> Int64 {
         try write { db in
-            try db.execute(sql: "INSERT INTO request (kind, reservationId, attentionId, note, account, at) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [kind.rawValue, reservationId, attentionId, note, account, at])
-            return db.lastInsertedRowID
+            try db.value(Int64.self, "INSERT INTO request (kind, reservationId, attentionId, note, account, at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                         [kind.rawValue, reservationId, attentionId, note, account, at]) ?? 0
         }
     }
 }

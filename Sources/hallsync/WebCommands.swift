@@ -61,7 +61,13 @@ struct User: ParsableCommand {
 
     static func store(_ options: ConfigOption) throws -> AccountStore {
         let configuration = try options.load()
-        do { return AccountStore(web: try WebStore(path: configuration.web.database)) } catch {
+        do {
+            // One machine: the web page's own file (the daemon's need not exist yet). A pair: the
+            // region's schema, shared by both machines' web pages.
+            let web = configuration.store.kind == .sqlite ? try WebStore(path: configuration.web.database)
+                : try WebState(configuration: configuration, applicationName: "hallsync-user").web
+            return AccountStore(web: web)
+        } catch {
             FileHandle.standardError.write(Data("hallsync: \(error)\n".utf8))
             throw ExitCode(ExitStatus.of(error))
         }
@@ -173,9 +179,8 @@ struct AttentionCommand: ParsableCommand {
     static func stores(_ options: ConfigOption) throws -> (HallsyncEngine.Configuration, Store, WebStore) {
         let configuration = try options.load()
         do {
-            try configuration.requireSQLiteState(for: "hallsync attention")
-            let web = try WebStore(path: configuration.web.database)
-            return (configuration, try Store(path: configuration.database, readOnly: true, attaching: ["web": configuration.web.database]), web)
+            let state = try WebState(configuration: configuration, applicationName: "hallsync-attention")
+            return (configuration, state.sync, state.web)
         } catch {
             FileHandle.standardError.write(Data("hallsync: \(error)\n".utf8))
             throw ExitCode(ExitStatus.of(error))

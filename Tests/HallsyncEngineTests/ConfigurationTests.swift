@@ -53,7 +53,7 @@ import HallsyncEngine
             """
         let c = try Configuration.parse(yaml: pair, sourcePath: "/etc/hallsync/hallsync.yaml", environment: [:])
         #expect(c.store.kind == .postgresql && c.store.tls == "verify-full" && c.store.leaseTTL == 15 && c.store.renewInterval == 3 && c.store.standbyPoll == 1)
-        let conninfo = try PairMember.conninfo(c.store)
+        let conninfo = try c.store.conninfo()
         #expect(conninfo == "host=db1,db2 dbname=hallsync user=hallsync target_session_attrs=read-write sslmode='verify-full' password='s3cr\\'t \\\\x'")
         // Without a section, one machine and its SQLite file.
         #expect(try Configuration.parse(yaml: Self.good, sourcePath: nil, environment: [:]).store.kind == .sqlite)
@@ -85,11 +85,6 @@ import HallsyncEngine
         #expect(postgres.contains { $0.hasPrefix("store.passwordFile: /nonexistent/db-password does not exist") }, "\(postgres)")
         #expect(problems(Self.good + "store:\n  kind: postgresql\n").contains { $0.hasPrefix("store.connection is required") })
         #expect(problems(Self.good + "store:\n  knd: sqlite\n").contains("store.knd is not a setting hallsync knows; did you mean store.kind?"))
-        // What reads the SQLite file says it does not work on a pair yet, rather than "no database".
-        #expect(throws: Never.self) { try Configuration.parse(yaml: Self.good, sourcePath: nil, environment: [:]).requireSQLiteState(for: "the summary web page") }
-        #expect { try c.requireSQLiteState(for: "the summary web page") } throws: {
-            ($0 as? ConfigurationError)?.problems.first?.hasPrefix("the summary web page reads the daemon's state from the SQLite file") == true
-        }
     }
 
     @Test func unknownKeysAreRefusedWithTheNearestKnownName() {

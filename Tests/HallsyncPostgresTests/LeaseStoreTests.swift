@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import HallsyncPostgres
+import HallsyncTestSupport
 import Testing
 
 /// The leadership lease against a real PostgreSQL (a private cluster for the suite). Every test

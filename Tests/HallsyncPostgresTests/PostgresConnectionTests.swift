@@ -1,5 +1,6 @@
 import Foundation
 import HallsyncPostgres
+import HallsyncTestSupport
 import Testing
 
 /// The libpq wrapper against a private cluster of its own (one test restarts the server).

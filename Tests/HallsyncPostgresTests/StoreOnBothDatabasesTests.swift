@@ -8,10 +8,6 @@ import Synchronization
 import Testing
 @testable import HallsyncStore
 
-extension SQLDialect: CaseIterable {
-    public static let allCases: [SQLDialect] = [.sqlite, .postgresql]
-}
-
 /// The store's operations on both databases: the same test, the same expectations, a SQLite file
 /// in a temporary directory or a region's schema of its own on the suite's private cluster.
 @Suite(.privateCluster) struct StoreOnBothDatabasesTests {

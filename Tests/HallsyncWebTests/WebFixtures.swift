@@ -39,6 +39,39 @@ enum WebFixtures {
         }
     }
 
+    /// The same reservations in the daemon's store, on either database (PostgreSQL's own functions
+    /// in place of SQLite's: a fixture, not the store's portable SQL).
+    static func insert(into store: Store, departments: Int, matters: Int, perLine: Int, date: String, days: Int = 1, first: Int = 0) throws {
+        guard store.dialect == .postgresql else {
+            return try insert(into: store.path, departments: departments, matters: matters, perLine: perLine, date: date, days: days, first: first)
+        }
+        let count = departments * matters * perLine
+        try store.write { tx in
+            try tx.db.execute("""
+                INSERT INTO reservation (id, version, updateTime, portalJSON, disposition, route, contentJSON, isCancelled, regionCode, deptCode,
+                                         appointmentDate, itemCode, firstSeenAt, changedAt,
+                                         itemName, registerTime, appointmentSlot, applicantName, phone, deptName)
+                SELECT id, 1, '2021-09-01 09:00:00',
+                       json_build_object('reservationId', id, 'version', 1, 'updateTime', '2021-09-01 09:00:00', 'status', 'SUBMITTED', 'handleMode', 'HALL',
+                                         'regionCode', '371002', 'deptCode', dept, 'deptName', '测试部门' || (d + 1),
+                                         'itemCode', item, 'itemName', '测试事项' || m, 'appointmentDate', day,
+                                         'appointmentSlot', '10:00-10:30', 'applicant', json_build_object('name', '测试' || i, 'phone', '13800000000'))::text,
+                       'DELIVERABLE', 'LICENSING',
+                       json_build_object('itemName', '（预约）测试事项' || m, 'registerTime', day || ' 10:00:00', 'deadline', '2099-09-13 10:00:00',
+                                         'applicantType', 'PERSON', 'applicantName', '测试' || i, 'idType', 'ID_CARD', 'idNumber', '',
+                                         'phone', '13800000000', 'regionCode', '371002', 'deptCode', dept,
+                                         'itemCode', item, 'source', 'ONLINE_RESERVATION', 'remark', '')::text,
+                       0, '371002', dept, day, item, 0, 0,
+                       '（预约）测试事项' || m, day || ' 10:00:00', '10:00-10:30', '测试' || i, '13800000000', '测试部门' || (d + 1)
+                FROM (SELECT i, d, m, 'T-' || lpad(i::text, 7, '0') AS id, '11371002MB' || lpad(d::text, 8, '0') AS dept,
+                             '371002-XK-9' || lpad(m::text, 3, '0') AS item, day
+                      FROM (SELECT i, (i / \(matters * perLine)) % \(departments) AS d, (i / \(perLine)) % \(matters) AS m,
+                                   to_char(DATE '\(date)' + (i % \(max(1, days))), 'YYYY-MM-DD') AS day
+                            FROM generate_series(\(first), \(first + count - 1)) AS i) n) k
+                """)
+        }
+    }
+
     /// `count` open attention entries about the reservations `T-0000000` …, of the codes a held
     /// record gets.
     static func insertAttention(into database: String, count: Int) throws {

@@ -5,14 +5,15 @@ import HallsyncEngine
 import HallsyncOperations
 import HallsyncStandIns
 import HallsyncStore
+import HallsyncTestSupport
 import Testing
 @testable import HallsyncWeb
 
 /// What clerks do on the page — log in, record a call, retry and resolve attention entries,
 /// export — and the daemon's side of it, on the real router and middleware in this process.
-@Suite(.serialized) struct WebFlowTests {
-    @Test func loginNeedsTheRightPasswordAFormTokenAndIsThrottled() async throws {
-        let site = try WebSite.populated("login")
+@Suite(.serialized, .privateCluster) struct WebFlowTests {
+    @Test(arguments: SQLDialect.allCases) func loginNeedsTheRightPasswordAFormTokenAndIsThrottled(_ dialect: SQLDialect) async throws {
+        let site = try WebSite.populated("login", dialect)
         defer { site.stop() }
         try await site.withRouter { app in
             let browser = app.browser()
@@ -66,10 +67,10 @@ import Testing
         #expect(throws: AccountStore.Problem.self) { try store.add(Account(name: "one", role: .staff, departments: ["D1"]), password: "long enough password") }
     }
 
-    @Test func theCSVOpensInASpreadsheetAndKeepsScopeAndMasking() async throws {
+    @Test(arguments: SQLDialect.allCases) func theCSVOpensInASpreadsheetAndKeepsScopeAndMasking(_ dialect: SQLDialect) async throws {
         #expect(CSVExport.render(headers: ["姓名", "备注"], rows: [["王,某", "说\"好\"的"], ["多\n行", "=1+1"]])
                 == "\u{FEFF}姓名,备注\r\n\"王,某\",\"说\"\"好\"\"的\"\r\n\"多\n行\",'=1+1\r\n")
-        let site = try WebSite.populated("csv")
+        let site = try WebSite.populated("csv", dialect)
         defer { site.stop() }
         try await site.withRouter { app in
             let admin = app.browser()
@@ -85,8 +86,8 @@ import Testing
         }
     }
 
-    @Test func aHeldRecordIsDeliveredExactlyOnceWhenRetriedAfterTheCatalogueIsFixed() async throws {
-        let site = try WebSite("retry", unknownMatter: "hold", process: false)
+    @Test(arguments: SQLDialect.allCases) func aHeldRecordIsDeliveredExactlyOnceWhenRetriedAfterTheCatalogueIsFixed(_ dialect: SQLDialect) async throws {
+        let site = try WebSite("retry", unknownMatter: "hold", process: false, dialect: dialect)
         defer { site.stop() }
         site.publish(WebSite.reservation("YY-NEW", matter: "371002-XK-0999"))
         site.drain()
@@ -100,7 +101,7 @@ import Testing
             // After the fix, the next cycle delivers it once.
             try (try String(contentsOfFile: site.directory + "/matters.csv", encoding: .utf8) + "371002-XK-0999,新设事项,\(WebSite.deptA),false\n")
                 .write(toFile: site.directory + "/matters.csv", atomically: true, encoding: .utf8)
-            site.engine = try SyncEngine(configuration: site.configuration, logger: WebSite.logger, store: site.engine.store)   // the daemon's reload
+            site.engine = try SyncEngine(configuration: site.configuration, logger: WebSite.logger, store: site.engine.store, pair: site.engine.pair)   // the daemon's reload
             let confirm = try await a.get(entry)
             page = try await a.request(.post, entry, form: ["csrf": a.csrf(in: confirm) ?? ""])
             #expect(page.body.contains("已提交"))
@@ -118,8 +119,8 @@ import Testing
         }
     }
 
-    @Test func resolvingALifecycleEntryClosesItAndTheStatusCountFollows() async throws {
-        let site = try WebSite.populated("resolve")
+    @Test(arguments: SQLDialect.allCases) func resolvingALifecycleEntryClosesItAndTheStatusCountFollows(_ dialect: SQLDialect) async throws {
+        let site = try WebSite.populated("resolve", dialect)
         defer { site.stop() }
         // Staff disagree: OUTCOME_CONFLICT, which only a person can close.
         let intakeNo = try #require(site.site.intake.items(externalId: "YY-A1").first?.itemNo)
@@ -150,8 +151,8 @@ import Testing
         }
     }
 
-    @Test func aClerkRecordsAPhoneCallAndTheSummaryShowsIt() async throws {
-        let site = try WebSite.populated("phone")
+    @Test(arguments: SQLDialect.allCases) func aClerkRecordsAPhoneCallAndTheSummaryShowsIt(_ dialect: SQLDialect) async throws {
+        let site = try WebSite.populated("phone", dialect)
         defer { site.stop() }
         try await site.withRouter { app in
             let a = app.browser()

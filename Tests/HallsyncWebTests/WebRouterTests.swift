@@ -5,18 +5,19 @@ import HallsyncEngine
 import HallsyncOperations
 import HallsyncStandIns
 import HallsyncStore
+import HallsyncTestSupport
 import Testing
 @testable import HallsyncWeb
 
 /// The web page's scope, CSRF, masking, audit and wording, on the real router and middleware in
 /// this process (Hummingbird's `.router` test client), with the daemon's real database behind.
-@Suite(.serialized) struct WebRouterTests {
+@Suite(.serialized, .privateCluster) struct WebRouterTests {
     static let period = "from=2021-09-01&to=2021-09-30"
 
     // MARK: Scope
 
-    @Test func aDepartmentSeesItsOwnAndNothingOfAnotherByAnyURL() async throws {
-        let site = try WebSite.populated("scope")
+    @Test(arguments: SQLDialect.allCases) func aDepartmentSeesItsOwnAndNothingOfAnotherByAnyURL(_ dialect: SQLDialect) async throws {
+        let site = try WebSite.populated("scope", dialect)
         defer { site.stop() }
         let attentionB = try #require(try site.engine.store.read { tx in try tx.openAttention() }.first { $0.reservationId == "YY-HA" })
         _ = attentionB
@@ -119,8 +120,8 @@ import Testing
     /// Names and phones in full only for the reservation's own department's staff, on every page
     /// and export; every row shown in full is in the audit log, which only administrators read —
     /// in words.
-    @Test func personalDataIsMaskedOutsideTheDepartmentAndEveryFullViewIsAudited() async throws {
-        let site = try WebSite.populated("masking")
+    @Test(arguments: SQLDialect.allCases) func personalDataIsMaskedOutsideTheDepartmentAndEveryFullViewIsAudited(_ dialect: SQLDialect) async throws {
+        let site = try WebSite.populated("masking", dialect)
         defer { site.stop() }
         try await site.withRouter { app in
             let a = app.browser(), b = app.browser(), admin = app.browser()
@@ -143,13 +144,13 @@ import Testing
             #expect(try await admin.get("/list.csv?\(Self.period)").body.contains("139****2222"))
             // What clerk A saw in full is audited, page by page; the administrator's masked views are not.
             let lines = try site.web.read { db in
-                try Row.fetchAll(db, sql: "SELECT account, reservationId, view FROM audit").map { "\($0["account"] as String) \($0["reservationId"] as String) \($0["view"] as String)" }
+                try db.rows("SELECT account, reservationId, view FROM audit").map { "\($0["account"] as String) \($0["reservationId"] as String) \($0["view"] as String)" }
             }
             #expect(Set(lines).isSuperset(of: ["clerkA YY-A1 list", "clerkA YY-PA list", "clerkA YY-HA list", "clerkA YY-PA phone", "clerkA YY-HA attention"]), "\(lines)")
             #expect(!lines.contains { $0.hasPrefix("admin ") }, "\(lines)")
             let export = try await a.get("/list.csv?\(Self.period)")
             #expect(export.body.contains("欧阳娜娜"))
-            let afterExport = try site.web.read { db in try String.fetchAll(db, sql: "SELECT reservationId FROM audit WHERE view = 'list.csv' ORDER BY reservationId") }
+            let afterExport = try site.web.read { db in try db.values(String.self, "SELECT reservationId FROM audit WHERE view = 'list.csv' ORDER BY reservationId") }
             #expect(afterExport == ["YY-A1", "YY-HA", "YY-PA"], "every row of the export shown in full")
             _ = try await a.get("/reservation/YY-A1")
             // Only administrators read the log — with the pages named in words.
@@ -175,7 +176,7 @@ import Testing
             #expect(recorded.status == 200)
             let own = try await a.get("/reservation/YY-PA")
             #expect(own.body.contains("诸葛孔明说改打 13812345678"))
-            let audited = try site.web.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit WHERE account = 'clerkA' AND reservationId = 'YY-PA' AND view = 'record'") }
+            let audited = try site.web.read { db in try db.value(Int.self, "SELECT COUNT(*) FROM audit WHERE account = 'clerkA' AND reservationId = 'YY-PA' AND view = 'record'") }
             #expect(audited == 1)
             let admin = app.browser()
             try await admin.login("admin")
@@ -189,15 +190,15 @@ import Testing
 
     /// A session counts only while its account is enabled and it logged in after the account's
     /// password last changed and its sessions were last ended — even if its row were still there.
-    @Test func aSessionOlderThanThePasswordOrADisableIsRefusedEvenIfItsRowSurvived() async throws {
-        let site = try WebSite("survivor", process: false)
+    @Test(arguments: SQLDialect.allCases) func aSessionOlderThanThePasswordOrADisableIsRefusedEvenIfItsRowSurvived(_ dialect: SQLDialect) async throws {
+        let site = try WebSite("survivor", process: false, dialect: dialect)
         defer { site.stop() }
         try await site.withRouter { app in
             let a = app.browser()
             try await a.login("clerkA")
             #expect(try await a.get("/summary").body.contains("<h1>预约数据汇总"))
             // The password changes without the sessions being deleted (as v1's LIKE failed to).
-            try site.web.write { db in try db.execute(sql: "UPDATE account SET passwordChangedAt = ? WHERE name = 'clerkA'", arguments: [Date().timeIntervalSince1970]) }
+            try site.web.write { db in try db.execute("UPDATE account SET passwordChangedAt = ? WHERE name = 'clerkA'", [Date().timeIntervalSince1970]) }
             let after = try await a.get("/summary")
             #expect(after.body.contains("<h1>登录</h1>"), "the session of the old password is refused")
             #expect(a.setCookies.last?.contains("Max-Age=0") == true, "and the browser told to forget it: \(a.setCookies)")
@@ -205,8 +206,8 @@ import Testing
             let b = app.browser()
             try await b.login("clerkB")
             let rows = try site.web.sessionCount(of: "clerkB", now: Date().timeIntervalSince1970)
-            try site.web.write { db in try db.execute(sql: "UPDATE account SET disabled = 1, sessionsEndedAt = ? WHERE name = 'clerkB'", arguments: [Date().timeIntervalSince1970]) }
-            try site.web.write { db in try db.execute(sql: "UPDATE account SET disabled = 0 WHERE name = 'clerkB'") }
+            try site.web.write { db in try db.execute("UPDATE account SET disabled = 1, sessionsEndedAt = ? WHERE name = 'clerkB'", [Date().timeIntervalSince1970]) }
+            try site.web.write { db in try db.execute("UPDATE account SET disabled = 0 WHERE name = 'clerkB'") }
             #expect(rows == 1)
             #expect(try await b.get("/summary").body.contains("<h1>登录</h1>"))
         }
@@ -245,8 +246,8 @@ import Testing
 
     // MARK: The summary
 
-    @Test func theSummaryCountsAndLinksToTheListBehindEachNumber() async throws {
-        let site = try WebSite.populated("summary")
+    @Test(arguments: SQLDialect.allCases) func theSummaryCountsAndLinksToTheListBehindEachNumber(_ dialect: SQLDialect) async throws {
+        let site = try WebSite.populated("summary", dialect)
         defer { site.stop() }
         try await site.withRouter { app in
             let admin = app.browser()
@@ -264,11 +265,11 @@ import Testing
 
     /// A region's summary is one line per department, each opening its matters; a table longer
     /// than a page is paged, with the whole table's totals.
-    @Test func aLongSummaryIsGroupedByDepartmentAndPaged() async throws {
-        let site = try WebSite("long", process: false)
+    @Test(arguments: SQLDialect.allCases) func aLongSummaryIsGroupedByDepartmentAndPaged(_ dialect: SQLDialect) async throws {
+        let site = try WebSite("long", process: false, dialect: dialect)
         defer { site.stop() }
         // 3 departments × 80 matters, straight into the daemon's database.
-        try WebFixtures.insert(into: site.configuration.database, departments: 3, matters: 80, perLine: 1, date: "2021-09-11")
+        try WebFixtures.insert(into: site.engine.store, departments: 3, matters: 80, perLine: 1, date: "2021-09-11")
         try await site.withRouter { app in
             let admin = app.browser()
             try await admin.login("admin")
@@ -326,10 +327,10 @@ import Testing
     // MARK: Exports
 
     /// An export holds every row of its list, however many (it stopped at 100,000 without a word).
-    @Test func anExportHoldsEveryRowOfItsList() async throws {
-        let site = try WebSite("export", process: false)
+    @Test(arguments: SQLDialect.allCases) func anExportHoldsEveryRowOfItsList(_ dialect: SQLDialect) async throws {
+        let site = try WebSite("export", process: false, dialect: dialect)
         defer { site.stop() }
-        try WebFixtures.insert(into: site.configuration.database, departments: 1, matters: 1, perLine: 100_010, date: "2021-09-11")
+        try WebFixtures.insert(into: site.engine.store, departments: 1, matters: 1, perLine: 100_010, date: "2021-09-11")
         try await site.withRouter { app in
             let admin = app.browser()
             try await admin.login("admin")
@@ -346,8 +347,8 @@ import Testing
 
     /// A phone-verified reservation the applicant cancelled online is 已取消: not on the list to
     /// call, not 未联系 in the summary, and no call can be recorded for it.
-    @Test func aPhoneVerifiedReservationCancelledOnlineIsCancelledAndNotToBeCalled() async throws {
-        let site = try WebSite.populated("phonecancel")
+    @Test(arguments: SQLDialect.allCases) func aPhoneVerifiedReservationCancelledOnlineIsCancelledAndNotToBeCalled(_ dialect: SQLDialect) async throws {
+        let site = try WebSite.populated("phonecancel", dialect)
         defer { site.stop() }
         _ = site.site.portal.cancel("YY-PA")
         site.drain()
@@ -421,8 +422,8 @@ import Testing
 
     /// The attention list names each entry's matter and applicant and is paged (7,509 entries
     /// were one 5.5 MB page); its counts are the whole list's.
-    @Test func theAttentionListIsPagedAndNamesMatterAndApplicant() async throws {
-        let site = try WebSite("attentionpages", process: false)
+    @Test(arguments: SQLDialect.allCases) func theAttentionListIsPagedAndNamesMatterAndApplicant(_ dialect: SQLDialect) async throws {
+        let site = try WebSite("attentionpages", process: false, dialect: dialect)
         defer { site.stop() }
         for i in 0..<60 {
             var r = WebSite.reservation(String(format: "YY-H%02d", i), name: "欧阳娜娜")

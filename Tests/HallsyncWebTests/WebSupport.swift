@@ -7,6 +7,8 @@ import HallsyncStore
 @testable import HallsyncTransport
 @testable import HallsyncWeb
 import Logging
+import HallsyncTestSupport
+import Testing
 
 /// A stand-in site with two departments' reservations delivered, the daemon's engine, and three
 /// accounts: a clerk of each department and the region's administrator. With `process`, the
@@ -28,19 +30,36 @@ final class WebSite: @unchecked Sendable {
 
     static let logger = Logger(label: "hallsync-web-test") { JournalLogHandler(label: $0, level: .error) }
 
-    init(_ name: String, extraYAML: String = "", unknownMatter: String = "licensing", process serve: Bool = true) throws {
+    /// - Parameter dialect: `.postgresql` puts the daemon's state and the web page's tables in a
+    ///   database of its own on the suite's private cluster (``PrivateCluster/current``), the
+    ///   daemon one of a pair holding the region's lease (as `web-test-daemon`).
+    init(_ name: String, extraYAML: String = "", unknownMatter: String = "licensing", process serve: Bool = true,
+         dialect: SQLDialect = .sqlite) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-web-\(name)-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         site = try StandInSite(directory: directory, options: .init(lag: 0, faults: .none))
+        var store = ""
+        if dialect == .postgresql {
+            let cluster = try #require(PrivateCluster.current, "a suite with web sites on PostgreSQL needs the .privateCluster trait")
+            let conninfo = try cluster.createDatabase("web_" + name.lowercased().filter { $0.isLetter || $0.isNumber } + "_" + String(UInt32.random(in: 0..<UInt32.max), radix: 36))
+            store = "store:\n  kind: postgresql\n  connection: \"\(conninfo)\"\n  holder: web-test-daemon\n  leaseTTL: 4\n  renewInterval: 1\n  standbyPoll: 0.5\n"
+        }
         let yaml = site.configurationYAML(database: directory + "/state.sqlite", interval: 1)
             .replacingOccurrences(of: "sync:\n", with: "sync:\n  unknownMatter: \(unknownMatter)\n")
-            + "web:\n  listen: 127.0.0.1\n  port: 0\n  database: \(directory)/web.sqlite\n  loginAttemptsPerMinute: 3\n" + extraYAML
+            + "web:\n  listen: 127.0.0.1\n  port: 0\n  database: \(directory)/web.sqlite\n  loginAttemptsPerMinute: 3\n" + store + extraYAML
         try yaml.write(toFile: directory + "/hallsync.yaml", atomically: true, encoding: .utf8)
         configuration = try Configuration.load(path: directory + "/hallsync.yaml")
         engine = try SyncEngine(configuration: configuration, logger: Self.logger)
+        if let pair = engine.pair {
+            // One of a pair: it works once it leads (the only daemon: at once).
+            pair.start()
+            let deadline = Date().addingTimeInterval(20)
+            while !pair.isLeading, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            guard pair.isLeading else { throw CommandFailed(arguments: ["(lease)"], status: 1, output: "the test's daemon did not win the lease in 20 s") }
+        }
         // The daemon must have created its database before the web page opens it.
         _ = engine.runCycle(stop: StopSignal())
-        web = try WebStore(path: configuration.web.database)
+        web = dialect == .sqlite ? try WebStore(path: configuration.web.database) : try WebState(configuration: configuration).web
         let accounts = AccountStore(web: web, cost: 4)
         _ = try accounts.add(Account(name: "clerkA", role: .staff, departments: [Self.deptA]), password: Self.password)
         _ = try accounts.add(Account(name: "clerkB", role: .staff, departments: [Self.deptB]), password: Self.password)
@@ -51,16 +70,22 @@ final class WebSite: @unchecked Sendable {
             return
         }
         // The real `hallsync web`, a process of its own, on a free port it reports in its log.
-        let log = directory + "/web.log"
+        let (started, found) = try Self.startWeb(config: directory + "/hallsync.yaml", log: directory + "/web.log")
+        process = started
+        port = found
+    }
+
+    /// Starts `hallsync web --config CONFIG` (port 0) and waits for the port it reports in its log
+    /// (0 when it did not start within 30 s).
+    static func startWeb(config: String, log: String) throws -> (Process, Int) {
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.hallsyncBinary)
-        process.arguments = ["web", "--config", directory + "/hallsync.yaml", "--log-level", "notice"]
+        process.arguments = ["web", "--config", config, "--log-level", "notice"]
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        self.process = process
         var found = 0
         let deadline = Date().addingTimeInterval(30)
         while found == 0, Date() < deadline, process.isRunning {
@@ -71,7 +96,7 @@ final class WebSite: @unchecked Sendable {
                 Thread.sleep(forTimeInterval: 0.05)
             }
         }
-        port = found
+        return (process, found)
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
@@ -105,6 +130,7 @@ final class WebSite: @unchecked Sendable {
 
     func stop() {
         if let process, process.isRunning { process.terminate(); process.waitUntilExit() }
+        engine.pair?.stop()
         site.stop()
     }
 
@@ -136,8 +162,8 @@ final class WebSite: @unchecked Sendable {
 
     /// Two departments, each with a delivered reservation and a phone-verified one, and in
     /// department A a held one (a wrong check digit); served in this process (``withRouter(_:)``).
-    static func populated(_ name: String) throws -> WebSite {
-        let site = try WebSite(name, process: false)
+    static func populated(_ name: String, _ dialect: SQLDialect = .sqlite) throws -> WebSite {
+        let site = try WebSite(name, process: false, dialect: dialect)
         site.publish(reservation("YY-A1", name: "欧阳娜娜", phone: "13911112222"))
         site.publish(reservation("YY-B1", dept: deptB, matter: "371002-XK-0107", name: "司马相如", phone: "13933334444"))
         var phoneA = reservation("YY-PA", name: "诸葛孔明", phone: "5201234")

@@ -29,7 +29,7 @@ public final class PairMember: Sendable {
     ///   and requests not gated, as a pair relying on its loop's view of the lease alone would be.
     public init(configuration: Configuration, logger: Logger, unsafeWithoutFence: Bool = false) throws {
         let settings = configuration.store
-        let conninfo = try Self.conninfo(settings)
+        let conninfo = try settings.conninfo()
         region = configuration.portal.regionCode
         // A frozen leader's transaction is ended by the server within a quarter of the lease (at
         // most 2 s), so that the standby's takeover, which waits for it, is not held up longer.
@@ -81,26 +81,6 @@ public final class PairMember: Sendable {
     public var isLeading: Bool {
         if case .leader = keeper.role { return true }
         return false
-    }
-
-    /// libpq's connection string from the configuration: the site's string, then the TLS mode,
-    /// the CA and the password read from its file (quoted as libpq reads values).
-    public static func conninfo(_ settings: Configuration.Store) throws -> String {
-        var parts = [settings.connection, "sslmode=" + quoted(settings.tls)]
-        if let ca = settings.caFile { parts.append("sslrootcert=" + quoted(ca)) }
-        if let file = settings.passwordFile {
-            guard let password = FileManager.default.contents(atPath: file).flatMap({ String(data: $0, encoding: .utf8) })?
-                .trimmingCharacters(in: .whitespacesAndNewlines), !password.isEmpty else {
-                throw ConfigurationError("cannot read the database password from \(file) (store.passwordFile); check that the file exists, is not empty and that this user may read it")
-            }
-            parts.append("password=" + quoted(password))
-        }
-        return parts.joined(separator: " ")
-    }
-
-    /// A value in libpq's `keyword=value` form: single quotes, with `\` and `'` escaped.
-    static func quoted(_ value: String) -> String {
-        "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
     }
 }
 

@@ -83,8 +83,10 @@ final class PostgresBackend: Sendable {
         return try body(connection.connection)
     }
 
-    func write<T>(_ body: (any SQLSession) throws -> T) throws -> T {
-        let provider = fence.withLock { $0 }
+    /// - Parameter fenced: false for the web page's own tables (accounts, sessions, audit,
+    ///   clerks' requests), which either machine writes whoever leads.
+    func write<T>(fenced: Bool = true, _ body: (any SQLSession) throws -> T) throws -> T {
+        let provider = fenced ? fence.withLock { $0 } : nil
         var token: FenceToken?
         if let provider {
             token = provider()

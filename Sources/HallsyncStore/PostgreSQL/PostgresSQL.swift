@@ -3,8 +3,9 @@ import Synchronization
 
 /// The store's portable SQL, as PostgreSQL reads it: SQLite's `?` parameters become `$n`
 /// (numbered as SQLite numbers them: `?N` is the N-th, a bare `?` one more than the largest
-/// so far), and SQLite's "not through an index" hint — a unary `+` right before a column name —
-/// is dropped. Quoted text, quoted names and `--` comments are copied unchanged.
+/// so far), SQLite's "not through an index" hint — a unary `+` right before a column name —
+/// is dropped, and so is the schema `web.` of the web page's tables (a file attached as `web` on
+/// SQLite, the region's own schema on PostgreSQL). Quoted text, quoted names and `--` comments are copied unchanged.
 enum PostgresSQL {
     private static let cache = Mutex<[String: String]>([:])
 
@@ -54,6 +55,10 @@ enum PostgresSQL {
                 let number = Int(digits) ?? (highest + 1)
                 highest = max(highest, number)
                 out.append(contentsOf: "$\(number)".unicodeScalars)
+            case "w" where i + 4 < chars.count && chars[i + 1] == "e" && chars[i + 2] == "b" && chars[i + 3] == "."
+                && isNameStart(chars[i + 4]) && (i == 0 || !(isNameStart(chars[i - 1]) || chars[i - 1] == "." || chars[i - 1].properties.numericType != nil)):
+                // The web page's tables: an attached file (`web.audit`) on SQLite, the same schema on PostgreSQL.
+                i += 4
             case "+" where i + 1 < chars.count && isNameStart(chars[i + 1])
                 && (i == 0 || chars[i - 1] == " " || chars[i - 1] == "(" || chars[i - 1] == "\n"):
                 i += 1

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The two databases hallsync keeps its state in.
-public enum SQLDialect: String, Hashable, Sendable {
+public enum SQLDialect: String, Hashable, Sendable, CaseIterable {
     /// One file, WAL mode (GRDB): the embedded default, a single machine.
     case sqlite
     /// A cluster the site runs (libpq): the store of an active/standby pair.

@@ -69,6 +69,7 @@ enum Templates {
         {{#account}}
         <a href="/summary">汇总</a><a href="/list">预约列表</a><a href="/phone">电话核实</a><a href="/attention">待人工处理</a>{{#isAdmin}}<a href="/audit">查看记录</a>{{/isAdmin}}
         <span>{{name}}（{{roleName}}，{{scope}}）</span>
+        {{#pair}}{{#leader}}<span class="muted" id="pair">同步主机：{{leader}}（第 {{epoch}} 任）；本页：{{here}}</span>{{/leader}}{{^leader}}<span class="warn" id="pair">同步暂停：双机中没有主机在同步（{{why}}），请联系管理员；本页：{{here}}</span>{{/leader}}{{/pair}}
         <form method="post" action="/logout"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">退出</button></form>
         {{/account}}
         </header>

@@ -45,6 +45,7 @@ final class WebPages: Sendable {
             let names = (try? sync.read { tx in try tx.departmentNames(account.departments, scope: account.reservationScope) }) ?? [:]
             model["account"] = ["name": account.name, "roleName": account.role.chineseName, "scope": account.scopeDescription(departmentNames: names),
                                 "isAdmin": account.role == .admin, "csrf": signedIn.csrf] as [String: Any]
+            if let pair = pairLine() { model["pair"] = pair }
         }
         switch notice {
         case .requested?: model["flash"] = "已提交，同步程序将在下一轮处理。"
@@ -53,6 +54,27 @@ final class WebPages: Sendable {
         case nil: break
         }
         return model
+    }
+
+    /// On a pair: which machine leads the region now (the lease row, by the database's clock), and
+    /// which machine serves this page. nil on one machine.
+    func pairLine() -> [String: Any]? {
+        guard sync.dialect == .postgresql else { return nil }
+        var line: [String: Any] = ["here": ProcessInfo.processInfo.hostName]
+        do {
+            if let lease = try sync.leadership(), lease.isHeld {
+                line["leader"] = lease.holder
+                line["epoch"] = lease.epoch
+            } else if let lease = try sync.leadership() {
+                line["why"] = "\(lease.holder) 的租约已过期 \(Int(-lease.expiresInSeconds)) 秒"
+            } else {
+                line["why"] = "尚无主机启动"
+            }
+        } catch {
+            logger.warning("cannot read the pair's lease for the page header", metadata: ["error": "\(error)"])
+            line["why"] = "无法读取数据库中的租约"
+        }
+        return line
     }
 
     func chrome(_ context: SignedInContext, title: String, notice: PageQuery.Notice? = nil) -> [String: Any] {

@@ -50,19 +50,23 @@ struct SignInMiddleware: RouterMiddleware {
         var context = context
         var forget = false
         if let token = request.cookies[Sessions.cookieName]?.value, !token.isEmpty {
-            let now = Date().timeIntervalSince1970
-            let tokenHash = Sessions.hash(String(token))
-            if let session = try sessions.web.session(tokenHash: tokenHash, now: now),
-               let record = try sessions.web.account(named: session.account),
-               record.accepts(sessionLoggedInAt: session.loginAt) {
+            let sessions = self.sessions
+            let found = try await offTheEventLoop { () throws -> SignedIn? in
+                let now = Date().timeIntervalSince1970
+                let tokenHash = Sessions.hash(String(token))
+                guard let session = try sessions.web.session(tokenHash: tokenHash, now: now),
+                      let record = try sessions.web.account(named: session.account),
+                      record.accepts(sessionLoggedInAt: session.loginAt) else {
+                    try sessions.web.endSession(tokenHash: tokenHash)
+                    return nil
+                }
                 if now - session.seenAt >= 60 {
                     try sessions.web.extendSession(tokenHash: tokenHash, seenAt: now, expiresAt: now + Double(sessions.minutes * 60))
                 }
-                context.signedIn = SignedIn(account: Account(record), tokenHash: tokenHash, csrf: session.csrf, loginAt: session.loginAt)
-            } else {
-                try sessions.web.endSession(tokenHash: tokenHash)
-                forget = true
+                return SignedIn(account: Account(record), tokenHash: tokenHash, csrf: session.csrf, loginAt: session.loginAt)
             }
+            context.signedIn = found
+            forget = found == nil
         }
         var response = try await next(request, context)
         let setsSession = response.headers[values: .setCookie].contains { $0.hasPrefix(Sessions.cookieName + "=") }

@@ -29,9 +29,9 @@ public final class WebServer: Sendable {
     public init(configuration: HallsyncConfiguration.Configuration, logger: Logger, bcryptCost: UInt8 = 12) throws {
         self.configuration = configuration
         self.logger = logger
-        try configuration.requireSQLiteState(for: "the summary web page")
-        web = try WebStore(path: configuration.web.database)
-        let sync = try Store(path: configuration.database, readOnly: true, attaching: ["web": configuration.web.database])
+        let state = try WebState(configuration: configuration)
+        web = state.web
+        let sync = state.sync
         let secure = configuration.web.tlsCertificate != nil || configuration.web.behindProxy
         pages = WebPages(configuration: configuration, sync: sync, web: web, accounts: AccountStore(web: web, cost: bcryptCost),
                          sessions: Sessions(web: web, minutes: configuration.web.sessionMinutes, secure: secure), logger: logger)
@@ -56,21 +56,21 @@ public final class WebServer: Sendable {
         let signedIn = router.group(context: SignedInContext.self)
         signedIn.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/summary"]) }
         signedIn.post("/logout") { request, context in try await pages.logout(request, context) }
-        signedIn.get("/summary") { request, context in try pages.summary(request, context, csv: false) }
-        signedIn.get("/summary.csv") { request, context in try pages.summary(request, context, csv: true) }
-        signedIn.get("/list") { request, context in try pages.list(request, context, csv: false) }
-        signedIn.get("/list.csv") { request, context in try pages.list(request, context, csv: true) }
-        signedIn.get("/reservation/:id") { request, context in try pages.record(request, context) }
-        signedIn.get("/phone") { request, context in try pages.phone(request, context, csv: false) }
-        signedIn.get("/phone.csv") { request, context in try pages.phone(request, context, csv: true) }
+        signedIn.get("/summary") { request, context in try await offTheEventLoop { try pages.summary(request, context, csv: false) } }
+        signedIn.get("/summary.csv") { request, context in try await offTheEventLoop { try pages.summary(request, context, csv: true) } }
+        signedIn.get("/list") { request, context in try await offTheEventLoop { try pages.list(request, context, csv: false) } }
+        signedIn.get("/list.csv") { request, context in try await offTheEventLoop { try pages.list(request, context, csv: true) } }
+        signedIn.get("/reservation/:id") { request, context in try await offTheEventLoop { try pages.record(request, context) } }
+        signedIn.get("/phone") { request, context in try await offTheEventLoop { try pages.phone(request, context, csv: false) } }
+        signedIn.get("/phone.csv") { request, context in try await offTheEventLoop { try pages.phone(request, context, csv: true) } }
         signedIn.post("/phone/:id/call") { request, context in try await pages.recordCall(request, context) }
-        signedIn.get("/attention") { request, context in try pages.attention(request, context, csv: false) }
-        signedIn.get("/attention.csv") { request, context in try pages.attention(request, context, csv: true) }
-        signedIn.get("/attention/:id/retry") { request, context in try pages.confirmRetry(request, context) }
+        signedIn.get("/attention") { request, context in try await offTheEventLoop { try pages.attention(request, context, csv: false) } }
+        signedIn.get("/attention.csv") { request, context in try await offTheEventLoop { try pages.attention(request, context, csv: true) } }
+        signedIn.get("/attention/:id/retry") { request, context in try await offTheEventLoop { try pages.confirmRetry(request, context) } }
         signedIn.post("/attention/:id/retry") { request, context in try await pages.retry(request, context) }
         signedIn.post("/attention/:id/resolve") { request, context in try await pages.resolve(request, context) }
-        signedIn.get("/audit") { request, context in try pages.audit(request, context, csv: false) }
-        signedIn.get("/audit.csv") { request, context in try pages.audit(request, context, csv: true) }
+        signedIn.get("/audit") { request, context in try await offTheEventLoop { try pages.audit(request, context, csv: false) } }
+        signedIn.get("/audit.csv") { request, context in try await offTheEventLoop { try pages.audit(request, context, csv: true) } }
         return router
     }
 

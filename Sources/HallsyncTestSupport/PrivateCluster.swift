@@ -3,19 +3,21 @@ import HallsyncStandIns
 import Testing
 
 /// The tests' name for the private cluster (``PrivatePostgres``, shared with `hallsync demo --pair`).
-typealias PrivateCluster = PrivatePostgres
+public typealias PrivateCluster = PrivatePostgres
 
 extension PrivatePostgres {
     /// The cluster of the suite being run, set by the `.privateCluster` trait.
-    @TaskLocal static var current: PrivatePostgres?
+    @TaskLocal public static var current: PrivatePostgres?
 }
 
 /// Gives each suite it is applied to a cluster of its own, stopped when the suite ends; its
 /// tests find it in ``PrivateCluster/current``.
-struct PrivateClusterTrait: SuiteTrait, TestScoping {
-    let isRecursive = false
+public struct PrivateClusterTrait: SuiteTrait, TestScoping {
+    public let isRecursive = false
 
-    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+    public init() {}
+
+    public func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
         let cluster = try PrivateCluster.start()
         defer { cluster.stop() }
         try await PrivateCluster.$current.withValue(cluster) {
@@ -26,6 +28,6 @@ struct PrivateClusterTrait: SuiteTrait, TestScoping {
 
 extension Trait where Self == PrivateClusterTrait {
     /// A private PostgreSQL cluster for the suite; see ``PrivateCluster``.
-    static var privateCluster: Self { Self() }
+    public static var privateCluster: Self { Self() }
 }
 
