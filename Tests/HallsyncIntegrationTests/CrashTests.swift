@@ -16,7 +16,7 @@ import Testing
             defer { site.stop() }
             let config = try site.writeConfiguration(to: directory + "/hallsync.yaml", database: directory + "/state.sqlite", interval: 0.3)
 
-            let traffic = Thread { Support.generate(site, count: 400, over: 8) }
+            let traffic = Thread { Support.generate(site, count: 400, over: 12) }   // long enough for 3 kills on a loaded CI machine
             traffic.start()
             var process = try Support.launchHallsync(["run", "--config", config, "--log-level", "warning"], log: directory + "/daemon.log")
             var kills = 0

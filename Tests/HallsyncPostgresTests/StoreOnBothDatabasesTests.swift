@@ -396,6 +396,36 @@ import Testing
         for applied in results { #expect(applied == Schema.names) }
     }
 
+    /// Both databases hold the same tables with the same columns — the daemon's and the web
+    /// page's — so that no statement can work on one and fail on the other for a column one
+    /// dialect's migration forgot (names compared as PostgreSQL folds them, in lower case).
+    @Test func bothDatabasesHaveTheSameTablesAndColumns() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-schema-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var sqlite: [String: Set<String>] = [:]
+        for store in [try Store(path: directory + "/state.sqlite"), try Store(path: directory + "/web.sqlite", attaching: [:])] {
+            if store.path.hasSuffix("web.sqlite") { _ = try WebStore(path: store.path) }
+            try store.read { tx in
+                for table in try tx.db.values(String.self, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'grdb_migrations'") {
+                    sqlite[table.lowercased()] = Set(try tx.db.values(String.self, "SELECT name FROM pragma_table_info(?)", [table]).map { $0.lowercased() })
+                }
+            }
+        }
+        let region = StoreOnBothDatabasesTests.newRegion()
+        _ = try store(region)
+        var postgres: [String: Set<String>] = [:]
+        for row in try cluster.connect().execute("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1", ["hallsync_" + region]).rows {
+            guard let table = row[0], let column = row[1], table != "schemamigration" else { continue }
+            postgres[table, default: []].insert(column)
+        }
+        #expect(Set(sqlite.keys) == Set(postgres.keys), "tables only in SQLite: \(Set(sqlite.keys).subtracting(postgres.keys)); only in PostgreSQL: \(Set(postgres.keys).subtracting(sqlite.keys))")
+        for (table, columns) in sqlite {
+            #expect(columns == postgres[table], "\(table): only in SQLite \(columns.subtracting(postgres[table] ?? [])), only in PostgreSQL \((postgres[table] ?? []).subtracting(columns))")
+        }
+        #expect(sqlite["account"]?.contains("sessionsendedat") == true && sqlite["reservation"]?.contains("state") == true, "the comparison saw the tables")
+    }
+
     /// A region's schema written by a newer hallsync is refused, not worked on.
     @Test func aNewerSchemaIsRefused() throws {
         let region = StoreOnBothDatabasesTests.newRegion()
