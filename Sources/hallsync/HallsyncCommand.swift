@@ -15,7 +15,7 @@ struct HallsyncCommand: AsyncParsableCommand {
         commandName: "hallsync",
         abstract: "Carries online reservations from the portal into the intake and licensing hall inboxes.",
         version: hallsyncVersion,
-        subcommands: [Run.self, Once.self, Status.self, CheckConfig.self, Web.self, User.self, AttentionCommand.self, Backup.self, Restore.self,
+        subcommands: [Run.self, Once.self, Status.self, CheckConfig.self, Web.self, User.self, AttentionCommand.self, Backup.self, Restore.self, DatabaseCommand.self,
                       Demo.self, Bench.self, BenchSite.self, Normalize.self, DeadlineCommand.self, Manual.self],
         defaultSubcommand: nil)
 }
