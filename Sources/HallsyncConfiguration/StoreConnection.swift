@@ -8,6 +8,10 @@ extension Configuration.Store {
         var parts = [connection, "sslmode=" + Self.quoted(tls)]
         if let ca = caFile { parts.append("sslrootcert=" + Self.quoted(ca)) }
         if let file = passwordFile {
+            if file.hasPrefix("credential:") {
+                let name = file.dropFirst("credential:".count)
+                throw ConfigurationError("store.passwordFile names the systemd credential \(name), which only a service sees; outside one, run the command as systemd-run --pipe --wait -p LoadCredential=\(name):/etc/hallsync/\(name) hallsync …, or set CREDENTIALS_DIRECTORY to a directory holding the file \(name)")
+            }
             guard let password = FileManager.default.contents(atPath: file).flatMap({ String(data: $0, encoding: .utf8) })?
                 .trimmingCharacters(in: .whitespacesAndNewlines), !password.isEmpty else {
                 throw ConfigurationError("cannot read the database password from \(file) (store.passwordFile); check that the file exists, is not empty and that this user may read it")
