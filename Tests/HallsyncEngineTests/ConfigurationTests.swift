@@ -55,6 +55,14 @@ import HallsyncEngine
         #expect(c.store.kind == .postgresql && c.store.tls == "verify-full" && c.store.leaseTTL == 15 && c.store.renewInterval == 3 && c.store.standbyPoll == 1)
         let conninfo = try c.store.conninfo()
         #expect(conninfo == "host=db1,db2 dbname=hallsync user=hallsync target_session_attrs=read-write sslmode='verify-full' password='s3cr\\'t \\\\x'")
+        // A systemd credential the command left unresolved (the web page, the tools): read from
+        // the unit's credentials directory, and outside a unit a message that says how.
+        var unresolved = c.store
+        unresolved.passwordFile = "credential:db-password"
+        #expect(try unresolved.conninfo(environment: ["CREDENTIALS_DIRECTORY": directory]).hasSuffix("password='s3cr\\'t \\\\x'"))
+        #expect { try unresolved.conninfo(environment: [:]) } throws: {
+            "\($0)".contains("names the systemd credential db-password, which only a service sees") && !"\($0)".contains("s3cr")
+        }
         // Without a section, one machine and its SQLite file.
         #expect(try Configuration.parse(yaml: Self.good, sourcePath: nil, environment: [:]).store.kind == .sqlite)
 
