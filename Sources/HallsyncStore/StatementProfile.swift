@@ -35,6 +35,22 @@ enum StatementProfile {
         }
     }
 
+    /// Counts a statement run on PostgreSQL (its round trip included), when profiling.
+    static func record(_ sql: String, since start: ContinuousClock.Instant) {
+        guard path != nil else { return }
+        let elapsed = start.duration(to: .now)
+        let nanoseconds = UInt64(elapsed.components.seconds) * 1_000_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000)
+        registered.withLock { done in
+            guard !done else { return }
+            done = true
+            atexit { StatementProfile.write() }
+        }
+        entries.withLock { entries in
+            entries[sql, default: Entry()].count += 1
+            entries[sql, default: Entry()].nanoseconds += nanoseconds
+        }
+    }
+
     static func write() {
         guard let path else { return }
         let rows = entries.withLock { $0 }.sorted { $0.value.nanoseconds > $1.value.nanoseconds }

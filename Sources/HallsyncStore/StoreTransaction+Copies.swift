@@ -17,26 +17,34 @@ extension StoreTransaction {
     }
 
     /// The copies and whether a status push is waiting, as the planner needs them: the pending
-    /// sends' peers are read once (a hall's mark the copy's pending send, `portal` the push).
+    /// sends' peers are read in the same statement (a hall's mark the copy's pending send,
+    /// `portal` the push) — one round trip, which is what a statement costs on PostgreSQL.
     public func copiesAndPushPending(of reservationId: String) throws -> (copies: [HallTarget: HallCopy], pushPending: Bool) {
         var copies: [HallTarget: HallCopy] = [:]
+        var pendingTargets: [String] = []
+        // Pending sends are few per reservation: their peers are told apart here rather than by a DISTINCT (a temporary b-tree).
         let rows = try db.rows("""
-            SELECT target, itemNo, revision, contentDigest, identityDigest, deadline, deptCode, isBlocked, status, closedBy, verified, keyGeneration
-            FROM hallCopy WHERE reservationId = ?
+            SELECT 0 AS isSend, target, itemNo, revision, contentDigest, identityDigest, deadline, deptCode, isBlocked, status, closedBy, verified, keyGeneration
+            FROM hallCopy WHERE reservationId = ?1
+            UNION ALL
+            SELECT 1, target, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+            FROM outbox WHERE reservationId = ?1 AND state = 'PENDING'
             """, [reservationId])
         for row in rows {
-            guard let target = HallTarget(rawValue: row[0]) else { continue }
-            copies[target] = HallCopy(target: target, itemNo: row[1], revision: row[2],
-                                      delivered: Self.delivered(digest: row[3], identity: row[4], deadline: row[5], deptCode: row[6]),
-                                      hasPendingSend: false, isBlocked: row[7],
-                                      status: HallItemStatus(rawValue: row[8]) ?? .open,
-                                      closedBy: (row[9] as String?).flatMap(ActionOrigin.init(rawValue:)),
-                                      verified: row[10], keyGeneration: row[11])
+            if row[0] as Int == 1 {
+                pendingTargets.append(row[1])
+                continue
+            }
+            guard let target = HallTarget(rawValue: row[1]) else { continue }
+            copies[target] = HallCopy(target: target, itemNo: row[2], revision: row[3],
+                                      delivered: Self.delivered(digest: row[4], identity: row[5], deadline: row[6], deptCode: row[7]),
+                                      hasPendingSend: false, isBlocked: row[8],
+                                      status: HallItemStatus(rawValue: row[9]) ?? .open,
+                                      closedBy: (row[10] as String?).flatMap(ActionOrigin.init(rawValue:)),
+                                      verified: row[11], keyGeneration: row[12])
         }
         var pushPending = false
-        // Pending sends are few per reservation: their peers are told apart here rather than by a DISTINCT (a temporary b-tree).
-        let targets = try db.values(String.self, "SELECT target FROM outbox WHERE reservationId = ? AND state = 'PENDING'", [reservationId])
-        for target in targets {
+        for target in pendingTargets {
             if target == SendTarget.portal.rawValue { pushPending = true }
             guard let t = HallTarget(rawValue: target) else { continue }
             copies[t, default: HallCopy(target: t)].hasPendingSend = true

@@ -68,9 +68,23 @@ extension StoreTransaction {
     }
 
     /// Notes that an attempt is about to be made, before the request leaves.
+    /// Counts an attempt of each send, in statements of a few fixed sizes (the last id repeated
+    /// to fill one: a row is updated once however often `IN` names it), so that a batch is a few
+    /// round trips on PostgreSQL and the statements stay a small set to prepare once.
     public func markAttempted(ids: [Int64], now: Double) throws {
-        for id in ids { try db.execute("UPDATE outbox SET attempts = attempts + 1, firstAttemptAt = COALESCE(firstAttemptAt, ?) WHERE id = ?", [now, id]) }
+        var rest = ids[...]
+        while !rest.isEmpty {
+            let size = Self.batchSizes.first { $0 >= rest.count } ?? Self.batchSizes.last!
+            let chunk = Array(rest.prefix(size))
+            rest = rest.dropFirst(chunk.count)
+            let padded = chunk + Array(repeating: chunk.last!, count: size - chunk.count)
+            try db.execute("UPDATE outbox SET attempts = attempts + 1, firstAttemptAt = COALESCE(firstAttemptAt, ?) WHERE id IN (\(Self.placeholders[size]!))",
+                           [now] + SQLArguments(padded.map(\.sqlValue)))
+        }
     }
+
+    static let batchSizes = [1, 4, 16, 64, 256]
+    static let placeholders: [Int: String] = Dictionary(uniqueKeysWithValues: batchSizes.map { ($0, Array(repeating: "?", count: $0).joined(separator: ",")) })
 
     public func settle(outboxId: Int64, state: OutboxEntry.State, error: String?, now: Double) throws {
         try db.execute("UPDATE outbox SET state = ?, lastError = ?, settledAt = ? WHERE id = ?", [state.rawValue, error, now, outboxId])

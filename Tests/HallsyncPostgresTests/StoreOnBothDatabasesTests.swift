@@ -72,6 +72,25 @@ import Testing
     }
 
 
+    /// A batch of sends attempted together counts one attempt for each, whatever its size (the
+    /// statement pads its list to a few fixed sizes by repeating the last id).
+    @Test(arguments: SQLDialect.allCases, [1, 3, 17, 300])
+    func eachSendOfABatchCountsOneAttempt(_ dialect: SQLDialect, _ count: Int) throws {
+        let store = try makeStore(dialect)
+        let portal = PortalReservation(reservationId: "YY1", version: 1, updateTime: "2021-09-08 09:00:00", applicant: .init())
+        _ = try store.write { tx in try tx.save(StoredReservation(portal: portal, disposition: .undeliverable, route: nil, content: nil), now: 1) }
+        try store.write { tx in
+            for i in 0..<(count + 2) {
+                _ = try tx.enqueue(OutboxEntry(reservationId: "YY1", target: .hall(.intake), kind: .update, itemNo: "A1", idempotencyKey: "k\(i)",
+                                               body: Data("{}".utf8), revision: i, nextAttemptAt: 0), now: 1)
+            }
+        }
+        let ids = try store.read { tx in try tx.outbox(reservationId: "YY1") }.compactMap(\.id).sorted()
+        try store.write { tx in try tx.markAttempted(ids: Array(ids.prefix(count)), now: 7) }
+        let attempts = try store.read { tx in try tx.outbox(reservationId: "YY1") }.sorted { $0.id! < $1.id! }.map(\.attempts)
+        #expect(attempts == Array(repeating: 1, count: count) + [0, 0], "\(attempts)")
+    }
+
     @Test(arguments: SQLDialect.allCases)
     func keepsStatusesLifecycleOverdueCountsAndPrunesSettledSends(_ dialect: SQLDialect) throws {
         let store = try makeStore(dialect)

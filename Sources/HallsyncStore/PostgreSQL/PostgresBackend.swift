@@ -96,6 +96,8 @@ final class PostgresBackend: Sendable {
         }
         // BEGIN, the transaction's settings and the fence in one request.
         let script = "BEGIN; " + settingsStatement + (token.map { "; " + LeaseStore.fenceStatement(region: $0.region, holder: $0.holder, epoch: $0.epoch) } ?? "")
+        let start = ContinuousClock.now
+        defer { StatementProfile.record("(a write transaction, whole)", since: start) }
         return try withConnection { connection in
             try connection.transaction(beginningWith: script) { fence in
                 if let token, fence.count != 1 {
@@ -109,7 +111,9 @@ final class PostgresBackend: Sendable {
 
     /// A consistent snapshot (REPEATABLE READ), read only.
     func read<T>(_ body: (any SQLSession) throws -> T) throws -> T {
-        try withConnection { connection in
+        let start = ContinuousClock.now
+        defer { StatementProfile.record("(a read transaction, whole)", since: start) }
+        return try withConnection { connection in
             try connection.transaction(beginningWith: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; " + settingsStatement) { _ in
                 try body(PostgresSession(connection: connection, prepared: settings.preparedStatements))
             }
