@@ -23,6 +23,10 @@ public struct Faults: Sendable, Hashable {
     public var lostAnswerAlwaysHangs = false
     /// Extra latency per request, seconds (real halls answer in 0.05–0.2 s).
     public var latency: ClosedRange<Double> = 0...0
+    /// Extra latency of a hall's writes only (creates, updates, actions), on top of ``latency``:
+    /// a hall slow to write and quick to read, so that sends queue in the daemon while its reads
+    /// of feeds and lookups keep pace.
+    public var writeLatency: ClosedRange<Double> = 0...0
 
     public init() {}
 
@@ -55,7 +59,9 @@ public struct Faults: Sendable, Hashable {
         return .none
     }
 
-    func sleepLatency() {
-        if latency.upperBound > 0 { Thread.sleep(forTimeInterval: Double.random(in: latency)) }
+    func sleepLatency(writing: Bool = false) {
+        let seconds = (latency.upperBound > 0 ? Double.random(in: latency) : 0)
+            + (writing && writeLatency.upperBound > 0 ? Double.random(in: writeLatency) : 0)
+        if seconds > 0 { Thread.sleep(forTimeInterval: seconds) }
     }
 }

@@ -145,14 +145,16 @@ public final class HallStandIn: @unchecked Sendable {
     }
 
     /// - Parameter keyRetention: how long an idempotency key is remembered (24 h; shorter in tests).
-    public init(target: HallTarget, tokenFile: String, faults: Faults = .none, keyRetention: Double = 86_400, port: Int = 0) throws {
+    /// - Parameter host: the IPv4 address to listen on (loopback; another for daemons in network namespaces).
+    public init(target: HallTarget, tokenFile: String, faults: Faults = .none, keyRetention: Double = 86_400, port: Int = 0,
+                host: String = "127.0.0.1") throws {
         self.target = target
         self.tokenFile = tokenFile
         let token = Self.newToken()
         try Self.writeSecret(token, to: tokenFile)
         state = Mutex(State(token: token, faults: faults, keyRetention: keyRetention))
         let box = HandlerBox()
-        server = try LoopbackServer(port: port) { request in box.handle?(request) ?? .reset }
+        server = try LoopbackServer(port: port, host: host) { request in box.handle?(request) ?? .reset }
         box.handle = { [unowned self] in self.handle($0) }
     }
 
@@ -346,7 +348,7 @@ public final class HallStandIn: @unchecked Sendable {
 
     func handle(_ request: LoopbackServer.Request) -> LoopbackServer.Reply {
         let faults = state.withLock { s -> Faults in s.requestCount += 1; return s.faults }
-        faults.sleepLatency()
+        faults.sleepLatency(writing: request.method != "GET")
         if Double.random(in: 0..<1) < faults.tokenExpiry { expireToken() }
         let token = state.withLock { $0.token }
         guard let auth = request.header("authorization"), auth.hasPrefix("Bearer ") else {

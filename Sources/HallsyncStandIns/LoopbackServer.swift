@@ -4,12 +4,16 @@ import Synchronization
 import Glibc
 #endif
 
-/// A small HTTP/1.1 server on 127.0.0.1, one thread per connection, keep-alive, able to
+/// A small HTTP/1.1 server on 127.0.0.1 (or another address), one thread per connection, keep-alive, able to
 /// misbehave on purpose: reset a connection, stop an answer half-way, or never answer.
 ///
 ///     let server = try LoopbackServer { request in .respond(.json(200, ["ok": true])) }
 ///     print(server.port)       // an ephemeral port
 ///     server.stop()
+///
+/// Every request is logged with the client's address and the moment it arrived
+/// (``arrivals(from:)``): a test of a pair tells its two daemons apart by their addresses (each in
+/// a network namespace of its own, the server on another `host` than loopback).
 public final class LoopbackServer: @unchecked Sendable {
     public struct Request: Sendable {
         public var method: String
@@ -19,6 +23,8 @@ public final class LoopbackServer: @unchecked Sendable {
         public var body: Data
         /// 1 for the first request on its connection, 2 for the next on the same kept-alive one, ….
         public var onConnection = 1
+        /// The client's IPv4 address, as text.
+        public var peer = ""
 
         public var path: String { String(target.split(separator: "?", maxSplits: 1).first ?? "") }
 
@@ -67,8 +73,20 @@ public final class LoopbackServer: @unchecked Sendable {
         case hang(Double)
     }
 
+    /// One request as it arrived: who sent it, when (Unix seconds, when its head and body had
+    /// been read), what.
+    public struct Arrival: Sendable, Hashable {
+        public var peer: String
+        public var at: Double
+        public var method: String
+        public var path: String
+    }
+
     public let port: Int
+    /// The IPv4 address listened on.
+    public let host: String
     private let listener: Int32
+    private let log = Mutex<[Arrival]>([])
     private let handler: @Sendable (Request) -> Reply
     private let connections = Mutex<Set<Int32>>([])
     private let stopped = Atomic<Bool>(false)
@@ -78,8 +96,11 @@ public final class LoopbackServer: @unchecked Sendable {
     public var acceptedConnections: Int { accepted.load(ordering: .relaxed) }
     private let maxBody = 8 << 20
 
-    public init(port: Int = 0, handler: @escaping @Sendable (Request) -> Reply) throws {
+    /// - Parameter host: the IPv4 address to listen on; loopback unless a test needs the server
+    ///   reachable from another network namespace.
+    public init(port: Int = 0, host: String = "127.0.0.1", handler: @escaping @Sendable (Request) -> Reply) throws {
         self.handler = handler
+        self.host = host
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ServerError("socket() failed: \(errno)") }
         var yes: Int32 = 1
@@ -87,11 +108,11 @@ public final class LoopbackServer: @unchecked Sendable {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { close(fd); throw ServerError("\(host) is not an IPv4 address") }
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0, listen(fd, 128) == 0 else { close(fd); throw ServerError("cannot listen on 127.0.0.1:\(port): errno \(errno)") }
+        guard bound == 0, listen(fd, 128) == 0 else { close(fd); throw ServerError("cannot listen on \(host):\(port): errno \(errno)") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
@@ -103,7 +124,14 @@ public final class LoopbackServer: @unchecked Sendable {
         thread.start()
     }
 
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var baseURL: String { "http://\(host):\(port)" }
+
+    /// The requests received so far, in order of arrival; only those from `peer` when given.
+    public func arrivals(from peer: String? = nil) -> [Arrival] {
+        let all = log.withLock { $0 }
+        guard let peer else { return all }
+        return all.filter { $0.peer == peer }
+    }
 
     public func stop() {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
@@ -116,7 +144,11 @@ public final class LoopbackServer: @unchecked Sendable {
 
     private func acceptLoop() {
         while !stopped.load(ordering: .acquiring) {
-            let fd = accept(listener, nil, nil)
+            var client = sockaddr_in()
+            var clientLength = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let fd = withUnsafeMutablePointer(to: &client) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listener, $0, &clientLength) }
+            }
             if fd < 0 {
                 if stopped.load(ordering: .acquiring) { return }
                 if errno == EINTR || errno == ECONNABORTED { continue }
@@ -127,8 +159,11 @@ public final class LoopbackServer: @unchecked Sendable {
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             connections.withLock { _ = $0.insert(fd) }
+            var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+            let peer = inet_ntop(AF_INET, &client.sin_addr, &text, socklen_t(text.count)) != nil
+                ? String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
             let thread = Thread { [self] in
-                serve(fd)
+                serve(fd, peer: peer)
                 connections.withLock { _ = $0.remove(fd) }
             }
             thread.stackSize = 1 << 20
@@ -136,7 +171,7 @@ public final class LoopbackServer: @unchecked Sendable {
         }
     }
 
-    private func serve(_ fd: Int32) {
+    private func serve(_ fd: Int32, peer: String) {
         var buffer = Data()
         var served = 0
         defer { close(fd) }
@@ -144,6 +179,9 @@ public final class LoopbackServer: @unchecked Sendable {
             guard var request = readRequest(fd, &buffer) else { return }
             served += 1
             request.onConnection = served
+            request.peer = peer
+            let arrival = Arrival(peer: peer, at: Date().timeIntervalSince1970, method: request.method, path: request.path)
+            log.withLock { $0.append(arrival) }
             switch handler(request) {
             case .respond(let response):
                 guard write(fd, head(response) + response.body) else { return }

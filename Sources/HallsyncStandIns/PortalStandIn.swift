@@ -88,15 +88,16 @@ public final class PortalStandIn: @unchecked Sendable {
     /// - Parameters:
     ///   - lag: the visibility lag, seconds; a version appears at a random moment within it.
     ///   - requestIdRetention: how long an `X-Request-Id` is remembered (24 h; shorter in tests).
+    ///   - host: the IPv4 address to listen on (loopback; another for daemons in network namespaces).
     public init(appId: String = "hallsync", appSecret: String, regionCode: String = "371002", lag: Double = 60,
-                faults: Faults = .none, requestIdRetention: Double = 86_400, port: Int = 0) throws {
+                faults: Faults = .none, requestIdRetention: Double = 86_400, port: Int = 0, host: String = "127.0.0.1") throws {
         self.appId = appId
         self.appSecret = appSecret
         self.regionCode = regionCode
         let state = Mutex(State(faults: faults, lag: lag, requestIdRetention: requestIdRetention))
         self.state = state
         let box = HandlerBox()
-        server = try LoopbackServer(port: port) { request in box.handle?(request) ?? .reset }
+        server = try LoopbackServer(port: port, host: host) { request in box.handle?(request) ?? .reset }
         box.handle = { [unowned self] in self.handle($0) }
     }
 

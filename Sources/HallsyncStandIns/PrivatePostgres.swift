@@ -7,7 +7,8 @@ import Glibc
 
 /// A PostgreSQL cluster of the test's own: a temporary directory, `initdb`, a server listening
 /// on a Unix socket in that directory only (no TCP port, so parallel runs never collide), and
-/// one database. About two seconds to start.
+/// one database. About two seconds to start. A test of daemons in network namespaces also has it
+/// listen on given TCP addresses (``TCPAccess``), trusted from given subnets only.
 ///
 ///     let cluster = try PrivatePostgres.start()
 ///     defer { cluster.stop() }
@@ -38,7 +39,23 @@ public final class PrivatePostgres: Sendable {
     public let user: String
     public let port = 5432
 
-    private let tools: Tools
+    /// TCP access besides the socket: the server listens on `address` (one of this machine's,
+    /// e.g. the root side of a veth pair) and trusts connections from `clients` (a CIDR subnet,
+    /// e.g. the namespace's side) without a password, as it trusts the socket.
+    public struct TCPAccess: Sendable, Hashable {
+        public var address: String
+        public var clients: String
+
+        public init(address: String, clients: String) {
+            self.address = address
+            self.clients = clients
+        }
+    }
+
+    /// The TCP addresses listened on besides the socket.
+    public let tcp: [TCPAccess]
+
+    let tools: Tools
     private let watchdog: pid_t?
     private let stopped = Mutex(false)
 
@@ -49,8 +66,14 @@ public final class PrivatePostgres: Sendable {
         "host=\(directory) port=\(port) dbname=\(database) user=\(user) connect_timeout=5"
     }
 
+    /// libpq's connection string for the cluster's database over TCP, to one of ``tcp``'s addresses.
+    public func conninfo(address: String) -> String {
+        "host=\(address) port=\(port) dbname=\(database) user=\(user) connect_timeout=5"
+    }
+
     /// Creates, starts and fills the cluster: `initdb`, `pg_ctl start`, `CREATE DATABASE`.
-    public static func start(database: String = "hallsync_test") throws -> PrivatePostgres {
+    /// - Parameter tcp: addresses to listen on besides the socket, each with the subnet it trusts.
+    public static func start(database: String = "hallsync_test", tcp: [TCPAccess] = []) throws -> PrivatePostgres {
         let tools = try Tools.find()
         let directory = try makeDirectory(owner: tools.runAs)
         // Watching from the start: a test process killed during initdb leaves nothing behind.
@@ -59,7 +82,16 @@ public final class PrivatePostgres: Sendable {
             let user = "hallsync"
             try tools.run("initdb", ["-D", "\(directory)/data", "-U", user, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"],
                           log: "\(directory)/initdb.log")
-            let cluster = PrivatePostgres(directory: directory, database: database, user: user, tools: tools, watchdog: watchdog)
+            if !tcp.isEmpty {
+                // Appended as root or as the owner: the file keeps its owner (the server's user).
+                let lines = tcp.map { "host all \(user) \($0.clients) trust\n" }.joined()
+                let hba = FileHandle(forWritingAtPath: "\(directory)/data/pg_hba.conf")
+                guard let hba else { throw PrivatePostgresError("could not open \(directory)/data/pg_hba.conf to trust \(tcp.map(\.clients))") }
+                hba.seekToEndOfFile()
+                hba.write(Data(lines.utf8))
+                try hba.close()
+            }
+            let cluster = PrivatePostgres(directory: directory, database: database, user: user, tcp: tcp, tools: tools, watchdog: watchdog)
             try cluster.startServer()
             let admin = try PostgresConnection(conninfo: cluster.conninfo(database: "postgres"))
             try admin.execute("CREATE DATABASE \(database)")
@@ -73,10 +105,11 @@ public final class PrivatePostgres: Sendable {
         }
     }
 
-    private init(directory: String, database: String, user: String, tools: Tools, watchdog: pid_t?) {
+    private init(directory: String, database: String, user: String, tcp: [TCPAccess], tools: Tools, watchdog: pid_t?) {
         self.directory = directory
         self.database = database
         self.user = user
+        self.tcp = tcp
         self.tools = tools
         self.watchdog = watchdog
     }
@@ -94,7 +127,7 @@ public final class PrivatePostgres: Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    private static func endWatchdog(_ pid: pid_t?) {
+    static func endWatchdog(_ pid: pid_t?) {
         guard let pid else { return }
         kill(pid, SIGTERM)
         var status: Int32 = 0
@@ -149,7 +182,8 @@ public final class PrivatePostgres: Sendable {
         // pg_ctl hands `-o` to a shell: `listen_addresses=''` arrives empty (no TCP at all).
         // fsync and friends off: a test cluster need not survive the machine crashing, and an
         // immediate stop loses nothing the kernel holds.
-        let serverOptions = "-k \(directory) -p \(port) -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
+        let listen = tcp.map(\.address).joined(separator: ",")
+        let serverOptions = "-k \(directory) -p \(port) -c listen_addresses='\(listen)' -c fsync=off -c synchronous_commit=off "
             + "-c full_page_writes=off -c shared_buffers=16MB -c max_connections=40"
         try tools.run("pg_ctl", ["-D", "\(directory)/data", "-l", "\(directory)/server.log", "-w", "-t", "60", "-o", serverOptions, "start"],
                       log: "\(directory)/pg_ctl.log")
@@ -161,8 +195,8 @@ public final class PrivatePostgres: Sendable {
     }
 
     /// A fresh directory under /tmp, owned by `owner` when running as root.
-    private static func makeDirectory(owner: Tools.RunAs?) throws -> String {
-        var template = Array("/tmp/hallsync-pg.XXXXXX".utf8CString)
+    static func makeDirectory(owner: Tools.RunAs?, prefix: String = "hallsync-pg") throws -> String {
+        var template = Array("/tmp/\(prefix).XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else {
             throw PrivatePostgresError("could not create a directory under /tmp (\(String(cString: strerror(errno)))); check that /tmp is writable")
         }
@@ -184,8 +218,8 @@ public struct PrivatePostgresError: Error, CustomStringConvertible {
 
 // MARK: - Running the server's programs
 
-/// Where the programs are and whom they run as.
-private struct Tools: Sendable {
+/// Where the programs are and whom they run as (also ``PrivatePgBouncer``'s).
+struct Tools: Sendable {
     struct RunAs: Sendable {
         let name: String
         let uid: uid_t
@@ -267,7 +301,7 @@ private struct Tools: Sendable {
     /// posix_spawn with stdin from /dev/null, stdout and stderr appended to `output`, no other
     /// descriptor inherited (the server must not hold the test's sockets or pipes open), a clean
     /// signal mask, and an environment without PG* variables (PGPORT would move the socket).
-    private func spawn(_ argv: [String], output: String, newSession: Bool) throws -> pid_t {
+    func spawn(_ argv: [String], output: String, newSession: Bool) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -309,7 +343,7 @@ private struct Tools: Sendable {
         return pid
     }
 
-    private static var searchPath: [String] {
+    static var searchPath: [String] {
         (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":").map(String.init)
     }
 
@@ -332,7 +366,7 @@ private struct Tools: Sendable {
         return nil
     }
 
-    private static func executable(named name: String, in directories: [String]) -> String? {
+    static func executable(named name: String, in directories: [String]) -> String? {
         directories.map { "\($0)/\(name)" }.first { access($0, X_OK) == 0 }
     }
 

@@ -15,12 +15,17 @@ public final class StandInSite: @unchecked Sendable {
         /// How long the halls remember idempotency keys (24 h; shorter to exercise lookups).
         public var keyRetention: Double = 86_400
         public var seed: UInt64 = 20210911
+        /// The IPv4 address the portal and the halls listen on: loopback, or one that daemons in
+        /// network namespaces reach (``PairNetwork/standInAddress``).
+        public var host = "127.0.0.1"
 
-        public init(lag: Double = 60, faults: Faults = .unkind, keyRetention: Double = 86_400, seed: UInt64 = 20210911) {
+        public init(lag: Double = 60, faults: Faults = .unkind, keyRetention: Double = 86_400, seed: UInt64 = 20210911,
+                    host: String = "127.0.0.1") {
             self.lag = lag
             self.faults = faults
             self.keyRetention = keyRetention
             self.seed = seed
+            self.host = host
         }
     }
 
@@ -43,9 +48,11 @@ public final class StandInSite: @unchecked Sendable {
             ?? "# Config/working-calendar.txt was not found: deadlines count weekends only.\n"
         try Data(calendar.utf8).write(to: URL(fileURLWithPath: directory + "/working-calendar.txt"))
         startedAt = BeijingTime.now().adding(seconds: -5)
-        portal = try PortalStandIn(appSecret: secret, lag: options.lag, faults: options.faults)
-        intake = try HallStandIn(target: .intake, tokenFile: directory + "/intake-token", faults: options.faults, keyRetention: options.keyRetention)
-        licensing = try HallStandIn(target: .licensing, tokenFile: directory + "/licensing-token", faults: options.faults, keyRetention: options.keyRetention)
+        portal = try PortalStandIn(appSecret: secret, lag: options.lag, faults: options.faults, host: options.host)
+        intake = try HallStandIn(target: .intake, tokenFile: directory + "/intake-token", faults: options.faults, keyRetention: options.keyRetention,
+                                 host: options.host)
+        licensing = try HallStandIn(target: .licensing, tokenFile: directory + "/licensing-token", faults: options.faults,
+                                    keyRetention: options.keyRetention, host: options.host)
         generator = TrafficGenerator(portal: portal, seed: options.seed)
     }
 
@@ -65,6 +72,11 @@ public final class StandInSite: @unchecked Sendable {
         licensing.lies = .some(loudRewinds: seed % 2 == 0)
         licensing.seedLies(seed &+ 1)
         portal.lies.listsOtherRegions = true
+    }
+
+    /// Every request the portal and both halls received from `peer` (an IPv4 address), in order of arrival.
+    public func arrivals(from peer: String) -> [LoopbackServer.Arrival] {
+        (portal.server.arrivals(from: peer) + intake.server.arrivals(from: peer) + licensing.server.arrivals(from: peer)).sorted { $0.at < $1.at }
     }
 
     public func stop() {

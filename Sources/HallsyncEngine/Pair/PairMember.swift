@@ -40,7 +40,7 @@ public final class PairMember: Sendable {
         self.store = store
         let holder = settings.holder.isEmpty ? ProcessInfo.processInfo.hostName : settings.holder
         let lease = LeaderLease.Settings(ttl: settings.leaseTTL, renewInterval: settings.renewInterval,
-                                         margin: min(2, settings.leaseTTL / 4), pollInterval: settings.standbyPoll)
+                                         margin: Self.trustMargin(ttl: settings.leaseTTL), pollInterval: settings.standbyPoll)
         keeper = LeaseKeeper(conninfo: conninfo, region: region, holder: holder, settings: lease) { epoch in
             // A database fail-over may have lost commits: creates are looked up by externalId
             // before any is sent again (as after a restore), and every send is due at once.
@@ -60,6 +60,11 @@ public final class PairMember: Sendable {
     }
 
     private let unsafeWithoutFence: Bool
+
+    /// The seconds of each lease a daemon of a pair does not trust (``LeaderLease/Settings/margin``):
+    /// a quarter of the TTL, at most 2 s. A leader sends nothing later than the start of its last
+    /// granted renewal + TTL − this.
+    public static func trustMargin(ttl: Double) -> Double { min(2, ttl / 4) }
 
     /// Set to `1` in a daemon's environment, its pair membership is unfenced: the negative control
     /// of the pair's tests (`hallsync demo --pair --unsafe-without-fence`), which must then find
