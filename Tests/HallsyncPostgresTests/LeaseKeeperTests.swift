@@ -1,6 +1,7 @@
 import Foundation
 import HallsyncEngine
 import HallsyncPostgres
+import HallsyncStandIns
 import Synchronization
 import HallsyncTestSupport
 import Testing
@@ -59,6 +60,28 @@ import Testing
             #expect(row.holder == leader.holder && row.epoch == epoch)
             watch(a, b, seconds: settings.ttl * 1.5) { false }
             #expect(mayFirstSend(leader), "a renewing leader keeps its lease past the TTL")
+        }
+    }
+
+    /// Behind PgBouncer in transaction mode the keeper's limits stay in its own transactions: a
+    /// session setting (it once ran `SET statement_timeout` on its connection) would be left on
+    /// the pooled server connection for the next client. With a pool of one server connection,
+    /// another client's transaction runs on the very connection the keeper's did.
+    @Test func theKeepersTimeLimitIsNotLeftOnAPooledConnection() async throws {
+        let bouncer = try PrivatePgBouncer.start(in: cluster, poolSize: 1)
+        defer { bouncer.stop() }
+        let keeper = LeaseKeeper(conninfo: bouncer.conninfo, region: "120199", holder: "daemon-a", settings: settings)
+        keeper.start()
+        defer { keeper.stop() }
+        let deadline = Date().addingTimeInterval(10)
+        while !mayFirstSend(keeper), Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(mayFirstSend(keeper), "the keeper did not lead through the pooler")
+        try await Task.sleep(for: .seconds(1.2))   // a few renewals
+        let other = try PostgresConnection(conninfo: bouncer.conninfo)
+        for _ in 0..<5 {
+            let shown = try other.transaction(beginningWith: "BEGIN; SHOW statement_timeout") { $0.rows.first?[0] }
+            #expect(shown == "0", "the keeper's statement_timeout is on the pooled connection: \(shown ?? "nil")")
+            try await Task.sleep(for: .milliseconds(300))
         }
     }
 

@@ -192,14 +192,14 @@ public final class LeaseKeeper: Sendable {
                     waitUntil = until
                 case .acquire(_, let startedAt):
                     do {
-                        let epoch = try connected(&store).acquire(region: region, holder: holder, ttl: ttl)
+                        let epoch = try bounded(connected(&store)) { try $0.acquire(region: region, holder: holder, ttl: ttl) }
                         actions += machine.withLock { $0.acquireAnswered(epoch: epoch, startedAt: startedAt) }
                     } catch {
                         failed(&store)
                     }
                 case .renew(_, let epoch, let startedAt):
                     do {
-                        let granted = try connected(&store).renew(region: region, holder: holder, epoch: epoch, ttl: ttl)
+                        let granted = try bounded(connected(&store)) { try $0.renew(region: region, holder: holder, epoch: epoch, ttl: ttl) }
                         machine.withLock { $0.renewAnswered(granted: granted, startedAt: startedAt) }
                     } catch {
                         failed(&store)
@@ -207,7 +207,7 @@ public final class LeaseKeeper: Sendable {
                 case .recoverAfterTakeover(let epoch):
                     takeOver(epoch)
                 case .resign(_, let epoch):
-                    _ = try? connected(&store).resign(region: region, holder: holder, epoch: epoch)
+                    _ = try? bounded(connected(&store)) { try $0.resign(region: region, holder: holder, epoch: epoch) }
                 }
             }
             if state.stopping || control.withLock({ $0.stopping && $0.pending.isEmpty }) {
@@ -242,15 +242,23 @@ public final class LeaseKeeper: Sendable {
 
     private var ttl: Duration { .milliseconds(Int64(settings.ttl * 1000)) }
 
-    /// The keeper's connection, opened when there is none; lease requests wait no longer than the trust span.
+    /// The keeper's connection, opened when there is none (each request bounded: ``bounded(_:_:)``).
     private func connected(_ store: inout LeaseStore?) throws -> LeaseStore {
         if let store { return store }
         let connection = try PostgresConnection(conninfo: conninfo)
-        _ = try connection.execute("SET statement_timeout = \(Int(settings.trustSpan * 1000))", [])
         let made = LeaseStore(connection)
         try made.migrate()
         store = made
         return made
+    }
+
+    /// A lease request in a transaction of its own that waits no longer than the trust span
+    /// (`SET LOCAL statement_timeout`): never a session setting, which a pooler in transaction
+    /// mode would leave on whichever server connection ran it, for other clients' statements.
+    private func bounded<T>(_ store: LeaseStore, _ body: (LeaseStore) throws -> T) throws -> T {
+        try store.connection.transaction(beginningWith: "BEGIN; SET LOCAL statement_timeout = \(Int(settings.trustSpan * 1000))") { _ in
+            try body(store)
+        }
     }
 
     /// Any database error: not the leader from now; the next request opens a new connection.
