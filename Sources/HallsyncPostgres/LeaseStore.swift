@@ -23,8 +23,9 @@ import Foundation
 /// Two clock functions are used, each for one job:
 ///
 /// - Times **written** (`expiresAt`, `acquiredAt`) use `CURRENT_TIMESTAMP`, the start of the
-///   statement's transaction. Each lease statement runs on its own (autocommit), so that is
-///   when the server began the statement: after the holder started its deadline, before any
+///   statement's transaction. Each lease statement runs on its own (autocommit), or alone in a
+///   transaction begun for it (the keeper's, for its time limits), so that is when the server
+///   began the statement or its transaction: after the holder started its deadline, before any
 ///   lock wait. `expiresAt = CURRENT_TIMESTAMP + ttl` is therefore never earlier than the
 ///   holder's own deadline, and as close to it as the server can make it.
 /// - Times **compared** ("has the lease expired?", "is it still valid?") use `clock_timestamp()`,

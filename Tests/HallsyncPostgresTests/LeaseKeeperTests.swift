@@ -85,6 +85,34 @@ import Testing
         }
     }
 
+    /// A keeper frozen (SIGSTOP) between its renewal's `UPDATE` and the `COMMIT` holds the lease
+    /// row's lock; the server ends that transaction after the margin, so the standby's takeover
+    /// waits that long at most, not until the frozen keeper wakes. (Found by the pair's SIGSTOP
+    /// test: a takeover of 7.03 s, the length of the freeze.)
+    @Test func aKeeperFrozenInsideItsRenewalHoldsTheTakeoverNoLongerThanTheMargin() async throws {
+        try await offPool {
+            let region = "120198"
+            let lease = LeaseStore(try cluster.connect())
+            try lease.migrate()
+            let epoch = try #require(try lease.acquire(region: region, holder: "daemon-a", ttl: .milliseconds(500)))
+            let frozen = try cluster.connect()
+            let standby = try cluster.connect()
+            try standby.execute("SET statement_timeout = 6000")   // without the server's limit, the acquire would wait for ever
+            var waited: Double?
+            // The renewal's transaction, its COMMIT never sent while the standby tries.
+            try? frozen.transaction(beginningWith: LeaseKeeper.boundedBegin(settings)) { _ in
+                _ = try LeaseStore(frozen).renew(region: region, holder: "daemon-a", epoch: epoch, ttl: .milliseconds(500))
+                Thread.sleep(forTimeInterval: 0.6)   // the lease, renewed or not, has expired by now
+                let start = Date()
+                let won = try LeaseStore(standby).acquire(region: region, holder: "daemon-b", ttl: .seconds(30))
+                #expect(won == epoch + 1)
+                waited = Date().timeIntervalSince(start)
+            }
+            let seconds = try #require(waited)
+            #expect(seconds < settings.margin + 1, "the takeover waited \(seconds) s for a frozen renewal")
+        }
+    }
+
     @Test func aStoppedLeaderResignsAndTheOtherLeadsAtOnce() async throws {
         try await offPool { [self] in
             let a = keeper("daemon-a", region: "120102"), b = keeper("daemon-b", region: "120102")

@@ -255,10 +255,18 @@ public final class LeaseKeeper: Sendable {
     /// A lease request in a transaction of its own that waits no longer than the trust span
     /// (`SET LOCAL statement_timeout`): never a session setting, which a pooler in transaction
     /// mode would leave on whichever server connection ran it, for other clients' statements.
+    /// A keeper frozen between its renewal's `UPDATE` and the `COMMIT` holds the lease row's lock,
+    /// which the standby's takeover waits for: the server ends such a transaction after the
+    /// margin (`idle_in_transaction_session_timeout`; the renewal is rolled back, not granted).
     private func bounded<T>(_ store: LeaseStore, _ body: (LeaseStore) throws -> T) throws -> T {
-        try store.connection.transaction(beginningWith: "BEGIN; SET LOCAL statement_timeout = \(Int(settings.trustSpan * 1000))") { _ in
+        try store.connection.transaction(beginningWith: Self.boundedBegin(settings)) { _ in
             try body(store)
         }
+    }
+
+    /// The `BEGIN` of a lease request's transaction, with its two limits.
+    public static func boundedBegin(_ settings: LeaderLease.Settings) -> String {
+        "BEGIN; SET LOCAL statement_timeout = \(Int(settings.trustSpan * 1000)); SET LOCAL idle_in_transaction_session_timeout = \(Int(settings.margin * 1000))"
     }
 
     /// Any database error: not the leader from now; the next request opens a new connection.

@@ -237,7 +237,8 @@ enum PostgresSchema {
         try createOnce(connection, """
             CREATE TABLE IF NOT EXISTS \(schema).schemaMigration (identifier TEXT PRIMARY KEY NOT NULL, appliedAt TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP)
             """)
-        let begin = "BEGIN; SET LOCAL search_path TO \(schema); LOCK TABLE schemaMigration IN EXCLUSIVE MODE; SELECT identifier FROM schemaMigration"
+        // A daemon frozen while it migrates must not hold the other's start for longer than a few seconds.
+        let begin = "BEGIN; SET LOCAL search_path TO \(schema); SET LOCAL idle_in_transaction_session_timeout = 5000; LOCK TABLE schemaMigration IN EXCLUSIVE MODE; SELECT identifier FROM schemaMigration"
         try connection.transaction(beginningWith: begin) { recorded in
             let applied = Set(recorded.rows.compactMap { $0[0] })
             let unknown = applied.subtracting(names).subtracting(webMigrations.flatMap(\.names))

@@ -77,7 +77,9 @@ public struct AccountStore: Sendable {
     /// The account when the password is right and the account enabled, else nil. As slow for an
     /// unknown name as for a known one, so that a login does not tell which names exist.
     public func verify(name: String, password: String) async throws -> Account? {
-        let record = try web.account(named: name)
+        // The account's row and the slow hash, both off the event loop.
+        let web = self.web
+        let record = try await NIOThreadPool.singleton.runIfActive { try web.account(named: name) }
         let hash = record?.passwordHash ?? Self.unknownAccountHash
         let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
         guard matches, let record, !record.disabled else { return nil }

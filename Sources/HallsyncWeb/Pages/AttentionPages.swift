@@ -99,22 +99,26 @@ extension WebPages {
     /// POST `/attention/:id/retry`: the daemon runs the reservation through the pipeline again at its next cycle.
     func retry(_ request: Request, _ context: SignedInContext) async throws -> Response {
         _ = try await checkedForm(ConfirmForm.self, request, context, back: "/attention")
-        guard let (row, _) = try openEntry(context), row.stored else { return notFound(context, back: "/attention") }
-        try web.add(.retry, reservationId: row.entry.reservationId, attentionId: nil, note: "", account: context.account.name, at: Date().timeIntervalSince1970)
-        logger.notice("clerk's request", metadata: ["action": "retry", "reservation": "\(row.entry.reservationId)", "account": "\(context.account.name)"])
-        return redirect("/attention?notice=requested")
+        return try await offTheEventLoop { [self] in
+            guard let (row, _) = try openEntry(context), row.stored else { return notFound(context, back: "/attention") }
+            try web.add(.retry, reservationId: row.entry.reservationId, attentionId: nil, note: "", account: context.account.name, at: Date().timeIntervalSince1970)
+            logger.notice("clerk's request", metadata: ["action": "retry", "reservation": "\(row.entry.reservationId)", "account": "\(context.account.name)"])
+            return redirect("/attention?notice=requested")
+        }
     }
 
     /// POST `/attention/:id/resolve`: closes the entry with a note (the daemon applies it).
     func resolve(_ request: Request, _ context: SignedInContext) async throws -> Response {
-        let form = try await checkedForm(ResolveForm.self, request, context, back: "/attention")
-        guard let (row, _) = try openEntry(context) else { return notFound(context, back: "/attention") }
-        guard let note = form.note else {
-            throw RequestProblem("标记已处理时须说明是如何处理的。", heading: "请填写处理说明", back: "/attention")
+        let note = try await checkedForm(ResolveForm.self, request, context, back: "/attention").note
+        return try await offTheEventLoop { [self] in
+            guard let (row, _) = try openEntry(context) else { return notFound(context, back: "/attention") }
+            guard let note else {
+                throw RequestProblem("标记已处理时须说明是如何处理的。", heading: "请填写处理说明", back: "/attention")
+            }
+            try web.add(.resolve, reservationId: row.entry.reservationId, attentionId: row.entry.id, note: note, account: context.account.name,
+                        at: Date().timeIntervalSince1970)
+            logger.notice("clerk's request", metadata: ["action": "resolve", "reservation": "\(row.entry.reservationId)", "account": "\(context.account.name)"])
+            return redirect("/attention?notice=resolved")
         }
-        try web.add(.resolve, reservationId: row.entry.reservationId, attentionId: row.entry.id, note: note, account: context.account.name,
-                    at: Date().timeIntervalSince1970)
-        logger.notice("clerk's request", metadata: ["action": "resolve", "reservation": "\(row.entry.reservationId)", "account": "\(context.account.name)"])
-        return redirect("/attention?notice=resolved")
     }
 }

@@ -40,8 +40,11 @@ extension WebPages {
         throttle.withLock { $0.succeeded(account: "account:" + name) }
         // A new session (a new token) at every login: a token known before cannot be taken over;
         // the account's earlier sessions end, the one this browser carried included.
-        if let previous = context.signedIn { try web.endSession(tokenHash: previous.tokenHash) }
-        let sessionCookie = try sessions.start(for: account, at: Date().timeIntervalSince1970)
+        let previous = context.signedIn?.tokenHash
+        let sessionCookie = try await offTheEventLoop { [self] in
+            if let previous { try web.endSession(tokenHash: previous) }
+            return try sessions.start(for: account, at: Date().timeIntervalSince1970)
+        }
         logger.notice("login", metadata: ["account": "\(account.name)", "address": "\(address)"])
         var response = redirect("/summary")
         response.setCookie(sessionCookie)
@@ -50,7 +53,8 @@ extension WebPages {
 
     func logout(_ request: Request, _ context: SignedInContext) async throws -> Response {
         _ = try await checkedForm(ConfirmForm.self, request, context)
-        try web.endSession(tokenHash: context.session.tokenHash)
+        let tokenHash = context.session.tokenHash
+        try await offTheEventLoop { [web] in try web.endSession(tokenHash: tokenHash) }
         var response = redirect("/login")
         response.setCookie(sessions.expiredCookie)
         return response

@@ -67,13 +67,16 @@ extension WebPages {
         guard let id = context.parameters.get("id"), WireIdentifier.isValid(id) else { return notFound(context, back: "/phone") }
         let back = form.back.flatMap { $0.hasPrefix("/phone") && !$0.hasPrefix("//") ? $0 : nil } ?? "/phone"
         let now = BeijingTime.now()
-        guard let row = try sync.read({ tx in try tx.reservationRow(id: id, scope: account.reservationScope, now: now) }),
-              row.state == .phone, account.seesInFull(department: row.department) else { return notFound(context, back: back) }
-        guard let result = form.result else {
-            throw RequestProblem("请先在“核实结果”中选择已确认、申请人取消或未接通，再点“记录”。", heading: "请选择核实结果", back: back)
+        let (chosen, note) = (form.result, form.note)
+        return try await offTheEventLoop { [self] in
+            guard let row = try sync.read({ tx in try tx.reservationRow(id: id, scope: account.reservationScope, now: now) }),
+                  row.state == .phone, account.seesInFull(department: row.department) else { return notFound(context, back: back) }
+            guard let result = chosen else {
+                throw RequestProblem("请先在“核实结果”中选择已确认、申请人取消或未接通，再点“记录”。", heading: "请选择核实结果", back: back)
+            }
+            try web.recordCall(PhoneCall(reservationId: id, result: result, note: note, account: account.name, at: Date().timeIntervalSince1970))
+            logger.notice("phone call recorded", metadata: ["reservation": "\(id)", "result": "\(result.rawValue)", "account": "\(account.name)"])
+            return redirect(back + (back.contains("?") ? "&" : "?") + "notice=recorded")
         }
-        try web.recordCall(PhoneCall(reservationId: id, result: result, note: form.note, account: account.name, at: Date().timeIntervalSince1970))
-        logger.notice("phone call recorded", metadata: ["reservation": "\(id)", "result": "\(result.rawValue)", "account": "\(account.name)"])
-        return redirect(back + (back.contains("?") ? "&" : "?") + "notice=recorded")
     }
 }
