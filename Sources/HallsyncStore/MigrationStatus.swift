@@ -22,7 +22,7 @@ extension Store {
         [try sqliteStatus(path, names: Schema.names), try sqliteStatus(webPath, names: WebStore.migrationNames)]
     }
 
-    private static func sqliteStatus(_ path: String, names: [String]) throws(StoreError) -> MigrationStatus {
+    static func sqliteStatus(_ path: String, names: [String]) throws(StoreError) -> MigrationStatus {
         var recorded: [String] = []
         if FileManager.default.fileExists(atPath: path) {
             do {
@@ -33,7 +33,7 @@ extension Store {
                     try db.tableExists("grdb_migrations") ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : []
                 }
             } catch {
-                throw StoreError(code: .open, message: "cannot read \(path): \(error); check the path and its permissions")
+                throw StoreError(code: .open, message: "cannot read the state database \(path): \(error); check the path and its permissions")
             }
         }
         return MigrationStatus(location: path, applied: names.filter(recorded.contains), pending: names.filter { !recorded.contains($0) },
@@ -46,10 +46,9 @@ extension Store {
         let names = PostgresSchema.names + PostgresSchema.webMigrations.flatMap(\.names)
         do {
             let connection = try PostgresConnection(conninfo: settings.conninfo, options: settings.options)
-            let exists = try connection.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'schemamigration'", [schema])
-            let recorded = exists.rows.isEmpty ? [] : try connection.execute("SELECT identifier FROM \(schema).schemaMigration").rows.compactMap { $0[0] }
+            let recorded = try PostgresSchema.recorded(connection, schema: schema)
             return MigrationStatus(location: "PostgreSQL schema " + schema, applied: names.filter(recorded.contains),
-                                   pending: names.filter { !recorded.contains($0) }, unknown: recorded.filter { !names.contains($0) })
+                                   pending: names.filter { !recorded.contains($0) }, unknown: recorded.filter { !names.contains($0) }.sorted())
         } catch {
             throw StoreError(code: .open, message: "cannot read the schema \(schema) on PostgreSQL: \(error); check store.connection and the credential file")
         }

@@ -35,9 +35,13 @@ enum StatementProfile {
         }
     }
 
+    /// When profiling, now (to pass to ``record(_:since:)``); nil otherwise, so that the hot
+    /// path reads no clock for a diagnostic that is off.
+    static var start: ContinuousClock.Instant? { path == nil ? nil : ContinuousClock.now }
+
     /// Counts a statement run on PostgreSQL (its round trip included), when profiling.
-    static func record(_ sql: String, since start: ContinuousClock.Instant) {
-        guard path != nil else { return }
+    static func record(_ sql: String, since start: ContinuousClock.Instant?) {
+        guard let start else { return }
         let elapsed = start.duration(to: .now)
         let nanoseconds = UInt64(elapsed.components.seconds) * 1_000_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000)
         registered.withLock { done in

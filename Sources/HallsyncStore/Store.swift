@@ -249,16 +249,7 @@ public final class Store: Sendable {
     /// on it would write what the newer schema does not expect. Read with plain SQLite, before
     /// anything else opens it.
     static func checkSchema(_ path: String) throws(StoreError) {
-        let applied: [String]
-        do {
-            let queue = try DatabaseQueue(path: path)
-            applied = try queue.read { db in
-                try db.tableExists("grdb_migrations") ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : []
-            }
-        } catch {
-            throw StoreError(code: .open, message: "cannot read the state database \(path): \(error); check the path and its permissions")
-        }
-        let unknown = applied.filter { !Schema.names.contains($0) }
+        let unknown = try sqliteStatus(path, names: Schema.names).unknown
         guard unknown.isEmpty else {
             throw StoreError(code: .schemaNewer, message: "the state database \(path) was written by a newer hallsync (\(unknown.joined(separator: ", "))); this one refuses to work on it rather than corrupt it. Install the newer version again, or restore the copy the upgrade kept beside the file (\(path).before-…)")
         }

@@ -96,7 +96,7 @@ final class PostgresBackend: Sendable {
         }
         // BEGIN, the transaction's settings and the fence in one request.
         let script = "BEGIN; " + settingsStatement + (token.map { "; " + LeaseStore.fenceStatement(region: $0.region, holder: $0.holder, epoch: $0.epoch) } ?? "")
-        let start = ContinuousClock.now
+        let start = StatementProfile.start
         defer { StatementProfile.record("(a write transaction, whole)", since: start) }
         return try withConnection { connection in
             try connection.transaction(beginningWith: script) { fence in
@@ -111,7 +111,7 @@ final class PostgresBackend: Sendable {
 
     /// A consistent snapshot (REPEATABLE READ), read only.
     func read<T>(_ body: (any SQLSession) throws -> T) throws -> T {
-        let start = ContinuousClock.now
+        let start = StatementProfile.start
         defer { StatementProfile.record("(a read transaction, whole)", since: start) }
         return try withConnection { connection in
             try connection.transaction(beginningWith: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; " + settingsStatement) { _ in

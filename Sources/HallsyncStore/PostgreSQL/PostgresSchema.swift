@@ -267,7 +267,15 @@ enum PostgresSchema {
 
     /// The migrations recorded in the region's schema, oldest first.
     static func applied(_ connection: PostgresConnection, schema: String) throws -> [String] {
-        let recorded = Set(try connection.execute("SELECT identifier FROM \(schema).schemaMigration").rows.compactMap { $0[0] })
+        let recorded = try self.recorded(connection, schema: schema)
         return names.filter(recorded.contains)
+    }
+
+    /// Every name recorded in the region's schema, known to this version or not; empty when the
+    /// schema was never migrated.
+    static func recorded(_ connection: PostgresConnection, schema: String) throws -> Set<String> {
+        let exists = try connection.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'schemamigration'", [schema])
+        guard !exists.rows.isEmpty else { return [] }
+        return Set(try connection.execute("SELECT identifier FROM \(schema).schemaMigration").rows.compactMap { $0[0] })
     }
 }

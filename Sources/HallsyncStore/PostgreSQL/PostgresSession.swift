@@ -17,7 +17,7 @@ struct PostgresSession: SQLSession {
     private func run(_ sql: String, _ arguments: SQLArguments) throws(PostgresError) -> PostgresRows {
         let translated = PostgresSQL.translate(sql)
         let parameters = arguments.values.map(PostgresSQL.parameter)
-        let start = ContinuousClock.now
+        let start = StatementProfile.start
         defer { StatementProfile.record(sql, since: start) }
         return prepared ? try connection.executePrepared(translated, parameters) : try connection.execute(translated, parameters)
     }

@@ -79,9 +79,9 @@ public struct AccountStore: Sendable {
     public func verify(name: String, password: String) async throws -> Account? {
         // The account's row and the slow hash, both off the event loop.
         let web = self.web
-        let record = try await NIOThreadPool.singleton.runIfActive { try web.account(named: name) }
+        let record = try await offTheEventLoop { try web.account(named: name) }
         let hash = record?.passwordHash ?? Self.unknownAccountHash
-        let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+        let matches = try await offTheEventLoop { Bcrypt.verify(password, hash: hash) }
         guard matches, let record, !record.disabled else { return nil }
         return Account(record)
     }

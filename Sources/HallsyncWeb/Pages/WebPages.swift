@@ -62,12 +62,13 @@ final class WebPages: Sendable {
         guard sync.dialect == .postgresql else { return nil }
         var line: [String: Any] = ["here": ProcessInfo.processInfo.hostName]
         do {
-            if let lease = try sync.leadership(), lease.isHeld {
+            switch try sync.leadership() {
+            case let lease? where lease.isHeld:
                 line["leader"] = lease.holder
                 line["epoch"] = lease.epoch
-            } else if let lease = try sync.leadership() {
+            case let lease?:
                 line["why"] = "\(lease.holder) 的租约已过期 \(Int(-lease.expiresInSeconds)) 秒"
-            } else {
+            case nil:
                 line["why"] = "尚无主机启动"
             }
         } catch {
