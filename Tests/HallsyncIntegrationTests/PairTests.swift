@@ -65,7 +65,7 @@ import Testing
 
     /// A partition (root: each daemon in a network namespace of its own): the leader's link to the
     /// database is cut while it still reaches the portal and the halls, and while it has a batch of
-    /// sends under way (the halls slow to write; see `PartitionStaging`). The portal and the halls
+    /// sends under way (the halls slow to write; see `BatchStaging`). The portal and the halls
     /// log each request's sender and arrival: nothing of the cut leader arrives after the cut + TTL
     /// − margin (its gate refuses the rest of its batch), the other leads within TTL + 2 s, and
     /// when the link is back the cut one's first write is refused by the fence (NOT_LEADER), it
@@ -110,6 +110,82 @@ import Testing
             #expect(cut.afterTrust > 0, "\(cut.lines)")
             #expect(cut.gateRefusals == 0, "without the gate nothing is refused: \(cut.lines)")
         }
+    }
+
+    /// SIGSTOP when the leader has a batch of sends under way (the halls slow to write; see
+    /// `BatchStaging`), for 13 s: past the lease (4 s) and the halls' key retention (5 s). The other
+    /// leads and sends the batch itself; by the time the frozen one wakes the halls have forgotten
+    /// those keys, so any send of its queued batch would be a second item. Its gate refuses them
+    /// all: nothing from it reaches the portal or a hall after it wakes, and it stands by; 0 lost,
+    /// 0 duplicated.
+    @Test(.enabled(if: PairNetwork.unavailableReason == nil, "network namespaces need root and ip (iproute2)"))
+    func aLeaderFrozenMidBatchPastTheKeyRetentionSendsNothingWhenItWakes() async throws {
+        try await offPool {
+            let run = try Support.run(Support.hallsyncBinary, Self.freezeDemo(drainTimeout: 60))
+            #expect(run.status == 0, "\(run.text.suffix(4000))")
+            #expect(run.stdout.contains("PASS: 0 lost, 0 duplicated"), "\(run.stdout.suffix(3000))")
+            #expect(Self.verified("duplicated", in: run.stdout) == 0)
+            let freeze = try #require(Self.freeze(run.stdout), "\(run.stdout.suffix(3000))")
+            #expect(freeze.seconds >= Self.ttl + 5, "frozen past the lease and the key retention: \(freeze.lines)")
+            #expect(freeze.whileFrozen == 0 && freeze.afterWake == 0, "\(freeze.lines)")
+            // Its batch was still queued when it woke, and the gate, not an empty queue, stopped it.
+            #expect(freeze.gateRefusals > 0, "\(freeze.lines)")
+            #expect(freeze.otherLedAfter <= Self.ttl + 2 && freeze.stoodBy, "\(freeze.lines)")
+        }
+    }
+
+    /// The negative control of the freeze: the same run with the gate and the fence off (the
+    /// test-only switch). The woken leader sends its queued batch, whose keys the halls have
+    /// forgotten: second items, which the verification finds.
+    @Test(.enabled(if: PairNetwork.unavailableReason == nil, "network namespaces need root and ip (iproute2)"))
+    func withoutTheGateAFrozenLeaderWakesAndMakesSecondItems() async throws {
+        try await offPool {
+            let run = try Support.run(Support.hallsyncBinary, Self.freezeDemo(drainTimeout: 20) + ["--unsafe-without-fence"])
+            #expect(run.status == 1, "\(run.text.suffix(4000))")
+            let duplicated = Self.verified("duplicated", in: run.stdout) ?? 0
+            #expect(duplicated > 0, "without the gate the frozen leader's batch makes second items: \(run.stdout.suffix(3000))")
+            #expect(run.stdout.contains("a frozen leader's check failed"), "\(run.stdout.suffix(3000))")
+            let freeze = try #require(Self.freeze(run.stdout), "\(run.stdout.suffix(3000))")
+            #expect(freeze.afterWake > 0 && freeze.gateRefusals == 0, "\(freeze.lines)")
+        }
+    }
+
+    /// The control's verification never passes: its catching up ends at the drain's time-out.
+    static func freezeDemo(drainTimeout: Int) -> [String] {
+        ["demo", "--pair", "--pair-faults", "freeze-mid-batch", "--duration", "20", "--rate", "15", "--lag", "1",
+         "--drain-timeout", "\(drainTimeout)", "--key-retention", "5", "--log-level", "info"]
+    }
+
+    /// A count of the demo's verification (`  duplicated               2`).
+    static func verified(_ name: String, in stdout: String) -> Int? {
+        stdout.split(separator: "\n").first { $0.hasPrefix("  \(name)  ") }.flatMap { Int($0.split(separator: " ").last ?? "") }
+    }
+
+    /// What the demo says of its (first) freeze mid-batch.
+    struct Freeze {
+        var seconds = 0.0, whileFrozen = -1, afterWake = -1, gateRefusals = -1
+        var otherLedAfter = Double.infinity, stoodBy = false
+        var lines = ""
+    }
+
+    static func freeze(_ stdout: String) -> Freeze? {
+        let all = stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard let start = all.firstIndex(where: { $0.contains(" frozen for ") && $0.contains("arrived while it was frozen") }) else { return nil }
+        var f = Freeze()
+        let block = all[start...].prefix { $0.hasPrefix("  ") }
+        f.lines = block.joined(separator: "\n")
+        let first = all[start]
+        f.seconds = number(after: "frozen for ", in: first) ?? 0
+        f.whileFrozen = number(after: "s: ", in: first).map(Int.init) ?? -1
+        f.afterWake = number(after: "while it was frozen, ", in: first).map(Int.init) ?? -1
+        if let led = block.first(where: { $0.contains(" led ") && $0.hasSuffix(" s after the freeze") }) {
+            f.otherLedAfter = Double(led.trimmingCharacters(in: .whitespaces).split(separator: " ").dropFirst(2).first ?? "") ?? .infinity
+        }
+        f.stoodBy = block.contains { $0.contains(" stood by ") && $0.hasSuffix("after it woke (its status file)") }
+        if let refused = block.first(where: { $0.contains("sends refused by its gate after it woke") }) {
+            f.gateRefusals = Int(refused.trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "") ?? -1
+        }
+        return f
     }
 
     static let margin = 1.0   // PairMember.trustMargin(ttl: 4): a quarter of the TTL

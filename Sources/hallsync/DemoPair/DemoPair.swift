@@ -28,18 +28,18 @@ struct DemoPair {
         var sequence: [Fault] = []
         for name in demo.pairFaults.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
             guard let fault = Fault(name: name) else {
-                print("--pair-faults: \(name) is not a fault; give kill, freeze, stop, restart-db or partition, separated by commas")
+                print("--pair-faults: \(name) is not a fault; give kill, freeze, stop, restart-db, partition or freeze-mid-batch, separated by commas")
                 throw ExitCode(1)
             }
             sequence.append(fault)
         }
-        let partitioned = sequence.contains(.partition)
-        if partitioned, let reason = PairNetwork.unavailableReason {
-            print("--pair-faults partition: \(reason)")
+        let networked = sequence.filter(\.needsNetwork).map { $0 == .partition ? "partition" : "freeze-mid-batch" }
+        if let first = networked.first, let reason = PairNetwork.unavailableReason {
+            print("--pair-faults \(first): \(reason)")
             throw ExitCode(1)
         }
-        if partitioned && demo.pgbouncer {
-            print("--pgbouncer and --pair-faults partition do not go together: PgBouncer listens on a Unix socket, which the daemons' network namespaces do not reach")
+        if let first = networked.first, demo.pgbouncer {
+            print("--pgbouncer and --pair-faults \(first) do not go together: PgBouncer listens on a Unix socket, which the daemons' network namespaces do not reach")
             throw ExitCode(1)
         }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-demo-pair-\(UUID().uuidString.prefix(8))").path
@@ -50,11 +50,11 @@ struct DemoPair {
         // Each daemon in a network namespace of its own, with a link to the database and one to
         // the portal and the halls; removed last, after the daemons have ended.
         var network: PairNetwork?
-        if partitioned {
+        if let first = networked.first {
             do {
                 network = try PairNetwork.create(members: 2)
             } catch {
-                print("cannot make the network namespaces for --pair-faults partition: \(error)")
+                print("cannot make the network namespaces for --pair-faults \(first): \(error)")
                 throw ExitCode(1)
             }
         }
@@ -100,7 +100,7 @@ struct DemoPair {
             let connection = network.map { cluster.conninfo(address: $0.members[index].databaseAddress) } ?? bouncer?.conninfo ?? cluster.conninfo
             var text = try String(contentsOfFile: config, encoding: .utf8)
             if network != nil {
-                // The halls are slow to write around a partition (PartitionStaging): no request times
+                // The halls are slow to write around a partition or a freeze (BatchStaging): no request times
                 // out for that (the gate still caps each to what is left of the lease's trust).
                 text = text.split(separator: "\n", omittingEmptySubsequences: false)
                     .map { $0.hasPrefix("  requestTimeout:") ? "  requestTimeout: 10" : $0 }.joined(separator: "\n")
@@ -170,10 +170,26 @@ struct DemoPair {
         var pendingContinue: (daemon: PairDaemon, at: Date)?
         var watching: (fault: Fault, from: String, epoch: Int, since: Date)?
         var partitions: [PartitionWatch] = []
-        /// The partition being set up (its staging), or nil.
-        var staging: PartitionStaging?
-        /// Brings a cut link back when its time has come; then watches the cut daemon's status for standby.
-        func observePartitions() throws {
+        var freezes: [FreezeWatch] = []
+        /// The partition or freeze being set up (its staging), or nil.
+        var staging: BatchStaging?
+        /// Brings a cut link back, or wakes a frozen leader, when its time has come; then watches
+        /// the daemon's status for standby.
+        func observeFaults() throws {
+            for freeze in freezes {
+                if freeze.wokeAt == nil, Date() >= freeze.continueAt {
+                    freeze.woke()
+                    freeze.staging?.undo()
+                    print(String(format: "[%5.1fs] %@ woken (SIGCONT) after %.2f s", Date().timeIntervalSince(started), freeze.daemon.name,
+                                 Date().timeIntervalSince(freeze.frozenAt)))
+                }
+                if let woke = freeze.wokeAt, freeze.standbyAt == nil,
+                   let (role, written) = freeze.daemon.statusRole(), role == "standby", written > woke {
+                    freeze.standbyAt = Date()
+                    print(String(format: "[%5.1fs] %@ stands by (its status, %.2f s after it woke)", Date().timeIntervalSince(started),
+                                 freeze.daemon.name, Date().timeIntervalSince(woke)))
+                }
+            }
             for partition in partitions {
                 if partition.restoredAt == nil, Date() >= partition.restoreAt, let network {
                     try network.restoreDatabaseLink(of: partition.index)
@@ -201,20 +217,22 @@ struct DemoPair {
                 while staffCredit >= 1 { site.generator.staffActOnOne(in: [site.intake, site.licensing]); staffCredit -= 1 }
                 while cancelCredit >= 1 { site.generator.cancelOne(); cancelCredit -= 1 }
             }
-            // A partition is set up first (PartitionStaging): the cut comes when the leader has a
-            // batch of sends under way.
+            // A partition or a freeze mid-batch is set up first (BatchStaging): the fault comes
+            // when the leader has a batch of sends under way.
             if watching == nil, next < schedule.count, elapsed >= schedule[next].at * demo.duration,
                let current = leader(), let victim = daemons.first(where: { $0.name == current.holder }),
-               schedule[next].fault != .partition || partitions.allSatisfy({ $0.restoredAt != nil }) && network.map({ network in
+               !schedule[next].fault.needsNetwork
+                || partitions.allSatisfy({ $0.restoredAt != nil }) && freezes.allSatisfy({ $0.wokeAt != nil }) && network.map({ network in
                    let address = network.members[daemons.firstIndex { $0 === victim }!].siteAddress
-                   if staging == nil { staging = PartitionStaging(site: site) }
-                   return staging!.readyToCut(leader: address, log: { print(String(format: "[%5.1fs] %@", Date().timeIntervalSince(started), $0)) })
+                   if staging == nil { staging = BatchStaging(site: site) }
+                   return staging!.ready(leader: address, log: { print(String(format: "[%5.1fs] %@", Date().timeIntervalSince(started), $0)) })
                }) ?? true {
                 let fault = schedule[next].fault
                 next += 1
                 let faultAt = Date()
                 // A partition's watch ends at the next fault (after which the cut daemon may lead again).
                 for partition in partitions where partition.until == nil { partition.until = faultAt }
+                for freeze in freezes where freeze.until == nil { freeze.until = faultAt }
                 switch fault {
                 case .kill:
                     victim.signal(SIGKILL)
@@ -229,6 +247,15 @@ struct DemoPair {
                 case .restartDatabase:
                     // As a crash would: no checkpoint, every connection cut, recovery at start.
                     try cluster.restart(immediate: true)
+                case .freezeMidBatch:
+                    guard let network, let index = daemons.firstIndex(where: { $0 === victim }) else { break }
+                    victim.signal(SIGSTOP)
+                    // Past the lease and the key retention of the halls, with time for the other to send the batch.
+                    let freeze = FreezeWatch(daemon: victim, address: network.members[index].siteAddress, frozenAt: faultAt,
+                                             continueAt: faultAt.addingTimeInterval(demo.freezeSeconds ?? Self.ttl + demo.keyRetention + 4))
+                    freeze.staging = staging
+                    staging = nil
+                    freezes.append(freeze)
                 case .partition:
                     // Its link to the database only: it still reaches the portal and the halls.
                     guard let network, let index = daemons.firstIndex(where: { $0 === victim }) else { break }
@@ -249,9 +276,15 @@ struct DemoPair {
                 takeovers.append((w.fault, w.from, now.holder, seconds))
                 print(String(format: "[%5.1fs] %@ leads (epoch %d), %.2f s after the %@", Date().timeIntervalSince(started), now.holder, now.epoch, seconds, w.fault.rawValue))
                 if w.fault == .partition, let partition = partitions.last { partition.takeover = (now.holder, seconds) }
+                if w.fault == .freezeMidBatch, let freeze = freezes.last {
+                    freeze.takeover = (now.holder, seconds)
+                    // The other sends the batch at the halls' usual pace: the keys it uses are
+                    // forgotten by the time the frozen one wakes.
+                    freeze.staging?.undo()
+                }
                 watching = nil
             }
-            try observePartitions()
+            try observeFaults()
             if let restart = pendingRestart, Date() >= restart.at {
                 restart.daemon.waitForExit()
                 try restart.daemon.start()
@@ -281,20 +314,22 @@ struct DemoPair {
         var lastVerdict = Date.distantPast
         while Date().timeIntervalSince(trafficEnded) < demo.drainTimeout {
             // A cut link still to come back, a cut daemon still to stand by: watched while the other catches up.
-            try observePartitions()
+            try observeFaults()
             if Date().timeIntervalSince(trafficEnded) > demo.lag + 3, Date().timeIntervalSince(lastVerdict) >= 1 {
                 lastVerdict = Date()
                 result = try verdict()
-                if result.passed && partitions.allSatisfy({ $0.standbyAt != nil }) { break }
+                if result.passed && partitions.allSatisfy({ $0.standbyAt != nil }) && freezes.allSatisfy({ $0.standbyAt != nil }) { break }
             }
             Thread.sleep(forTimeInterval: 0.1)
         }
+        for freeze in freezes where freeze.wokeAt == nil { freeze.woke() }
         for partition in partitions where partition.restoredAt == nil {
             try network?.restoreDatabaseLink(of: partition.index)
             partition.restored(logSize: partition.daemon.logSize)
         }
         staging?.undo()
         for partition in partitions { partition.staging?.undo() }
+        for freeze in freezes { freeze.staging?.undo() }
         // Each daemon's status, as `hallsync status` renders it: one leads, the other stands by.
         for name in ["a", "b"] {
             let check = MonitoringCheck.evaluate(fileAt: directory + "/" + name + "/status.json")
@@ -303,6 +338,7 @@ struct DemoPair {
         }
         let stoppedAt = Date()
         for partition in partitions where partition.until == nil { partition.until = stoppedAt }
+        for freeze in freezes where freeze.until == nil { freeze.until = stoppedAt }
         for daemon in daemons { daemon.signal(SIGTERM) }
         for daemon in daemons { daemon.waitForExit() }
         result = try verdict()
@@ -367,6 +403,7 @@ struct DemoPair {
             for problem in problems { print("  ! \(problem)") }
             partitionsPassed = partitionsPassed && problems.isEmpty
         }
+        let freezesPassed = judge(freezes, site: site, logLevel: demo.logLevel)
         var bouncerPassed = true
         if let bouncer {
             do {
@@ -381,239 +418,61 @@ struct DemoPair {
         // A database restart also waits for the server to come back (crash recovery).
         let allTakeovers = takeovers.count == schedule.count && takeovers.allSatisfy { $0.seconds <= Self.ttl + 2 + ($0.fault == .restartDatabase ? 5 : 0) }
         if !allTakeovers { print("  ! not every fault was followed by a takeover within TTL + 2 s (\(Self.ttl + 2) s; a database restart 5 s more)") }
-        if result.passed && allTakeovers && partitionsPassed && bouncerPassed {
+        if result.passed && allTakeovers && partitionsPassed && freezesPassed && bouncerPassed {
             print("PASS: 0 lost, 0 duplicated, every status right; \(takeovers.count) takeovers, the slowest \(String(format: "%.2f", takeovers.map(\.seconds).max() ?? 0)) s")
         } else {
-            print("FAIL: \(result.lost) lost, \(result.duplicated) duplicated, \(result.statusWrong) statuses wrong\(partitionsPassed ? "" : ", a partition's check failed")\(bouncerPassed ? "" : ", PgBouncer's figures wrong"); logs in \(daemons.map(\.log).joined(separator: ", ")) (--keep-state keeps them)")
+            print("FAIL: \(result.lost) lost, \(result.duplicated) duplicated, \(result.statusWrong) statuses wrong\(partitionsPassed ? "" : ", a partition's check failed")\(freezesPassed ? "" : ", a frozen leader's check failed")\(bouncerPassed ? "" : ", PgBouncer's figures wrong"); logs in \(daemons.map(\.log).joined(separator: ", ")) (--keep-state keeps them)")
             throw ExitCode(1)
         }
     }
-}
 
-/// What is done to the leader.
-enum Fault: String {
-    case kill = "SIGKILL", freeze = "SIGSTOP", stop = "SIGTERM", restartDatabase = "pg_ctl restart -m immediate"
-    case partition = "cut database link"
-
-    init?(name: String) {
-        switch name {
-        case "kill": self = .kill
-        case "freeze": self = .freeze
-        case "stop": self = .stop
-        case "restart-db": self = .restartDatabase
-        case "partition": self = .partition
-        default: return nil
+    /// Each leader frozen mid-batch: what reached the portal and the halls from it after it woke
+    /// (nothing may), whether the other led in time and whether it stood by; printed, and whether
+    /// every freeze passed.
+    func judge(_ freezes: [FreezeWatch], site: StandInSite, logLevel: String) -> Bool {
+        if !freezes.isEmpty {
+            print("\nfreezes mid-batch (the leader stopped with a batch of sends under way, for longer than the lease's TTL and the halls' key retention)")
         }
-    }
-}
-
-/// Sets a partition up so that the cut meets the leader with a full batch of sends under way, which
-/// needs no database and which only its lease's trust can stop (otherwise a leader cut between
-/// two cycles just waits for the database, and the trust is never put to the test):
-///
-/// 1. the halls refuse creates (503, retried later) for ``outage`` seconds: a backlog of creates
-///    builds in the leader's outbox;
-/// 2. at the leader's next cycle (its next read of the portal) creates are taken again and every
-///    hall write takes ``writeLatency`` to answer (reads stay quick);
-/// 3. the cut comes right after the first writes of that cycle's delivery: its first batch from
-///    the outbox (32 sends per hall, 8 in flight) has three more rounds queued, the first of them
-///    due about 1.9 s after the cut and the next about 3.8 s after it — after the leader's trust
-///    has ended (3 s): its gate must refuse them.
-///
-/// The halls go back to their faults when the link is back (``undo()``).
-final class PartitionStaging {
-    /// Seconds the halls refuse creates, for a backlog.
-    static let outage = 3.0
-    /// Seconds each hall takes to answer a write while staged: under the 2 s that a granted request
-    /// always has left of its trust (renewals every second, trust 3 s), so that writes succeed.
-    static let writeLatency = 1.9
-    /// Seconds after which the cut comes whatever the stage (a leader that never reads the portal).
-    static let giveUp = 15.0
-
-    private enum Stage { case backlog(until: Date), waitingForCycle(since: Double), slowed(since: Double) }
-
-    private let site: StandInSite
-    private let began = Date()
-    private var stage: Stage
-    private var saved: [(hall: HallStandIn, faults: Faults)] = []
-
-    init(site: StandInSite) {
-        self.site = site
-        stage = .backlog(until: began.addingTimeInterval(Self.outage))
-        for hall in [site.intake, site.licensing] { hall.createOutage = true }
-    }
-
-    /// Whether to cut now the link of the leader whose requests come from `address`.
-    func readyToCut(leader address: String, log: (String) -> Void) -> Bool {
-        let now = Date()
-        if now.timeIntervalSince(began) > Self.giveUp {
-            log("the partition's staging took longer than \(Int(Self.giveUp)) s: cut now")
-            return true
-        }
-        switch stage {
-        case .backlog(let until):
-            if now >= until {
-                stage = .waitingForCycle(since: now.timeIntervalSince1970)
-                log("the halls made a backlog of creates (\(Int(Self.outage)) s of 503); at the leader's next cycle they write slowly (\(Self.writeLatency) s)")
+        var passed = true
+        for freeze in freezes {
+            let frozen = freeze.frozenAt.timeIntervalSince1970
+            let woke = freeze.wokeAt?.timeIntervalSince1970 ?? .infinity
+            let until = freeze.until?.timeIntervalSince1970 ?? .infinity
+            let all = site.arrivals(from: freeze.address)
+            // Nothing is sent while it is stopped (a request written just before the stop reaches the
+            // server just after it); its gate must refuse everything after it wakes, when its
+            // lease's trust has long ended.
+            let afterWake = all.filter { $0.at >= woke && $0.at <= until }
+            let whileFrozen = all.filter { $0.at >= frozen + Self.wire && $0.at < woke }
+            print(String(format: "  %@ (%@) frozen for %.2f s: %d requests from it arrived while it was frozen, %d after it woke",
+                         freeze.daemon.name, freeze.address, woke - frozen, whileFrozen.count, afterWake.count))
+            if let (holder, seconds) = freeze.takeover {
+                print(String(format: "    %@ led %.2f s after the freeze", holder, seconds))
             }
-            return false
-        case .waitingForCycle(let since):
-            guard site.portal.server.arrivals(from: address).last(where: { $0.method == "GET" }).map({ $0.at > since }) ?? false else { return false }
-            for hall in [site.intake, site.licensing] {
-                saved.append((hall, hall.faults))
-                var faults = hall.faults
-                faults.writeLatency = Self.writeLatency...Self.writeLatency
-                hall.faults = faults
-                hall.createOutage = false
+            if let standby = freeze.standbyAt {
+                print(String(format: "    %@ stood by %.2f s after it woke (its status file)", freeze.daemon.name, standby.timeIntervalSince1970 - woke))
             }
-            stage = .slowed(since: now.timeIntervalSince1970)
-            return false
-        case .slowed(let since):
-            // The first round of the delivery has arrived (all of it: 0.1 s after its first write).
-            let writes = [site.intake, site.licensing].compactMap { hall in hall.server.arrivals(from: address).first { $0.at > since && $0.method != "GET" } }
-            return writes.contains { now.timeIntervalSince1970 > $0.at + 0.1 }
+            print("    " + (["info", "debug", "trace"].contains(logLevel)
+                ? "\(freeze.gateRefusals()) sends refused by its gate after it woke (NOT_LEADER in its log)"
+                : "its gate's refusals are counted at --log-level info"))
+            for request in whileFrozen.prefix(3) {
+                print(String(format: "    %@ %@ from %@ %.3f s after the freeze, while it was frozen", request.method, request.path, freeze.daemon.name, request.at - frozen))
+            }
+            for request in afterWake.prefix(5) {
+                print(String(format: "  ! %@ %@ from %@ %.3f s after it woke", request.method, request.path, freeze.daemon.name, request.at - woke))
+            }
+            var problems: [String] = []
+            if !afterWake.isEmpty { problems.append("\(afterWake.count) requests from the frozen leader after it woke") }
+            if let (holder, seconds) = freeze.takeover {
+                if holder == freeze.daemon.name { problems.append("the frozen daemon itself holds the new epoch") }
+                if seconds > Self.ttl + 2 { problems.append(String(format: "the other led %.2f s after the freeze, later than TTL + 2 s", seconds)) }
+            } else {
+                problems.append("no new epoch after the freeze")
+            }
+            if freeze.standbyAt == nil { problems.append("\(freeze.daemon.name) never said standby after it woke") }
+            for problem in problems { print("  ! \(problem)") }
+            passed = passed && problems.isEmpty
         }
-    }
-
-    /// The halls as they were.
-    func undo() {
-        for hall in [site.intake, site.licensing] { hall.createOutage = false }
-        for (hall, faults) in saved { hall.faults = faults }
-        saved = []
-    }
-}
-
-/// One cut of a leader's link to the database, as the demo saw it.
-final class PartitionWatch {
-    let daemon: PairDaemon
-    /// The daemon's index in the pair's network, and its address as the portal and halls see it.
-    let index: Int
-    let address: String
-    /// Just before the link was set down, and once it was.
-    let cutStarted: Date
-    let cutDone: Date
-    let restoreAt: Date
-    private(set) var restoredAt: Date?
-    /// The size of the daemon's log when the link came back: what it logged since starts there.
-    private var logOffset: UInt64 = 0
-    /// When its status file first said standby after the link came back.
-    var standbyAt: Date?
-    /// Who took the lease after the cut, and how long after it.
-    var takeover: (holder: String, seconds: Double)?
-    /// The next fault (or the end): what the daemon sends later is not this partition's.
-    var until: Date?
-    /// How the halls were set up for it, undone when the link is back.
-    var staging: PartitionStaging?
-
-    /// The size of the daemon's log at the cut.
-    private let cutLogOffset: UInt64
-
-    init(daemon: PairDaemon, index: Int, address: String, cutStarted: Date, cutDone: Date, restoreAt: Date) {
-        cutLogOffset = daemon.logSize
-        self.daemon = daemon
-        self.index = index
-        self.address = address
-        self.cutStarted = cutStarted
-        self.cutDone = cutDone
-        self.restoreAt = restoreAt
-    }
-
-    func restored(logSize: UInt64) {
-        restoredAt = Date()
-        logOffset = logSize
-    }
-
-    /// The first write the daemon logged as refused (NOT_LEADER: the fence) after its link came
-    /// back, as its log says it; nil when it logged none.
-    func refusedWrite() -> String? {
-        guard restoredAt != nil else { return nil }
-        return logged(from: logOffset).first { $0.contains("not written:") }.map { String($0.prefix(400)) }
-    }
-
-    /// The sends its gate refused after the cut (it logs each at level info: "send will be
-    /// retried … error=NOT_LEADER"; the gate refuses only once the trust has ended).
-    func gateRefusals() -> Int {
-        logged(from: cutLogOffset).filter { $0.contains("send will be retried") && $0.contains("error=NOT_LEADER") }.count
-    }
-
-    private func logged(from offset: UInt64) -> [Substring] {
-        guard let handle = FileHandle(forReadingAtPath: daemon.log) else { return [] }
-        defer { try? handle.close() }
-        try? handle.seek(toOffset: offset)
-        return String(decoding: handle.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
-    }
-}
-
-/// One daemon of the demo's pair: `hallsync run` as a child process of this one.
-final class PairDaemon {
-    let name: String
-    let config: String
-    let log: String
-    let logLevel: String
-    let unfenced: Bool
-    /// What the daemon is started through (`ip netns exec <namespace>`); empty: directly.
-    let launcher: [String]
-    private var process: Process?
-
-    init(name: String, config: String, log: String, logLevel: String, unfenced: Bool, launcher: [String] = []) {
-        self.name = name
-        self.config = config
-        self.log = log
-        self.logLevel = logLevel
-        self.unfenced = unfenced
-        self.launcher = launcher
-    }
-
-    /// The status file, next to its configuration (and its database).
-    var statusFile: String { (config as NSString).deletingLastPathComponent + "/status.json" }
-
-    /// The role its status file gives (`leader`, `standby`, …) and when the file was written.
-    func statusRole() -> (role: String, written: Date)? {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: statusFile),
-              let written = attributes[.modificationDate] as? Date,
-              let data = FileManager.default.contents(atPath: statusFile),
-              let document = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let leadership = document["leadership"] as? [String: Any],
-              let role = leadership["role"] as? String else { return nil }
-        return (role, written)
-    }
-
-    var logSize: UInt64 {
-        ((try? FileManager.default.attributesOfItem(atPath: log))?[.size] as? NSNumber)?.uint64Value ?? 0
-    }
-
-    func start() throws {
-        let process = Process()
-        let binary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let argv = launcher + [binary, "run", "--config", config, "--log-level", logLevel]
-        process.executableURL = URL(fileURLWithPath: argv[0])
-        process.arguments = Array(argv.dropFirst())
-        if unfenced {
-            process.environment = ProcessInfo.processInfo.environment.merging([PairMember.unfencedForTestsVariable: "1"]) { $1 }
-        }
-        if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        handle.seekToEndOfFile()
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        self.process = process
-    }
-
-    func signal(_ number: Int32) {
-        guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, number)
-    }
-
-    func waitForExit() {
-        process?.waitUntilExit()
-    }
-
-    /// At the end, whatever state it is in: continued if frozen, stopped, waited for.
-    func terminate() {
-        guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGCONT)
-        kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
+        return passed
     }
 }
