@@ -131,7 +131,7 @@ let package = Package(
             ]
         ),
         // What the test targets share: blocking test bodies run on threads of their own (`offPool`).
-        .target(name: "HallsyncTestSupport", dependencies: ["HallsyncStandIns"]),
+        .target(name: "HallsyncTestSupport", dependencies: ["HallsyncStandIns", "HallsyncStore"]),
         .testTarget(name: "HallsyncDomainTests", dependencies: ["HallsyncDomain", "HallsyncStandIns"]),
         .testTarget(
             name: "HallsyncStoreTests",

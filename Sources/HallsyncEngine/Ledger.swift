@@ -77,9 +77,10 @@ struct Ledger {
         var lifecycle = previous
         if let unexplained = try learn(portal, into: &lifecycle, in: tx) { raise.append(unexplained) }
         if lifecycle != previous { try tx.setLifecycle(lifecycle, of: portal.reservationId) }
-        // A new version may fix what was wrong: close what no longer applies, let refused copies try again.
+        // A new version may fix what was wrong: close what no longer applies, let refused copies
+        // try again (the plan does that with its read of the copies, when there is one to unblock).
         try tx.resolveAttention(reservationId: portal.reservationId, keeping: Set(raise.map(\.code.rawValue)), now: now)
-        try tx.unblockCopies(reservationId: portal.reservationId, now: now)
+        if stored.normalized == nil { try tx.unblockCopies(reservationId: portal.reservationId, now: now) }
         for error in raise {
             try tx.raiseAttention(AttentionEntry(reservationId: portal.reservationId, code: error.code.rawValue, field: error.field,
                                                  messageZh: error.zh, messageEn: error.en, version: portal.version, raisedAt: now))
@@ -88,7 +89,7 @@ struct Ledger {
         let state = PlanningState(disposition: stored.disposition, version: stored.version, lifecycle: lifecycle,
                                   normalized: stored.normalized, delivered: delivered, route: stored.route)
         return .stored(disposition: stored.disposition,
-                       sendsEnqueued: try plan(portal.reservationId, state: state, identityConfirmed: identityConfirmed, in: tx),
+                       sendsEnqueued: try plan(portal.reservationId, state: state, identityConfirmed: identityConfirmed, unblocking: true, in: tx),
                        deadlineUsedFallback: fallback)
     }
 
@@ -159,10 +160,17 @@ struct Ledger {
         return try plan(reservationId, state: state, in: tx)
     }
 
+    /// - Parameter unblocking: a new version came: copies a hall refused for good may try again
+    ///   (unblocked here, where the copies are read, and only when one is blocked).
     @discardableResult
-    func plan(_ reservationId: String, state: PlanningState, identityConfirmed: Bool = false, in tx: StoreTransaction) throws -> Int {
+    func plan(_ reservationId: String, state: PlanningState, identityConfirmed: Bool = false, unblocking: Bool = false,
+              in tx: StoreTransaction) throws -> Int {
         guard let normalized = state.normalized else { return 0 }
-        let (copies, pushPending) = try tx.copiesAndPushPending(of: reservationId)
+        var (copies, pushPending) = try tx.copiesAndPushPending(of: reservationId)
+        if unblocking, copies.values.contains(where: \.isBlocked) {
+            try tx.unblockCopies(reservationId: reservationId, now: now)
+            for target in copies.keys { copies[target]?.isBlocked = false }
+        }
         // The content's digests, taken once: what the copies are compared with and what a send records.
         let delivered = state.delivered ?? DeliveredContent(normalized.content)
         let plan = DeliveryPlanner.plan(for: normalized, copies: copies, lifecycle: state.lifecycle, pushPending: pushPending,

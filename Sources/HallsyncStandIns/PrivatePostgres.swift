@@ -54,6 +54,8 @@ public final class PrivatePostgres: Sendable {
 
     /// The TCP addresses listened on besides the socket.
     public let tcp: [TCPAccess]
+    /// The server's `shared_buffers`.
+    let sharedBuffers: String
 
     let tools: Tools
     private let watchdog: pid_t?
@@ -73,7 +75,9 @@ public final class PrivatePostgres: Sendable {
 
     /// Creates, starts and fills the cluster: `initdb`, `pg_ctl start`, `CREATE DATABASE`.
     /// - Parameter tcp: addresses to listen on besides the socket, each with the subnet it trusts.
-    public static func start(database: String = "hallsync_test", tcp: [TCPAccess] = []) throws -> PrivatePostgres {
+    /// - Parameter sharedBuffers: the server's buffer cache: small for the tests' many clusters,
+    ///   PostgreSQL's default (128MB, the least a site's server has) for a benchmark.
+    public static func start(database: String = "hallsync_test", tcp: [TCPAccess] = [], sharedBuffers: String = "16MB") throws -> PrivatePostgres {
         let tools = try Tools.find()
         let directory = try makeDirectory(owner: tools.runAs)
         // Watching from the start: a test process killed during initdb leaves nothing behind.
@@ -91,7 +95,8 @@ public final class PrivatePostgres: Sendable {
                 hba.write(Data(lines.utf8))
                 try hba.close()
             }
-            let cluster = PrivatePostgres(directory: directory, database: database, user: user, tcp: tcp, tools: tools, watchdog: watchdog)
+            let cluster = PrivatePostgres(directory: directory, database: database, user: user, tcp: tcp, sharedBuffers: sharedBuffers,
+                                          tools: tools, watchdog: watchdog)
             try cluster.startServer()
             let admin = try PostgresConnection(conninfo: cluster.conninfo(database: "postgres"))
             try admin.execute("CREATE DATABASE \(database)")
@@ -105,7 +110,8 @@ public final class PrivatePostgres: Sendable {
         }
     }
 
-    private init(directory: String, database: String, user: String, tcp: [TCPAccess], tools: Tools, watchdog: pid_t?) {
+    private init(directory: String, database: String, user: String, tcp: [TCPAccess], sharedBuffers: String, tools: Tools, watchdog: pid_t?) {
+        self.sharedBuffers = sharedBuffers
         self.directory = directory
         self.database = database
         self.user = user
@@ -184,7 +190,7 @@ public final class PrivatePostgres: Sendable {
         // immediate stop loses nothing the kernel holds.
         let listen = tcp.map(\.address).joined(separator: ",")
         let serverOptions = "-k \(directory) -p \(port) -c listen_addresses='\(listen)' -c fsync=off -c synchronous_commit=off "
-            + "-c full_page_writes=off -c shared_buffers=16MB -c max_connections=40"
+            + "-c full_page_writes=off -c shared_buffers=\(sharedBuffers) -c max_connections=40"
         try tools.run("pg_ctl", ["-D", "\(directory)/data", "-l", "\(directory)/server.log", "-w", "-t", "60", "-o", serverOptions, "start"],
                       log: "\(directory)/pg_ctl.log")
     }

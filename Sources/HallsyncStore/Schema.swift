@@ -370,8 +370,19 @@ enum Schema {
                 CREATE INDEX reservation_summary_region ON reservation(regionCode, appointmentDate, deptCode, itemCode, state, deadline, id);
                 """)
         }
+        migrator.registerMigration(Self.v12) { db in try db.execute(sql: Self.v12SQL) }
         return migrator
     }
+
+    /// A peer's due sends in their order (`nextAttemptAt, id`) from the index alone: PostgreSQL
+    /// sorted every due send of a peer to take the first 32 (the order's `id` was not in the
+    /// index; SQLite's indexes end with the rowid, so it had the order already). The same
+    /// statements on both databases.
+    static let v12 = "v12: a peer's due sends in their order, by index"
+    static let v12SQL = """
+        DROP INDEX outbox_due_target;
+        CREATE INDEX outbox_due_target ON outbox(target, nextAttemptAt, id) WHERE state = 'PENDING';
+        """
 
     /// Every migration this binary knows, oldest first.
     static var names: [String] { migrator.migrations }

@@ -7,6 +7,7 @@ extension StoreTransaction {
 
     /// Opens an entry, or refreshes the open one with the same reservation, code, field and target.
     public func raiseAttention(_ entry: AttentionEntry) throws {
+        attentionClearance.forget(entry.reservationId)
         try db.execute("""
             INSERT INTO attention (reservationId, code, field, target, messageZh, messageEn, version, raisedAt)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -17,13 +18,14 @@ extension StoreTransaction {
 
     /// Closes the open entries of a reservation, except those whose code is in `keeping`.
     public func resolveAttention(reservationId: String, keeping codes: Set<String>, now: Double) throws {
+        guard !attentionClearance.isClear(reservationId) else { return }
         let kept = codes.union(DomainError.Code.aboutTheLifecycle.map(\.rawValue)).sorted()
         try db.execute("UPDATE attention SET resolvedAt = ? WHERE reservationId = ? AND resolvedAt IS NULL AND code NOT IN (\(kept.map { _ in "?" }.joined(separator: ",")))", [now, reservationId] + SQLArguments(kept.map(\.sqlValue)))
     }
 
     /// Closes the reservation's open entries of these codes (conditions that no longer hold).
     public func resolveAttention(reservationId: String, codes: Set<String>, now: Double) throws {
-        guard !codes.isEmpty else { return }
+        guard !codes.isEmpty, !attentionClearance.isClear(reservationId) else { return }
         let list = codes.sorted()
         try db.execute("UPDATE attention SET resolvedAt = ? WHERE reservationId = ? AND resolvedAt IS NULL AND code IN (\(list.map { _ in "?" }.joined(separator: ",")))",
                        [now, reservationId] + SQLArguments(list.map(\.sqlValue)))
@@ -31,11 +33,13 @@ extension StoreTransaction {
 
     /// Closes the reservation's open entries of one code about one peer, whatever their field.
     public func resolveAttention(reservationId: String, code: String, target: String, now: Double) throws {
+        guard !attentionClearance.isClear(reservationId) else { return }
         try db.execute("UPDATE attention SET resolvedAt = ? WHERE reservationId = ? AND code = ? AND target = ? AND resolvedAt IS NULL", [now, reservationId, code, target])
     }
 
     /// Closes one open entry, when the situation it described has resolved itself.
     public func resolveAttention(reservationId: String, code: String, field: String, now: Double) throws {
+        guard !attentionClearance.isClear(reservationId) else { return }
         try db.execute("UPDATE attention SET resolvedAt = ? WHERE reservationId = ? AND code = ? AND field = ? AND resolvedAt IS NULL", [now, reservationId, code, field])
     }
 

@@ -22,18 +22,24 @@ extension StoreTransaction {
     public func copiesAndPushPending(of reservationId: String) throws -> (copies: [HallTarget: HallCopy], pushPending: Bool) {
         var copies: [HallTarget: HallCopy] = [:]
         var pendingTargets: [String] = []
-        // Pending sends are few per reservation: their peers are told apart here rather than by a DISTINCT (a temporary b-tree).
+        // Pending sends are few per reservation: their peers are told apart here rather than by a
+        // DISTINCT (a temporary b-tree). The reservation's sends are read whatever their state and
+        // the pending ones kept here: a condition on the state would let PostgreSQL answer from a
+        // peer's queue of due sends (`outbox_due_target`, whose predicate it matches), scanning
+        // every pending send of the hall for one reservation's, as it did with statistics taken
+        // while the outbox was empty. Settled sends are few too, until pruned.
         let rows = try db.rows("""
             SELECT 0 AS isSend, target, itemNo, revision, contentDigest, identityDigest, deadline, deptCode, isBlocked, status, closedBy, verified, keyGeneration
             FROM hallCopy WHERE reservationId = ?1
             UNION ALL
-            SELECT 1, target, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-            FROM outbox WHERE reservationId = ?1 AND state = 'PENDING'
+            SELECT CASE WHEN state = 'PENDING' THEN 1 ELSE 2 END, target, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+            FROM outbox WHERE reservationId = ?1
             """, [reservationId])
         for row in rows {
-            if row[0] as Int == 1 {
-                pendingTargets.append(row[1])
-                continue
+            switch row[0] as Int {
+            case 1: pendingTargets.append(row[1]); continue
+            case 2: continue
+            default: break
             }
             guard let target = HallTarget(rawValue: row[1]) else { continue }
             copies[target] = HallCopy(target: target, itemNo: row[2], revision: row[3],
@@ -80,7 +86,12 @@ extension StoreTransaction {
     /// The reservation whose copy in `target` is the item `itemNo`, nil when none is (the store
     /// allows one: `hallCopy_item`).
     public func copyOwner(target: HallTarget, itemNo: String) throws -> String? {
-        try db.value(String.self, "SELECT reservationId FROM hallCopy WHERE target = ? AND itemNo = ?", [target.rawValue, itemNo])
+        guard let row = try db.row("""
+            SELECT reservationId, \(AttentionClearance.openEntryColumn(of: "hallCopy.reservationId")) FROM hallCopy WHERE target = ? AND itemNo = ?
+            """, [target.rawValue, itemNo]) else { return nil }
+        let owner: String = row["reservationId"]
+        attentionClearance.learn(owner, hasOpenEntry: row["hasOpenAttention"])
+        return owner
     }
 
     /// Every copy with an item number (for checks of a whole run).

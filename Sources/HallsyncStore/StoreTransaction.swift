@@ -8,6 +8,16 @@ public struct StoreTransaction {
     /// The open transaction, on whichever database the store keeps its state in.
     public let db: any SQLSession
 
+    /// The reservations this transaction has read to have no open attention entry (with their
+    /// row: ``planningState(of:)``, ``lifecycle(of:)``, ``copyOwner(target:itemNo:)``). Closing
+    /// conditions that were never raised — what most plans and settlements do — then costs no
+    /// statement. See ``AttentionClearance``.
+    let attentionClearance = AttentionClearance()
+
+    public init(db: any SQLSession) {
+        self.db = db
+    }
+
     /// Sorted keys, so equal values encode to equal bytes.
     public static let encoder: JSONEncoder = {
         let e = JSONEncoder()
@@ -67,8 +77,9 @@ public struct StoreTransaction {
     /// What planning the reservation's next sends needs; nil when it was never stored.
     public func planningState(of id: String) throws -> PlanningState? {
         guard let row = try db.row("""
-            SELECT version, isCancelled, disposition, route, contentJSON, lifecycleJSON FROM reservation WHERE id = ?
+            SELECT version, isCancelled, disposition, route, contentJSON, lifecycleJSON, \(AttentionClearance.openEntryColumn) FROM reservation WHERE id = ?
             """, [id]) else { return nil }
+        attentionClearance.learn(id, hasOpenEntry: row["hasOpenAttention"])
         let disposition = StoredReservation.Disposition(rawValue: row["disposition"]) ?? .undeliverable
         let route = (row["route"] as String?).flatMap(Route.init(rawValue:))
         let contentJSON: String? = row["contentJSON"]
@@ -87,9 +98,10 @@ public struct StoreTransaction {
 
     /// What hallsync knows of the reservation's outcome and the portal's status; nil when it was never stored.
     public func lifecycle(of id: String) throws -> Lifecycle? {
-        guard let row = try db.row("SELECT lifecycleJSON FROM reservation WHERE id = ?", [id]) else {
+        guard let row = try db.row("SELECT lifecycleJSON, \(AttentionClearance.openEntryColumn) FROM reservation WHERE id = ?", [id]) else {
             return nil
         }
+        attentionClearance.learn(id, hasOpenEntry: row["hasOpenAttention"])
         return try (row["lifecycleJSON"] as String?).map { try Self.decoder.decode(Lifecycle.self, from: Data($0.utf8)) } ?? Lifecycle()
     }
 

@@ -42,6 +42,31 @@ import Testing
         }
     }
 
+    /// A create the hall refuses for good is not sent again on its own: the copy is blocked and the
+    /// reservation shown. The next version of the reservation lets it try again, and it is made once.
+    @Test func aCopyRefusedForGoodTriesAgainWithTheNextVersionOnly() async throws {
+        try await offPool {
+            let (site, engine) = try Support.quietSite("refused-then-new-version")
+            defer { site.stop() }
+            site.intake.lies.refuseEchoingValues = true
+            _ = site.portal.publish(Support.reservation("YY-R"))
+            Support.drain(engine, timeout: 20)
+            #expect(site.intake.items(externalId: "YY-R").isEmpty && site.licensing.items(externalId: "YY-R").isEmpty)
+            #expect(try Support.attention(engine.store)["YY-R"]?.contains("HALL_REJECTED") == true)
+            #expect(try engine.store.read { tx in try tx.copies(of: "YY-R") }[.intake]?.isBlocked == true)
+            // The hall takes creates again, but nothing changed in the reservation: not sent again.
+            site.intake.lies.refuseEchoingValues = false
+            for _ in 0..<3 { _ = engine.runCycle(stop: StopSignal()) }
+            #expect(site.intake.items(externalId: "YY-R").isEmpty)
+            // A new version (the applicant moved the appointment): the copy tries again.
+            _ = site.portal.publish(Support.reservation("YY-R", slot: "14:00-14:30"))
+            Support.drain(engine, timeout: 20)
+            #expect(site.intake.items(externalId: "YY-R").count == 1 && site.licensing.items(externalId: "YY-R").count == 1)
+            #expect(try engine.store.read { tx in try tx.copies(of: "YY-R") }[.intake]?.isBlocked == false)
+            #expect(site.portal.reservation(id: "YY-R")?.processStatus == "RECEIVED")
+        }
+    }
+
     @Test(arguments: [(HallTarget.intake, HallAction.handle), (.intake, .consult), (.licensing, .handle), (.licensing, .consult)])
     func mirrorsAStaffOutcomeToTheOtherHallAndReportsIt(_ target: HallTarget, _ action: HallAction) async throws {
         try await offPool {

@@ -156,6 +156,73 @@ import Testing
         #expect(try store.read { tx in try tx.counts() }.attentionByCode == ["ID_NUMBER_CHECK_DIGIT": 1])
     }
 
+    /// Closing entries of a reservation read to have none open costs no statement (most plans
+    /// close conditions that never held); and what was read holds only while it is true: an entry
+    /// raised later in the same transaction, or open before it, is closed as asked, whichever read
+    /// (the reservation's row, its lifecycle, a copy's owner) told.
+    @Test(arguments: SQLDialect.allCases)
+    func closingWhatIsNotOpenCostsNoStatementAndWhatWasOpenedIsStillClosed(_ dialect: SQLDialect) throws {
+        let store = try makeStore(dialect)
+        for id in ["YY1", "YY2", "YY3"] { try saveDeliverable(store, id) }
+        func entry(_ id: String, _ code: String) -> AttentionEntry {
+            AttentionEntry(reservationId: id, code: code, field: "f", target: "intake", messageZh: "zh", messageEn: "en", version: 1, raisedAt: 1)
+        }
+        try store.write { tx in
+            try tx.recordCopy(reservationId: "YY3", target: .intake, itemNo: "SL3", revision: 1, delivered: nil, verified: true, now: 1)
+            try tx.raiseAttention(entry("YY2", "HALL_ITEM_MISSING"))
+        }
+        func counted<T>(_ body: (StoreTransaction) throws -> T) throws -> (statements: Int, value: T) {
+            try store.write { tx in
+                let counting = CountingSession(base: tx.db)
+                let value = try body(StoreTransaction(db: counting))
+                return (counting.count.value, value)
+            }
+        }
+        // Read clear: every kind of closing is skipped.
+        let clear = try counted { tx in
+            _ = try tx.lifecycle(of: "YY1")
+            try tx.resolveAttention(reservationId: "YY1", keeping: [], now: 2)
+            try tx.resolveAttention(reservationId: "YY1", codes: ["ROUTE_CHANGED"], now: 2)
+            try tx.resolveAttention(reservationId: "YY1", code: "HALL_ITEM_MISSING", target: "intake", now: 2)
+            try tx.resolveAttention(reservationId: "YY1", code: "PORTAL_REFUSED", field: "f", now: 2)
+            _ = try tx.copyOwner(target: .intake, itemNo: "SL3")
+            try tx.resolveAttention(reservationId: "YY3", keeping: [], now: 2)
+        }
+        #expect(clear.statements == 2, "only the two reads")
+        // Raised after the read, in the same transaction: closed, by each kind of closing.
+        for close in 0..<4 {
+            let raisedAndClosed = try counted { tx in
+                _ = try tx.planningState(of: "YY1")
+                // Closing all but the lifecycle's own codes: a code of the portal's record.
+                try tx.raiseAttention(entry("YY1", close == 0 ? "ID_NUMBER_CHECK_DIGIT" : "HALL_ITEM_MISSING"))
+                switch close {
+                case 0: try tx.resolveAttention(reservationId: "YY1", keeping: [], now: 2)
+                case 1: try tx.resolveAttention(reservationId: "YY1", codes: ["HALL_ITEM_MISSING"], now: 2)
+                case 2: try tx.resolveAttention(reservationId: "YY1", code: "HALL_ITEM_MISSING", target: "intake", now: 2)
+                default: try tx.resolveAttention(reservationId: "YY1", code: "HALL_ITEM_MISSING", field: "f", now: 2)
+                }
+                return try tx.openAttention().map(\.reservationId)
+            }
+            #expect(raisedAndClosed.value.allSatisfy { $0 != "YY1" }, "closing \(close)")
+            #expect(raisedAndClosed.statements == 4, "the read, the raise, the closing, the list")
+        }
+        // Open before the transaction: each read says so, and the closing runs.
+        let openBefore = try counted { tx in
+            _ = try tx.planningState(of: "YY2")
+            try tx.resolveAttention(reservationId: "YY2", codes: ["HALL_ITEM_MISSING"], now: 2)
+            return try tx.openAttention().map(\.reservationId)
+        }
+        #expect(openBefore.value.isEmpty && openBefore.statements == 3)
+        // A copy's owner read clear, then an entry raised for it: closed.
+        let owner = try counted { tx in
+            _ = try tx.copyOwner(target: .intake, itemNo: "SL3")
+            try tx.raiseAttention(entry("YY3", "ID_NUMBER_CHECK_DIGIT"))
+            try tx.resolveAttention(reservationId: "YY3", keeping: [], now: 3)
+            return try tx.openAttention().map(\.reservationId)
+        }
+        #expect(owner.value.isEmpty && owner.statements == 4)
+    }
+
     static let content = HallItemContent(itemName: "（预约）公司设立登记", registerTime: "2021-09-11 10:00:00", deadline: "2021-09-13 10:00:00",
                                          applicantType: "PERSON", applicantName: "张三", idType: "ID_CARD", idNumber: "11010519491231002X",
                                          orgName: nil, orgCode: nil, phone: "13800000000", regionCode: "371002", deptCode: "D1", itemCode: "c")

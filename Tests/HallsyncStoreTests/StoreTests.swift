@@ -26,7 +26,7 @@ import Testing
 
     @Test func migratesAFreshFileAndReopensIt() throws {
         let (store, directory) = try makeStore()
-        #expect(try store.appliedMigrations().count == Schema.names.count && Schema.names.count == 11)
+        #expect(try store.appliedMigrations().count == Schema.names.count && Schema.names.count == 12)
         try store.write { tx in try tx.setCursor(.portalPosition, to: "2021-09-08 09:00:00|YY1", now: 1) }
         let reopened = try Store(path: directory + "/state.sqlite")
         #expect(try reopened.read { tx in try tx.cursor(.portalPosition) } == "2021-09-08 09:00:00|YY1")
@@ -236,6 +236,23 @@ import Testing
     }
 
     /// Every migration is written for PostgreSQL too, under the same name.
+    /// v12: a file of v11 gets the peer's due sends' index in their order (nextAttemptAt, id), and
+    /// the due sends come in that order.
+    @Test func v12OrdersAPeersDueSendsByIndex() throws {
+        let store = try storeOfAnOlderVersion(upTo: 10) { _ in }
+        let columns = try store.read { tx in try tx.db.rows("SELECT name FROM pragma_index_info('outbox_due_target') ORDER BY seqno").map { $0[0] as String } }
+        #expect(columns == ["target", "nextAttemptAt", "id"])
+        let portal = PortalReservation(reservationId: "YY1", version: 1, updateTime: "2021-09-08 09:00:00", applicant: .init())
+        _ = try store.write { tx in try tx.save(StoredReservation(portal: portal, disposition: .undeliverable, route: nil, content: nil), now: 1) }
+        for (key, at) in [("k1", 5.0), ("k2", 3.0), ("k3", 5.0), ("k4", 3.0)] {
+            let entry = OutboxEntry(reservationId: "YY1", target: .hall(.intake), kind: .action, itemNo: "SL1", idempotencyKey: key,
+                                    body: Data("{}".utf8), revision: 1, nextAttemptAt: at, action: .handle, origin: .sync)
+            #expect(try store.write { tx in try tx.enqueue(entry, now: 1) })
+        }
+        let due = try store.write { tx in try tx.dueSends(target: .hall(.intake), now: 10, limit: 3) }
+        #expect(due.map(\.idempotencyKey) == ["k2", "k4", "k1"])
+    }
+
     @Test func everyMigrationHasItsPostgreSQLForm() {
         #expect(PostgresSchema.names == Schema.names)
     }

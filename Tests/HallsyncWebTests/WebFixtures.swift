@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 @testable import HallsyncStore
+import HallsyncTestSupport
 
 /// Reservations written straight into the daemon's database, for the tests and figures that need
 /// many (a stand-in portal delivers a few hundred a second), and a count of the statements a read
@@ -100,26 +101,3 @@ enum WebFixtures {
     }
 }
 
-/// A transaction that counts the statements run through it.
-struct CountingSession: SQLSession {
-    final class Counter { var value = 0 }
-    let base: any SQLSession
-    let count = Counter()
-
-    var dialect: SQLDialect { base.dialect }
-
-    func execute(_ sql: String, _ arguments: SQLArguments) throws -> Int {
-        count.value += 1
-        return try base.execute(sql, arguments)
-    }
-
-    func rows(_ sql: String, _ arguments: SQLArguments) throws -> [SQLRow] {
-        count.value += 1
-        return try base.rows(sql, arguments)
-    }
-
-    func forEachRow(_ sql: String, _ arguments: SQLArguments, _ body: (SQLRow) throws -> Bool) throws {
-        count.value += 1
-        try base.forEachRow(sql, arguments, body)
-    }
-}

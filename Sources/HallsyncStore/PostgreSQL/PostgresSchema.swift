@@ -151,6 +151,7 @@ enum PostgresSchema {
             );
             CREATE INDEX hallItemSighting_reservation ON hallItemSighting(reservationId);
             """),
+        ([Schema.v12], Schema.v12SQL),
     ]
 
     /// Every migration name recorded, oldest first (the same as SQLite's).

@@ -154,7 +154,9 @@ struct Bench: ParsableCommand {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-bench-\(scenario.name)-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         defer { if keepState { print("state kept in \(directory)") } else { try? FileManager.default.removeItem(atPath: directory) } }
-        let cluster = store == "postgresql" ? try PrivatePostgres.start(database: "hallsync") : nil
+        // The server's buffer cache as PostgreSQL's default, not the tests' 16MB: the state of a
+        // backlog outgrows that, and the server would read its pages from the kernel over and over.
+        let cluster = store == "postgresql" ? try PrivatePostgres.start(database: "hallsync", sharedBuffers: "128MB") : nil
         defer { cluster?.stop() }
         let databaseCPUBefore = cluster.flatMap { $0.serverCPUSeconds() }
         let (site, config) = try BenchSite.launch(scenario, directory: directory, executable: executable, timeout: timeout,
