@@ -404,11 +404,13 @@ struct Ledger {
                 try applyToCopy(HallStatusChange(target: hall, itemNo: itemNo, status: status, origin: nil, operator: "", at: ""),
                                 reservationId: entry.reservationId, planning: false, in: tx)
             }
-            try tx.resolveAttention(reservationId: entry.reservationId, code: DomainError.Code.hallItemConflict.rawValue,
-                                    target: hall.rawValue, now: now)
             try tx.settle(outboxId: id, state: .done, error: nil, now: now)
             try reviewSightings(of: entry.reservationId, in: hall, tx: tx)
             try plan(entry.reservationId, in: tx)
+            // A conflict over this hall's item is over. Closed after the plan, whose read of the
+            // reservation tells whether anything is open at all (only itemNumberConflict raises it).
+            try tx.resolveAttention(reservationId: entry.reservationId, code: DomainError.Code.hallItemConflict.rawValue,
+                                    target: hall.rawValue, now: now)
         case .notOurs(let itemNo, let found):
             guard let hall = entry.target.hall else { return nil }
             try tx.settle(outboxId: id, state: .failed, error: "HALL_ITEM_CONFLICT: a lookup by the reservation's id does not list item \(itemNo); not sent", now: now)
