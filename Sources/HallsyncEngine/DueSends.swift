@@ -93,6 +93,7 @@ final class DueSends: Sendable {
             try tx.markAttempted(ids: due.compactMap(\.id), now: now)
             return Array(due)
         }
+        FreezeForTests.tookBatch(taken)
         state.withLock { s in
             s.looks += 1
             s.queue = taken

@@ -48,6 +48,9 @@ public final class SyncEngine: @unchecked Sendable {
         case (.postgresql, nil):
             let unfenced = ProcessInfo.processInfo.environment[PairMember.unfencedForTestsVariable] == "1"
             if unfenced { logger.critical("\(PairMember.unfencedForTestsVariable)=1: writes are not fenced and requests not gated — a test's negative control; never in production") }
+            if let file = FreezeForTests.file {
+                logger.critical("\(FreezeForTests.variable)=\(file): this daemon stops itself (SIGSTOP) after taking a batch when the file is there — a test's freeze; never in production")
+            }
             self.pair = try PairMember(configuration: configuration, logger: logger, unsafeWithoutFence: unfenced)
         case (.sqlite, _):
             self.pair = nil

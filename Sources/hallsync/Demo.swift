@@ -42,14 +42,14 @@ struct Demo: ParsableCommand {
     @Option(help: "Seed of the traffic and of the peers' lies (a run can be repeated).") var seed: UInt64 = 20210911
     @Flag(help: "An active/standby pair: two daemons on a private PostgreSQL (initdb; Debian package postgresql), the leader killed, frozen and stopped during the run, each takeover timed.")
     var pair = false
-    @Option(help: "With --pair: the faults, in order, spread over the run: kill, freeze, stop (the leader), restart-db (PostgreSQL restarted as after a crash), partition (the leader's link to the database cut while it still reaches the portal and the halls), freeze-mid-batch (the leader frozen with a batch of sends under way, past the lease and the halls' key retention); these two need root: each daemon runs in a network namespace of its own.")
+    @Option(help: "With --pair: the faults, in order, spread over the run: kill, freeze, stop (the leader), restart-db (PostgreSQL restarted as after a crash), partition (the leader's link to the database cut while it still reaches the portal and the halls), freeze-mid-batch (the leader frozen right after it took a batch of new creates, before sending any, past the lease and the halls' key retention); these two need root: each daemon runs in a network namespace of its own.")
     var pairFaults: String = "kill,freeze,stop"
     @Option(help: "With --pair-faults partition: seconds the leader's link to the database stays cut; default: the lease's TTL + 4.")
     var partitionSeconds: Double?
     @Flag(help: "With --pair: the daemons reach PostgreSQL through PgBouncer in transaction mode (a private one; Debian package pgbouncer), their statements not prepared (store.preparedStatements false).")
     var pgbouncer = false
     @Flag(help: .hidden) var unsafeWithoutFence = false
-    @Option(help: "With --pair: seconds a frozen leader stays frozen (SIGSTOP … SIGCONT); default: the lease's TTL + 2, and for freeze-mid-batch the TTL + the key retention + 4.")
+    @Option(help: "With --pair: seconds a frozen leader stays frozen (SIGSTOP … SIGCONT); default: the lease's TTL + 2, and for freeze-mid-batch the TTL + the key retention + 6.")
     var freezeSeconds: Double?
     @Option(help: "With --pair: seconds each hall takes to answer (on top of the faults): a slow hall, whose sends queue in the leader.")
     var hallLatency: Double = 0

@@ -1,10 +1,9 @@
 import Foundation
 import HallsyncStandIns
 
-/// Sets a partition or a freeze up so that the fault meets the leader with a full batch of sends
-/// under way, which needs no database and which only its lease's trust can stop (otherwise a
-/// leader cut or frozen between two cycles just waits for the database, or has nothing to send
-/// when it wakes, and the trust is never put to the test):
+/// Sets a partition up so that the cut meets the leader with a full batch of sends under way, which
+/// needs no database and which only its lease's trust can stop (otherwise a leader cut between
+/// two cycles just waits for the database, and the trust is never put to the test):
 ///
 /// 1. the halls refuse creates (503, retried later) for ``outage`` seconds: a backlog of creates
 ///    builds in the leader's outbox;
@@ -13,10 +12,10 @@ import HallsyncStandIns
 /// 3. the fault comes right after the first writes of that cycle's delivery: its first batch from
 ///    the outbox (32 sends per hall, 8 in flight) has three more rounds queued, the first of them
 ///    due about 1.9 s after the cut and the next about 3.8 s after it — after the leader's trust
-///    has ended (3 s): its gate must refuse them. A frozen leader has them all queued when it wakes.
+///    has ended (3 s): its gate must refuse them.
 ///
-/// The halls go back to their faults when the link is back, or when another daemon leads after a
-/// freeze (``undo()``).
+/// The halls go back to their faults when the link is back (``undo()``). (A freeze mid-batch needs
+/// no staging: the leader stops itself right after taking a batch, ``FreezeForTests``.)
 final class BatchStaging {
     /// Seconds the halls refuse creates, for a backlog.
     static let outage = 3.0

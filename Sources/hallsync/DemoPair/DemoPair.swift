@@ -43,6 +43,8 @@ struct DemoPair {
             throw ExitCode(1)
         }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-demo-pair-\(UUID().uuidString.prefix(8))").path
+        /// Made when a freeze mid-batch is due: the leader that finds it stops itself (FreezeForTests).
+        let freezeFile = directory + "/freeze-at-next-batch"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         defer {
             if demo.keepState { print("state kept in \(directory)") } else { try? FileManager.default.removeItem(atPath: directory) }
@@ -120,7 +122,7 @@ struct DemoPair {
 
                 """).write(toFile: config, atomically: true, encoding: .utf8)
             daemons.append(PairDaemon(name: "daemon-\(name)", config: config, log: home + "/daemon.log", logLevel: demo.logLevel,
-                                      unfenced: demo.unsafeWithoutFence,
+                                      unfenced: demo.unsafeWithoutFence, freezeFile: sequence.contains(.freezeMidBatch) ? freezeFile : nil,
                                       launcher: network.map { $0.command(in: index, []) } ?? []))
         }
         for daemon in daemons { try daemon.start() }
@@ -171,7 +173,10 @@ struct DemoPair {
         var watching: (fault: Fault, from: String, epoch: Int, since: Date)?
         var partitions: [PartitionWatch] = []
         var freezes: [FreezeWatch] = []
-        /// The partition or freeze being set up (its staging), or nil.
+        /// A freeze asked of the leader (the file made, FreezeForTests) and its epoch then, until a daemon stops.
+        var pendingFreeze: (asked: Date, epoch: Int)?
+        var freezeNeverCame = false
+        /// The partition being set up (its staging), or nil.
         var staging: BatchStaging?
         /// Brings a cut link back, or wakes a frozen leader, when its time has come; then watches
         /// the daemon's status for standby.
@@ -179,7 +184,6 @@ struct DemoPair {
             for freeze in freezes {
                 if freeze.wokeAt == nil, Date() >= freeze.continueAt {
                     freeze.woke()
-                    freeze.staging?.undo()
                     print(String(format: "[%5.1fs] %@ woken (SIGCONT) after %.2f s", Date().timeIntervalSince(started), freeze.daemon.name,
                                  Date().timeIntervalSince(freeze.frozenAt)))
                 }
@@ -217,12 +221,12 @@ struct DemoPair {
                 while staffCredit >= 1 { site.generator.staffActOnOne(in: [site.intake, site.licensing]); staffCredit -= 1 }
                 while cancelCredit >= 1 { site.generator.cancelOne(); cancelCredit -= 1 }
             }
-            // A partition or a freeze mid-batch is set up first (BatchStaging): the fault comes
-            // when the leader has a batch of sends under way.
-            if watching == nil, next < schedule.count, elapsed >= schedule[next].at * demo.duration,
+            // A partition is set up first (BatchStaging): the cut comes when the leader has a batch
+            // of sends under way.
+            if watching == nil, pendingFreeze == nil, next < schedule.count, elapsed >= schedule[next].at * demo.duration,
                let current = leader(), let victim = daemons.first(where: { $0.name == current.holder }),
-               !schedule[next].fault.needsNetwork
-                || partitions.allSatisfy({ $0.restoredAt != nil }) && freezes.allSatisfy({ $0.wokeAt != nil }) && network.map({ network in
+               schedule[next].fault != .partition
+                || partitions.allSatisfy({ $0.restoredAt != nil }) && network.map({ network in
                    let address = network.members[daemons.firstIndex { $0 === victim }!].siteAddress
                    if staging == nil { staging = BatchStaging(site: site) }
                    return staging!.ready(leader: address, log: { print(String(format: "[%5.1fs] %@", Date().timeIntervalSince(started), $0)) })
@@ -248,14 +252,9 @@ struct DemoPair {
                     // As a crash would: no checkpoint, every connection cut, recovery at start.
                     try cluster.restart(immediate: true)
                 case .freezeMidBatch:
-                    guard let network, let index = daemons.firstIndex(where: { $0 === victim }) else { break }
-                    victim.signal(SIGSTOP)
-                    // Past the lease and the key retention of the halls, with time for the other to send the batch.
-                    let freeze = FreezeWatch(daemon: victim, address: network.members[index].siteAddress, frozenAt: faultAt,
-                                             continueAt: faultAt.addingTimeInterval(demo.freezeSeconds ?? Self.ttl + demo.keyRetention + 4))
-                    freeze.staging = staging
-                    staging = nil
-                    freezes.append(freeze)
+                    // The leader stops itself when it next takes a batch of new creates (FreezeForTests).
+                    _ = FileManager.default.createFile(atPath: freezeFile, contents: nil)
+                    pendingFreeze = (faultAt, current.epoch)
                 case .partition:
                     // Its link to the database only: it still reaches the portal and the halls.
                     guard let network, let index = daemons.firstIndex(where: { $0 === victim }) else { break }
@@ -267,8 +266,28 @@ struct DemoPair {
                     staging = nil
                     partitions.append(partition)
                 }
-                watching = (fault, current.holder, current.epoch, faultAt)
-                print(String(format: "[%5.1fs] %@ %@ the leader %@", elapsed, fault.rawValue, fault == .restartDatabase ? "under" : fault == .partition ? "of" : "to", current.holder))
+                if fault != .freezeMidBatch {
+                    watching = (fault, current.holder, current.epoch, faultAt)
+                    print(String(format: "[%5.1fs] %@ %@ the leader %@", elapsed, fault.rawValue, fault == .restartDatabase ? "under" : fault == .partition ? "of" : "to", current.holder))
+                }
+            }
+            // A freeze asked for: the daemon that took the file is the one stopped.
+            if let (asked, epoch) = pendingFreeze {
+                if let index = daemons.firstIndex(where: { $0.isStopped }), let network {
+                    let frozenAt = Date()
+                    let victim = daemons[index]
+                    freezes.append(FreezeWatch(daemon: victim, address: network.members[index].siteAddress, frozenAt: frozenAt,
+                                               continueAt: frozenAt.addingTimeInterval(demo.freezeSeconds ?? Self.ttl + demo.keyRetention + 6)))
+                    watching = (.freezeMidBatch, victim.name, epoch, frozenAt)
+                    pendingFreeze = nil
+                    print(String(format: "[%5.1fs] %@ stopped itself (SIGSTOP) with a batch of new creates taken, none sent, %.2f s after it was asked",
+                                 frozenAt.timeIntervalSince(started), victim.name, frozenAt.timeIntervalSince(asked)))
+                } else if Date().timeIntervalSince(asked) > 30 {
+                    try? FileManager.default.removeItem(atPath: freezeFile)
+                    pendingFreeze = nil
+                    freezeNeverCame = true
+                    print(String(format: "[%5.1fs] no daemon took a batch of new creates within 30 s of being asked to freeze", Date().timeIntervalSince(started)))
+                }
             }
             // A new epoch is a takeover, whoever won it (the standby, or the killed daemon restarted).
             if let w = watching, let now = leader(), now.epoch > w.epoch {
@@ -276,12 +295,7 @@ struct DemoPair {
                 takeovers.append((w.fault, w.from, now.holder, seconds))
                 print(String(format: "[%5.1fs] %@ leads (epoch %d), %.2f s after the %@", Date().timeIntervalSince(started), now.holder, now.epoch, seconds, w.fault.rawValue))
                 if w.fault == .partition, let partition = partitions.last { partition.takeover = (now.holder, seconds) }
-                if w.fault == .freezeMidBatch, let freeze = freezes.last {
-                    freeze.takeover = (now.holder, seconds)
-                    // The other sends the batch at the halls' usual pace: the keys it uses are
-                    // forgotten by the time the frozen one wakes.
-                    freeze.staging?.undo()
-                }
+                if w.fault == .freezeMidBatch, let freeze = freezes.last { freeze.takeover = (now.holder, seconds) }
                 watching = nil
             }
             try observeFaults()
@@ -329,7 +343,6 @@ struct DemoPair {
         }
         staging?.undo()
         for partition in partitions { partition.staging?.undo() }
-        for freeze in freezes { freeze.staging?.undo() }
         // Each daemon's status, as `hallsync status` renders it: one leads, the other stands by.
         for name in ["a", "b"] {
             let check = MonitoringCheck.evaluate(fileAt: directory + "/" + name + "/status.json")
@@ -393,17 +406,12 @@ struct DemoPair {
             }
             var problems: [String] = []
             if !late.isEmpty { problems.append("\(late.count) requests from the cut leader after its trust ended") }
-            if let (holder, seconds) = partition.takeover {
-                if holder == partition.daemon.name { problems.append("the cut daemon itself holds the new epoch") }
-                if seconds > Self.ttl + 2 { problems.append(String(format: "the other led %.2f s after the cut, later than TTL + 2 s", seconds)) }
-            } else {
-                problems.append("no new epoch after the cut")
-            }
-            if partition.standbyAt == nil { problems.append("\(partition.daemon.name) never said standby after its link came back") }
+            problems += Self.leadershipProblems(of: partition.daemon.name, takeover: partition.takeover, stoodBy: partition.standbyAt != nil,
+                                                faulted: "cut", fault: "cut", back: "its link came back")
             for problem in problems { print("  ! \(problem)") }
             partitionsPassed = partitionsPassed && problems.isEmpty
         }
-        let freezesPassed = judge(freezes, site: site, logLevel: demo.logLevel)
+        let freezesPassed = judge(freezes, site: site, logLevel: demo.logLevel) && !freezeNeverCame
         var bouncerPassed = true
         if let bouncer {
             do {
@@ -463,16 +471,26 @@ struct DemoPair {
             }
             var problems: [String] = []
             if !afterWake.isEmpty { problems.append("\(afterWake.count) requests from the frozen leader after it woke") }
-            if let (holder, seconds) = freeze.takeover {
-                if holder == freeze.daemon.name { problems.append("the frozen daemon itself holds the new epoch") }
-                if seconds > Self.ttl + 2 { problems.append(String(format: "the other led %.2f s after the freeze, later than TTL + 2 s", seconds)) }
-            } else {
-                problems.append("no new epoch after the freeze")
-            }
-            if freeze.standbyAt == nil { problems.append("\(freeze.daemon.name) never said standby after it woke") }
+            problems += Self.leadershipProblems(of: freeze.daemon.name, takeover: freeze.takeover, stoodBy: freeze.standbyAt != nil,
+                                                faulted: "frozen", fault: "freeze", back: "it woke")
             for problem in problems { print("  ! \(problem)") }
             passed = passed && problems.isEmpty
         }
         return passed
+    }
+
+    /// What must hold of the lease after a fault to the leader `daemon`: the other daemon took a
+    /// new epoch within TTL + 2 s, and `daemon` said standby once it was back.
+    static func leadershipProblems(of daemon: String, takeover: (holder: String, seconds: Double)?, stoodBy: Bool,
+                                   faulted: String, fault: String, back: String) -> [String] {
+        var problems: [String] = []
+        if let (holder, seconds) = takeover {
+            if holder == daemon { problems.append("the \(faulted) daemon itself holds the new epoch") }
+            if seconds > ttl + 2 { problems.append(String(format: "the other led %.2f s after the %@, later than TTL + 2 s", seconds, fault)) }
+        } else {
+            problems.append("no new epoch after the \(fault)")
+        }
+        if !stoodBy { problems.append("\(daemon) never said standby after \(back)") }
+        return problems
     }
 }

@@ -4,9 +4,9 @@ import Foundation
 enum Fault: String {
     case kill = "SIGKILL", freeze = "SIGSTOP", stop = "SIGTERM", restartDatabase = "pg_ctl restart -m immediate"
     case partition = "cut database link"
-    /// SIGSTOP when the leader has a batch of sends under way (``BatchStaging``), for longer than
-    /// the lease and the halls' key retention together: what it sends after waking is a second
-    /// item, unless its gate refuses.
+    /// The leader stopped (SIGSTOP) right after it took a batch of new creates, before sending any
+    /// (it stops itself: FreezeForTests), for longer than the lease and the halls' key retention
+    /// together: what it sends after waking is a second item, unless its gate refuses.
     case freezeMidBatch = "SIGSTOP mid-batch"
 
     init?(name: String) {
@@ -21,7 +21,7 @@ enum Fault: String {
         }
     }
 
-    /// The fault is set up by ``BatchStaging`` and judged by what reaches the portal and the halls
-    /// from the leader's own address: each daemon needs a network namespace of its own (root).
+    /// The fault is judged by what reaches the portal and the halls from the leader's own address:
+    /// each daemon needs a network namespace of its own (root).
     var needsNetwork: Bool { self == .partition || self == .freezeMidBatch }
 }

@@ -1,10 +1,10 @@
 import Foundation
 
-/// One freeze of a leader with a batch of sends under way (``Fault/freezeMidBatch``), as the demo
-/// saw it: frozen (SIGSTOP) past the lease's TTL and the halls' key retention, then woken (SIGCONT).
-/// Meanwhile the other daemon leads and sends the frozen one's batch itself; so a send of the
-/// frozen one after it wakes would make a second item (the hall has forgotten the key), and its gate
-/// must refuse every one.
+/// One freeze of a leader that had just taken a batch of new creates (``Fault/freezeMidBatch``),
+/// as the demo saw it: stopped (SIGSTOP) past the lease's TTL and the halls' key retention, then
+/// continued (SIGCONT). Meanwhile the other daemon leads and makes those items itself; so a send
+/// of the frozen one's batch after it wakes would make a second item (the hall has forgotten the
+/// key), and its gate must refuse every one.
 final class FreezeWatch {
     let daemon: PairDaemon
     /// Its address, as the portal and the halls see it.
@@ -18,8 +18,6 @@ final class FreezeWatch {
     var takeover: (holder: String, seconds: Double)?
     /// The next fault (or the end): what the daemon sends later is not this freeze's.
     var until: Date?
-    /// How the halls were set up for it, undone once another daemon leads.
-    var staging: BatchStaging?
     /// The size of its log when it woke: its gate's refusals are counted from there.
     private var wokeLogOffset: UInt64 = 0
 

@@ -12,11 +12,14 @@ final class PairDaemon {
     let log: String
     let logLevel: String
     let unfenced: Bool
+    /// The file that asks it to stop itself after taking a batch (FreezeForTests), or nil.
+    let freezeFile: String?
     /// What the daemon is started through (`ip netns exec <namespace>`); empty: directly.
     let launcher: [String]
     private var process: Process?
 
-    init(name: String, config: String, log: String, logLevel: String, unfenced: Bool, launcher: [String] = []) {
+    init(name: String, config: String, log: String, logLevel: String, unfenced: Bool, freezeFile: String? = nil, launcher: [String] = []) {
+        self.freezeFile = freezeFile
         self.name = name
         self.config = config
         self.log = log
@@ -63,9 +66,10 @@ final class PairDaemon {
         let argv = launcher + [binary, "run", "--config", config, "--log-level", logLevel]
         process.executableURL = URL(fileURLWithPath: argv[0])
         process.arguments = Array(argv.dropFirst())
-        if unfenced {
-            process.environment = ProcessInfo.processInfo.environment.merging([PairMember.unfencedForTestsVariable: "1"]) { $1 }
-        }
+        var test: [String: String] = [:]
+        if unfenced { test[PairMember.unfencedForTestsVariable] = "1" }
+        if let freezeFile { test[FreezeForTests.variable] = freezeFile }
+        if !test.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(test) { $1 } }
         if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         handle.seekToEndOfFile()
@@ -78,6 +82,14 @@ final class PairDaemon {
     func signal(_ number: Int32) {
         guard let process, process.isRunning else { return }
         kill(process.processIdentifier, number)
+    }
+
+    /// Whether it is stopped (SIGSTOP): its state in /proc is `T`.
+    var isStopped: Bool {
+        guard let process, process.isRunning,
+              let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("T")
     }
 
     func waitForExit() {
