@@ -103,9 +103,21 @@ extension StoreTransaction {
 
     /// Whether a create of the reservation's copy in `target` is waiting to be sent or answered.
     public func hasPendingCreate(reservationId: String, target: HallTarget) throws -> Bool {
-        try db.value(Bool.self, """
-            SELECT EXISTS (SELECT 1 FROM outbox WHERE reservationId = ? AND target = ? AND kind = 'CREATE' AND state = 'PENDING')
-            """, [reservationId, target.rawValue]) ?? false
+        try !pendingSends(of: reservationId, target: target.rawValue, kind: .create).isEmpty
+    }
+
+    /// The ids of the reservation's pending sends to `target` (of `kind`, addressed to `itemNo`
+    /// when given). Read by the reservation's index whatever their state, the pending ones kept
+    /// here: a statement that names the state as well would match the predicate of the peers'
+    /// queue of due sends (`outbox_due_target`), and PostgreSQL, its statistics taken while the
+    /// outbox was small, may answer it by scanning every pending send of the hall. A reservation
+    /// has few sends, settled ones included, until they are pruned.
+    func pendingSends(of reservationId: String, target: String, kind: OutboxEntry.Kind? = nil, itemNo: String? = nil) throws -> [Int64] {
+        var sql = "SELECT id, state FROM outbox WHERE reservationId = ? AND target = ?"
+        var arguments: SQLArguments = [reservationId, target]
+        if let kind { sql += " AND kind = ?"; arguments = arguments + [kind.rawValue] }
+        if let itemNo { sql += " AND itemNo = ?"; arguments = arguments + [itemNo] }
+        return try db.rows(sql, arguments).compactMap { row in (row[1] as String) == OutboxEntry.State.pending.rawValue ? row[0] as Int64 : nil }
     }
 
     /// Whether a status push of `status` was ever planned for the reservation (sent or not, whatever
@@ -203,10 +215,9 @@ extension StoreTransaction {
                 contentDigest = NULL, identityDigest = NULL, deadline = NULL, deptCode = NULL, verified = 0, keyGeneration = keyGeneration + 1, changedAt = ?
             WHERE reservationId = ? AND target = ? AND itemNo = ?
             """, [now, reservationId, target.rawValue, itemNo])
-        try db.execute("""
-            UPDATE outbox SET state = 'FAILED', settledAt = ?, lastError = 'HALL_ITEM_CONFLICT: addressed an item that is not this reservation''s; not sent'
-            WHERE reservationId = ? AND target = ? AND itemNo = ? AND state = 'PENDING'
-            """, [now, reservationId, target.rawValue, itemNo])
+        for id in try pendingSends(of: reservationId, target: target.rawValue, itemNo: itemNo) {
+            try settle(outboxId: id, state: .failed, error: "HALL_ITEM_CONFLICT: addressed an item that is not this reservation's; not sent", now: now)
+        }
     }
 
     /// After an item number turned out to be another's: the copy's next create goes under a key of its own.

@@ -93,7 +93,9 @@ extension StoreTransaction {
     /// Holds the reservation's pending creates in `target` until `time` (after a conflict: a hall
     /// that keeps answering with another's item is not asked again at once).
     public func holdCreates(reservationId: String, target: HallTarget, until time: Double) throws {
-        try db.execute("UPDATE outbox SET nextAttemptAt = CASE WHEN nextAttemptAt > ?1 THEN nextAttemptAt ELSE ?1 END WHERE reservationId = ? AND target = ? AND kind = 'CREATE' AND state = 'PENDING'", [time, reservationId, target.rawValue])
+        for id in try pendingSends(of: reservationId, target: target.rawValue, kind: .create) {
+            try db.execute("UPDATE outbox SET nextAttemptAt = CASE WHEN nextAttemptAt > ?1 THEN nextAttemptAt ELSE ?1 END WHERE id = ?2", [time, id])
+        }
     }
 
     public func reschedule(outboxId: Int64, at next: Double, error: String) throws {

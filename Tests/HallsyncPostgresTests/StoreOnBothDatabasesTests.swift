@@ -223,6 +223,43 @@ import Testing
         #expect(owner.value.isEmpty && owner.statements == 4)
     }
 
+    /// No statement about one reservation's sends may be answered from a peer's queue of due sends
+    /// (`outbox_due_target`, whose predicate a statement naming the pending state matches): each is
+    /// explained as PostgreSQL plans it once cached (a generic plan), on a schema never analysed —
+    /// what a daemon starting on a new schema has while a backlog fills its outbox. The copies'
+    /// read did so, scanning every pending send of a hall for one reservation's.
+    @Test func aReservationsSendsAreNotReadFromAPeersQueueOfDueSends() throws {
+        let store = try makeStore(.postgresql)
+        try saveDeliverable(store, "YY1")
+        try store.write { tx in
+            // A hall's queue of pending sends of other reservations, and one of this reservation's.
+            for i in 0..<200 {
+                let id = "YQ\(i)"
+                try tx.db.execute("INSERT INTO reservation (id, version, updateTime, portalJSON, disposition, firstSeenAt, changedAt) VALUES (?, 1, '', '{}', 'DELIVERABLE', 1, 1)", [id])
+                _ = try tx.enqueue(OutboxEntry(reservationId: id, target: .hall(.intake), kind: .create, idempotencyKey: "q\(i)", body: Data("{}".utf8),
+                                               revision: 1, nextAttemptAt: 0), now: 1)
+            }
+            _ = try tx.enqueue(OutboxEntry(reservationId: "YY1", target: .hall(.intake), kind: .create, idempotencyKey: "c1", body: Data("{}".utf8),
+                                           revision: 1, nextAttemptAt: 0), now: 1)
+        }
+        try store.write { tx in
+            let recording = CountingSession(base: tx.db)
+            let recorded = StoreTransaction(db: recording)
+            _ = try recorded.copiesAndPushPending(of: "YY1")
+            _ = try recorded.hasPendingCreate(reservationId: "YY1", target: .intake)
+            try recorded.holdCreates(reservationId: "YY1", target: .intake, until: 5)
+            try recorded.unclaim(reservationId: "YY1", target: .intake, itemNo: "SL1", now: 5)
+            _ = try recorded.plannedPush(reservationId: "YY1", status: .received)
+            _ = try tx.db.rows("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)")
+            let statements = recording.count.statements.filter { $0.sql.contains("outbox") }
+            #expect(statements.count >= 5)
+            for (sql, arguments) in statements {
+                let plan = try tx.db.rows("EXPLAIN " + sql, arguments).map { $0[0] as String }.joined(separator: "\n")
+                #expect(!plan.contains("outbox_due_target"), "\(sql)\n\(plan)")
+            }
+        }
+    }
+
     static let content = HallItemContent(itemName: "（预约）公司设立登记", registerTime: "2021-09-11 10:00:00", deadline: "2021-09-13 10:00:00",
                                          applicantType: "PERSON", applicantName: "张三", idType: "ID_CARD", idNumber: "11010519491231002X",
                                          orgName: nil, orgCode: nil, phone: "13800000000", regionCode: "371002", deptCode: "D1", itemCode: "c")
