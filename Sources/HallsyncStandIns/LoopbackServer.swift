@@ -25,6 +25,10 @@ public final class LoopbackServer: @unchecked Sendable {
         public var onConnection = 1
         /// The client's IPv4 address, as text.
         public var peer = ""
+        /// When its first byte was in hand (Unix seconds): a request its client began writing
+        /// before it was stopped (SIGSTOP) and finished after it was continued began earlier
+        /// than it arrived.
+        public var begunAt = 0.0
 
         public var path: String { String(target.split(separator: "?", maxSplits: 1).first ?? "") }
 
@@ -77,9 +81,12 @@ public final class LoopbackServer: @unchecked Sendable {
     /// been read), what.
     public struct Arrival: Sendable, Hashable {
         public var peer: String
+        /// When the whole request was in hand.
         public var at: Double
         public var method: String
         public var path: String
+        /// When its first byte was (``Request/begunAt``).
+        public var begunAt: Double
     }
 
     public let port: Int
@@ -180,7 +187,7 @@ public final class LoopbackServer: @unchecked Sendable {
             served += 1
             request.onConnection = served
             request.peer = peer
-            let arrival = Arrival(peer: peer, at: Date().timeIntervalSince1970, method: request.method, path: request.path)
+            let arrival = Arrival(peer: peer, at: Date().timeIntervalSince1970, method: request.method, path: request.path, begunAt: request.begunAt)
             log.withLock { $0.append(arrival) }
             switch handler(request) {
             case .respond(let response):
@@ -223,8 +230,11 @@ public final class LoopbackServer: @unchecked Sendable {
     private func readRequest(_ fd: Int32, _ buffer: inout Data) -> Request? {
         let separator = Data("\r\n\r\n".utf8)
         var chunk = [UInt8](repeating: 0, count: 65_536)
+        // Bytes left from the last read on the connection are this request's first.
+        var begunAt: Double? = buffer.isEmpty ? nil : Date().timeIntervalSince1970
         while buffer.range(of: separator) == nil {
             guard buffer.count < 65_536, let n = receive(fd, &chunk) else { return nil }
+            if begunAt == nil { begunAt = Date().timeIntervalSince1970 }
             buffer.append(contentsOf: chunk[0..<n])
         }
         let headEnd = buffer.range(of: separator)!
@@ -247,7 +257,9 @@ public final class LoopbackServer: @unchecked Sendable {
         let body = Data(buffer.prefix(length))
         buffer.removeSubrange(buffer.startIndex..<(buffer.startIndex + length))
         buffer = Data(buffer)  // re-base indices
-        return Request(method: String(requestLine[0]), target: String(requestLine[1]), headers: headers, body: body)
+        var request = Request(method: String(requestLine[0]), target: String(requestLine[1]), headers: headers, body: body)
+        request.begunAt = begunAt ?? Date().timeIntervalSince1970
+        return request
     }
 
     private func receive(_ fd: Int32, _ chunk: inout [UInt8]) -> Int? {

@@ -131,8 +131,10 @@ import Testing
         let site = try WebSite("cookie")
         defer { site.stop() }
         let first = try site.browser()
-        try first.login("clerkA")
-        let cookie = try #require(first.setCookies.last { $0.hasPrefix("hallsync_session=") }, "\(first.setCookies)")
+        let landing = try first.login("clerkA")
+        // (Once, under the whole suite's load, the login was answered with the form again: its status and message say why.)
+        let cookie = try #require(first.setCookies.last { $0.hasPrefix("hallsync_session=") },
+                                  "\(first.setCookies); the login answered \(landing.status): \(landing.body.components(separatedBy: "class=\"error\"").dropFirst().first?.prefix(200) ?? "")")
         #expect(!cookie.lowercased().contains("expires=") && !cookie.lowercased().contains("max-age="), "\(cookie)")
         #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"))
         let second = try site.browser()

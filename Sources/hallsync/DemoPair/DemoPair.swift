@@ -448,12 +448,15 @@ struct DemoPair {
             let until = freeze.until?.timeIntervalSince1970 ?? .infinity
             let all = site.arrivals(from: freeze.address)
             // Nothing is sent while it is stopped (a request written just before the stop reaches the
-            // server just after it); its gate must refuse everything after it wakes, when its
-            // lease's trust has long ended.
-            let afterWake = all.filter { $0.at >= woke && $0.at <= until }
+            // server just after it); its gate must refuse every request after it wakes, when its
+            // lease's trust has long ended. A request the gate let through before the stop and
+            // the stop caught half written is finished after the wake: begun before, it is counted
+            // apart (what the gate can do about it is in FreezeWatch's documentation).
+            let afterWake = all.filter { $0.begunAt >= woke && $0.at <= until }
+            let finishedAfterWake = all.filter { $0.begunAt < woke && $0.at >= woke && $0.at <= until }
             let whileFrozen = all.filter { $0.at >= frozen + Self.wire && $0.at < woke }
-            print(String(format: "  %@ (%@) frozen for %.2f s: %d requests from it arrived while it was frozen, %d after it woke",
-                         freeze.daemon.name, freeze.address, woke - frozen, whileFrozen.count, afterWake.count))
+            print(String(format: "  %@ (%@) frozen for %.2f s: %d requests from it arrived while it was frozen, %d after it woke (%d more begun before the stop and finished after the wake)",
+                         freeze.daemon.name, freeze.address, woke - frozen, whileFrozen.count, afterWake.count, finishedAfterWake.count))
             if let (holder, seconds) = freeze.takeover {
                 print(String(format: "    %@ led %.2f s after the freeze", holder, seconds))
             }

@@ -5,6 +5,12 @@ import Foundation
 /// continued (SIGCONT). Meanwhile the other daemon leads and makes those items itself; so a send
 /// of the frozen one's batch after it wakes would make a second item (the hall has forgotten the
 /// key), and its gate must refuse every one.
+///
+/// What the gate cannot refuse: a request it let through (with the trust's time left as its
+/// time-out) that the stop caught half written may be finished as soon as the process runs again,
+/// before curl looks at its time-out (seen once, a status push). The demo counts those apart, by the time the
+/// request's first byte reached the stand-in. Closing that window needs the body handed to curl
+/// through a read callback that asks the gate again, or a fencing token the halls check.
 final class FreezeWatch {
     let daemon: PairDaemon
     /// Its address, as the portal and the halls see it.
