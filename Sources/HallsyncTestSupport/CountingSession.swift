@@ -3,9 +3,10 @@ import HallsyncStore
 /// A transaction that counts the statements run through it, and keeps them.
 public struct CountingSession: SQLSession {
     public final class Counter {
-        public var value = 0
         /// Each statement and its arguments, in order.
         public var statements: [(sql: String, arguments: SQLArguments)] = []
+        /// How many.
+        public var value: Int { statements.count }
     }
     public let base: any SQLSession
     public let count = Counter()
@@ -17,19 +18,16 @@ public struct CountingSession: SQLSession {
     public var dialect: SQLDialect { base.dialect }
 
     public func execute(_ sql: String, _ arguments: SQLArguments) throws -> Int {
-        count.value += 1
         count.statements.append((sql, arguments))
         return try base.execute(sql, arguments)
     }
 
     public func rows(_ sql: String, _ arguments: SQLArguments) throws -> [SQLRow] {
-        count.value += 1
         count.statements.append((sql, arguments))
         return try base.rows(sql, arguments)
     }
 
     public func forEachRow(_ sql: String, _ arguments: SQLArguments, _ body: (SQLRow) throws -> Bool) throws {
-        count.value += 1
         count.statements.append((sql, arguments))
         try base.forEachRow(sql, arguments, body)
     }

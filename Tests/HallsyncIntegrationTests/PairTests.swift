@@ -163,7 +163,7 @@ import Testing
 
     /// What the demo says of its (first) freeze mid-batch.
     struct Freeze {
-        var seconds = 0.0, whileFrozen = -1, afterWake = -1, gateRefusals = -1
+        var seconds = 0.0, afterWake = -1, gateRefusals = -1
         var otherLedAfter = Double.infinity, stoodBy = false
         var lines = ""
     }
@@ -176,7 +176,6 @@ import Testing
         f.lines = block.joined(separator: "\n")
         let first = all[start]
         f.seconds = number(after: "frozen for ", in: first) ?? 0
-        f.whileFrozen = number(after: "s: ", in: first).map(Int.init) ?? -1
         f.afterWake = number(after: "while it was frozen, ", in: first).map(Int.init) ?? -1
         if let led = block.first(where: { $0.contains(" led ") && $0.hasSuffix(" s after the freeze") }) {
             f.otherLedAfter = Double(led.trimmingCharacters(in: .whitespaces).split(separator: " ").dropFirst(2).first ?? "") ?? .infinity

@@ -235,7 +235,8 @@ import Testing
             // A hall's queue of pending sends of other reservations, and one of this reservation's.
             for i in 0..<200 {
                 let id = "YQ\(i)"
-                try tx.db.execute("INSERT INTO reservation (id, version, updateTime, portalJSON, disposition, firstSeenAt, changedAt) VALUES (?, 1, '', '{}', 'DELIVERABLE', 1, 1)", [id])
+                let portal = PortalReservation(reservationId: id, version: 1, updateTime: "2021-09-08 09:00:00", applicant: .init())
+                _ = try tx.save(StoredReservation(portal: portal, disposition: .deliverable, route: .intakeThenLicensing, content: Self.content), now: 1)
                 _ = try tx.enqueue(OutboxEntry(reservationId: id, target: .hall(.intake), kind: .create, idempotencyKey: "q\(i)", body: Data("{}".utf8),
                                                revision: 1, nextAttemptAt: 0), now: 1)
             }

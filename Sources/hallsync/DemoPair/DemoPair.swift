@@ -45,6 +45,9 @@ struct DemoPair {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hallsync-demo-pair-\(UUID().uuidString.prefix(8))").path
         /// Made when a freeze mid-batch is due: the leader that finds it stops itself (FreezeForTests).
         let freezeFile = directory + "/freeze-at-next-batch"
+        var testEnvironment: [String: String] = [:]
+        if demo.unsafeWithoutFence { testEnvironment[PairMember.unfencedForTestsVariable] = "1" }
+        if sequence.contains(.freezeMidBatch) { testEnvironment[FreezeForTests.variable] = freezeFile }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         defer {
             if demo.keepState { print("state kept in \(directory)") } else { try? FileManager.default.removeItem(atPath: directory) }
@@ -122,7 +125,7 @@ struct DemoPair {
 
                 """).write(toFile: config, atomically: true, encoding: .utf8)
             daemons.append(PairDaemon(name: "daemon-\(name)", config: config, log: home + "/daemon.log", logLevel: demo.logLevel,
-                                      unfenced: demo.unsafeWithoutFence, freezeFile: sequence.contains(.freezeMidBatch) ? freezeFile : nil,
+                                      testEnvironment: testEnvironment,
                                       launcher: network.map { $0.command(in: index, []) } ?? []))
         }
         for daemon in daemons { try daemon.start() }

@@ -3,28 +3,25 @@ import Foundation
 import Glibc
 #endif
 
-import HallsyncEngine
-
 /// One daemon of the demo's pair: `hallsync run` as a child process of this one.
 final class PairDaemon {
     let name: String
     let config: String
     let log: String
     let logLevel: String
-    let unfenced: Bool
-    /// The file that asks it to stop itself after taking a batch (FreezeForTests), or nil.
-    let freezeFile: String?
+    /// The test-only variables it is started with (the negative control's switch, the freeze's
+    /// file), on top of this process's environment.
+    let testEnvironment: [String: String]
     /// What the daemon is started through (`ip netns exec <namespace>`); empty: directly.
     let launcher: [String]
     private var process: Process?
 
-    init(name: String, config: String, log: String, logLevel: String, unfenced: Bool, freezeFile: String? = nil, launcher: [String] = []) {
-        self.freezeFile = freezeFile
+    init(name: String, config: String, log: String, logLevel: String, testEnvironment: [String: String], launcher: [String] = []) {
+        self.testEnvironment = testEnvironment
         self.name = name
         self.config = config
         self.log = log
         self.logLevel = logLevel
-        self.unfenced = unfenced
         self.launcher = launcher
     }
 
@@ -66,10 +63,7 @@ final class PairDaemon {
         let argv = launcher + [binary, "run", "--config", config, "--log-level", logLevel]
         process.executableURL = URL(fileURLWithPath: argv[0])
         process.arguments = Array(argv.dropFirst())
-        var test: [String: String] = [:]
-        if unfenced { test[PairMember.unfencedForTestsVariable] = "1" }
-        if let freezeFile { test[FreezeForTests.variable] = freezeFile }
-        if !test.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(test) { $1 } }
+        if !testEnvironment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(testEnvironment) { $1 } }
         if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         handle.seekToEndOfFile()
