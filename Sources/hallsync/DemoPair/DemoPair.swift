@@ -467,7 +467,7 @@ struct DemoPair {
                 print(String(format: "    %@ stood by %.2f s after it woke (its status file)", freeze.daemon.name, standby.timeIntervalSince1970 - woke))
             }
             print("    " + (["info", "debug", "trace"].contains(logLevel)
-                ? "\(freeze.gateRefusals()) sends refused by its gate after it woke (NOT_LEADER in its log)"
+                ? "\(freeze.gateRefusals()) sends refused by its gate after it woke (NOT_LEADER in its log), \(freeze.fenceRefusals()) writes refused by its fence"
                 : "its gate's refusals are counted at --log-level info"))
             for request in whileFrozen.prefix(3) {
                 print(String(format: "    %@ %@ from %@ %.3f s after the freeze, while it was frozen", request.method, request.path, freeze.daemon.name, request.at - frozen))

@@ -42,4 +42,12 @@ final class FreezeWatch {
 
     /// The sends its gate refused after it woke.
     func gateRefusals() -> Int { daemon.gateRefusals(since: wokeLogOffset) }
+
+    /// The writes its fence refused after it woke ("not written: …" in its log, NOT_LEADER). Which
+    /// of the two stops the batch depends on where the wake finds it: workers already sending
+    /// meet the gate; a delivery still taking the other peers' batches meets the fence first,
+    /// and nothing is sent.
+    func fenceRefusals() -> Int {
+        daemon.logged(from: wokeLogOffset).filter { $0.contains("not written:") }.count
+    }
 }
